@@ -1,0 +1,353 @@
+"""Parse an Amazon-sales style catalog export into clean tables.
+
+The input format is the Kaggle "Amazon Sales Dataset" (`amazon.csv`): one row per product, with the
+product's reviewers in comma-joined lists (user_id, user_name, review_id, review_title,
+review_content). Everything here is pure: bytes or DataFrames in, DataFrames out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+REQUIRED_COLUMNS = (
+    "product_id",
+    "product_name",
+    "category",
+    "discounted_price",
+    "actual_price",
+    "discount_percentage",
+    "rating",
+    "rating_count",
+    "about_product",
+    "user_id",
+    "user_name",
+    "review_id",
+    "review_title",
+    "review_content",
+    "img_link",
+    "product_link",
+)
+OPTIONAL_COLUMNS = ("timestamp", "age")
+LIST_COLUMNS = ("user_id", "user_name", "review_id", "review_title", "review_content")
+SOURCE_COLUMNS = ("source_file", "source_line")
+REJECTED_COLUMNS = ("source_file", "source_line", "column", "reason", "raw_row")
+
+# List items are joined with "," and no space, while commas inside a review are usually followed
+# by a space or sit inside a number ("1,099"). Patterns are tried in order; the first that yields
+# one piece per reviewer wins.
+TEXT_SPLIT_PATTERNS = (r",(?!\s)", r"(?<!\d),(?!\s)", r",(?=[^\s\d])", r",(?!\s)(?!\.)")
+
+# Bytes that are not UTF-8, as Python's surrogateescape error handler represents them.
+ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+
+# Without review dates, TIMESTAMP is derived from the review's place in the file (documented in
+# the README): this epoch (2023-01-17, the export date) + one minute per line + one second per
+# position in the line's reviewer list. Deterministic, so re-runs give identical interactions.
+DEFAULT_BASE_EPOCH = 1_673_913_600
+
+
+class InputFileError(ValueError):
+    """A whole input file is unusable; the message names the file and the fault."""
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """Rows of one input file that passed row-level validation, and the quarantined rest."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    fallback_lines: list[int]
+
+
+def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) -> tuple[str, list[int]]:
+    """Decode UTF-8 (a BOM is fine). Returns (text, lines read with the fallback encoding).
+
+    Without a fallback, bytes that are not UTF-8 raise an error naming the line. With one, only the
+    bytes that are not valid UTF-8 are decoded with it, and their line numbers are returned for the log.
+    """
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        if not fallback_encoding:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise InputFileError(
+                source,
+                f"not valid UTF-8 at line {line} (byte {error.start}: {data[error.start:error.start + 1]!r}); "
+                "re-export the file as UTF-8 or set a fallback encoding",
+            ) from error
+    text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
+    line_starts = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), "<u4") == 10)
+    undecodable = [match.start() for match in ESCAPED_BYTES.finditer(text)]
+    fallback_lines = sorted({int(line) + 1 for line in np.searchsorted(line_starts, undecodable)})
+    decoded = ESCAPED_BYTES.sub(
+        lambda match: match.group().encode("utf-8", errors="surrogateescape").decode(fallback_encoding, errors="replace"),
+        text,
+    )
+    return decoded, fallback_lines
+
+
+def parse_catalog_csv(data: bytes, source: str, fallback_encoding: str | None = None) -> ParsedFile:
+    """Read one catalog CSV: file-level faults raise InputFileError, row-level faults are quarantined."""
+    if not data.strip():
+        raise InputFileError(source, "the file is empty")
+    text, fallback_lines = decode_text(data, source, fallback_encoding)
+    records, line_numbers, header = _read_records(text, source)
+    width = len(header)
+    complete = np.fromiter((len(record) == width for record in records), bool, len(records))
+    rows = pd.DataFrame(
+        [record for record, ok in zip(records, complete) if ok], columns=header, dtype="string"
+    )
+    lines = np.asarray(line_numbers, dtype=np.int64)
+    rows.insert(0, "source_line", lines[complete])
+    rows.insert(0, "source_file", source)
+    rows = rows.astype({"source_file": "string"})
+    bad_width = pd.DataFrame(
+        {
+            "source_file": source,
+            "source_line": lines[~complete],
+            "column": "",
+            "reason": [f"expected {width} fields, found {len(r)}" for r, ok in zip(records, complete) if not ok],
+            "raw_row": [json.dumps(r, ensure_ascii=False) for r, ok in zip(records, complete) if not ok],
+        }
+    )
+    rows = rows.reindex(columns=[*SOURCE_COLUMNS, *REQUIRED_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in header]])
+    valid, rejected = validate_rows(rows)
+    return ParsedFile(valid.reset_index(drop=True), concat_rejected([bad_width, rejected]), fallback_lines)
+
+
+def _read_records(text: str, source: str) -> tuple[list[list[str]], list[int], list[str]]:
+    """Split CSV text into records, with the line each record starts on, checking the header."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except (StopIteration, csv.Error) as error:
+        raise InputFileError(source, f"not a CSV file ({error})") from error
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        hint = " (is the delimiter a comma?)" if len(header) == 1 else ""
+        raise InputFileError(source, f"required columns missing: {', '.join(missing)}{hint}")
+    records, starts = [], []
+    start = reader.line_num + 1
+    try:
+        for record in reader:
+            if record:
+                records.append(record)
+                starts.append(start)
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputFileError(source, f"not a valid CSV file at line {reader.line_num}: {error}") from error
+    if not records:
+        raise InputFileError(source, "the file has a header but no rows")
+    return records, starts, header
+
+
+# Plain digits, western grouping (1,099,000) or Indian grouping (1,00,000), with optional decimals.
+NUMBER_PATTERN = r"(\d+|\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})*,\d{3})(\.\d+)?"
+
+
+def parse_number(values: pd.Series) -> pd.Series:
+    """'₹1,099' / '₹1,00,000' / '24,269' / '64%' / '4.2' -> float; anything else ('1.099,00') -> NaN."""
+    stripped = values.astype("string").str.strip().str.replace(r"^₹\s*|%$", "", regex=True)
+    numeric = stripped.str.fullmatch(NUMBER_PATTERN).fillna(False)
+    cleaned = stripped.where(numeric).str.replace(",", "", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
+
+
+def split_list(values: pd.Series, pattern: str = ",") -> pd.Series:
+    """Split comma-joined lists into Python lists."""
+    return values.fillna("").str.split(pattern, regex=len(pattern) > 1)
+
+
+def _faults(rows: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
+    """(mask of offending rows, column, reason) for every row-level rule."""
+    faults = [(rows["product_id"].str.strip() == "", "product_id", "missing product_id")]
+    for column, low, high in (
+        ("rating", 0.0, 5.0),
+        ("discounted_price", 0.0, np.inf),
+        ("actual_price", 0.0, np.inf),
+        ("discount_percentage", 0.0, 100.0),
+    ):
+        value = parse_number(rows[column])
+        faults.append((value.isna(), column, f"{column} is not a number"))
+        faults.append((value.notna() & ~value.between(low, high), column, f"{column} out of range"))
+    count = rows["rating_count"]
+    faults.append((count.str.strip().ne("") & parse_number(count).isna(), "rating_count", "rating_count is not a number"))
+    users = split_list(rows["user_id"]).str.len()
+    faults.append((rows["user_id"].str.strip() == "", "user_id", "no reviewers listed"))
+    faults.append(
+        (split_list(rows["review_id"]).str.len() != users, "review_id", "review_id and user_id lists differ in length")
+    )
+    return faults
+
+
+def validate_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into valid ones and a quarantine with the first fault of each rejected row."""
+    rejected_mask = pd.Series(False, index=rows.index)
+    rejected = []
+    for mask, column, reason in _faults(rows):
+        new = mask.fillna(True) & ~rejected_mask
+        if new.any():
+            rejected.append(rejection_records(rows[new], column, reason))
+            rejected_mask |= new
+    return rows[~rejected_mask], concat_rejected(rejected)
+
+
+def rejection_records(rows: pd.DataFrame, column: str, reason: str) -> pd.DataFrame:
+    """Quarantine records for rows, keeping the raw row as JSON."""
+    raw = rows.drop(columns=list(SOURCE_COLUMNS)).to_dict(orient="records")
+    return pd.DataFrame(
+        {
+            "source_file": rows["source_file"].to_numpy(),
+            "source_line": rows["source_line"].to_numpy(),
+            "column": column,
+            "reason": reason,
+            "raw_row": [json.dumps(r, ensure_ascii=False) for r in raw],
+        }
+    )
+
+
+def concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate quarantine frames into the canonical column order and types."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_line" else "string") for c in REJECTED_COLUMNS})
+    out = pd.concat(frames, ignore_index=True)[list(REJECTED_COLUMNS)]
+    return out.astype({"source_file": "string", "source_line": "int64", "column": "string", "reason": "string", "raw_row": "string"})
+
+
+def build_products(raw: pd.DataFrame) -> pd.DataFrame:
+    """One row per product_id (later rows of a duplicated product win), with parsed numbers and category levels."""
+    latest = raw.drop_duplicates("product_id", keep="last").sort_values("product_id", kind="stable")
+    path = latest["category"].fillna("").str.split("|", regex=False)
+    products = pd.DataFrame(
+        {
+            "product_id": latest["product_id"].str.strip(),
+            "product_name": latest["product_name"].str.strip(),
+            "category_path": latest["category"],
+            "top_category": path.str[0].fillna(""),
+            "leaf_category": path.str[-1].fillna(""),
+            "category_depth": path.str.len().astype("int64"),
+            "discounted_price": parse_number(latest["discounted_price"]),
+            "actual_price": parse_number(latest["actual_price"]),
+            "discount_percentage": parse_number(latest["discount_percentage"]),
+            "rating": parse_number(latest["rating"]),
+            "rating_count": parse_number(latest["rating_count"]).round().astype("Int64"),
+            "about_product": latest["about_product"],
+            "img_link": latest["img_link"],
+            "product_link": latest["product_link"],
+        }
+    )
+    return products.reset_index(drop=True)
+
+
+def _aligned_split(texts: pd.Series, counts: pd.Series, patterns: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
+    """Split each text into one piece per reviewer with the first pattern that aligns; else keep it whole."""
+    pieces = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    aligned = pd.Series(False, index=texts.index)
+    for pattern in patterns:
+        todo = ~aligned
+        if not todo.any():
+            break
+        split = split_list(texts[todo], pattern)
+        fits = split.str.len() == counts[todo]
+        pieces[fits[fits].index] = split[fits]
+        aligned[fits[fits].index] = True
+    return pieces, aligned
+
+
+def explode_reviews(raw: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> pd.DataFrame:
+    """One row per (user, product) review from the comma-joined reviewer lists.
+
+    Title and content are given to each reviewer when the text splits into exactly one piece per
+    reviewer; otherwise every reviewer of that product gets the product-level text and
+    `text_aligned` is False. Duplicate (user, product) pairs keep their last occurrence.
+    """
+    rows = raw.reset_index(drop=True)
+    user_lists = split_list(rows["user_id"])
+    counts = user_lists.str.len()
+    names, names_aligned = _aligned_split(rows["user_name"], counts, (",", TEXT_SPLIT_PATTERNS[0]))
+    titles, titles_aligned = _aligned_split(rows["review_title"], counts, TEXT_SPLIT_PATTERNS)
+    contents, contents_aligned = _aligned_split(rows["review_content"], counts, TEXT_SPLIT_PATTERNS)
+    repeat = np.repeat(np.arange(len(rows)), counts.to_numpy())
+    position = np.arange(len(repeat)) - np.repeat(np.cumsum(counts.to_numpy()) - counts.to_numpy(), counts.to_numpy())
+
+    def per_reviewer(pieces: pd.Series, aligned: pd.Series, whole: pd.Series) -> np.ndarray:
+        out = whole.to_numpy(dtype=object)[repeat].copy()
+        flat = np.concatenate([p for p in pieces[aligned]]) if aligned.any() else np.array([], dtype=object)
+        out[np.repeat(aligned.to_numpy(), counts.to_numpy())] = flat
+        return out
+
+    text_aligned = (titles_aligned & contents_aligned).to_numpy()[repeat]
+    reviews = pd.DataFrame(
+        {
+            "review_id": np.concatenate(split_list(rows["review_id"]).to_numpy()),
+            "user_id": np.concatenate(user_lists.to_numpy()),
+            "product_id": rows["product_id"].to_numpy()[repeat],
+            "user_name": per_reviewer(names, names_aligned, pd.Series("", index=rows.index)),
+            "review_title": per_reviewer(titles, titles_aligned, rows["review_title"]),
+            "review_content": per_reviewer(contents, contents_aligned, rows["review_content"]),
+            "text_aligned": text_aligned,
+            "timestamp": _review_timestamps(rows, counts, repeat, position, base_epoch),
+            "source_file": rows["source_file"].to_numpy()[repeat],
+            "source_line": rows["source_line"].to_numpy()[repeat],
+        }
+    )
+    for column in ("review_id", "user_id", "product_id", "user_name", "review_title", "review_content"):
+        reviews[column] = reviews[column].astype("string").str.strip()
+    reviews = reviews.drop_duplicates(["user_id", "product_id"], keep="last")
+    return reviews.sort_values(["user_id", "product_id"], kind="stable").reset_index(drop=True)
+
+
+def _review_timestamps(
+    rows: pd.DataFrame, counts: pd.Series, repeat: np.ndarray, position: np.ndarray, base_epoch: int
+) -> np.ndarray:
+    """Epoch seconds per review: the file's `timestamp` column when present, else derived from file position."""
+    derived = base_epoch + rows["source_line"].to_numpy(dtype=np.int64)[repeat] * 60 + position
+    if "timestamp" not in rows.columns:
+        return derived
+    given = split_list(rows["timestamp"])
+    per_review = given.where(given.str.len() == counts, given.str[:1] * counts)
+    values = pd.to_numeric(pd.Series(np.concatenate(per_review.to_numpy())), errors="coerce")
+    return np.where(values.notna(), values.fillna(0).to_numpy(np.int64), derived)
+
+
+def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per user: name (most recent non-empty), review count and favourite top-level category."""
+    with_category = reviews.merge(products[["product_id", "top_category"]], on="product_id", how="left")
+    named = with_category[with_category["user_name"].fillna("") != ""].sort_values("timestamp", kind="stable")
+    names = named.drop_duplicates("user_id", keep="last").set_index("user_id")["user_name"]
+    counts = with_category.groupby("user_id").size()
+    favourite = (
+        with_category.groupby(["user_id", "top_category"]).size().rename("n").reset_index()
+        .sort_values(["user_id", "n", "top_category"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("user_id").set_index("user_id")["top_category"]
+    )
+    users = pd.DataFrame({"review_count": counts.astype("int64")})
+    users["user_name"] = names.reindex(users.index).fillna("").astype("string")
+    users["favourite_category"] = favourite.reindex(users.index).fillna("").astype("string")
+    users = users.reset_index().rename(columns={"index": "user_id"})
+    if raw is not None and "age" in raw.columns:
+        users = users.merge(_user_ages(raw), on="user_id", how="left")
+    return users[[c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]]
+
+
+def _user_ages(raw: pd.DataFrame) -> pd.DataFrame:
+    """Optional `age` column (one value, or a list aligned with user_id) -> one age per user."""
+    users = split_list(raw["user_id"])
+    ages = split_list(raw["age"])
+    ages = ages.where(ages.str.len() == users.str.len(), ages.str[:1] * users.str.len())
+    frame = pd.DataFrame({"user_id": np.concatenate(users.to_numpy()), "age": np.concatenate(ages.to_numpy())})
+    frame["age"] = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
+    return frame.dropna().drop_duplicates("user_id", keep="last")

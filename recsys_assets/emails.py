@@ -1,0 +1,141 @@
+"""Render personalized recommendation emails with Jinja2 and package them as .eml messages."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
+SHORT_NAME_CHARS = 48
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One customer's email: subject, plain-text part and HTML part."""
+
+    user_id: str
+    user_name: str
+    subject: str
+    text: str
+    html: str
+
+
+def template_environment(directory: Path | None = None) -> jinja2.Environment:
+    """Jinja2 environment over the templates; HTML templates are autoescaped."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory or TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def shorten(names: pd.Series, limit: int = SHORT_NAME_CHARS) -> pd.Series:
+    """Cut long product names at the last word boundary before `limit` characters."""
+    cut = names.str.slice(0, limit).str.replace(r"[\s,(|-]+\S*$", "", regex=True)
+    return names.where(names.str.len() <= limit, cut + "…")
+
+
+def pretty_category(categories: pd.Series) -> pd.Series:
+    """'Home&Kitchen' -> 'Home & Kitchen'."""
+    return categories.str.replace("&", " & ", regex=False).str.replace(r"(?<=[a-z])(?=[A-Z])", " ", regex=True)
+
+
+def safe_url(urls: pd.Series) -> pd.Series:
+    """Keep only http(s) URLs without whitespace or quotes; anything else becomes empty."""
+    ok = urls.fillna("").str.fullmatch(r"https?://[^\s\"'<>]+", case=False)
+    return urls.where(ok.fillna(False), "")
+
+
+def format_rupees(amounts: pd.Series) -> pd.Series:
+    """1099.0 -> '₹1,099', 139900.0 -> '₹1,39,900' (Indian grouping, as the catalog writes prices)."""
+    whole = np.floor(amounts.round(2))
+    digits = whole.fillna(0).astype("int64").astype("string").str.replace(r"(\d)(?=(?:\d{2})*\d{3}$)", r"\1,", regex=True)
+    paise = (amounts - whole).abs().round(2)
+    cents = (paise * 100).round().fillna(0).astype("int64").astype("string").str.zfill(2)
+    text = "₹" + digits + ("." + cents).where(paise > 0, "")
+    return text.where(amounts.notna(), "")
+
+
+def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """One display row per recommendation: name, prices, discount, rating, links and a readable reason."""
+    items = recommendations.merge(products, left_on="ITEM_ID", right_on="product_id", how="left")
+    names = products.set_index("product_id")["product_name"]
+    reason_names = shorten(items["REASON_ITEM_ID"].map(names).astype("string"))
+    by_review = "Because you reviewed " + reason_names
+    in_category = "Popular in " + pretty_category(items["REASON_CATEGORY"].astype("string"))
+    reason = by_review.fillna(in_category).fillna("Popular with our customers")
+    discount = items["discount_percentage"]
+    return pd.DataFrame(
+        {
+            "user_id": items["USER_ID"],
+            "rank": items["RANK"],
+            "name": items["product_name"].fillna(items["ITEM_ID"]),
+            "short_name": shorten(items["product_name"].fillna(items["ITEM_ID"])),
+            "price": format_rupees(items["discounted_price"]),
+            "list_price": format_rupees(items["actual_price"]),
+            "discount": discount.map("{:.0f}%".format).where(discount > 0, ""),
+            "rating": items["rating"].map("{:.1f}".format).where(items["rating"].notna(), ""),
+            "reason": reason,
+            "link": safe_url(items["product_link"]),
+            "image": safe_url(items["img_link"]),
+        }
+    ).sort_values(["user_id", "rank"], kind="stable")
+
+
+@dataclass(frozen=True)
+class EmailFailure:
+    """A user whose email could not be written, and why."""
+
+    user_id: str
+    reason: str
+
+
+def render_emails(
+    items: pd.DataFrame, users: pd.DataFrame, env: jinja2.Environment
+) -> tuple[list[RenderedEmail], list[EmailFailure]]:
+    """Render one email per user present in `items`, in user order; one user's failure spares the others."""
+    subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
+    names = users.set_index("user_id")["user_name"].fillna("")
+    emails, failures = [], []
+    for user_id, group in items.groupby("user_id", sort=True):
+        user_name = str(names.get(user_id, "") or "")
+        context = {"greeting_name": user_name or "there", "items": group.to_dict(orient="records")}
+        try:
+            subject = " ".join(subject_t.render(context).split())
+            text, html = text_t.render(context), html_t.render(context, subject=subject)
+        except (jinja2.TemplateError, ValueError, TypeError, KeyError) as error:
+            failures.append(EmailFailure(str(user_id), f"{type(error).__name__}: {error}"))
+            continue
+        emails.append(RenderedEmail(str(user_id), user_name, subject, text, html))
+    return emails, failures
+
+
+def email_filename(user_ids: pd.Series) -> pd.Series:
+    """A file name per user id that cannot escape its folder ('../x' -> '___x-<hash>')."""
+    safe = user_ids.str.replace(r"[^A-Za-z0-9_-]", "_", regex=True)
+    digest = user_ids.map(lambda u: hashlib.sha256(u.encode()).hexdigest()[:8])
+    return safe.where(safe == user_ids, safe + "-" + digest) + ".eml"
+
+
+def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain: str = "customers.example") -> bytes:
+    """A standard multipart/alternative message; deterministic (no Date, Message-ID from the content)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = Address(display_name=email.user_name, addr_spec=f"{email.user_id.lower()}@{recipient_domain}")
+    message["Subject"] = email.subject
+    digest = hashlib.sha256(f"{email.user_id}\n{email.subject}\n{email.text}".encode()).hexdigest()[:24]
+    message["Message-ID"] = f"<{digest}@{recipient_domain}>"
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    message.set_boundary(f"=={digest}==")
+    return message.as_bytes(policy=SMTP)

@@ -1,0 +1,545 @@
+"""Implicit-feedback ALS recommender with a category-aware popularity fallback.
+
+Interactions follow the Amazon Personalize layout (USER_ID, ITEM_ID, TIMESTAMP, EVENT_TYPE,
+EVENT_VALUE). Only a (user, item) pair whose latest EVENT_VALUE is above
+``RecommenderParams.min_positive_value`` is a positive signal: it trains the ALS model, counts
+towards item popularity and favourite categories, and may be cited as a reason. Every reviewed
+item, positive or not, is excluded from that user's recommendations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
+
+RECOMMENDATION_COLUMNS = (
+    "USER_ID",
+    "RANK",
+    "ITEM_ID",
+    "SCORE",
+    "SOURCE",
+    "REASON_ITEM_ID",
+    "REASON_CATEGORY",
+)
+NO_CATEGORY = ""
+# Items per selection block when picking the top-N of a score row (see `_top_n_per_row`).
+_SELECTION_BLOCK = 64
+# Upper bound on one users x items score buffer, in float32 cells (64 MiB).
+_SCORE_BUFFER_CELLS = 16 * 1024 * 1024
+# Users scored together by one thread.
+_USERS_PER_CHUNK = 4096
+_ARRAYS_FILE = "arrays.npz"
+_PARAMS_FILE = "params.json"
+
+
+@dataclass(frozen=True)
+class RecommenderParams:
+    """Hyper-parameters of the implicit ALS model (defaults tuned on MovieLens, see README)."""
+
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 20.0
+    iterations: int = 15
+    random_state: int = 42
+    min_positive_value: float = 0.0
+
+
+@dataclass(eq=False)
+class TrainedRecommender:
+    """ALS factors plus what the popularity fallback needs; rows follow the sorted id arrays."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    item_popularity: np.ndarray
+    item_categories: np.ndarray
+    params: RecommenderParams
+
+    def save(self, directory: Path) -> None:
+        """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            directory / _ARRAYS_FILE,
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            user_factors=self.user_factors,
+            item_factors=self.item_factors,
+            item_popularity=self.item_popularity,
+            item_categories=self.item_categories,
+        )
+        (directory / _PARAMS_FILE).write_text(json.dumps(asdict(self.params), indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> "TrainedRecommender":
+        """Read a model written by `save`."""
+        directory = Path(directory)
+        params = RecommenderParams(**json.loads((directory / _PARAMS_FILE).read_text()))
+        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+            return cls(**{name: arrays[name] for name in arrays.files}, params=params)
+
+
+@dataclass(frozen=True)
+class _Opinions:
+    """Latest EVENT_VALUE of each (user, item) pair, as integer codes sorted by user then item."""
+
+    user: np.ndarray
+    item: np.ndarray
+    value: np.ndarray
+    positive: np.ndarray
+
+
+def _latest_opinions(
+    user_codes: np.ndarray,
+    item_codes: np.ndarray,
+    timestamps: np.ndarray,
+    values: np.ndarray,
+    min_positive_value: float,
+) -> _Opinions:
+    """Keep each pair's newest interaction (ties: the later row) and flag the positive ones."""
+    order = np.lexsort((np.arange(len(timestamps)), timestamps, item_codes, user_codes))
+    user, item = user_codes[order], item_codes[order]
+    is_latest = np.ones(len(order), dtype=bool)
+    is_latest[:-1] = (user[1:] != user[:-1]) | (item[1:] != item[:-1])
+    value = values[order][is_latest]
+    return _Opinions(user[is_latest], item[is_latest], value, value > min_positive_value)
+
+
+def _item_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
+    """CATEGORY per item id, NO_CATEGORY where the catalog does not know it."""
+    by_item = items.drop_duplicates("ITEM_ID").set_index("ITEM_ID")["CATEGORY"]
+    return by_item.reindex(pd.Index(item_ids)).fillna(NO_CATEGORY).to_numpy(dtype=str)
+
+
+def train_recommender(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame,
+    params: RecommenderParams = RecommenderParams(),
+) -> TrainedRecommender:
+    """Fit implicit ALS on the positive (user, item) opinions and count item popularity.
+
+    The item universe is the catalog plus any item seen in `interactions`.
+    """
+    user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
+    interaction_items = interactions["ITEM_ID"].to_numpy(dtype=str)
+    item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), interaction_items]))
+    opinions = _latest_opinions(
+        user_codes,
+        np.searchsorted(item_ids, interaction_items),
+        interactions["TIMESTAMP"].to_numpy(dtype=np.int64),
+        interactions["EVENT_VALUE"].to_numpy(dtype=np.float32),
+        params.min_positive_value,
+    )
+    liked = opinions.positive
+    confidence = sp.csr_matrix(
+        (opinions.value[liked], (opinions.user[liked], opinions.item[liked])),
+        shape=(len(user_ids), len(item_ids)),
+        dtype=np.float32,
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        als = AlternatingLeastSquares(
+            factors=params.factors,
+            regularization=params.regularization,
+            alpha=params.alpha,
+            iterations=params.iterations,
+            random_state=params.random_state,
+        )
+        als.fit(confidence, show_progress=False)
+    return TrainedRecommender(
+        user_ids=user_ids,
+        item_ids=item_ids,
+        user_factors=np.asarray(als.user_factors, dtype=np.float32),
+        item_factors=np.asarray(als.item_factors, dtype=np.float32),
+        item_popularity=np.bincount(opinions.item[liked], minlength=len(item_ids)),
+        item_categories=_item_categories(item_ids, items),
+        params=params,
+    )
+
+
+@dataclass(frozen=True)
+class _Request:
+    """Users asking for recommendations (codes = positions in `user_ids`) and their history."""
+
+    user_ids: np.ndarray
+    model_user: np.ndarray
+    opinions: _Opinions
+    favourite_category: np.ndarray
+
+
+def _favourite_categories(opinions: _Opinions, item_category: np.ndarray, n_users: int) -> np.ndarray:
+    """Most frequent category code among each user's positive items (ties: lowest code), -1 if none."""
+    liked = opinions.positive & (item_category[opinions.item] >= 0)
+    pairs, counts = np.unique(
+        np.stack([opinions.user[liked], item_category[opinions.item[liked]]]), axis=1, return_counts=True
+    )
+    users, categories = pairs
+    order = np.lexsort((categories, -counts, users))
+    first = order[np.r_[True, users[order][1:] != users[order][:-1]]] if len(order) else order
+    favourite = np.full(n_users, -1, dtype=np.int64)
+    favourite[users[first]] = categories[first]
+    return favourite
+
+
+def _prepare_request(
+    model: TrainedRecommender,
+    interactions: pd.DataFrame,
+    user_ids: pd.Series | np.ndarray | list[str],
+    category_codes: np.ndarray,
+) -> _Request:
+    """Map requested users and their known-item history onto integer codes."""
+    requested = pd.unique(pd.Series(user_ids, dtype="str")).to_numpy(dtype=str)
+    request_index = pd.Index(requested)
+    user_codes = request_index.get_indexer(interactions["USER_ID"])
+    item_codes = pd.Index(model.item_ids).get_indexer(interactions["ITEM_ID"])
+    known = (user_codes >= 0) & (item_codes >= 0)
+    opinions = _latest_opinions(
+        user_codes[known],
+        item_codes[known],
+        interactions["TIMESTAMP"].to_numpy(dtype=np.int64)[known],
+        interactions["EVENT_VALUE"].to_numpy(dtype=np.float32)[known],
+        model.params.min_positive_value,
+    )
+    return _Request(
+        user_ids=requested,
+        model_user=pd.Index(model.user_ids).get_indexer(request_index),
+        opinions=opinions,
+        favourite_category=_favourite_categories(opinions, category_codes, len(requested)),
+    )
+
+
+@dataclass(frozen=True)
+class _Picks:
+    """Recommended (request user, item) codes of one source, `position` = order within the source."""
+
+    user: np.ndarray
+    item: np.ndarray
+    score: np.ndarray
+    position: np.ndarray
+    reason_item: np.ndarray
+    reason_category: np.ndarray
+    source: str
+
+
+def _category_codes(model: TrainedRecommender) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted category names and each item's code into them (-1 = no category)."""
+    categories = model.item_categories
+    names = np.unique(categories[categories != NO_CATEGORY])
+    codes = np.where(categories != NO_CATEGORY, np.searchsorted(names, categories), -1)
+    return names, codes
+
+
+def _top_n_per_row(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and values of each row's n best scores, best first (ties: lower column).
+
+    Columns are split into `_SELECTION_BLOCK` strided blocks; a row's n best cells lie in its
+    n blocks with the highest maxima, so only those blocks are sorted (exact, and much cheaper
+    than partitioning every full row). `scores.shape[1]` must be a multiple of the block size.
+    """
+    rows, columns = scores.shape
+    n_blocks = columns // _SELECTION_BLOCK
+    if n_blocks > n:
+        block_best = scores.reshape(rows, _SELECTION_BLOCK, n_blocks).max(axis=1)
+        blocks = np.argpartition(block_best, -n, axis=1)[:, -n:]
+        candidates = (blocks[:, :, None] + n_blocks * np.arange(_SELECTION_BLOCK)).reshape(rows, -1)
+    else:
+        candidates = np.broadcast_to(np.arange(columns), scores.shape)
+    candidate_scores = np.take_along_axis(scores, candidates, axis=1)
+    best = np.lexsort((candidates, -candidate_scores), axis=1)[:, :n]
+    return np.take_along_axis(candidates, best, axis=1), np.take_along_axis(candidate_scores, best, axis=1)
+
+
+def _rows_of(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in `rows`, column) of every stored cell of the selected CSR rows."""
+    counts = np.diff(matrix.indptr)[rows]
+    starts = np.repeat(matrix.indptr[rows] - np.cumsum(counts) + counts, counts)
+    return np.repeat(np.arange(len(rows)), counts), matrix.indices[starts + np.arange(counts.sum())]
+
+
+def _reason_items(
+    user: np.ndarray, item: np.ndarray, liked: sp.csr_matrix, unit_item_factors: np.ndarray
+) -> np.ndarray:
+    """For each recommended (user, item), the user's liked item with the most similar factors."""
+    entry, candidate = _rows_of(liked, user)
+    similarity = np.einsum("ij,ij->i", unit_item_factors[item[entry]], unit_item_factors[candidate])
+    order = np.lexsort((candidate, -similarity, entry))
+    counts = np.diff(liked.indptr)[user]
+    return candidate[order[np.cumsum(counts) - counts]]
+
+
+def _pair_matrix(user: np.ndarray, column: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Boolean CSR marking the given (user, column) pairs."""
+    return sp.csr_matrix((np.ones(len(user), dtype=bool), (user, column)), shape=shape)
+
+
+@dataclass(frozen=True)
+class _ItemsByNorm:
+    """Scorable items (those with positive reviews) by descending factor norm (ties: item code).
+
+    `factors` is zero-padded to whole selection blocks; `norms` has one trailing zero more, so
+    `norms[c]` bounds the norm of every column from c on.
+    """
+
+    item: np.ndarray
+    factors: np.ndarray
+    norms: np.ndarray
+
+
+def _items_by_norm(model: TrainedRecommender) -> _ItemsByNorm:
+    """Order the scorable items for `_best_columns`."""
+    scorable = np.flatnonzero(model.item_popularity > 0)
+    norms = np.linalg.norm(model.item_factors[scorable], axis=1)
+    order = np.lexsort((scorable, -norms))
+    padded = -(-len(scorable) // _SELECTION_BLOCK) * _SELECTION_BLOCK
+    factors = np.zeros((padded, model.item_factors.shape[1]), dtype=np.float32)
+    factors[: len(scorable)] = model.item_factors[scorable[order]]
+    return _ItemsByNorm(scorable[order], factors, np.r_[norms[order], np.zeros(padded + 1 - len(scorable))])
+
+
+def _best_columns(
+    user_factors: np.ndarray,
+    items: _ItemsByNorm,
+    seen_row: np.ndarray,
+    seen_column: np.ndarray,
+    n: int,
+    first_block: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact n best unseen columns of `items` per user row, best first (ties: lower item code).
+
+    Columns are scored in growing blocks; a user stops as soon as its n-th best score beats
+    |user| * |next item| (Cauchy-Schwarz bound on every remaining column). ALS item norms
+    fall steeply with popularity, so most users stop after the first block or two.
+    Missing picks (fewer than n unseen items) have column -1 and score -inf.
+    """
+    rows, n_items = len(user_factors), len(items.item)
+    best_columns = np.full((rows, n), -1)
+    best_scores = np.full((rows, n), -np.inf, dtype=np.float32)
+    user_norms = np.linalg.norm(user_factors, axis=1)
+    active, start, block = np.arange(rows), 0, first_block
+    while len(active) and start < n_items:
+        cells_per_row = max(_SELECTION_BLOCK, _SCORE_BUFFER_CELLS // len(active))
+        stop = min(start + min(block, cells_per_row // _SELECTION_BLOCK * _SELECTION_BLOCK), len(items.factors))
+        scores = user_factors[active] @ items.factors[start:stop].T
+        scores[:, n_items - start :] = -np.inf
+        row_position = np.full(rows, -1)
+        row_position[active] = np.arange(len(active))
+        in_block = (row_position[seen_row] >= 0) & (seen_column >= start) & (seen_column < stop)
+        scores[row_position[seen_row[in_block]], seen_column[in_block] - start] = -np.inf
+        columns, values = _top_n_per_row(scores, min(n, stop - start))
+        merged_columns = np.concatenate([best_columns[active], columns + start], axis=1)
+        merged_scores = np.concatenate([best_scores[active], values], axis=1)
+        keep = np.lexsort((items.item[merged_columns], -merged_scores), axis=1)[:, :n]
+        best_columns[active] = np.take_along_axis(merged_columns, keep, axis=1)
+        best_scores[active] = np.take_along_axis(merged_scores, keep, axis=1)
+        active = active[best_scores[active, -1] <= user_norms[active] * items.norms[stop]]
+        start, block = stop, block * 4
+    return best_columns, best_scores
+
+
+def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -> _Picks:
+    """Top ALS-scored unseen items, with reasons, for requested users who have factors and likes.
+
+    Users are scored in chunks on a thread pool (BLAS itself limited to one thread), so memory
+    stays at one bounded score buffer per thread.
+    """
+    opinions = request.opinions
+    n_users, n_items = len(request.user_ids), len(model.item_ids)
+    liked = _pair_matrix(opinions.user[opinions.positive], opinions.item[opinions.positive], (n_users, n_items))
+    model_user = request.model_user
+    has_factors = np.any(model.user_factors != 0, axis=1)
+    users = np.flatnonzero((model_user >= 0) & has_factors[model_user] & (np.diff(liked.indptr) > 0))
+
+    items = _items_by_norm(model)
+    column_of_item = np.full(n_items, -1)
+    column_of_item[items.item] = np.arange(len(items.item))
+    seen_column = column_of_item[opinions.item]
+    scorable_seen = seen_column >= 0
+    seen = _pair_matrix(opinions.user[scorable_seen], seen_column[scorable_seen], (n_users, len(items.factors)))
+    norms = np.linalg.norm(model.item_factors, axis=1, keepdims=True)
+    unit_item_factors = model.item_factors / np.where(norms > 0, norms, 1)
+    n = min(num_results, len(items.item))
+
+    def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
+        columns, best = _best_columns(model.user_factors[model_user[chunk]], items, *_rows_of(seen, chunk), n)
+        found = np.isfinite(best)
+        user = np.broadcast_to(chunk[:, None], found.shape)[found]
+        item = items.item[columns[found]]
+        position = np.broadcast_to(np.arange(n), found.shape)[found]
+        return user, item, best[found], position, _reason_items(user, item, liked, unit_item_factors)
+
+    chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
+        parts = list(pool.map(score_chunk, chunks))
+    user, item, score, position, reason = (
+        np.concatenate([part[field] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+        for field in range(5)
+    )
+    return _Picks(user, item, score, position, reason, np.full(len(user), -1), "als")
+
+
+def _first_unexcluded(
+    ranking: np.ndarray,
+    segment_start: np.ndarray,
+    segment_length: np.ndarray,
+    need: np.ndarray,
+    excluded_user: np.ndarray,
+    excluded_rank: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First `need[u]` items of user u's segment of `ranking` that u has not excluded.
+
+    `excluded_rank` is the rank of each excluded (user, item) pair inside that user's segment
+    (pairs unique). The j-th allowed rank is j plus the number of excluded ranks e_k (sorted,
+    k-th of the user) with e_k - k <= j, so no per-user loop is needed.
+    Returns (user, item, position) arrays ordered by position.
+    """
+    order = np.lexsort((excluded_rank, excluded_user))
+    excluded_user = excluded_user[order]
+    index_in_user = np.arange(len(order)) - np.searchsorted(excluded_user, excluded_user)
+    allowed_before = excluded_rank[order] - index_in_user
+    users, items, positions = [], [], []
+    for position in range(int(need.max(initial=0))):
+        skipped = np.bincount(excluded_user[allowed_before <= position], minlength=len(need))
+        rank = position + skipped
+        wanted = np.flatnonzero((position < need) & (rank < segment_length))
+        users.append(wanted)
+        items.append(ranking[segment_start[wanted] + rank[wanted]])
+        positions.append(np.full(len(wanted), position))
+    return tuple(np.concatenate(part) if part else np.zeros(0, dtype=np.int64) for part in (users, items, positions))
+
+
+def _popularity_picks(
+    model: TrainedRecommender,
+    category_codes: np.ndarray,
+    favourite_category: np.ndarray,
+    need: np.ndarray,
+    excluded_user: np.ndarray,
+    excluded_item: np.ndarray,
+) -> list[_Picks]:
+    """Most popular allowed items: the user's favourite category first, then all items."""
+    n_items, popularity = len(model.item_ids), model.item_popularity
+    by_category = np.lexsort((np.arange(n_items), -popularity, category_codes))
+    rank_by_category = np.empty(n_items, dtype=np.int64)
+    rank_by_category[by_category] = np.arange(n_items)
+    n_categories = int(category_codes.max(initial=-1)) + 1
+    # A trailing empty segment serves users without a favourite (code -1).
+    category_start = np.append(np.searchsorted(category_codes[by_category], np.arange(n_categories)), 0)
+    category_size = np.append(np.bincount(category_codes[category_codes >= 0], minlength=n_categories), 0)
+    favourite = favourite_category
+    segment_start = category_start[favourite]
+    in_favourite = (favourite[excluded_user] >= 0) & (category_codes[excluded_item] == favourite[excluded_user])
+    user, item, position = _first_unexcluded(
+        by_category,
+        segment_start,
+        category_size[favourite],
+        need,
+        excluded_user[in_favourite],
+        rank_by_category[excluded_item[in_favourite]] - segment_start[excluded_user[in_favourite]],
+    )
+    in_category = _Picks(user, item, popularity[item].astype(float), position, np.full(len(user), -1), favourite[user], "popularity")
+
+    overall = np.lexsort((np.arange(n_items), -popularity))
+    rank_overall = np.empty(n_items, dtype=np.int64)
+    rank_overall[overall] = np.arange(n_items)
+    excluded_user = np.concatenate([excluded_user, user])
+    excluded_item = np.concatenate([excluded_item, item])
+    user, item, position = _first_unexcluded(
+        overall,
+        np.zeros(len(need), dtype=np.int64),
+        np.full(len(need), n_items),
+        need - np.bincount(user, minlength=len(need)),
+        excluded_user,
+        rank_overall[excluded_item],
+    )
+    anywhere = _Picks(user, item, popularity[item].astype(float), position, np.full(len(user), -1), np.full(len(user), -1), "popularity")
+    return [in_category, anywhere]
+
+
+def _names_or_null(names: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """String column of names[code], null where code is -1."""
+    values = np.full(len(codes), None, dtype=object)
+    known = codes >= 0
+    values[known] = names[codes[known]]
+    return pd.Series(values, dtype="str")
+
+
+def _recommendation_frame(
+    model: TrainedRecommender, request: _Request, category_names: np.ndarray, picks: list[_Picks]
+) -> pd.DataFrame:
+    """One row per pick, ranked per user in source order (ALS, category, overall)."""
+    stage = np.concatenate([np.full(len(part.user), index) for index, part in enumerate(picks)])
+
+    def column(field: str) -> np.ndarray:
+        return np.concatenate([getattr(part, field) for part in picks])
+
+    user, position = column("user"), column("position")
+    order = np.lexsort((position, stage, user))
+    user = user[order]
+    return pd.DataFrame(
+        {
+            "USER_ID": pd.Series(request.user_ids[user], dtype="str"),
+            "RANK": np.arange(len(user)) - np.searchsorted(user, user) + 1,
+            "ITEM_ID": pd.Series(model.item_ids[column("item")[order]], dtype="str"),
+            "SCORE": column("score")[order].astype(np.float64),
+            "SOURCE": pd.Series(np.repeat([part.source for part in picks], [len(part.user) for part in picks])[order], dtype="str"),
+            "REASON_ITEM_ID": _names_or_null(model.item_ids, column("reason_item")[order]),
+            "REASON_CATEGORY": _names_or_null(category_names, column("reason_category")[order]),
+        }
+    )
+
+
+def _recommend(
+    model: TrainedRecommender,
+    interactions: pd.DataFrame,
+    user_ids: pd.Series | np.ndarray | list[str],
+    num_results: int,
+    use_als: bool,
+    use_favourite_category: bool,
+) -> pd.DataFrame:
+    """ALS picks (optional) topped up with popularity picks to `num_results` per user."""
+    category_names, category_codes = _category_codes(model)
+    request = _prepare_request(model, interactions, user_ids, category_codes)
+    n_users = len(request.user_ids)
+    picks = [_als_picks(model, request, num_results)] if use_als else []
+    excluded_user = np.concatenate([request.opinions.user, *(part.user for part in picks)])
+    excluded_item = np.concatenate([request.opinions.item, *(part.item for part in picks)])
+    favourite = request.favourite_category if use_favourite_category else np.full(n_users, -1)
+    need = num_results - sum((np.bincount(part.user, minlength=n_users) for part in picks), np.zeros(n_users, dtype=np.int64))
+    picks += _popularity_picks(model, category_codes, favourite, need, excluded_user, excluded_item)
+    return _recommendation_frame(model, request, category_names, picks)
+
+
+def recommend(
+    model: TrainedRecommender,
+    interactions: pd.DataFrame,
+    user_ids: pd.Series | np.ndarray | list[str],
+    num_results: int = 5,
+) -> pd.DataFrame:
+    """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
+
+    `interactions` is the users' history: every item in it is excluded, its positive items are
+    the ALS reasons and the source of the favourite category. Users with ALS factors and a
+    positive item get ALS picks (SOURCE 'als', REASON_ITEM_ID = most similar liked item);
+    everyone is topped up with the most popular items of their favourite category, then of all
+    items (SOURCE 'popularity', REASON_CATEGORY = that category, or null for all items).
+    SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity'.
+    """
+    return _recommend(model, interactions, user_ids, num_results, use_als=True, use_favourite_category=True)
+
+
+def recommend_popular(
+    model: TrainedRecommender,
+    interactions: pd.DataFrame,
+    user_ids: pd.Series | np.ndarray | list[str],
+    num_results: int = 5,
+) -> pd.DataFrame:
+    """Popularity-count baseline: the most popular unseen items overall, no personalisation."""
+    return _recommend(model, interactions, user_ids, num_results, use_als=False, use_favourite_category=False)

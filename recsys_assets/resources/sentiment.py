@@ -1,0 +1,28 @@
+"""Sentiment analyzer: Comprehend-shaped labels and scores for review texts."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import pandas as pd
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from recsys_assets.sentiment import score_texts
+
+
+class SentimentAnalyzer(ConfigurableResource, ABC):
+    """Scores texts; one row per text, in order: Sentiment, Positive, Negative, Neutral, Mixed."""
+
+    @abstractmethod
+    def score(self, texts: Sequence[str]) -> pd.DataFrame: ...
+
+
+class VaderSentimentAnalyzer(SentimentAnalyzer):
+    """VADER, locally and offline, mapped to Amazon Comprehend's output shape."""
+
+    workers: int = Field(default=0, description="Processes to score with; 0 means one per core (large inputs only).")
+
+    def score(self, texts: Sequence[str]) -> pd.DataFrame:
+        return score_texts(texts, workers=self.workers)

@@ -1,0 +1,96 @@
+"""Object storage: where inputs are read from and where tables, models and emails are written."""
+
+from __future__ import annotations
+
+import io
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import pandas as pd
+from dagster import ConfigurableResource
+from pydantic import Field
+
+
+class ObjectStore(ConfigurableResource, ABC):
+    """Keys are '/'-separated paths relative to the store's root."""
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> list[str]:
+        """Keys under a prefix (or the key itself when it names one object), sorted."""
+
+    @abstractmethod
+    def delete(self, keys: list[str]) -> None: ...
+
+    @abstractmethod
+    def location(self, key: str) -> str:
+        """Where a person finds the object (a path or an s3:// URL)."""
+
+    def write_parquet(self, key: str, frame: pd.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        self.write_bytes(key, buffer.getvalue())
+
+    def read_parquet(self, key: str) -> pd.DataFrame:
+        return pd.read_parquet(io.BytesIO(self.read_bytes(key)))
+
+    def write_csv(self, key: str, frame: pd.DataFrame) -> None:
+        self.write_bytes(key, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+
+    def replace_prefix(self, prefix: str, objects: dict[str, bytes]) -> None:
+        """Write `objects` (keys under `prefix`) and delete every other key there, so re-runs leave no strays."""
+        stale = set(self.list_keys(prefix)) - set(objects)
+        for key, data in objects.items():
+            self.write_bytes(key, data)
+        self.delete(sorted(stale))
+
+
+class LocalObjectStore(ObjectStore):
+    """A folder on the local disk. Keys may also be absolute or relative paths outside it (inputs)."""
+
+    root: str = Field(default=".recsys", description="Folder that holds everything the pipeline writes.")
+
+    def _path(self, key: str) -> Path:
+        path = Path(key)
+        return path if path.is_absolute() else Path(self.root) / path
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self._path(prefix)
+        if base.is_file():
+            return [prefix]
+        if not base.is_dir():
+            return []
+        root = self._path("")
+        keys = []
+        for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            keys.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
+        return keys
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
+    def location(self, key: str) -> str:
+        return str(self._path(key).resolve())

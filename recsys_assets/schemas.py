@@ -1,0 +1,136 @@
+"""Pandera models: each table's shape, described once and enforced by asset checks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
+
+
+class RawReviews(pa.DataFrameModel):
+    """Rows of the input files that passed row-level validation, still as text."""
+
+    source_file: Series[str]
+    source_line: Series[int] = pa.Field(ge=1)
+    product_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    user_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    review_id: Series[str]
+
+    @pa.dataframe_check
+    def one_row_per_source_line(cls, df: pd.DataFrame) -> bool:
+        return not df.duplicated(["source_file", "source_line"]).any()
+
+
+class RejectedRows(pa.DataFrameModel):
+    """The quarantine: where each rejected row came from, why, and the row itself."""
+
+    source_file: Series[str]
+    source_line: Series[int] = pa.Field(ge=1)
+    column: Series[str]
+    reason: Series[str] = pa.Field(str_length={"min_value": 1})
+    raw_row: Series[str]
+
+
+class Products(pa.DataFrameModel):
+    product_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+    product_name: Series[str]
+    top_category: Series[str]
+    discounted_price: Series[float] = pa.Field(ge=0)
+    actual_price: Series[float] = pa.Field(ge=0)
+    discount_percentage: Series[float] = pa.Field(ge=0, le=100)
+    rating: Series[float] = pa.Field(ge=0, le=5)
+    rating_count: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
+
+
+class Users(pa.DataFrameModel):
+    user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+    user_name: Series[str]
+    review_count: Series[int] = pa.Field(ge=1)
+    favourite_category: Series[str]
+
+
+class Reviews(pa.DataFrameModel):
+    review_id: Series[str]
+    user_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    product_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    review_title: Series[str] = pa.Field(nullable=True)
+    review_content: Series[str] = pa.Field(nullable=True)
+    text_aligned: Series[bool]
+    timestamp: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        unique = ["user_id", "product_id"]
+
+
+class ReviewSentiment(pa.DataFrameModel):
+    """Amazon Comprehend's shape: a label and four scores that sum to one."""
+
+    user_id: Series[str]
+    product_id: Series[str]
+    Sentiment: Series[str] = pa.Field(isin=LABELS)
+    Positive: Series[float] = pa.Field(ge=0, le=1)
+    Negative: Series[float] = pa.Field(ge=0, le=1)
+    Neutral: Series[float] = pa.Field(ge=0, le=1)
+    Mixed: Series[float] = pa.Field(ge=0, le=1)
+
+    class Config:
+        unique = ["user_id", "product_id"]
+
+    @pa.dataframe_check
+    def scores_sum_to_one(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df[["Positive", "Negative", "Neutral", "Mixed"]].sum(axis=1) - 1.0).abs() < 1e-3
+
+
+class Interactions(pa.DataFrameModel):
+    """Amazon Personalize's interactions dataset."""
+
+    USER_ID: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 256})
+    ITEM_ID: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 256})
+    TIMESTAMP: Series[int] = pa.Field(ge=0)
+    EVENT_TYPE: Series[str]
+    EVENT_VALUE: Series[float] = pa.Field(ge=0, le=1)
+
+    class Config:
+        unique = ["USER_ID", "ITEM_ID"]
+
+
+class Recommendations(pa.DataFrameModel):
+    USER_ID: Series[str]
+    RANK: Series[int] = pa.Field(ge=1)
+    ITEM_ID: Series[str]
+    SCORE: Series[float]
+    SOURCE: Series[str] = pa.Field(isin=["als", "popularity"])
+
+    class Config:
+        unique = ["USER_ID", "RANK"]
+
+    @pa.dataframe_check
+    def no_item_twice_for_a_user(cls, df: pd.DataFrame) -> bool:
+        return not df.duplicated(["USER_ID", "ITEM_ID"]).any()
+
+
+class Emails(pa.DataFrameModel):
+    user_id: Series[str] = pa.Field(unique=True)
+    subject: Series[str]
+    key: Series[str]
+    status: Series[str] = pa.Field(isin=["written", "failed"])
+    error: Series[str]
+
+    @pa.dataframe_check
+    def written_emails_have_subject_and_file(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["status"] != "written") | ((df["subject"] != "") & (df["key"] != ""))
+
+
+TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "raw_reviews": RawReviews,
+    "rejected_rows": RejectedRows,
+    "products": Products,
+    "users": Users,
+    "reviews": Reviews,
+    "review_sentiment": ReviewSentiment,
+    "interactions": Interactions,
+    "recommendations": Recommendations,
+    "emails": Emails,
+}

@@ -1,0 +1,141 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_assets.evaluation import METRIC_NAMES, evaluate, offline_metrics, personalize_split
+from recsys_assets.recommender import RecommenderParams
+
+
+def ranked(lists: dict[str, list[str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(user, rank, item) for user, items in lists.items() for rank, item in enumerate(items, start=1)],
+        columns=["USER_ID", "RANK", "ITEM_ID"],
+    )
+
+
+def relevant(pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(pairs, columns=["USER_ID", "ITEM_ID"])
+
+
+def history(counts: dict[str, int], seed: int = 0) -> pd.DataFrame:
+    """`counts[user]` reviews per user, shuffled rows, distinct timestamps per user."""
+    rng = np.random.default_rng(seed)
+    users = np.repeat(list(counts), list(counts.values()))
+    frame = pd.DataFrame(
+        {
+            "USER_ID": pd.Series(users, dtype="str"),
+            "ITEM_ID": pd.Series([f"i{n}" for n in rng.integers(0, 30, len(users))], dtype="str"),
+            "TIMESTAMP": rng.permutation(len(users)).astype(np.int64),
+            "EVENT_TYPE": "review",
+            "EVENT_VALUE": rng.choice([0.0, 1.0], len(users), p=[0.2, 0.8]),
+        }
+    )
+    return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+def test_single_truth_item_at_rank_two():
+    metrics = offline_metrics(ranked({"u": ["a", "b", "c"]}), relevant([("u", "b")]), n_items=10)
+    assert metrics["mean_reciprocal_rank_at_25"] == 0.5
+    assert metrics["normalized_discounted_cumulative_gain_at_5"] == pytest.approx(1 / math.log2(3))
+    assert metrics["normalized_discounted_cumulative_gain_at_25"] == pytest.approx(1 / math.log2(3))
+    assert metrics["precision_at_5"] == pytest.approx(1 / 5)
+    assert metrics["precision_at_10"] == pytest.approx(1 / 10)
+    assert metrics["precision_at_25"] == pytest.approx(1 / 25)
+    assert metrics["coverage"] == pytest.approx(3 / 10)
+    assert list(metrics) == list(METRIC_NAMES)
+
+
+def test_ndcg_ideal_gain_is_for_the_truth_count_capped_at_k():
+    lists = {"u": ["a", "x", "b"] + [f"y{n}" for n in range(22)]}
+    truth = relevant([("u", "a"), ("u", "b"), ("u", "c")])
+    metrics = offline_metrics(ranked(lists), truth, n_items=100)
+    ideal_three = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert metrics["normalized_discounted_cumulative_gain_at_5"] == pytest.approx((1 + 1 / math.log2(4)) / ideal_three)
+    assert metrics["precision_at_5"] == pytest.approx(2 / 5)
+    assert metrics["mean_reciprocal_rank_at_25"] == 1.0
+
+
+def test_hit_beyond_the_cutoff_does_not_count():
+    lists = {"u": [f"y{n}" for n in range(5)] + ["a"]}
+    metrics = offline_metrics(ranked(lists), relevant([("u", "a")]), n_items=100)
+    assert metrics["normalized_discounted_cumulative_gain_at_5"] == 0.0
+    assert metrics["precision_at_5"] == 0.0
+    assert metrics["normalized_discounted_cumulative_gain_at_10"] == pytest.approx(1 / math.log2(7))
+    assert metrics["mean_reciprocal_rank_at_25"] == pytest.approx(1 / 6)
+
+
+def test_means_are_over_truth_users_and_a_user_without_recommendations_scores_zero():
+    lists = {"hit": ["a"], "outsider": ["z"]}
+    truth = relevant([("hit", "a"), ("missing", "b")])
+    metrics = offline_metrics(ranked(lists), truth, n_items=4)
+    assert metrics["mean_reciprocal_rank_at_25"] == 0.5
+    assert metrics["precision_at_5"] == pytest.approx(0.1)
+    assert metrics["coverage"] == 0.5
+
+
+def test_coverage_counts_distinct_items_within_the_top_25_only():
+    lists = {"u": [f"i{n}" for n in range(26)], "v": ["i0", "i1"]}
+    metrics = offline_metrics(ranked(lists), relevant([("u", "i0")]), n_items=50)
+    assert metrics["coverage"] == pytest.approx(25 / 50)
+
+
+def test_no_relevant_truth_gives_nan_rank_metrics():
+    metrics = offline_metrics(ranked({"u": ["a"]}), relevant([]), n_items=5)
+    assert math.isnan(metrics["precision_at_5"])
+    assert metrics["coverage"] == pytest.approx(1 / 5)
+
+
+def test_split_keeps_test_users_out_of_train_and_picks_them_among_multi_review_users():
+    interactions = history({f"u{n}": 1 + n % 4 for n in range(40)})
+    split = personalize_split(interactions, seed=3)
+    test_users = set(split.test_truth["USER_ID"])
+    assert len(test_users) == 4
+    assert not test_users & set(split.train["USER_ID"])
+    assert set(split.test_input["USER_ID"]) == test_users
+    assert interactions[interactions["USER_ID"].isin(test_users)].groupby("USER_ID").size().min() >= 2
+    assert len(split.train) + len(split.test_input) + len(split.test_truth) == len(interactions)
+
+
+def test_truth_holds_each_test_users_newest_tenth_and_at_least_one():
+    interactions = history({"many": 25, "few": 3, "single": 1}, seed=1)
+    split = personalize_split(interactions, test_user_fraction=1.0)
+    assert split.test_truth.groupby("USER_ID").size().to_dict() == {"few": 1, "many": 2}
+    for user in ("few", "many"):
+        newest_input = split.test_input.loc[split.test_input["USER_ID"] == user, "TIMESTAMP"].max()
+        assert split.test_truth.loc[split.test_truth["USER_ID"] == user, "TIMESTAMP"].min() > newest_input
+
+
+def test_truth_ties_on_timestamp_go_to_the_later_row():
+    interactions = history({"u": 2, "v": 1})
+    interactions["TIMESTAMP"] = 7
+    split = personalize_split(interactions, test_user_fraction=0.5)
+    later_row = interactions[interactions["USER_ID"] == "u"].index[-1]
+    assert split.test_truth.index.tolist() == [later_row]
+
+
+def test_split_is_deterministic_for_a_seed_and_varies_across_seeds():
+    interactions = history({f"u{n}": 3 for n in range(60)})
+    first, again = personalize_split(interactions, seed=5), personalize_split(interactions, seed=5)
+    pd.testing.assert_frame_equal(first.test_truth, again.test_truth)
+    other = personalize_split(interactions, seed=6)
+    assert set(first.test_truth["USER_ID"]) != set(other.test_truth["USER_ID"])
+
+
+def test_evaluate_reports_every_metric_for_the_model_and_the_popularity_baseline():
+    interactions = history({f"u{n}": 6 for n in range(50)})
+    items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
+    results = evaluate(interactions, items, RecommenderParams(factors=4, iterations=3))
+    assert set(results) == {"model", "popularity-count"}
+    for metrics in results.values():
+        assert list(metrics) == list(METRIC_NAMES)
+        assert all(0.0 <= value <= 1.0 for value in metrics.values())
+
+
+def test_evaluate_counts_only_positively_reviewed_truth_items_as_relevant():
+    interactions = history({f"u{n}": 6 for n in range(50)})
+    interactions["EVENT_VALUE"] = 0.0
+    items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
+    results = evaluate(interactions, items, RecommenderParams(factors=4, iterations=3))
+    assert math.isnan(results["model"]["normalized_discounted_cumulative_gain_at_10"])

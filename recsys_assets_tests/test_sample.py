@@ -1,0 +1,176 @@
+import numpy as np
+import pandas as pd
+import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from recsys_assets.sample import _TITLES, generate_catalog, review_texts, write_catalog
+
+AMAZON_COLUMNS = [
+    "product_id", "product_name", "category", "discounted_price", "actual_price", "discount_percentage",
+    "rating", "rating_count", "about_product", "user_id", "user_name", "review_id", "review_title",
+    "review_content", "img_link", "product_link",
+]
+LIST_COLUMNS = ["user_id", "user_name", "review_id", "review_title"]
+INDIAN_GROUPED = r"(\d{1,3}|[1-9]\d?(,\d\d)*,\d{3})"
+TOP_LEVELS = {
+    "Electronics", "Computers&Accessories", "Home&Kitchen", "OfficeProducts", "MusicalInstruments",
+    "HomeImprovement", "Toys&Games", "Car&Motorbike", "Health&PersonalCare",
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> pd.DataFrame:
+    return generate_catalog(n_products=150, n_users=300, n_reviews=2400, seed=11)
+
+
+@pytest.fixture(scope="module")
+def reviews(catalog: pd.DataFrame) -> pd.DataFrame:
+    """One row per review: product, user, top-level category and the star its title was written for."""
+    star_of_title = {title: star for star, titles in enumerate(_TITLES, start=1) for title in titles}
+    per_product = catalog[["product_id", "category", "rating"]].assign(
+        user_id=catalog["user_id"].str.split(","), review_title=catalog["review_title"].str.split(","))
+    exploded = per_product.explode(["user_id", "review_title"], ignore_index=True)
+    return exploded.assign(top=exploded["category"].str.split("|").str[0],
+                           star=exploded["review_title"].map(star_of_title))
+
+
+def test_catalog_has_the_sixteen_amazon_columns_in_order_all_strings(catalog):
+    assert list(catalog.columns) == AMAZON_COLUMNS
+    assert all(pd.api.types.is_string_dtype(dtype) for dtype in catalog.dtypes)
+
+
+def test_totals_match_requested_products_users_and_reviews(catalog, reviews):
+    assert len(catalog) == 150
+    assert len(reviews) == 2400
+    assert reviews["user_id"].nunique() == 300
+
+
+def test_list_columns_have_one_entry_per_reviewer(catalog):
+    lengths = [catalog[column].str.split(",").str.len() for column in LIST_COLUMNS]
+    assert all((length == lengths[0]).all() for length in lengths)
+    assert (lengths[0] >= 1).all()
+
+
+def test_review_content_misaligns_for_a_few_products_only():
+    catalog = generate_catalog(n_products=2000, n_users=500, n_reviews=6000, seed=3)
+    reviewers = catalog["user_id"].str.split(",").str.len()
+    contents = catalog["review_content"].str.split(r",(?!\s)", regex=True).str.len()
+    misaligned_share = (contents != reviewers).mean()
+    assert 0.01 < misaligned_share < 0.06
+    assert (contents >= reviewers).all()
+
+
+def test_a_user_never_reviews_a_product_twice(reviews):
+    assert not reviews.duplicated(["user_id", "product_id"]).any()
+
+
+def test_ids_look_like_amazon_ids_and_are_unique(catalog, reviews):
+    review_ids = catalog["review_id"].str.split(",").explode()
+    assert catalog["product_id"].str.fullmatch(r"B0[A-Z0-9]{8}").all()
+    assert reviews["user_id"].str.fullmatch(r"A[A-Z0-9]{27}").all()
+    assert review_ids.str.fullmatch(r"R[A-Z0-9]{12,13}").all()
+    assert catalog["product_id"].is_unique and review_ids.is_unique
+
+
+def test_prices_percentages_ratings_and_counts_use_the_real_formats(catalog):
+    assert catalog["discounted_price"].str.fullmatch("₹" + INDIAN_GROUPED).all()
+    assert catalog["actual_price"].str.fullmatch("₹" + INDIAN_GROUPED).all()
+    assert catalog["rating_count"].str.fullmatch(INDIAN_GROUPED).all()
+    assert catalog["discount_percentage"].str.fullmatch(r"\d{1,2}%").all()
+    assert catalog["rating"].str.fullmatch(r"[1-5]\.\d").all()
+
+
+def test_discount_percentage_is_the_rounded_gap_between_the_two_prices(catalog):
+    discounted = catalog["discounted_price"].str.replace(r"[₹,]", "", regex=True).astype(int)
+    actual = catalog["actual_price"].str.replace(r"[₹,]", "", regex=True).astype(int)
+    percentage = catalog["discount_percentage"].str.rstrip("%").astype(int)
+    assert (discounted <= actual).all()
+    assert (percentage == np.floor((1 - discounted / actual) * 100 + 0.5)).all()
+
+
+def test_rating_is_the_mean_star_of_the_listed_reviews_and_count_covers_them(catalog, reviews):
+    per_product = reviews.groupby("product_id", sort=False).agg(mean_star=("star", "mean"), listed=("star", "size"))
+    per_product = per_product.reindex(catalog["product_id"])
+    assert (catalog["rating"].astype(float).to_numpy() == np.floor(per_product["mean_star"] * 10 + 0.5) / 10).all()
+    assert (catalog["rating_count"].str.replace(",", "").astype(int).to_numpy() >= per_product["listed"]).all()
+
+
+def test_categories_are_three_to_five_level_paths_under_the_real_top_levels(catalog):
+    levels = catalog["category"].str.split("|")
+    assert levels.str.len().between(3, 5).all()
+    assert set(levels.str[0]) == TOP_LEVELS
+
+
+def test_links_point_at_the_product_like_the_real_file(catalog):
+    assert catalog.apply(lambda row: f"/dp/{row.product_id}/" in row.product_link, axis=1).all()
+    assert catalog["product_link"].str.startswith("https://www.amazon.in/").all()
+    assert catalog["img_link"].str.fullmatch(r"https://m\.media-amazon\.com/images/.*I/\w{11}\._[\w_]+\.jpg").all()
+
+
+def test_same_seed_gives_identical_csv_bytes_and_another_seed_differs(tmp_path):
+    paths = [tmp_path / f"{name}.csv" for name in ("first", "again", "other")]
+    for path, seed in zip(paths, (5, 5, 6)):
+        write_catalog(generate_catalog(n_products=40, n_users=60, n_reviews=300, seed=seed), path)
+    first, again, other = (path.read_bytes() for path in paths)
+    assert first == again
+    assert first != other
+
+
+def test_written_csv_reads_back_unchanged_without_bom(tmp_path, catalog):
+    path = tmp_path / "catalog.csv"
+    write_catalog(catalog, path)
+    assert path.read_bytes().startswith(b"product_id,product_name,category,")
+    pd.testing.assert_frame_equal(pd.read_csv(path, dtype=str, keep_default_na=False), catalog)
+
+
+def test_timestamps_are_a_seventeenth_column_aligned_with_user_ids(catalog):
+    with_time = generate_catalog(n_products=150, n_users=300, n_reviews=2400, seed=11, include_timestamps=True)
+    timestamps = with_time["timestamp"].str.split(",")
+    assert list(with_time.columns) == AMAZON_COLUMNS + ["timestamp"]
+    assert (timestamps.str.len() == with_time["user_id"].str.split(",").str.len()).all()
+    assert timestamps.explode().str.fullmatch(r"1[5-6]\d{8}").all()
+    pd.testing.assert_frame_equal(with_time[AMAZON_COLUMNS], catalog)
+
+
+@pytest.mark.parametrize(("n_products", "n_users", "n_reviews", "message"), [
+    (10, 50, 40, "n_users"), (50, 10, 40, "n_products"), (2, 3, 7, "at most once"),
+])
+def test_impossible_sizes_raise_value_error(n_products, n_users, n_reviews, message):
+    with pytest.raises(ValueError, match=message):
+        generate_catalog(n_products=n_products, n_users=n_users, n_reviews=n_reviews)
+
+
+def test_a_catalog_every_user_reviews_completely_is_still_filled():
+    catalog = generate_catalog(n_products=3, n_users=4, n_reviews=12, seed=1)
+    assert (catalog["user_id"].str.split(",").str.len() == 4).all()
+
+
+def test_vader_reads_high_stars_as_positive_and_low_stars_as_negative():
+    stars = np.repeat([1, 2, 4, 5], 100)
+    titles, contents = review_texts(stars, np.full(len(stars), "cable", dtype=object), np.random.default_rng(0))
+    analyzer = SentimentIntensityAnalyzer()
+    compound = np.array([analyzer.polarity_scores(f"{title}. {content}")["compound"]
+                         for title, content in zip(titles, contents)])
+    assert (compound[stars >= 4] > 0.05).mean() > 0.95
+    assert (compound[stars <= 2] < -0.05).mean() > 0.95
+
+
+def test_users_concentrate_on_a_favourite_top_level_category(reviews):
+    top_share = reviews.groupby("user_id")["top"].agg(lambda tops: tops.value_counts(normalize=True).iloc[0])
+    active = reviews.groupby("user_id").size() >= 5
+    assert top_share[active].mean() > 0.6
+    assert reviews["top"].value_counts(normalize=True).iloc[0] < 0.3
+
+
+def test_reviews_in_a_users_main_category_get_higher_stars(reviews):
+    main_top = reviews.groupby("user_id")["top"].agg(lambda tops: tops.value_counts().index[0])
+    in_taste = reviews["top"] == reviews["user_id"].map(main_top)
+    assert reviews.loc[in_taste, "star"].ge(4).mean() > 0.7
+    assert reviews.loc[~in_taste, "star"].le(2).mean() > 0.25
+
+
+def test_review_counts_per_user_are_heavy_tailed(reviews):
+    per_user = reviews.groupby("user_id").size()
+    assert per_user.min() == 1
+    assert per_user.le(2).mean() > 0.3
+    assert per_user.ge(10).mean() > 0.05
