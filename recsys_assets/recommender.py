@@ -43,11 +43,16 @@ _PARAMS_FILE = "params.json"
 
 @dataclass(frozen=True)
 class RecommenderParams:
-    """Hyper-parameters of the implicit ALS model (defaults tuned on MovieLens, see README)."""
+    """Hyper-parameters of the implicit ALS model.
 
-    factors: int = 64
-    regularization: float = 0.05
-    alpha: float = 20.0
+    Defaults were picked by NDCG@10 on validation splits of MovieLens-small's training users
+    (ratings >= 3.5 positive): low alpha (0.5-2) beat 20 clearly, 32 factors matched 64 at half
+    the cost. alpha = 2 keeps positive confidence >= 1 for sentiment values >= 0.5.
+    """
+
+    factors: int = 32
+    regularization: float = 5.0
+    alpha: float = 2.0
     iterations: int = 15
     random_state: int = 42
     min_positive_value: float = 0.0
@@ -258,6 +263,11 @@ def _top_n_per_row(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(candidates, best, axis=1), np.take_along_axis(candidate_scores, best, axis=1)
 
 
+def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
+    """np.concatenate that also accepts an empty list (giving an empty integer array)."""
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+
+
 def _rows_of(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(position in `rows`, column) of every stored cell of the selected CSR rows."""
     counts = np.diff(matrix.indptr)[rows]
@@ -327,7 +337,8 @@ def _best_columns(
     active, start, block = np.arange(rows), 0, first_block
     while len(active) and start < n_items:
         cells_per_row = max(_SELECTION_BLOCK, _SCORE_BUFFER_CELLS // len(active))
-        stop = min(start + min(block, cells_per_row // _SELECTION_BLOCK * _SELECTION_BLOCK), len(items.factors))
+        block = min(block, cells_per_row // _SELECTION_BLOCK * _SELECTION_BLOCK)
+        stop = min(start + block, len(items.factors))
         scores = user_factors[active] @ items.factors[start:stop].T
         scores[:, n_items - start :] = -np.inf
         row_position = np.full(rows, -1)
@@ -353,7 +364,8 @@ def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -
     """
     opinions = request.opinions
     n_users, n_items = len(request.user_ids), len(model.item_ids)
-    liked = _pair_matrix(opinions.user[opinions.positive], opinions.item[opinions.positive], (n_users, n_items))
+    liked_user, liked_item = opinions.user[opinions.positive], opinions.item[opinions.positive]
+    liked = _pair_matrix(liked_user, liked_item, (n_users, n_items))
     model_user = request.model_user
     has_factors = np.any(model.user_factors != 0, axis=1)
     users = np.flatnonzero((model_user >= 0) & has_factors[model_user] & (np.diff(liked.indptr) > 0))
@@ -363,13 +375,15 @@ def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -
     column_of_item[items.item] = np.arange(len(items.item))
     seen_column = column_of_item[opinions.item]
     scorable_seen = seen_column >= 0
-    seen = _pair_matrix(opinions.user[scorable_seen], seen_column[scorable_seen], (n_users, len(items.factors)))
+    seen_shape = (n_users, len(items.factors))
+    seen = _pair_matrix(opinions.user[scorable_seen], seen_column[scorable_seen], seen_shape)
     norms = np.linalg.norm(model.item_factors, axis=1, keepdims=True)
     unit_item_factors = model.item_factors / np.where(norms > 0, norms, 1)
     n = min(num_results, len(items.item))
 
     def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
-        columns, best = _best_columns(model.user_factors[model_user[chunk]], items, *_rows_of(seen, chunk), n)
+        seen_row, seen_column = _rows_of(seen, chunk)
+        columns, best = _best_columns(model.user_factors[model_user[chunk]], items, seen_row, seen_column, n)
         found = np.isfinite(best)
         user = np.broadcast_to(chunk[:, None], found.shape)[found]
         item = items.item[columns[found]]
@@ -379,10 +393,7 @@ def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -
     chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
         parts = list(pool.map(score_chunk, chunks))
-    user, item, score, position, reason = (
-        np.concatenate([part[field] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
-        for field in range(5)
-    )
+    user, item, score, position, reason = (_concatenate([part[field] for part in parts]) for field in range(5))
     return _Picks(user, item, score, position, reason, np.full(len(user), -1), "als")
 
 
@@ -413,11 +424,39 @@ def _first_unexcluded(
         users.append(wanted)
         items.append(ranking[segment_start[wanted] + rank[wanted]])
         positions.append(np.full(len(wanted), position))
-    return tuple(np.concatenate(part) if part else np.zeros(0, dtype=np.int64) for part in (users, items, positions))
+    return tuple(_concatenate(part) for part in (users, items, positions))
+
+
+def _most_popular_in_group(
+    popularity: np.ndarray,
+    item_group: np.ndarray,
+    user_group: np.ndarray,
+    need: np.ndarray,
+    excluded_user: np.ndarray,
+    excluded_item: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user, item, position) of the most popular non-excluded items of each user's group.
+
+    Ties go to the lower item code; users in group -1 get nothing.
+    """
+    n_items = len(popularity)
+    ranking = np.lexsort((np.arange(n_items), -popularity, item_group))
+    rank = np.empty(n_items, dtype=np.int64)
+    rank[ranking] = np.arange(n_items)
+    n_groups = int(item_group.max(initial=-1)) + 1
+    # A trailing empty segment serves group -1.
+    group_start = np.append(np.searchsorted(item_group[ranking], np.arange(n_groups)), 0)
+    group_size = np.append(np.bincount(item_group[item_group >= 0], minlength=n_groups), 0)
+    start = group_start[user_group]
+    same_group = (user_group[excluded_user] >= 0) & (item_group[excluded_item] == user_group[excluded_user])
+    excluded_user, excluded_item = excluded_user[same_group], excluded_item[same_group]
+    return _first_unexcluded(
+        ranking, start, group_size[user_group], need, excluded_user, rank[excluded_item] - start[excluded_user]
+    )
 
 
 def _popularity_picks(
-    model: TrainedRecommender,
+    popularity: np.ndarray,
     category_codes: np.ndarray,
     favourite_category: np.ndarray,
     need: np.ndarray,
@@ -425,42 +464,25 @@ def _popularity_picks(
     excluded_item: np.ndarray,
 ) -> list[_Picks]:
     """Most popular allowed items: the user's favourite category first, then all items."""
-    n_items, popularity = len(model.item_ids), model.item_popularity
-    by_category = np.lexsort((np.arange(n_items), -popularity, category_codes))
-    rank_by_category = np.empty(n_items, dtype=np.int64)
-    rank_by_category[by_category] = np.arange(n_items)
-    n_categories = int(category_codes.max(initial=-1)) + 1
-    # A trailing empty segment serves users without a favourite (code -1).
-    category_start = np.append(np.searchsorted(category_codes[by_category], np.arange(n_categories)), 0)
-    category_size = np.append(np.bincount(category_codes[category_codes >= 0], minlength=n_categories), 0)
-    favourite = favourite_category
-    segment_start = category_start[favourite]
-    in_favourite = (favourite[excluded_user] >= 0) & (category_codes[excluded_item] == favourite[excluded_user])
-    user, item, position = _first_unexcluded(
-        by_category,
-        segment_start,
-        category_size[favourite],
-        need,
-        excluded_user[in_favourite],
-        rank_by_category[excluded_item[in_favourite]] - segment_start[excluded_user[in_favourite]],
-    )
-    in_category = _Picks(user, item, popularity[item].astype(float), position, np.full(len(user), -1), favourite[user], "popularity")
 
-    overall = np.lexsort((np.arange(n_items), -popularity))
-    rank_overall = np.empty(n_items, dtype=np.int64)
-    rank_overall[overall] = np.arange(n_items)
-    excluded_user = np.concatenate([excluded_user, user])
-    excluded_item = np.concatenate([excluded_item, item])
-    user, item, position = _first_unexcluded(
-        overall,
-        np.zeros(len(need), dtype=np.int64),
-        np.full(len(need), n_items),
-        need - np.bincount(user, minlength=len(need)),
-        excluded_user,
-        rank_overall[excluded_item],
+    def picks(user: np.ndarray, item: np.ndarray, position: np.ndarray, category: np.ndarray) -> _Picks:
+        no_reason_item = np.full(len(user), -1)
+        return _Picks(user, item, popularity[item].astype(float), position, no_reason_item, category, "popularity")
+
+    user, item, position = _most_popular_in_group(
+        popularity, category_codes, favourite_category, need, excluded_user, excluded_item
     )
-    anywhere = _Picks(user, item, popularity[item].astype(float), position, np.full(len(user), -1), np.full(len(user), -1), "popularity")
-    return [in_category, anywhere]
+    in_category = picks(user, item, position, favourite_category[user])
+    n_users = len(need)
+    user, item, position = _most_popular_in_group(
+        popularity,
+        np.zeros(len(popularity), dtype=np.int64),
+        np.zeros(n_users, dtype=np.int64),
+        need - np.bincount(user, minlength=n_users),
+        np.concatenate([excluded_user, user]),
+        np.concatenate([excluded_item, item]),
+    )
+    return [in_category, picks(user, item, position, np.full(len(user), -1))]
 
 
 def _names_or_null(names: np.ndarray, codes: np.ndarray) -> pd.Series:
@@ -489,7 +511,7 @@ def _recommendation_frame(
             "RANK": np.arange(len(user)) - np.searchsorted(user, user) + 1,
             "ITEM_ID": pd.Series(model.item_ids[column("item")[order]], dtype="str"),
             "SCORE": column("score")[order].astype(np.float64),
-            "SOURCE": pd.Series(np.repeat([part.source for part in picks], [len(part.user) for part in picks])[order], dtype="str"),
+            "SOURCE": pd.Series(np.repeat([part.source for part in picks], [len(part.user) for part in picks])[order]),
             "REASON_ITEM_ID": _names_or_null(model.item_ids, column("reason_item")[order]),
             "REASON_CATEGORY": _names_or_null(category_names, column("reason_category")[order]),
         }
@@ -509,11 +531,17 @@ def _recommend(
     request = _prepare_request(model, interactions, user_ids, category_codes)
     n_users = len(request.user_ids)
     picks = [_als_picks(model, request, num_results)] if use_als else []
-    excluded_user = np.concatenate([request.opinions.user, *(part.user for part in picks)])
-    excluded_item = np.concatenate([request.opinions.item, *(part.item for part in picks)])
+    picked_user = _concatenate([part.user for part in picks])
+    picked_item = _concatenate([part.item for part in picks])
     favourite = request.favourite_category if use_favourite_category else np.full(n_users, -1)
-    need = num_results - sum((np.bincount(part.user, minlength=n_users) for part in picks), np.zeros(n_users, dtype=np.int64))
-    picks += _popularity_picks(model, category_codes, favourite, need, excluded_user, excluded_item)
+    picks += _popularity_picks(
+        model.item_popularity,
+        category_codes,
+        favourite,
+        need=num_results - np.bincount(picked_user, minlength=n_users),
+        excluded_user=np.concatenate([request.opinions.user, picked_user]),
+        excluded_item=np.concatenate([request.opinions.item, picked_item]),
+    )
     return _recommendation_frame(model, request, category_names, picks)
 
 
