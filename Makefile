@@ -32,7 +32,7 @@ sample: $(STAMP)  ## regenerate the bundled sample
 	$(BIN)/recsys sample --out data/sample.csv --seed 7
 
 bench: $(STAMP)  ## time each asset on 10k, 100k and 1M generated reviews
-	$(BIN)/python benchmarks/bench_pipeline.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_pipeline.py
 
 clean:
 	rm -rf $(HOME_DIR) $(VENV)

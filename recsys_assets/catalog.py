@@ -129,6 +129,8 @@ def parse_catalog_csv(data: bytes, source: str, fallback_encoding: str | None = 
 
 def _read_records(text: str, source: str) -> tuple[list[list[str]], list[int], list[str]]:
     """Split CSV text into records, with the line each record starts on, checking the header."""
+    # a popular product's reviewer lists can hold thousands of entries: lift csv's 128 KiB field limit
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip() for name in next(reader)]

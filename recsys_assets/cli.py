@@ -89,10 +89,15 @@ def format_summary(summary: dict) -> str:
         "  offline metrics (held-out users)      model   popularity-count",
     ]
     for name, value in metrics["model"].items():
-        lines.append(f"    {name:<44} {value:7.4f}   {metrics['popularity-count'][name]:7.4f}")
+        baseline = metrics["popularity-count"][name]
+        lines.append(f"    {name:<44} {_number(value)}   {_number(baseline)}")
     lines.append("  outputs:")
     lines += [f"    {name:<20} {path}" for name, path in summary["outputs"].items()]
     return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "    n/a" if value is None else f"{value:7.4f}"
 
 
 def _run(args: argparse.Namespace) -> int:

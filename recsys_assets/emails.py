@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr
 from pathlib import Path
 
 import jinja2
@@ -93,6 +95,27 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
 
 
 @dataclass(frozen=True)
+class PackagedEmail:
+    """A rendered email as the bytes of an .eml file."""
+
+    user_id: str
+    subject: str
+    eml: bytes
+
+
+@dataclass(frozen=True)
+class EmailJob:
+    """One chunk of users to render and package (picklable, for a worker process)."""
+
+    recommendations: pd.DataFrame
+    products: pd.DataFrame
+    users: pd.DataFrame
+    template_dir: Path | None
+    sender: str
+    recipient_domain: str
+
+
+@dataclass(frozen=True)
 class EmailFailure:
     """A user whose email could not be written, and why."""
 
@@ -103,20 +126,24 @@ class EmailFailure:
 def render_emails(
     items: pd.DataFrame, users: pd.DataFrame, env: jinja2.Environment
 ) -> tuple[list[RenderedEmail], list[EmailFailure]]:
-    """Render one email per user present in `items`, in user order; one user's failure spares the others."""
+    """Render one email per user of `items` (sorted by user, rank); one user's failure spares the others."""
     subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
     names = users.set_index("user_id")["user_name"].fillna("")
+    records = items.to_dict(orient="records")
+    user_ids = items["user_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, user_ids[1:] != user_ids[:-1]]) if len(records) else np.array([], int)
     emails, failures = [], []
-    for user_id, group in items.groupby("user_id", sort=True):
+    for start, end in zip(starts, [*starts[1:], len(records)]):
+        user_id = str(user_ids[start])
         user_name = str(names.get(user_id, "") or "")
-        context = {"greeting_name": user_name or "there", "items": group.to_dict(orient="records")}
+        context = {"greeting_name": user_name or "there", "items": records[start:end]}
         try:
             subject = " ".join(subject_t.render(context).split())
             text, html = text_t.render(context), html_t.render(context, subject=subject)
         except (jinja2.TemplateError, ValueError, TypeError, KeyError) as error:
-            failures.append(EmailFailure(str(user_id), f"{type(error).__name__}: {error}"))
+            failures.append(EmailFailure(user_id, f"{type(error).__name__}: {error}"))
             continue
-        emails.append(RenderedEmail(str(user_id), user_name, subject, text, html))
+        emails.append(RenderedEmail(user_id, user_name, subject, text, html))
     return emails, failures
 
 
@@ -128,14 +155,43 @@ def email_filename(user_ids: pd.Series) -> pd.Series:
 
 
 def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain: str = "customers.example") -> bytes:
-    """A standard multipart/alternative message; deterministic (no Date, Message-ID from the content)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = Address(display_name=email.user_name, addr_spec=f"{email.user_id.lower()}@{recipient_domain}")
-    message["Subject"] = email.subject
+    """A standard multipart/alternative message (UTF-8, base64 parts, readable by any mail system).
+
+    Deterministic: no Date header, and the Message-ID and MIME boundary come from the content.
+    """
     digest = hashlib.sha256(f"{email.user_id}\n{email.subject}\n{email.text}".encode()).hexdigest()[:24]
+    message = MIMEMultipart("alternative", boundary=f"=={digest}==")
+    message["From"] = sender
+    message["To"] = formataddr((email.user_name, f"{email.user_id.lower()}@{recipient_domain}"), charset="utf-8")
+    message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
     message["Message-ID"] = f"<{digest}@{recipient_domain}>"
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
-    message.set_boundary(f"=={digest}==")
-    return message.as_bytes(policy=SMTP)
+    message.attach(MIMEText(email.text, "plain", "utf-8"))
+    message.attach(MIMEText(email.html, "html", "utf-8"))
+    return message.as_bytes()
+
+
+def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailure]]:
+    """Render and package the emails of one chunk of users."""
+    items = email_items(job.recommendations, job.products)
+    rendered, failures = render_emails(items, job.users, template_environment(job.template_dir))
+    packaged = [PackagedEmail(e.user_id, e.subject, to_eml(e, job.sender, job.recipient_domain)) for e in rendered]
+    return packaged, failures
+
+
+def email_jobs(
+    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, chunks: int, **settings
+) -> Iterator[EmailJob]:
+    """Split the work into about `chunks` jobs by user, each with only the products and users it needs."""
+    ordered = recommendations.sort_values(["USER_ID", "RANK"], kind="stable")
+    user_ids = ordered["USER_ID"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, user_ids[1:] != user_ids[:-1]]) if len(ordered) else np.array([0])
+    bounds = sorted({int(starts[i]) for i in np.linspace(0, len(starts), max(chunks, 1), endpoint=False).astype(int)})
+    for start, end in zip(bounds, [*bounds[1:], len(ordered)]):
+        part = ordered.iloc[start:end]
+        needed = pd.concat([part["ITEM_ID"], part["REASON_ITEM_ID"].dropna()]).unique()
+        yield EmailJob(
+            recommendations=part,
+            products=products[products["product_id"].isin(needed)],
+            users=users[users["user_id"].isin(part["USER_ID"].unique())],
+            **settings,
+        )

@@ -8,11 +8,7 @@ and a signed net tone ``compound`` in [-1, 1].  :func:`comprehend_from_vader` ma
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -27,6 +23,8 @@ from vaderSentiment.vaderSentiment import (
     SentiText,
     scalar_inc_dec,
 )
+
+from recsys_assets.parallel import map_chunks, split_evenly
 
 SENTIMENT_COLUMNS = ("Sentiment", "Positive", "Negative", "Neutral", "Mixed")
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
@@ -86,20 +84,16 @@ def score_texts(texts: Sequence[str], workers: int = 1) -> pd.DataFrame:
     """
     series = pd.Series(list(texts), dtype=object)
     codes, distinct = pd.factorize(series.fillna("").astype(str))
-    polarity = pd.DataFrame(_vader_scores(list(distinct), workers or os.cpu_count() or 1), columns=VADER_COLUMNS)
+    polarity = pd.DataFrame(_vader_scores(list(distinct), workers), columns=VADER_COLUMNS)
     return comprehend_from_vader(polarity).iloc[codes].reset_index(drop=True)
 
 
 def _vader_scores(texts: list[str], workers: int) -> np.ndarray:
     """VADER's (neg, neu, pos, compound) for each text, as a float array of shape (len(texts), 4)."""
-    if workers == 1 or len(texts) < PARALLEL_MIN_TEXTS:
+    if len(texts) < PARALLEL_MIN_TEXTS:
         return _score_chunk(texts)
-    chunk_size = min(CHUNK_SIZE, math.ceil(len(texts) / workers))
-    chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
-    # forkserver: forking a process that runs threads (Dagster's) can deadlock a child
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_analyzer, mp_context=context) as pool:
-        return np.concatenate(list(pool.map(_score_chunk, chunks)))
+    chunks = [texts[part] for part in split_evenly(len(texts), workers, CHUNK_SIZE)]
+    return np.concatenate(map_chunks(_score_chunk, chunks, workers, initializer=_analyzer))
 
 
 def _score_chunk(texts: list[str]) -> np.ndarray:

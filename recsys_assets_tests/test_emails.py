@@ -113,3 +113,15 @@ def test_file_names_cannot_escape_the_email_folder():
     names = email_filename(pd.Series(["AG3D6O4", "../../etc/passwd"]))
     assert names.iloc[0] == "AG3D6O4.eml"
     assert "/" not in names.iloc[1] and names.iloc[1].startswith("______etc_passwd-")
+
+
+def test_rendering_on_two_processes_gives_the_same_emails_as_one(monkeypatch):
+    from recsys_assets.resources import email_writer
+    from recsys_assets.resources.email_writer import TemplateEmailWriter
+
+    monkeypatch.setattr(email_writer, "PARALLEL_MIN_USERS", 0)
+    monkeypatch.setattr(email_writer, "USERS_PER_CHUNK", 1)
+    one = list(TemplateEmailWriter(workers=1).write(recommendations(), products(), users()))
+    two = list(TemplateEmailWriter(workers=2).write(recommendations(), products(), users()))
+    assert one == two
+    assert [[e.user_id for e in batch] for batch, _ in two] == [["U1"], ["U2"]]

@@ -1,6 +1,5 @@
 """Asset checks: every table is validated against its pandera model before anything downstream uses it."""
 
-
 import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetKey, MetadataValue, asset_check

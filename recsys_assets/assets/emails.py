@@ -1,11 +1,12 @@
 """Personalized marketing emails, one .eml per customer."""
 
+from email import message_from_bytes
 
 import pandas as pd
 from dagster import MaterializeResult, MetadataValue, asset
 
 from recsys_assets.assets.metadata import table_metadata
-from recsys_assets.emails import email_filename, email_items, to_eml
+from recsys_assets.emails import email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.storage import ObjectStore
 
@@ -17,24 +18,26 @@ def emails(
     recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, email_writer: EmailWriter, storage: ObjectStore
 ) -> MaterializeResult:
     """One email per customer with recommendations: subject, plain text and HTML, as a standard .eml file."""
-    items = email_items(recommendations, products)
-    written, failures = email_writer.write(items, users)
-    ids = pd.Series([e.user_id for e in written], dtype="string")
-    keys = (EMAIL_PREFIX + email_filename(ids)).tolist()
-    storage.replace_prefix(
-        EMAIL_PREFIX,
-        {key: to_eml(e, email_writer.sender, email_writer.recipient_domain) for key, e in zip(keys, written)},
-    )
+    written, failures, keys, sample = [], [], set(), None
+    for batch, failed in email_writer.write(recommendations, products, users):
+        batch_keys = (EMAIL_PREFIX + email_filename(pd.Series([e.user_id for e in batch], dtype="string"))).tolist()
+        for key, packaged in zip(batch_keys, batch):
+            storage.write_bytes(key, packaged.eml)
+        written += [(e.user_id, e.subject, key) for e, key in zip(batch, batch_keys)]
+        failures += failed
+        keys.update(batch_keys)
+        sample = sample or (batch[0].eml if batch else None)
+    storage.delete_others(EMAIL_PREFIX, keys)
     table = pd.concat(
         [
-            pd.DataFrame({"user_id": ids, "subject": [e.subject for e in written], "key": keys, "status": "written", "error": ""}),
+            pd.DataFrame(written, columns=["user_id", "subject", "key"]).assign(status="written", error=""),
             pd.DataFrame(
                 {"user_id": [f.user_id for f in failures], "subject": "", "key": "", "status": "failed", "error": [f.reason for f in failures]}
             ),
         ],
         ignore_index=True,
     ).astype("string")
-    sample = written[0].text if written else ""
+    sample_text = message_from_bytes(sample).get_payload(0).get_payload(decode=True).decode() if sample else ""
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -42,6 +45,6 @@ def emails(
             emails_written=len(written),
             emails_failed=len(failures),
             folder=MetadataValue.path(storage.location(EMAIL_PREFIX)),
-            sample_email=MetadataValue.md(f"```\n{sample}\n```"),
+            sample_email=MetadataValue.md(f"```\n{sample_text}\n```"),
         ),
     )

@@ -1,6 +1,5 @@
 """Ingest: the raw export becomes products, users and reviews, with a quarantine for bad rows."""
 
-
 import pandas as pd
 from dagster import AssetExecutionContext, AssetOut, Failure, MaterializeResult, asset, multi_asset
 

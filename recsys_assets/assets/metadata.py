@@ -1,6 +1,5 @@
 """Metadata shown in the Dagster UI: row counts, previews, shares."""
 
-
 import pandas as pd
 from dagster import MetadataValue
 

@@ -1,5 +1,6 @@
 """Interactions, the trained recommender ("solution version") and the top-N recommendations."""
 
+import math
 
 import pandas as pd
 from dagster import MaterializeResult, MetadataValue, asset
@@ -43,11 +44,13 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
     items = catalog_items(products)
     metrics = recommender_model.offline_metrics(interactions, items)
     model = recommender_model.train(interactions, items)
+    # NaN (no held-out user with a positive truth item) becomes null, so the metadata stays valid JSON
+    metrics = {model_name: {k: (None if math.isnan(v) else v) for k, v in values.items()} for model_name, values in metrics.items()}
     comparison = pd.DataFrame(metrics).rename_axis("metric").reset_index()
     return MaterializeResult(
         value=model,
         metadata={
-            **{name: float(value) for name, value in metrics["model"].items()},
+            **{name: float(value) for name, value in metrics["model"].items() if value is not None},
             "compared_with_popularity_count": markdown_table(comparison, rows=len(comparison)),
             "offline_metrics": MetadataValue.json(metrics),
             "trained_users": len(model.user_ids),

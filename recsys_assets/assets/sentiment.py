@@ -1,6 +1,5 @@
 """Review sentiment, in Amazon Comprehend's shape."""
 
-
 import pandas as pd
 from dagster import MaterializeResult, asset
 

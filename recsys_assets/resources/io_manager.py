@@ -1,6 +1,5 @@
 """IO manager: tables as Parquet, models as folders of open formats, all in the object store."""
 
-
 import tempfile
 from pathlib import Path
 from typing import Any

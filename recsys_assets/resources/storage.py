@@ -48,10 +48,13 @@ class ObjectStore(ConfigurableResource, ABC):
 
     def replace_prefix(self, prefix: str, objects: dict[str, bytes]) -> None:
         """Write `objects` (keys under `prefix`) and delete every other key there, so re-runs leave no strays."""
-        stale = set(self.list_keys(prefix)) - set(objects)
         for key, data in objects.items():
             self.write_bytes(key, data)
-        self.delete(sorted(stale))
+        self.delete_others(prefix, set(objects))
+
+    def delete_others(self, prefix: str, keep: set[str]) -> None:
+        """Delete every key under `prefix` that is not in `keep`."""
+        self.delete(sorted(set(self.list_keys(prefix)) - keep))
 
 
 class LocalObjectStore(ObjectStore):
