@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= .recsys
-INPUT ?= data/sample.csv
+INPUT ?= data/inbox
 
 export OPENBLAS_NUM_THREADS ?= 1
 
@@ -29,7 +29,7 @@ dev: $(STAMP)  ## open the Dagster UI on 127.0.0.1:3000
 	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 sample: $(STAMP)  ## regenerate the bundled sample
-	$(BIN)/recsys sample --out data/sample.csv --seed 7
+	$(BIN)/recsys sample --out data/inbox/sample.csv --seed 7
 
 bench: $(STAMP)  ## time each asset on 10k, 100k and 1M generated reviews
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_pipeline.py

@@ -3,52 +3,138 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from dagster import DagsterInstance
 
+import pandas as pd
+
+from recsys_assets.assets.partitions import raw_files, segments
+from recsys_assets.assets.recommender import segment_csv
+from recsys_assets.assets.segments import SEGMENT_NAMES
+from recsys_assets.costs import estimate_usage, usage_report
 from recsys_assets.definitions import build_definitions
-from recsys_assets.settings import DEFAULT_HOME, DEFAULT_INPUT, RunOptions
+from recsys_assets.personalize_format import PERSONALIZE_PREFIX
+from recsys_assets.resources.storage import ObjectStore
+from recsys_assets.sentiment import DEFAULT_LEXICON, LEXICONS, score_texts
+from recsys_assets.settings import DEFAULT_HOME, DEFAULT_INPUT, RunOptions, SettingsError, build_resources
 
 SUMMARY_FILE = "run_summary.json"
 ERROR_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
-COUNTED_ASSETS = {
-    "products": "products",
-    "users": "users",
-    "reviews": "reviews",
-    "interactions": "interactions",
-    "quarantined_rows": "rejected_rows",
-    "recommendations": "recommendations",
-}
+class PipelineError(RuntimeError):
+    """The run failed; the message says which step and why."""
 
 
-def run_pipeline(options: RunOptions, verbose: bool = False) -> dict:
-    """Materialize every asset in-process; returns the run summary (also written to <home>/run_summary.json)."""
+def inbox_of(input_location: str) -> tuple[str, list[str]]:
+    """(inbox folder, file keys in it) for a catalog CSV or a folder of them."""
+    path = Path(input_location)
+    if path.is_file():
+        return str(path.parent.resolve()), [path.name]
+    if not path.is_dir():
+        raise PipelineError(f"{input_location}: no such file or folder")
+    keys = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.suffix.lower() == ".csv" and p.is_file())
+    if not keys:
+        raise PipelineError(f"{input_location}: no CSV file found there")
+    return str(path.resolve()), keys
+
+
+def store_inbox_of(storage: ObjectStore, input_location: str) -> tuple[str, list[str]]:
+    """(inbox prefix, CSV keys in it) for a catalog object, or a prefix of them, in a remote object store."""
+    keys = [key for key in storage.list_keys(input_location) if key.lower().endswith(".csv")]
+    if not keys:
+        raise PipelineError(f"{storage.location(input_location)}: no CSV file found there")
+    if keys == [input_location]:
+        inbox, _, name = input_location.rpartition("/")
+        return inbox, [name]
+    folder = input_location.rstrip("/") + "/"
+    return folder.rstrip("/"), [key[len(folder) :] for key in keys]
+
+
+def stored_sizes(options: RunOptions, storage: ObjectStore) -> dict[str, int]:
+    """{key: bytes} of what the run's storage holds: the home folder, or the S3 prefix."""
+    if options.storage == "local":
+        home = Path(options.home)
+        return {str(p.relative_to(home)): p.stat().st_size for p in home.rglob("*") if p.is_file()}
+    return storage.object_sizes()
+
+
+def aws_usage(options: RunOptions, storage: ObjectStore, summary: dict, comprehend_units: int) -> dict:
+    """What this run consumed on AWS, or would have for the roles it ran locally, with an estimated price."""
+    sizes = stored_sizes(options, storage)
+    counts = summary["counts"]
+    usage = estimate_usage(
+        comprehend_units=comprehend_units,
+        interactions=counts["interactions"],
+        users=counts["users"],
+        emails=summary["emails_written"],
+        products_per_email=options.num_results,
+        profile_rows=counts["products"] + counts["users"] + counts["recommendations"],
+        stored_objects=len(sizes),
+        stored_bytes=sum(sizes.values()),
+        personalize_bytes=sum(size for key, size in sizes.items() if key.startswith(PERSONALIZE_PREFIX)),
+    )
+    return {"aws_roles": options.aws_roles(), **usage_report(usage)}
+
+
+def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool = False) -> dict:
+    """Materialize everything in-process, the way the sensors would: one run per input file, one for the
+    catalog and model, one per customer segment (or only `segment`). Returns the run summary, also
+    written to <home>/run_summary.json, and combines the segments' CSVs into <home>/recommendations.csv."""
     started = time.perf_counter()
-    job = build_definitions(options).resolve_job_def("recsys_job")
+    storage = build_resources(options)["storage"]
+    inbox, files = inbox_of(options.input_location) if options.storage == "local" else store_inbox_of(storage, options.input_location)
+    defs = build_definitions(replace(options, input_location=inbox))
+    run_config = None if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:
-        quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=None if verbose else quiet)
-        if not result.success:
-            raise PipelineError(_failure_message(result))
-        metadata = {
-            event.asset_key.to_user_string(): {k: v.value for k, v in event.materialization.metadata.items()}
-            for event in result.get_asset_materialization_events()
-        }
-        checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+
+        def execute(job_name: str, partition_key: str | None = None) -> dict[str, dict]:
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, partition_key=partition_key, raise_on_error=False, run_config=run_config
+            )
+            if not result.success:
+                raise PipelineError(_failure_message(result))
+            return {
+                e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+                for e in result.get_asset_materialization_events()
+            }
+
+        instance.add_dynamic_partitions(raw_files.name, files)
+        quarantined = sum(int(execute("ingest_file_job", key)["rejected_rows"]["dagster/row_count"]) for key in files)
+        catalog = execute("catalog_job")
+        names = catalog["customer_segments"][SEGMENT_NAMES]
+        if segment is not None and segment not in names:
+            raise PipelineError(f"no segment {segment!r}; the segments are: {', '.join(names)}")
+        instance.add_dynamic_partitions(segments.name, names)
+        served = {name: execute("segment_job", name) for name in ([segment] if segment else names)}
     home = Path(options.home)
+    home.mkdir(parents=True, exist_ok=True)
+    combined = pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}) for name in names])
+    combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
     summary = {
         "input": options.input_location,
-        "counts": {name: int(metadata[asset]["dagster/row_count"]) for name, asset in COUNTED_ASSETS.items()},
-        "emails_written": int(metadata["emails"]["emails_written"]),
-        "emails_failed": int(metadata["emails"]["emails_failed"]),
-        "checks_passed": sum(1 for c in checks if c.passed),
-        "checks_failed": sorted(c.asset_check_key.to_user_string() for c in checks if not c.passed),
-        "offline_metrics": metadata["recommender"]["offline_metrics"],
+        "files": files,
+        "counts": {
+            **{name: int(catalog[name]["dagster/row_count"]) for name in ("products", "users", "reviews", "interactions")},
+            "quarantined_rows": quarantined,
+            "recommendations": len(combined),
+        },
+        "segments": {
+            name: {
+                "users": int(meta["recommendations"]["segment_users"]),
+                "emails_written": int(meta["emails"]["emails_written"]),
+                "emails_failed": int(meta["emails"]["emails_failed"]),
+            }
+            for name, meta in served.items()
+        },
+        "emails_written": sum(int(meta["emails"]["emails_written"]) for meta in served.values()),
+        "emails_failed": sum(int(meta["emails"]["emails_failed"]) for meta in served.values()),
+        "offline_metrics": catalog["recommender"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": str((home / "recommendations.csv").resolve()),
             "emails": str((home / "emails").resolve()),
@@ -57,13 +143,9 @@ def run_pipeline(options: RunOptions, verbose: bool = False) -> dict:
         },
         "seconds": round(time.perf_counter() - started, 2),
     }
-    home.mkdir(parents=True, exist_ok=True)
+    summary["aws_usage"] = aws_usage(options, storage, summary, int(catalog["review_sentiment"]["comprehend_units"]))
     (home / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
-
-
-class PipelineError(RuntimeError):
-    """The run failed; the message says which step and why."""
 
 
 def _failure_message(result) -> str:
@@ -74,6 +156,8 @@ def _failure_message(result) -> str:
             while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"):
                 error = error.cause
             return f"{event.step_key} failed: {ERROR_CLASS_PREFIX.sub('', error.message.strip())}"
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            return f"check {event.event_specific_data.asset_check_key.to_user_string()} failed"
     return "the run failed"
 
 
@@ -84,8 +168,8 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"recsys run: {summary['input']} in {summary['seconds']:.1f} s",
         "  " + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()),
-        f"  {summary['emails_written']:,} emails written, {summary['emails_failed']:,} failed; "
-        f"{summary['checks_passed']} checks passed" + (f", FAILED: {', '.join(summary['checks_failed'])}" if summary["checks_failed"] else ""),
+        f"  {summary['emails_written']:,} emails written, {summary['emails_failed']:,} failed, in "
+        f"{len(summary['segments'])} segments ({', '.join(summary['segments'])}); every schema check passed",
         "  offline metrics (held-out users)      model   popularity-count",
     ]
     for name, value in metrics["model"].items():
@@ -101,10 +185,13 @@ def _number(value: float | None) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    options = RunOptions(home=args.home, input_location=args.input, num_results=args.num_results, sentiment_workers=args.workers)
     try:
-        summary = run_pipeline(options, verbose=args.verbose)
-    except PipelineError as error:
+        # the roles and AWS settings come from RECSYS_* variables; the flags set the rest
+        options = replace(
+            RunOptions.from_environment(), home=args.home, input_location=args.input, num_results=args.num_results, sentiment_workers=args.workers
+        )
+        summary = run_pipeline(options, segment=args.segment, verbose=args.verbose)
+    except (PipelineError, SettingsError) as error:
         print(f"recsys run failed: {error}", file=sys.stderr)
         return 2
     print(format_summary(summary))
@@ -121,11 +208,52 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sentiment(args: argparse.Namespace) -> int:
+    try:
+        with open(args.path, encoding="utf-8-sig") as lines:
+            texts = [line.rstrip("\r\n") for line in lines]
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"recsys sentiment failed: {args.path}: {error}", file=sys.stderr)
+        return 2
+    scores = score_texts(texts, workers=args.workers, lexicon=args.lexicon)
+    output = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        if args.format == "csv":
+            scores.to_csv(output, index=False, lineterminator="\n")
+        else:
+            output.writelines(json.dumps(row) + "\n" for row in scores.to_dict(orient="records"))
+    finally:
+        if args.out:
+            output.close()
+    return 0
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    import logging
+
+    from recsys_assets.jobs import delete_created
+    from recsys_assets.settings import build_resources
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from recsys_assets.personalize import PersonalizeFailure
+
+    resources = build_resources(RunOptions.from_environment())
+    try:
+        deleted = delete_created(resources["recommender_model"], resources["storage"], logging.getLogger("recsys.cleanup"))
+    except (PersonalizeFailure, ClientError, BotoCoreError) as error:
+        print(f"recsys cleanup failed: {error}", file=sys.stderr)
+        return 2
+    print("\n".join([f"recsys cleanup: deleted {len(deleted)} resources and objects", *(f"  {name}" for name in deleted)]))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="recsys", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="materialize every asset and print a summary")
-    run.add_argument("--input", default=DEFAULT_INPUT, help="catalog CSV, or a folder of them")
+    run.add_argument("--input", default=DEFAULT_INPUT, help="catalog CSV, or a folder of them (an inbox)")
+    run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", default=DEFAULT_HOME, help="folder for every output")
     run.add_argument("--num-results", type=int, default=5, help="recommendations per customer")
     run.add_argument("--workers", type=int, default=0, help="sentiment processes (0: one per core, for large inputs)")
@@ -138,6 +266,15 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--reviews", type=int, default=3000)
     sample.add_argument("--seed", type=int, default=7)
     sample.set_defaults(handler=_sample)
+    sentiment = commands.add_parser("sentiment", help="score a text file, one text per line, in Comprehend's shape")
+    sentiment.add_argument("path", help="UTF-8 text file, one text per line")
+    sentiment.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    sentiment.add_argument("--out", help="output file (default: standard output)")
+    sentiment.add_argument("--lexicon", choices=LEXICONS, default=DEFAULT_LEXICON, help="plain VADER or VADER + review words")
+    sentiment.add_argument("--workers", type=int, default=0, help="processes (0: one per core, for large inputs)")
+    sentiment.set_defaults(handler=_sentiment)
+    cleanup = commands.add_parser("cleanup", help="delete what the pipeline created on AWS (settings from RECSYS_* variables)")
+    cleanup.set_defaults(handler=_cleanup)
     return root
 
 

@@ -1,11 +1,11 @@
-"""The Dagster code location: every asset, check, job and resource of recsys-assets."""
+"""The Dagster code location: every asset, job, sensor and resource of recsys-assets."""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
-from recsys_assets.assets import emails, ingest, recommender, sentiment
-from recsys_assets.assets.checks import schema_checks
+from recsys_assets.assets import emails, ingest, recommender, segments, sentiment
+from recsys_assets.sensors import all_sensors
 from recsys_assets.settings import RunOptions, build_resources
 
 all_assets = [
@@ -16,25 +16,31 @@ all_assets = [
     sentiment.review_sentiment,
     recommender.interactions,
     recommender.recommender,
+    segments.customer_segments,
     recommender.recommendations,
     emails.emails,
 ]
 
-recsys_job = define_asset_job(
-    "recsys_job",
-    selection=AssetSelection.all(),
-    description="Everything: raw reviews to emails.",
+# One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment.
+ingest_file_job = define_asset_job(
+    "ingest_file_job", selection=AssetSelection.assets(ingest.raw_reviews), description="Read one inbox file (a raw_files partition)."
 )
+catalog_job = define_asset_job(
+    "catalog_job",
+    selection=AssetSelection.all() - AssetSelection.assets(ingest.raw_reviews, recommender.recommendations, emails.emails),
+    description="Products, users, reviews, sentiment, interactions, the model and the segments, from every file read.",
+)
+segment_job = define_asset_job(
+    "segment_job",
+    selection=AssetSelection.assets(recommender.recommendations, emails.emails),
+    description="Recommendations and emails of one customer segment (a segments partition).",
+)
+jobs = [ingest_file_job, catalog_job, segment_job]
 
 
 def build_definitions(options: RunOptions) -> Definitions:
     """Definitions for one environment."""
-    return Definitions(
-        assets=all_assets,
-        asset_checks=schema_checks,
-        jobs=[recsys_job],
-        resources=build_resources(options),
-    )
+    return Definitions(assets=all_assets, jobs=jobs, sensors=all_sensors, resources=build_resources(options))
 
 
 defs = build_definitions(RunOptions.from_environment())

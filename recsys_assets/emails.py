@@ -81,6 +81,7 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
         {
             "user_id": items["USER_ID"],
             "rank": items["RANK"],
+            "item_id": items["ITEM_ID"],
             "name": items["product_name"].fillna(items["ITEM_ID"]),
             "short_name": shorten(items["product_name"].fillna(items["ITEM_ID"])),
             "price": format_rupees(items["discounted_price"]),
@@ -96,11 +97,28 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
 
 @dataclass(frozen=True)
 class PackagedEmail:
-    """A rendered email as the bytes of an .eml file."""
+    """A rendered email as the bytes of an .eml file.
+
+    origin: 'template', 'model' (a language model wrote the copy) or 'fallback' (the model's copy
+    was rejected for `fallback_reason`); tokens are the model's usage for this email.
+    """
 
     user_id: str
     subject: str
     eml: bytes
+    origin: str = "template"
+    fallback_reason: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class EmailCopy:
+    """Text a language model wrote for one email: subject, an intro and a blurb per item id."""
+
+    subject: str
+    intro: str
+    blurbs: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -124,9 +142,13 @@ class EmailFailure:
 
 
 def render_emails(
-    items: pd.DataFrame, users: pd.DataFrame, env: jinja2.Environment
+    items: pd.DataFrame, users: pd.DataFrame, env: jinja2.Environment, copies: dict[str, EmailCopy] | None = None
 ) -> tuple[list[RenderedEmail], list[EmailFailure]]:
-    """Render one email per user of `items` (sorted by user, rank); one user's failure spares the others."""
+    """Render one email per user of `items` (sorted by user, rank); one user's failure spares the others.
+
+    A user in `copies` gets its subject, intro and item blurbs (escaped in HTML like every value).
+    """
+    copies = copies or {}
     subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
     names = users.set_index("user_id")["user_name"].fillna("")
     records = items.to_dict(orient="records")
@@ -136,9 +158,12 @@ def render_emails(
     for start, end in zip(starts, [*starts[1:], len(records)]):
         user_id = str(user_ids[start])
         user_name = str(names.get(user_id, "") or "")
-        context = {"greeting_name": user_name or "there", "items": records[start:end]}
+        copy = copies.get(user_id)
+        blurbs = copy.blurbs if copy else {}
+        user_items = [{**record, "blurb": blurbs.get(record.get("item_id"), "")} for record in records[start:end]]
+        context = {"greeting_name": user_name or "there", "items": user_items, "intro": copy.intro if copy else ""}
         try:
-            subject = " ".join(subject_t.render(context).split())
+            subject = copy.subject if copy else " ".join(subject_t.render(context).split())
             text, html = text_t.render(context), html_t.render(context, subject=subject)
         except (jinja2.TemplateError, ValueError, TypeError, KeyError) as error:
             failures.append(EmailFailure(user_id, f"{type(error).__name__}: {error}"))

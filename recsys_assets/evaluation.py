@@ -13,10 +13,13 @@ Per-user metrics are averaged over test users with at least one relevant truth i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
+from recsys_assets.models import MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.recommender import (
     RecommenderParams,
     recommend,
@@ -37,6 +40,11 @@ METRIC_NAMES = (
 CUTOFFS = (5, 10, 25)
 MRR_CUTOFF = 25
 COVERAGE_CUTOFF = 25
+# Below this many test users, metrics are averaged over SPLITS_WHEN_SMALL seeded splits.
+SMALL_TEST_SET = 500
+SPLITS_WHEN_SMALL = 5
+# Test users scored together (bounds the dense rows x items score buffer).
+_SCORED_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -139,3 +147,118 @@ def evaluate(
         name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, len(model.item_ids))
         for name, recommender in (("model", recommend), ("popularity-count", recommend_popular))
     }
+
+
+def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, k: int) -> pd.DataFrame:
+    """USER_ID, RANK, ITEM_ID of each row's k best unseen items; ties and zero scores go to popularity.
+
+    Popularity breaks ties through a term of 1e-4 x the row's largest |score| times the item's
+    popularity share, so it orders items the model scores (nearly) alike and nothing else.
+    """
+    popularity = data.popularity / max(int(data.popularity.max(initial=0)), 1)
+    frames = []
+    for start in range(0, len(rows), _SCORED_ROWS):
+        chunk = rows[start : start + _SCORED_ROWS]
+        scores = scorer.scores(chunk).astype(np.float64)
+        scale = np.abs(scores).max(axis=1, keepdims=True)
+        scores += 1e-4 * np.where(scale > 0, scale, 1.0) * popularity
+        seen_row, seen_item = data.seen[chunk].nonzero()
+        scores[seen_row, seen_item] = -np.inf
+        n = min(k, scores.shape[1])
+        best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+        best = np.take_along_axis(best, np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable"), axis=1)
+        allowed = np.isfinite(np.take_along_axis(scores, best, axis=1))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "USER_ID": np.repeat(data.user_ids[chunk], n)[allowed.ravel()],
+                    "RANK": np.tile(np.arange(1, n + 1), len(chunk))[allowed.ravel()],
+                    "ITEM_ID": data.item_ids[best[allowed]],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["USER_ID", "RANK", "ITEM_ID"])
+
+
+def split_metrics(
+    split: EvaluationSplit,
+    items: pd.DataFrame | None,
+    fits: dict[str, Callable[[TrainingData], Scorer]],
+    min_positive_value: float = 0.0,
+    k: int = 25,
+) -> dict[str, dict[str, float]]:
+    """Each model fitted on training + test input, scored on the test users' positive truth."""
+    data = training_data(pd.concat([split.train, split.test_input]), items, min_positive_value)
+    rows = np.searchsorted(data.user_ids, split.test_truth["USER_ID"].unique().astype(str))
+    relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > min_positive_value]
+    return {
+        name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, len(data.item_ids))
+        for name, fit in fits.items()
+    }
+
+
+def tuned_params(train: pd.DataFrame, items: pd.DataFrame | None, spec: ModelSpec, seed: int, min_positive_value: float = 0.0) -> dict:
+    """The grid point of `spec` with the best NDCG@10 on a validation split of the training users."""
+    if not spec.grid:
+        return dict(spec.params)
+    validation = personalize_split(train, seed=seed)
+    candidates = [{**spec.params, **point} for point in spec.grid]
+    fits = {str(index): partial(spec.fit, **params) for index, params in enumerate(candidates)}
+    results = split_metrics(validation, items, fits, min_positive_value)
+    ndcg = [results[str(index)]["normalized_discounted_cumulative_gain_at_10"] for index in range(len(candidates))]
+    return candidates[int(np.nanargmax(ndcg))] if not np.all(np.isnan(ndcg)) else dict(spec.params)
+
+
+def compare_models(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    models: dict[str, ModelSpec] | None = None,
+    tune: Iterable[str] = (),
+    seed: int = 0,
+    min_positive_value: float = 0.0,
+    small_test_set: int = SMALL_TEST_SET,
+) -> dict:
+    """Personalize's metrics of each model, averaged over seeded splits, with their spread.
+
+    One split; `SPLITS_WHEN_SMALL` (seeds seed, seed + 1, ...) when it has fewer than
+    `small_test_set` test users. Models named in `tune` get the grid point that wins on a
+    validation split of each split's training users (never the test users).
+    Returns {"models": {name: {metric: mean}}, "protocol": {...}} (spread = std across splits).
+    """
+    models = models if models is not None else MODELS
+    splits = [personalize_split(interactions, seed=seed)]
+    if splits[0].test_truth["USER_ID"].nunique() < small_test_set:
+        splits += [personalize_split(interactions, seed=seed + n) for n in range(1, SPLITS_WHEN_SMALL)]
+    per_split, chosen = [], []
+    for index, split in enumerate(splits):
+        params = {
+            name: tuned_params(split.train, items, spec, seed + index, min_positive_value) if name in tune else dict(spec.params)
+            for name, spec in models.items()
+        }
+        fits = {name: partial(spec.fit, **params[name]) for name, spec in models.items()}
+        per_split.append(split_metrics(split, items, fits, min_positive_value))
+        chosen.append(params)
+    values = {name: np.array([[run[name][m] for m in METRIC_NAMES] for run in per_split]) for name in models}
+    return {
+        "models": {name: dict(zip(METRIC_NAMES, _finite(v.mean(axis=0)))) for name, v in values.items()},
+        "protocol": {
+            "test_user_fraction": 0.1,
+            "holdout_fraction": 0.1,
+            "seeds": [seed + n for n in range(len(splits))],
+            "splits": len(splits),
+            "test_users": [int(s.test_truth["USER_ID"].nunique()) for s in splits],
+            "relevant_test_users": [
+                int(s.test_truth.loc[s.test_truth["EVENT_VALUE"] > min_positive_value, "USER_ID"].nunique()) for s in splits
+            ],
+            "users": int(interactions["USER_ID"].nunique()),
+            "items": int(len(np.union1d(interactions["ITEM_ID"].astype(str), [] if items is None else items["ITEM_ID"].astype(str)))),
+            "interactions": len(interactions),
+            "std": {name: dict(zip(METRIC_NAMES, _finite(v.std(axis=0)))) for name, v in values.items()},
+            "tuned_params": {name: [p[name] for p in chosen] for name in tune if name in models},
+        },
+    }
+
+
+def _finite(values: np.ndarray) -> list[float | None]:
+    """Floats, NaN as None (valid JSON)."""
+    return [None if np.isnan(v) else round(float(v), 6) for v in values]

@@ -95,7 +95,7 @@ class TrainedRecommender:
 
 
 @dataclass(frozen=True)
-class _Opinions:
+class Opinions:
     """Latest EVENT_VALUE of each (user, item) pair, as integer codes sorted by user then item."""
 
     user: np.ndarray
@@ -104,20 +104,20 @@ class _Opinions:
     positive: np.ndarray
 
 
-def _latest_opinions(
+def latest_opinions(
     user_codes: np.ndarray,
     item_codes: np.ndarray,
     timestamps: np.ndarray,
     values: np.ndarray,
     min_positive_value: float,
-) -> _Opinions:
+) -> Opinions:
     """Keep each pair's newest interaction (ties: the later row) and flag the positive ones."""
     order = np.lexsort((np.arange(len(timestamps)), timestamps, item_codes, user_codes))
     user, item = user_codes[order], item_codes[order]
     is_latest = np.ones(len(order), dtype=bool)
     is_latest[:-1] = (user[1:] != user[:-1]) | (item[1:] != item[:-1])
     value = values[order][is_latest]
-    return _Opinions(user[is_latest], item[is_latest], value, value > min_positive_value)
+    return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value)
 
 
 def _item_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
@@ -138,7 +138,7 @@ def train_recommender(
     user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
     interaction_items = interactions["ITEM_ID"].to_numpy(dtype=str)
     item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), interaction_items]))
-    opinions = _latest_opinions(
+    opinions = latest_opinions(
         user_codes,
         np.searchsorted(item_ids, interaction_items),
         interactions["TIMESTAMP"].to_numpy(dtype=np.int64),
@@ -177,11 +177,11 @@ class _Request:
 
     user_ids: np.ndarray
     model_user: np.ndarray
-    opinions: _Opinions
+    opinions: Opinions
     favourite_category: np.ndarray
 
 
-def _favourite_categories(opinions: _Opinions, item_category: np.ndarray, n_users: int) -> np.ndarray:
+def _favourite_categories(opinions: Opinions, item_category: np.ndarray, n_users: int) -> np.ndarray:
     """Most frequent category code among each user's positive items (ties: lowest code), -1 if none."""
     liked = opinions.positive & (item_category[opinions.item] >= 0)
     pairs, counts = np.unique(
@@ -207,7 +207,7 @@ def _prepare_request(
     user_codes = request_index.get_indexer(interactions["USER_ID"])
     item_codes = pd.Index(model.item_ids).get_indexer(interactions["ITEM_ID"])
     known = (user_codes >= 0) & (item_codes >= 0)
-    opinions = _latest_opinions(
+    opinions = latest_opinions(
         user_codes[known],
         item_codes[known],
         interactions["TIMESTAMP"].to_numpy(dtype=np.int64)[known],

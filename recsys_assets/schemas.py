@@ -83,6 +83,11 @@ class ReviewSentiment(pa.DataFrameModel):
         return (df[["Positive", "Negative", "Neutral", "Mixed"]].sum(axis=1) - 1.0).abs() < 1e-3
 
 
+class CustomerSegments(pa.DataFrameModel):
+    user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+    segment: Series[str] = pa.Field(str_matches=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 class Interactions(pa.DataFrameModel):
     """Amazon Personalize's interactions dataset."""
 
@@ -101,7 +106,7 @@ class Recommendations(pa.DataFrameModel):
     RANK: Series[int] = pa.Field(ge=1)
     ITEM_ID: Series[str]
     SCORE: Series[float]
-    SOURCE: Series[str] = pa.Field(isin=["als", "popularity"])
+    SOURCE: Series[str] = pa.Field(isin=["als", "popularity", "personalize"])
 
     class Config:
         unique = ["USER_ID", "RANK"]
@@ -130,6 +135,7 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "users": Users,
     "reviews": Reviews,
     "review_sentiment": ReviewSentiment,
+    "customer_segments": CustomerSegments,
     "interactions": Interactions,
     "recommendations": Recommendations,
     "emails": Emails,

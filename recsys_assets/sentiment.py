@@ -8,8 +8,10 @@ and a signed net tone ``compound`` in [-1, 1].  :func:`comprehend_from_vader` ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from vaderSentiment.vaderSentiment import (
 )
 
 from recsys_assets.parallel import map_chunks, split_evenly
+from recsys_assets.review_lexicon import REVIEW_PHRASES, REVIEW_WORDS
 
 SENTIMENT_COLUMNS = ("Sentiment", "Positive", "Negative", "Neutral", "Mixed")
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
@@ -34,6 +37,10 @@ CHUNK_SIZE = 2_000
 PARALLEL_MIN_TEXTS = 20_000
 
 _NEGATIONS = frozenset(NEGATE)
+
+Lexicon = Literal["vader", "review"]
+LEXICONS: tuple[Lexicon, ...] = ("vader", "review")
+DEFAULT_LEXICON: Lexicon = "vader"
 
 
 def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:
@@ -76,37 +83,42 @@ def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:
     return result[list(SENTIMENT_COLUMNS)]
 
 
-def score_texts(texts: Sequence[str], workers: int = 1) -> pd.DataFrame:
+def score_texts(texts: Sequence[str], workers: int = 1, lexicon: Lexicon = DEFAULT_LEXICON) -> pd.DataFrame:
     """One row per input text, in input order, columns SENTIMENT_COLUMNS.
 
-    Identical texts are scored once.  ``workers > 1`` scores chunks of distinct texts on a process pool
-    (same results as ``workers=1``); ``workers=0`` uses ``os.cpu_count()``.  None/NaN count as empty text.
+    ``lexicon="vader"`` is vaderSentiment 3.3.2 exactly; ``"review"`` adds product-review words and phrases
+    (``recsys_assets.review_lexicon``).  Identical texts are scored once.  ``workers > 1`` scores chunks of
+    distinct texts on a process pool (same results as ``workers=1``); ``workers=0`` uses ``os.cpu_count()``.
+    None/NaN count as empty text.
     """
+    if lexicon not in LEXICONS:
+        raise ValueError(f"unknown lexicon {lexicon!r}; expected one of {', '.join(LEXICONS)}")
     series = pd.Series(list(texts), dtype=object)
     codes, distinct = pd.factorize(series.fillna("").astype(str))
-    polarity = pd.DataFrame(_vader_scores(list(distinct), workers), columns=VADER_COLUMNS)
+    polarity = pd.DataFrame(_vader_scores(list(distinct), workers, lexicon), columns=VADER_COLUMNS)
     return comprehend_from_vader(polarity).iloc[codes].reset_index(drop=True)
 
 
-def _vader_scores(texts: list[str], workers: int) -> np.ndarray:
+def _vader_scores(texts: list[str], workers: int, lexicon: Lexicon) -> np.ndarray:
     """VADER's (neg, neu, pos, compound) for each text, as a float array of shape (len(texts), 4)."""
+    score_chunk = partial(_score_chunk, lexicon=lexicon)
     if len(texts) < PARALLEL_MIN_TEXTS:
-        return _score_chunk(texts)
+        return score_chunk(texts)
     chunks = [texts[part] for part in split_evenly(len(texts), workers, CHUNK_SIZE)]
-    return np.concatenate(map_chunks(_score_chunk, chunks, workers, initializer=_analyzer))
+    return np.concatenate(map_chunks(score_chunk, chunks, workers, initializer=partial(_analyzer, lexicon)))
 
 
-def _score_chunk(texts: list[str]) -> np.ndarray:
+def _score_chunk(texts: list[str], lexicon: Lexicon) -> np.ndarray:
     """VADER scores of a chunk with this process's analyzer."""
-    score = _analyzer().polarity_scores
+    score = _analyzer(lexicon).polarity_scores
     rows = [[scores[column] for column in VADER_COLUMNS] for scores in map(score, texts)]
     return np.array(rows, dtype=float).reshape(-1, len(VADER_COLUMNS))
 
 
 @cache
-def _analyzer() -> _FastSentimentIntensityAnalyzer:
-    """One analyzer per process (loading the lexicon takes ~50 ms); also the process-pool initializer."""
-    return _FastSentimentIntensityAnalyzer()
+def _analyzer(lexicon: Lexicon) -> _FastSentimentIntensityAnalyzer:
+    """One analyzer per process and lexicon (loading takes ~50 ms); also the process-pool initializer."""
+    return _ReviewSentimentIntensityAnalyzer() if lexicon == "review" else _FastSentimentIntensityAnalyzer()
 
 
 class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
@@ -129,6 +141,11 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
         lowered = [word.lower() for word in words]
+        sentiments = _but_check(lowered, self._word_sentiments(words, lowered, sentitext.is_cap_diff))
+        return self.score_valence(sentiments, text)
+
+    def _word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
+        """vaderSentiment's valence of each word in its context (0 for words outside the lexicon)."""
         sentiments = []
         for i, word_lower in enumerate(lowered):
             scores_nothing = (
@@ -136,9 +153,8 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
                 or word_lower in BOOSTER_DICT
                 or (i < len(lowered) - 1 and word_lower == "kind" and lowered[i + 1] == "of")
             )
-            sentiments.append(0 if scores_nothing else self._valence(words, lowered, i, sentitext.is_cap_diff))
-        sentiments = self._but_check(words, sentiments)
-        return self.score_valence(sentiments, text)
+            sentiments.append(0 if scores_nothing else self._valence(words, lowered, i, is_cap_diff))
+        return sentiments
 
     def _describe_emojis(self, text: str) -> str:
         """Replace each emoji by its description, spaced as vaderSentiment does."""
@@ -181,6 +197,57 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
                 if start_i == 2:
                     valence = _special_idioms_check(valence, lowered, i)
         return self._least_check(valence, words, i)
+
+
+class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
+    """VADER with the review lexicon: REVIEW_WORDS join the lexicon, REVIEW_PHRASES override their words.
+
+    Phrases are matched left to right, longest first, on the lower-cased tokens; a phrase's valence goes to
+    its last token (its other tokens score 0) and is negated when one of the three tokens before it is a
+    negation, unless the phrase starts with one.  Then VADER's "but" rule and scoring apply unchanged.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lexicon = {**self.lexicon, **REVIEW_WORDS}
+        self._phrase_valence = {tuple(phrase.split()): valence for phrase, valence in REVIEW_PHRASES.items()}
+        longest_first = sorted(REVIEW_PHRASES, key=lambda phrase: -len(phrase.split()))
+        self._phrase_ends = frozenset(phrase.split()[-1] for phrase in REVIEW_PHRASES)
+        self._phrase_pattern = re.compile(rf"(?<!\S)(?:{'|'.join(map(re.escape, longest_first))})(?!\S)")
+
+    def _word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
+        sentiments = super()._word_sentiments(words, lowered, is_cap_diff)
+        if self._phrase_ends.isdisjoint(lowered):
+            return sentiments
+        joined = " ".join(lowered)
+        for match in self._phrase_pattern.finditer(joined):
+            tokens = tuple(match.group().split())
+            start = joined.count(" ", 0, match.start())
+            valence = self._phrase_valence[tokens]
+            if not _is_negation(tokens[0]) and any(map(_is_negation, lowered[max(start - 3, 0) : start])):
+                valence *= N_SCALAR
+            sentiments[start : start + len(tokens)] = [0.0] * (len(tokens) - 1) + [valence]
+        return sentiments
+
+
+def _but_check(lowered: list[str], sentiments: list[float]) -> list[float]:
+    """vaderSentiment's ``_but_check``: halve valences before the first "but", multiply those after by 1.5.
+
+    Like the original, each value is written back at the first position holding an equal value (so repeated
+    values are scaled at that position); zeros stay zero and are skipped.
+    """
+    if "but" not in lowered:
+        return sentiments
+    but_index = lowered.index("but")
+    for sentiment in sentiments:
+        if sentiment == 0:
+            continue
+        position = sentiments.index(sentiment)
+        if position < but_index:
+            sentiments[position] = sentiment * 0.5
+        elif position > but_index:
+            sentiments[position] = sentiment * 1.5
+    return sentiments
 
 
 def _is_negation(word_lower: str) -> bool:

@@ -7,48 +7,50 @@ from email.policy import default
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, Definitions, materialize
+from dagster import Definitions
 
-from recsys_assets.assets.checks import schema_checks
-from recsys_assets.cli import main
-from recsys_assets.definitions import all_assets, defs
-from recsys_assets.settings import RunOptions, build_resources
+from recsys_assets.cli import main, run_pipeline
+from recsys_assets.definitions import defs
+from recsys_assets.settings import RunOptions
 
 from .conftest import shared_file
 
 ASSETS = [
-    "raw_reviews", "rejected_rows", "products", "reviews", "users",
-    "review_sentiment", "interactions", "recommender", "recommendations", "emails",
+    "raw_reviews", "rejected_rows", "products", "reviews", "users", "review_sentiment",
+    "interactions", "recommender", "customer_segments", "recommendations", "emails",
 ]
 
 
-def test_definitions_load_with_every_asset_check_and_the_job():
+def test_definitions_load_with_every_asset_check_job_and_sensor():
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS)
-    assert len(graph.asset_check_keys) == 9
-    assert defs.resolve_job_def("recsys_job") is not None
+    assert len(graph.asset_check_keys) == len(ASSETS) - 1  # every table but the model
+    assert {j.name for j in defs.jobs} == {"ingest_file_job", "catalog_job", "segment_job"}
+    assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, sample_csv):
     home = tmp_path_factory.mktemp("home")
-    resources = build_resources(RunOptions(home=str(home), input_location=str(sample_csv), num_results=4))
-    result = materialize([*all_assets, *schema_checks], resources=resources)
-    return home, resources, result
+    options = RunOptions(home=str(home), input_location=str(sample_csv), num_results=4)
+    return home, options, run_pipeline(options)
 
 
 def table(home, name: str) -> pd.DataFrame:
+    folder = home / "assets" / name
+    if folder.is_dir():
+        return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))], ignore_index=True)
     return pd.read_parquet(home / "assets" / f"{name}.parquet")
 
 
-def test_the_whole_graph_materializes_and_every_check_passes(run):
-    _, _, result = run
-    assert result.success
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == set(ASSETS)
-    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 9 and all(c.passed for c in checks)
+def test_the_whole_graph_runs_per_file_catalog_and_segment(run):
+    home, _, summary = run
+    assert summary["files"] == ["catalog.csv"]
+    assert summary["counts"]["users"] == 150 and summary["counts"]["reviews"] == 900
+    assert "general" in summary["segments"] and len(summary["segments"]) > 2
+    assert sum(s["users"] for s in summary["segments"].values()) == summary["counts"]["users"]
+    assert {p.name for p in (home / "emails").iterdir()} == set(summary["segments"])
 
 
 def test_every_user_gets_n_unseen_recommendations_and_one_email(run):
@@ -58,7 +60,7 @@ def test_every_user_gets_n_unseen_recommendations_and_one_email(run):
     assert recs.groupby("USER_ID").size().eq(4).all()
     seen = recs.merge(interactions, on=["USER_ID", "ITEM_ID"])
     assert seen.empty
-    emails = sorted((home / "emails").glob("*.eml"))
+    emails = sorted((home / "emails").glob("*/*.eml"))
     assert len(emails) == len(users)
     message = email.message_from_bytes(emails[0].read_bytes(), policy=default)
     assert message.get_content_type() == "multipart/alternative"
@@ -78,29 +80,51 @@ def test_profile_store_holds_products_users_and_recommendations(run):
 
 
 def test_recommender_reports_personalize_metrics_and_beats_popularity(run):
-    _, _, result = run
-    metadata = result.asset_materializations_for_node("recommender")[0].metadata
-    metrics = metadata["offline_metrics"].value
+    _, _, summary = run
+    metrics = summary["offline_metrics"]
     assert set(metrics["model"]) == {
         "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
         "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
         "precision_at_5", "precision_at_10", "precision_at_25",
     }
-    assert metadata["normalized_discounted_cumulative_gain_at_10"].value == metrics["model"]["normalized_discounted_cumulative_gain_at_10"]
+    ndcg = "normalized_discounted_cumulative_gain_at_10"
+    assert metrics["model"][ndcg] > metrics["popularity-count"][ndcg]
+
+
+def emails_of(home) -> dict[str, bytes]:
+    return {str(p.relative_to(home)): p.read_bytes() for p in sorted((home / "emails").glob("*/*.eml"))}
 
 
 def test_rematerializing_gives_identical_outputs_and_no_duplicates(run):
-    home, resources, _ = run
+    home, options, _ = run
     before_csv = (home / "recommendations.csv").read_bytes()
-    before_emails = {p.name: p.read_bytes() for p in (home / "emails").glob("*.eml")}
+    before_emails = emails_of(home)
     before_tables = {name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment")}
-    assert materialize([*all_assets, *schema_checks], resources=resources).success
+    run_pipeline(options)
     assert (home / "recommendations.csv").read_bytes() == before_csv
-    assert {p.name: p.read_bytes() for p in (home / "emails").glob("*.eml")} == before_emails
+    assert emails_of(home) == before_emails
     for name, frame in before_tables.items():
         pd.testing.assert_frame_equal(table(home, name), frame)
     with sqlite3.connect(home / "profiles.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM recommendations").fetchone()[0] == len(table(home, "recommendations"))
+
+
+def test_rerunning_one_segment_leaves_the_other_segments_untouched(run):
+    home, options, summary = run
+    segment = next(name for name in summary["segments"] if name != "general")
+    others = {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment}
+    mine = {p.name for p in (home / "emails" / segment).glob("*.eml")}
+    rerun = run_pipeline(options, segment=segment)
+    assert list(rerun["segments"]) == [segment]
+    assert {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment} == others
+    assert {p.name for p in (home / "emails" / segment).glob("*.eml")} == mine
+    assert rerun["counts"]["recommendations"] == summary["counts"]["recommendations"]
+
+
+def test_an_unknown_segment_is_a_clear_error(run, capsys):
+    home, options, _ = run
+    assert main(["run", "--input", options.input_location, "--home", str(home), "--segment", "nope"]) == 2
+    assert "no segment 'nope'; the segments are: " in capsys.readouterr().err
 
 
 def test_cli_run_writes_summary_and_outputs(tmp_path, sample_csv, capsys):
@@ -108,7 +132,6 @@ def test_cli_run_writes_summary_and_outputs(tmp_path, sample_csv, capsys):
     summary = json.loads((tmp_path / "run_summary.json").read_text())
     assert summary["counts"]["recommendations"] == 3 * summary["counts"]["users"]
     assert summary["emails_written"] == summary["counts"]["users"]
-    assert summary["checks_failed"] == []
     out = capsys.readouterr().out
     assert "normalized_discounted_cumulative_gain_at_10" in out and "emails written" in out
 
@@ -135,4 +158,4 @@ def test_the_real_amazon_export_gets_recommendations_and_an_email_for_every_user
     assert users > 9000
     assert summary["counts"]["recommendations"] == 5 * users
     assert summary["emails_written"] == users
-    assert len(list((tmp_path / "emails").glob("*.eml"))) == users
+    assert len(list((tmp_path / "emails").glob("*/*.eml"))) == users

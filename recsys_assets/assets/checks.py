@@ -1,35 +1,44 @@
-"""Asset checks: every table is validated against its pandera model before anything downstream uses it."""
+"""Schema checks: every table asset validates its own output against its pandera model.
+
+The checks are declared on the assets (`check_specs=`) and blocking, so nothing downstream runs on
+a table that does not match its model; the result shows next to the asset in the UI.
+"""
 
 import pandas as pd
 import pandera.pandas as pa
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetKey, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from recsys_assets.assets.metadata import markdown_table
 from recsys_assets.schemas import TABLE_SCHEMAS
 
+CHECK_NAME = "matches_schema"
 
-def schema_check(asset_name: str, model: type[pa.DataFrameModel]) -> AssetChecksDefinition:
-    """A blocking check that validates the asset's table against `model` and reports every failure case."""
 
-    @asset_check(
-        asset=AssetKey(asset_name),
-        name="matches_schema",
-        blocking=True,
-        description=f"{asset_name} matches the pandera model {model.__name__}.",
+def schema_check_spec(asset_name: str) -> AssetCheckSpec:
+    """The blocking schema check of a table asset."""
+    model = TABLE_SCHEMAS[asset_name]
+    return AssetCheckSpec(
+        CHECK_NAME, asset=asset_name, blocking=True, description=f"{asset_name} matches the pandera model {model.__name__}."
     )
-    def _check(table: pd.DataFrame) -> AssetCheckResult:
-        try:
-            model.validate(table, lazy=True)
-        except pa.errors.SchemaErrors as errors:
-            cases = errors.failure_cases[["column", "check", "index", "failure_case"]]
-            return AssetCheckResult(
-                passed=False,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"failure_cases": len(cases), "first_failures": markdown_table(cases, rows=10)},
-            )
-        return AssetCheckResult(passed=True, metadata={"rows_checked": len(table), "model": MetadataValue.text(model.__name__)})
-
-    return _check
 
 
-schema_checks = [schema_check(name, model) for name, model in TABLE_SCHEMAS.items()]
+def schema_check_result(asset_name: str, table: pd.DataFrame) -> AssetCheckResult:
+    """Validate `table` against its model, reporting every failure case."""
+    model = TABLE_SCHEMAS[asset_name]
+    try:
+        model.validate(table, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases[["column", "check", "index", "failure_case"]]
+        return AssetCheckResult(
+            asset_key=asset_name,
+            check_name=CHECK_NAME,
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"failure_cases": len(cases), "first_failures": markdown_table(cases, rows=10)},
+        )
+    return AssetCheckResult(
+        asset_key=asset_name,
+        check_name=CHECK_NAME,
+        passed=True,
+        metadata={"rows_checked": len(table), "model": MetadataValue.text(model.__name__)},
+    )

@@ -1,10 +1,20 @@
-"""Ingest: the raw export becomes products, users and reviews, with a quarantine for bad rows."""
+"""Ingest: each input file becomes a raw partition; all of them become products, users and reviews."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetOut, Failure, MaterializeResult, asset, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetOut,
+    AutomationCondition,
+    Failure,
+    MaterializeResult,
+    asset,
+    multi_asset,
+)
 
+from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import share_table, table_metadata
-from recsys_assets.catalog import InputFileError, build_products, build_users, concat_rejected, explode_reviews, parse_catalog_csv
+from recsys_assets.assets.partitions import raw_files
+from recsys_assets.catalog import InputFileError, build_products, build_users, explode_reviews, parse_catalog_csv
 from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import ObjectStore
@@ -12,78 +22,85 @@ from recsys_assets.resources.storage import ObjectStore
 GROUP = "ingest"
 
 
-def input_keys(storage: ObjectStore, settings: PipelineSettings) -> list[str]:
-    """The CSV files at the input location; none is a clear error."""
-    keys = [key for key in storage.list_keys(settings.input_location) if key.lower().endswith(".csv")]
-    if not keys:
-        raise InputFileError(settings.input_location, "no CSV file found there")
-    return keys
+def inbox_key(settings: PipelineSettings, file_key: str) -> str:
+    """Where an input file (a raw_files partition) is, in the object store."""
+    return f"{settings.input_location.rstrip('/')}/{file_key}"
 
 
 @multi_asset(
     outs={
-        "raw_reviews": AssetOut(description="Rows of the input catalog files that passed row-level checks, as text."),
-        "rejected_rows": AssetOut(description="Quarantined input rows: file, line, column, reason and the raw row."),
+        "raw_reviews": AssetOut(description="Rows of one input file that passed row-level checks, as text."),
+        "rejected_rows": AssetOut(description="Quarantined rows of one input file: line, column, reason, raw row."),
     },
+    partitions_def=raw_files,
+    check_specs=[schema_check_spec("raw_reviews"), schema_check_spec("rejected_rows")],
     group_name=GROUP,
 )
 def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: PipelineSettings):
-    """Read every input file as UTF-8; bad files stop the run, bad rows go to quarantine."""
-    parsed, sizes = [], []
-    for key in input_keys(storage, settings):
-        data = storage.read_bytes(key)
-        if len(data) > settings.max_file_mb * 2**20:
-            raise InputFileError(key, f"{len(data) / 2**20:,.0f} MB is above the limit of {settings.max_file_mb:,.0f} MB")
-        parsed.append(parse_catalog_csv(data, key, settings.fallback_encoding or None))
-        if parsed[-1].fallback_lines:
-            lines = parsed[-1].fallback_lines
-            context.log.warning(f"{key}: {len(lines)} lines are not UTF-8 and were read as {settings.fallback_encoding}: {lines[:20]}")
-        sizes.append(len(data))
-    rows = pd.concat([p.rows for p in parsed], ignore_index=True)
-    rejected = concat_rejected([p.rejected for p in parsed])
+    """Read one input file as UTF-8: a bad file stops the run, bad rows go to quarantine."""
+    key = inbox_key(settings, context.partition_key)
+    data = storage.read_bytes(key)
+    if len(data) > settings.max_file_mb * 2**20:
+        raise InputFileError(key, f"{len(data) / 2**20:,.0f} MB is above the limit of {settings.max_file_mb:,.0f} MB")
+    parsed = parse_catalog_csv(data, context.partition_key, settings.fallback_encoding or None)
+    if parsed.fallback_lines:
+        lines = parsed.fallback_lines
+        context.log.warning(f"{key}: {len(lines)} lines are not UTF-8, read as {settings.fallback_encoding}: {lines[:20]}")
+    rows, rejected = parsed.rows, parsed.rejected
     total = len(rows) + rejected[["source_file", "source_line"]].drop_duplicates().shape[0]
     share = (total - len(rows)) / max(total, 1)
     if share > settings.max_rejected_share:
         raise Failure(
-            f"{share:.1%} of {total:,} input rows were quarantined, above the limit of "
+            f"{key}: {share:.1%} of {total:,} rows were quarantined, above the limit of "
             f"{settings.max_rejected_share:.0%}: is the export broken? First reasons: "
-            + "; ".join(f"{r.source_file} line {r.source_line} {r.column}: {r.reason}" for r in rejected.head(3).itertuples())
+            + "; ".join(f"line {r.source_line} {r.column}: {r.reason}" for r in rejected.head(3).itertuples())
         )
     yield MaterializeResult(
         asset_key="raw_reviews",
         value=rows,
-        metadata=table_metadata(rows, files=len(parsed), input_bytes=sum(sizes)),
+        metadata=table_metadata(rows, input_bytes=len(data), file=key),
+        check_results=[schema_check_result("raw_reviews", rows)],
     )
     yield MaterializeResult(
         asset_key="rejected_rows",
         value=rejected,
         metadata=table_metadata(
-            rejected,
-            rejected_share=float(share),
-            reasons=share_table(rejected["reason"].value_counts(), "reason"),
+            rejected, rejected_share=float(share), reasons=share_table(rejected["reason"].value_counts(), "reason")
         ),
+        check_results=[schema_check_result("rejected_rows", rejected)],
     )
 
 
-@asset(group_name=GROUP)
-def products(raw_reviews: pd.DataFrame, profiles: ProfileStore) -> MaterializeResult:
+def combined_raw_rows(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every raw partition, oldest file first, so that the latest file's version of a row wins."""
+    order = context.instance.get_dynamic_partitions(raw_files.name)
+    frames = [raw_reviews[key] for key in order if key in raw_reviews]
+    if not frames:
+        raise Failure("no input file has been read yet: drop a catalog CSV in the inbox")
+    return pd.concat(frames, ignore_index=True)
+
+
+@asset(group_name=GROUP, check_specs=[schema_check_spec("products")], automation_condition=AutomationCondition.eager())
+def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame], profiles: ProfileStore):
     """One row per product: parsed prices, discount, rating and category path; also in the profile store."""
-    table = build_products(raw_reviews)
+    raw = combined_raw_rows(context, raw_reviews)
+    table = build_products(raw)
     profiles.replace_table("products", table.drop(columns=["about_product"]))
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table[["product_id", "product_name", "top_category", "discounted_price", "rating"]],
-            duplicate_rows_merged=len(raw_reviews) - len(table),
+            duplicate_rows_merged=len(raw) - len(table),
             top_categories=share_table(table["top_category"].value_counts(), "top category"),
         ),
+        check_results=[schema_check_result("products", table)],
     )
 
 
-@asset(group_name=GROUP)
-def reviews(raw_reviews: pd.DataFrame) -> MaterializeResult:
+@asset(group_name=GROUP, check_specs=[schema_check_spec("reviews")], automation_condition=AutomationCondition.eager())
+def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
     """One row per (customer, product) review, split from the comma-joined reviewer lists."""
-    table = explode_reviews(raw_reviews)
+    table = explode_reviews(combined_raw_rows(context, raw_reviews))
     aligned = int(table["text_aligned"].sum())
     return MaterializeResult(
         value=table,
@@ -93,13 +110,20 @@ def reviews(raw_reviews: pd.DataFrame) -> MaterializeResult:
             text_fallback_rows=len(table) - aligned,
             text_aligned_share=aligned / max(len(table), 1),
         ),
+        check_results=[schema_check_result("reviews", table)],
     )
 
 
-@asset(group_name=GROUP)
-def users(reviews: pd.DataFrame, products: pd.DataFrame, raw_reviews: pd.DataFrame, profiles: ProfileStore) -> MaterializeResult:
+@asset(group_name=GROUP, check_specs=[schema_check_spec("users")], automation_condition=AutomationCondition.eager())
+def users(
+    context: AssetExecutionContext,
+    reviews: pd.DataFrame,
+    products: pd.DataFrame,
+    raw_reviews: dict[str, pd.DataFrame],
+    profiles: ProfileStore,
+):
     """One row per customer: name, review count and favourite top-level category; also in the profile store."""
-    table = build_users(reviews, products, raw_reviews)
+    table = build_users(reviews, products, combined_raw_rows(context, raw_reviews))
     profiles.replace_table("users", table)
     return MaterializeResult(
         value=table,
@@ -108,4 +132,5 @@ def users(reviews: pd.DataFrame, products: pd.DataFrame, raw_reviews: pd.DataFra
             users_with_one_review=int((table["review_count"] == 1).sum()),
             favourite_categories=share_table(table["favourite_category"].value_counts(), "favourite category"),
         ),
+        check_results=[schema_check_result("users", table)],
     )

@@ -3,10 +3,13 @@
 import math
 
 import pandas as pd
-from dagster import MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
+from recsys_assets.assets.checks import schema_check_result, schema_check_spec
+from recsys_assets.assets.partitions import segments
 from recsys_assets.assets.metadata import markdown_table, table_metadata
 from recsys_assets.interactions import build_interactions
+from recsys_assets.personalize_format import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
 from recsys_assets.recommender import TrainedRecommender
 from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.recommender import Recommender
@@ -14,32 +17,52 @@ from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import ObjectStore
 
 GROUP = "recommender"
-RECOMMENDATIONS_CSV = "recommendations.csv"
+TRAINED_INTERACTIONS = "trained_interactions"
+# The model retrains weekly (Monday 03:00); the retrain sensor adds "when enough new interactions arrived".
+RETRAIN_SCHEDULE = AutomationCondition.on_cron("0 3 * * 1")
+RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 
 
 def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
-    """Products in the recommender's items shape."""
-    return pd.DataFrame({"ITEM_ID": products["product_id"], "CATEGORY": products["top_category"]})
+    """Products in Personalize's items shape: CATEGORY (top level) plus the text the content model reads."""
+    return pd.DataFrame(
+        {
+            "ITEM_ID": products["product_id"],
+            "CATEGORY": products["top_category"],
+            "CATEGORY_PATH": products["category_path"],
+            "NAME": products["product_name"],
+            "DESCRIPTION": products["about_product"],
+        }
+    )
 
 
-@asset(group_name=GROUP)
-def interactions(reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame) -> MaterializeResult:
-    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative)."""
+@asset(group_name=GROUP, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager())
+def interactions(
+    reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, storage: ObjectStore
+):
+    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative).
+
+    Also writes the Personalize import files (interactions, items, users CSVs) under personalize/.
+    """
     table = build_interactions(reviews, review_sentiment, products)
+    for dataset, frame in personalize_datasets(table, products, users).items():
+        storage.write_csv(dataset_key(dataset), frame)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table,
+            personalize_import_files=MetadataValue.path(storage.location(PERSONALIZE_PREFIX)),
             users=int(table["USER_ID"].nunique()),
             items=int(table["ITEM_ID"].nunique()),
             not_positive_events=int((table["EVENT_VALUE"] == 0).sum()),
             mean_event_value=float(table["EVENT_VALUE"].mean()) if len(table) else 0.0,
         ),
+        check_results=[schema_check_result("interactions", table)],
     )
 
 
-@asset(group_name=GROUP)
-def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_model: Recommender) -> MaterializeResult:
+@asset(group_name=GROUP, automation_condition=RETRAIN_SCHEDULE)
+def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_model: Recommender):
     """The trained model (a "solution version") with Personalize's offline metrics on held-out users."""
     items = catalog_items(products)
     metrics = recommender_model.offline_metrics(interactions, items)
@@ -53,37 +76,51 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
             **{name: float(value) for name, value in metrics["model"].items() if value is not None},
             "compared_with_popularity_count": markdown_table(comparison, rows=len(comparison)),
             "offline_metrics": MetadataValue.json(metrics),
+            TRAINED_INTERACTIONS: len(interactions),
             "trained_users": len(model.user_ids),
             "trained_items": len(model.item_ids),
         },
     )
 
 
-@asset(group_name=GROUP)
+def segment_csv(segment: str) -> str:
+    """Where a segment's recommendations CSV is written."""
+    return f"recommendations/{segment}.csv"
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=segments,
+    check_specs=[schema_check_spec("recommendations")],
+    automation_condition=AutomationCondition.eager(),
+)
 def recommendations(
+    context: AssetExecutionContext,
     recommender: TrainedRecommender,
     interactions: pd.DataFrame,
-    users: pd.DataFrame,
+    customer_segments: pd.DataFrame,
     recommender_model: Recommender,
     settings: PipelineSettings,
     storage: ObjectStore,
     profiles: ProfileStore,
-) -> MaterializeResult:
-    """Top-N products per customer, never one they already reviewed, each with the reason behind it."""
-    table = recommender_model.recommend(recommender, interactions, users["user_id"], settings.num_results)
-    storage.write_csv(RECOMMENDATIONS_CSV, table[["USER_ID", "RANK", "ITEM_ID", "SCORE"]])
-    profiles.replace_table(
-        "recommendations",
-        table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}),
-    )
+):
+    """Top-N products per customer of one segment, never one they already reviewed, each with its reason."""
+    segment = context.partition_key
+    members = customer_segments.loc[customer_segments["segment"] == segment, "user_id"]
+    if members.empty:
+        context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
+    table = recommender_model.recommend(recommender, interactions, members, settings.num_results)
+    storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)])
+    profiles.replace_rows("recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members)
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table,
-            users=int(table["USER_ID"].nunique()),
+            segment_users=len(members),
             distinct_items=int(table["ITEM_ID"].nunique()),
             from_model_share=float(sources.get("als", 0) / max(len(table), 1)),
-            csv=MetadataValue.path(storage.location(RECOMMENDATIONS_CSV)),
+            csv=MetadataValue.path(storage.location(segment_csv(segment))),
         ),
+        check_results=[schema_check_result("recommendations", table)],
     )

@@ -1,27 +1,33 @@
 """IO manager: tables as Parquet, models as folders of open formats, all in the object store."""
 
 import tempfile
+from urllib.parse import quote
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
+from recsys_assets.personalize import PersonalizeSolutionVersion
 from recsys_assets.recommender import TrainedRecommender
 from recsys_assets.resources.storage import ObjectStore
 
 
 class AssetStoreIOManager(ConfigurableIOManager):
-    """DataFrames -> assets/<name>.parquet; a TrainedRecommender -> assets/<name>/ (npz + json)."""
+    """DataFrames -> assets/<name>.parquet (a partition: assets/<name>/<partition>.parquet);
+    a TrainedRecommender -> assets/<name>/ (npz + json); a PersonalizeSolutionVersion -> assets/<name>.json."""
 
     store: ResourceDependency[ObjectStore]
     prefix: str = "assets"
 
-    def _key(self, context: OutputContext | InputContext) -> str:
-        return "/".join([self.prefix, *context.asset_key.path])
+    def _key(self, context: OutputContext | InputContext, partition: str | None = None) -> str:
+        parts = [self.prefix, *context.asset_key.path]
+        if partition is not None:
+            parts.append(quote(partition, safe=""))
+        return "/".join(parts)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        key = self._key(context)
+        key = self._key(context, context.partition_key if context.has_partition_key else None)
         if isinstance(obj, pd.DataFrame):
             self.store.write_parquet(f"{key}.parquet", obj)
         elif isinstance(obj, TrainedRecommender):
@@ -29,14 +35,35 @@ class AssetStoreIOManager(ConfigurableIOManager):
                 obj.save(Path(folder))
                 files = {f"{key}/{p.name}": p.read_bytes() for p in sorted(Path(folder).iterdir())}
             self.store.replace_prefix(f"{key}/", files)
+            self.store.delete([f"{key}.json"])
+        elif isinstance(obj, PersonalizeSolutionVersion):
+            self.store.write_bytes(f"{key}.json", obj.to_json())
+            self.store.delete_others(f"{key}/", set())
         else:
             raise TypeError(f"{context.asset_key.to_user_string()}: cannot store a {type(obj).__name__}")
 
     def load_input(self, context: InputContext) -> Any:
+        if context.has_asset_partitions:
+            return self._load_partitions(context)
         key = self._key(context)
         if self.store.exists(f"{key}.parquet"):
             return self.store.read_parquet(f"{key}.parquet")
+        if self.store.exists(f"{key}.json"):
+            return PersonalizeSolutionVersion.from_json(self.store.read_bytes(f"{key}.json"))
         with tempfile.TemporaryDirectory() as folder:
             for file_key in self.store.list_keys(f"{key}/"):
                 (Path(folder) / Path(file_key).name).write_bytes(self.store.read_bytes(file_key))
             return TrainedRecommender.load(Path(folder))
+
+    def _load_partitions(self, context: InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        """One partition for a partitioned consumer; {partition: table} of those stored, otherwise."""
+        if context.has_partition_key:
+            return self.store.read_parquet(f"{self._key(context, context.asset_partition_key)}.parquet")
+        tables = {}
+        for partition in context.asset_partition_keys:
+            key = f"{self._key(context, partition)}.parquet"
+            if self.store.exists(key):
+                tables[partition] = self.store.read_parquet(key)
+            else:
+                context.log.warning(f"{context.asset_key.to_user_string()} partition {partition!r} is not materialized")
+        return tables

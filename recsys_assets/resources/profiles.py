@@ -26,6 +26,12 @@ class ProfileStore(ConfigurableResource, ABC):
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
         """Make `table` hold exactly `frame`'s rows (upserting by key); returns the row count."""
 
+    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
+        """Make the rows of `table` whose `scope_column` is in `scope` exactly `frame`'s rows; others stay."""
+        current = self.read_table(table) if self.count(table) else frame.iloc[:0]
+        kept = current[~current[scope_column].isin(scope)]
+        return self.replace_table(table, pd.concat([kept, frame], ignore_index=True) if len(kept) else frame)
+
     @abstractmethod
     def count(self, table: str) -> int: ...
 

@@ -10,13 +10,19 @@ class PipelineSettings(ConfigurableResource):
     """Where the input is and how much to produce."""
 
     input_location: str = Field(
-        default="data/sample.csv", description="Catalog CSV file, or a folder whose *.csv files are all read."
+        default="data/inbox", description="The inbox: folder (or S3 prefix) whose files are the raw_files partitions."
     )
     num_results: int = Field(default=5, ge=1, le=500, description="Recommendations per customer.")
     fallback_encoding: str = Field(
         default="", description="Encoding to decode non-UTF-8 files with (logged); empty means such files fail."
     )
     max_file_mb: float = Field(default=2048.0, gt=0, description="Larger input files are refused.")
+    segment_min_reviews: int = Field(
+        default=2, ge=1, description="Customers with fewer reviews than this are in the `general` segment."
+    )
+    max_files_per_tick: int = Field(default=20, ge=1, description="Inbox files the sensor starts runs for per tick.")
+    retrain_min_new_interactions: int = Field(default=1000, ge=1, description="Retrain after at least this many new interactions...")
+    retrain_new_share: float = Field(default=0.10, ge=0, description="...and at least this share of those trained on.")
     max_rejected_share: float = Field(
         default=0.10, ge=0, le=1, description="Abort when more than this share of input rows is quarantined."
     )

@@ -5,11 +5,21 @@ from __future__ import annotations
 import io
 import os
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object in the store: its key, a tag that changes when it is rewritten, and when it was written."""
+
+    key: str
+    version: str
+    modified: float
 
 
 class ObjectStore(ConfigurableResource, ABC):
@@ -27,6 +37,10 @@ class ObjectStore(ConfigurableResource, ABC):
     @abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
         """Keys under a prefix (or the key itself when it names one object), sorted."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """The objects under a prefix with their version and modification time (for sensors)."""
 
     @abstractmethod
     def delete(self, keys: list[str]) -> None: ...
@@ -90,6 +104,14 @@ class LocalObjectStore(ObjectStore):
         for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")):
             keys.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
         return keys
+
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Version = modification time in ns and size, so a file rewritten in place gets a new version."""
+        objects = []
+        for key in self.list_keys(prefix):
+            stat = self._path(key).stat()
+            objects.append(StoredObject(key, f"{stat.st_mtime_ns}-{stat.st_size}", stat.st_mtime))
+        return objects
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:

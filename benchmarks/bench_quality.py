@@ -1,0 +1,176 @@
+"""Recommendation quality of every model in `recsys_assets.models`, measured Personalize's way.
+
+Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
+5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
+code) and the generated sample (data/sample.csv). Baselines are tuned per split on a validation
+split of the training users; the default model runs with its fixed defaults. Results go to
+benchmarks/RESULTS.md between the `quality` BEGIN/END markers.
+
+    python benchmarks/bench_quality.py [--datasets movielens beauty amazon sample] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from recsys_assets.evaluation import compare_models
+from recsys_assets.models import DEFAULT_MODEL, MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BEGIN, END = "<!-- BEGIN quality -->", "<!-- END quality -->"
+SHOWN = {
+    "normalized_discounted_cumulative_gain_at_10": "NDCG@10",
+    "normalized_discounted_cumulative_gain_at_25": "NDCG@25",
+    "mean_reciprocal_rank_at_25": "MRR@25",
+    "precision_at_10": "P@10",
+    "coverage": "coverage",
+}
+
+
+def movielens() -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Ratings >= 3.5 are positive (EVENT_VALUE = rating / 5), lower ones are seen but 0; genres + title as metadata."""
+    folder = SHARED / "movielens-small"
+    if not (folder / "ratings.csv").exists():
+        return None
+    ratings = pd.read_csv(folder / "ratings.csv")
+    interactions = pd.DataFrame(
+        {
+            "USER_ID": ratings["userId"].astype("str"),
+            "ITEM_ID": ratings["movieId"].astype("str"),
+            "TIMESTAMP": ratings["timestamp"].astype("int64"),
+            "EVENT_TYPE": "rating",
+            "EVENT_VALUE": (ratings["rating"] / 5).where(ratings["rating"] >= 3.5, 0.0),
+        }
+    )
+    movies = pd.read_csv(folder / "movies.csv")
+    items = pd.DataFrame({"ITEM_ID": movies["movieId"].astype("str"), "CATEGORY": movies["genres"], "NAME": movies["title"]})
+    return interactions, items
+
+
+def all_beauty() -> tuple[pd.DataFrame, None] | None:
+    """Star ratings: EVENT_VALUE = (stars - 1) / 4, so a one-star review is seen but not positive; no item metadata."""
+    path = SHARED / "amazon-all-beauty-5core" / "All_Beauty_5.json.gz"
+    if not path.exists():
+        return None
+    reviews = pd.read_json(path, lines=True)
+    interactions = pd.DataFrame(
+        {
+            "USER_ID": reviews["reviewerID"].astype("str"),
+            "ITEM_ID": reviews["asin"].astype("str"),
+            "TIMESTAMP": reviews["unixReviewTime"].astype("int64"),
+            "EVENT_TYPE": "review",
+            "EVENT_VALUE": (reviews["overall"] - 1) / 4,
+        }
+    )
+    return interactions, None
+
+
+def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """An amazon.csv-format export through the pipeline's own code: interactions and catalog items."""
+    from recsys_assets.assets.recommender import catalog_items
+    from recsys_assets.assets.sentiment import review_texts
+    from recsys_assets.catalog import build_products, explode_reviews, parse_catalog_csv
+    from recsys_assets.interactions import build_interactions
+    from recsys_assets.sentiment import score_texts
+
+    if not path.exists():
+        return None
+    raw = parse_catalog_csv(path.read_bytes(), path.name).rows
+    products, reviews = build_products(raw), explode_reviews(raw)
+    sentiment = pd.concat(
+        [reviews[["user_id", "product_id"]].reset_index(drop=True), score_texts(review_texts(reviews).tolist())], axis=1
+    )
+    return build_interactions(reviews, sentiment, products), catalog_items(products)
+
+
+DATASETS = {
+    "movielens": movielens,
+    "beauty": all_beauty,
+    "amazon": lambda: catalog(SHARED / "amazon-sales" / "amazon.csv"),
+    "sample": lambda: catalog(ROOT / "data" / "sample.csv"),
+}
+TITLES = {
+    "movielens": "MovieLens-small",
+    "beauty": "All Beauty 5-core",
+    "amazon": "amazon.csv",
+    "sample": "data/sample.csv",
+}
+
+
+def measure(name: str) -> dict | None:
+    """compare_models on one dataset, baselines tuned on validation users; None when it is absent."""
+    loaded = DATASETS[name]()
+    if loaded is None:
+        return None
+    interactions, items = loaded
+    started = time.perf_counter()
+    tuned = [model for model in MODELS if model != DEFAULT_MODEL]
+    result = compare_models(interactions, items, tune=tuned)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def markdown(results: dict[str, dict]) -> str:
+    """One table per dataset (mean ± std over splits) and the default's NDCG@10 ratios."""
+    lines = [
+        f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_quality.py`. Protocol: Personalize's "
+        "(90% of users train; for the other 10%, the oldest 90% of each user's interactions are the input, the newest "
+        "10% the truth; only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
+        "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
+        f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults.",
+        "",
+    ]
+    for name, result in results.items():
+        protocol = result["protocol"]
+        lines += [
+            f"### {TITLES[name]}: {protocol['users']:,} users, {protocol['items']:,} items, "
+            f"{protocol['interactions']:,} interactions; {protocol['splits']} split(s), "
+            f"{protocol['test_users'][0]:,} test users each ({result['seconds']} s)",
+            "",
+            "| model | " + " | ".join(SHOWN.values()) + " |",
+            "|---|" + "---:|" * len(SHOWN),
+        ]
+        for model, metrics in result["models"].items():
+            spread = protocol["std"][model]
+            cells = [_cell(metrics[m], spread[m]) for m in SHOWN]
+            label = f"**{model}** (default)" if model == DEFAULT_MODEL else model
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(mean: float | None, std: float | None) -> str:
+    return "n/a" if mean is None else f"{mean:.4f} ± {std:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--json", help="also write the raw results here")
+    args = parser.parse_args()
+    results = {}
+    for name in args.datasets:
+        result = measure(name)
+        if result is None:
+            print(f"{name}: not available, skipped")
+            continue
+        results[name] = result
+        print(markdown({name: result}), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    if BEGIN not in text:
+        text = f"{text.rstrip()}\n\n## Recommendation quality\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN)
+    RESULTS.write_text(f"{head}{BEGIN}\n{markdown(results)}{END}{rest.split(END)[1]}")
+
+
+if __name__ == "__main__":
+    main()

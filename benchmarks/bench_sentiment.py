@@ -1,0 +1,263 @@
+"""Sentiment quality and speed (plain VADER vs the review lexicon) and sentiment-aware interactions.
+
+Quality: binary accuracy and macro-F1 on the UCI "amazon_cells" sentences and on the All Beauty 5-core
+reviews (4-5 stars positive, 1-2 negative; 3 stars reported separately). Speed: reviews per second on one
+core, best of several interleaved runs on the same texts. Interactions: on All Beauty, EVENT_VALUE from
+stars, from sentiment, from the blend, or 1, compared with the recommender's offline metrics over seeded
+splits. Absent datasets are skipped. Results go to benchmarks/RESULTS.md between the sentiment markers.
+
+    python benchmarks/bench_sentiment.py [--data ../shared/data] [--seeds 10] [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recsys_assets.assets.sentiment import review_texts
+from recsys_assets.evaluation import evaluate, offline_metrics, personalize_split
+from recsys_assets.interactions import EventValueRule, event_values
+from recsys_assets.recommender import RecommenderParams, recommend, recommend_popular, train_recommender
+from recsys_assets.sentiment import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BEGIN, END = "<!-- BEGIN sentiment -->", "<!-- END sentiment -->"
+CELLS = Path("sentiment-labelled-sentences/amazon_cells_labelled.txt")
+BEAUTY = Path("amazon-all-beauty-5core/All_Beauty_5.json.gz")
+UNDECIDED = "UNDECIDED"
+UNWEIGHTED = "unweighted (1)"
+REPORTED_METRICS = (
+    "normalized_discounted_cumulative_gain_at_10",
+    "mean_reciprocal_rank_at_25",
+    "precision_at_10",
+    "coverage",
+)
+
+
+def binary_labels(scores: pd.DataFrame) -> np.ndarray:
+    """POSITIVE / NEGATIVE per row; NEUTRAL and MIXED go to the larger of Positive and Negative, ties UNDECIDED."""
+    positive, negative = scores["Positive"].to_numpy(), scores["Negative"].to_numpy()
+    by_scores = np.select([positive > negative, negative > positive], ["POSITIVE", "NEGATIVE"], UNDECIDED)
+    label = scores["Sentiment"].to_numpy(dtype=str)
+    return np.where(np.isin(label, ["POSITIVE", "NEGATIVE"]), label, by_scores)
+
+
+def binary_quality(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1 over POSITIVE/NEGATIVE, and each class's F1; an UNDECIDED prediction is always wrong."""
+    f1 = {}
+    for label in ("POSITIVE", "NEGATIVE"):
+        hits = np.sum((predicted == label) & (truth == label))
+        precision = hits / max(np.sum(predicted == label), 1)
+        recall = hits / max(np.sum(truth == label), 1)
+        f1[label] = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return {
+        "n": len(truth),
+        "accuracy": float(np.mean(predicted == truth)),
+        "macro_f1": float(np.mean(list(f1.values()))),
+        "f1_negative": float(f1["NEGATIVE"]),
+        "f1_positive": float(f1["POSITIVE"]),
+        "undecided": float(np.mean(predicted == UNDECIDED)),
+    }
+
+
+def load_cells(path: Path) -> tuple[list[str], np.ndarray]:
+    """Sentences and POSITIVE/NEGATIVE truth (each line: sentence, tab, 1 or 0)."""
+    sentence, label = zip(*(line.rsplit("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()))
+    return list(sentence), np.where(np.asarray(label, dtype=int) == 1, "POSITIVE", "NEGATIVE")
+
+
+def load_beauty(path: Path) -> pd.DataFrame:
+    """All Beauty reviews with the pipeline's text (title + content) and the review-only text."""
+    reviews = pd.read_json(path, lines=True)
+    reviews["text"] = review_texts(reviews.rename(columns={"summary": "review_title", "reviewText": "review_content"}))
+    reviews["content"] = reviews["reviewText"].fillna("")
+    return reviews
+
+
+def stars_truth(stars: pd.Series) -> np.ndarray:
+    """4-5 stars POSITIVE, 1-2 NEGATIVE, 3 empty."""
+    return np.select([stars >= 4, stars <= 2], ["POSITIVE", "NEGATIVE"], "")
+
+
+def quality_rows(datasets: dict[str, tuple[list[str], np.ndarray]]) -> list[dict]:
+    """binary_quality of each lexicon on each dataset."""
+    return [
+        {"dataset": name, "lexicon": lexicon, **binary_quality(truth, binary_labels(score_texts(texts, lexicon=lexicon)))}
+        for name, (texts, truth) in datasets.items()
+        for lexicon in LEXICONS
+    ]
+
+
+def label_mix(texts: list[str]) -> dict[str, dict[str, float]]:
+    """Share of each Comprehend label per lexicon."""
+    return {
+        lexicon: score_texts(texts, lexicon=lexicon)["Sentiment"].value_counts(normalize=True).reindex(list(LABELS), fill_value=0.0).to_dict()
+        for lexicon in LEXICONS
+    }
+
+
+def reviews_per_second(texts: list[str], repeats: int) -> dict[str, dict[str, float]]:
+    """Best and median texts per CPU second of each lexicon on one core, runs interleaved (same machine load)."""
+    seconds = {lexicon: [] for lexicon in LEXICONS}
+    for lexicon in LEXICONS:
+        score_texts(texts[:50], lexicon=lexicon)  # load the lexicon outside the timing
+    for _ in range(repeats):
+        for lexicon in LEXICONS:
+            started = time.process_time()
+            score_texts(texts, workers=1, lexicon=lexicon)
+            seconds[lexicon].append(time.process_time() - started)
+    return {lexicon: {"best": len(texts) / min(runs), "median": len(texts) / float(np.median(runs))} for lexicon, runs in seconds.items()}
+
+
+def weightings(reviews: pd.DataFrame, lexicon: str) -> dict[str, np.ndarray]:
+    """EVENT_VALUE per review under each candidate rule."""
+    sentiment = score_texts(reviews["text"].tolist(), lexicon=lexicon)
+    stars = reviews["overall"].astype(float)
+    product_rating = stars.groupby(reviews["asin"]).transform("mean")
+    return {
+        UNWEIGHTED: np.ones(len(reviews)),
+        "stars (rating - 1) / 4": ((stars - 1) / 4).to_numpy(),
+        "sentiment only": event_values(stars, sentiment, EventValueRule(sentiment_weight=1.0)),
+        "blend 0.6 x sentiment + 0.4 x review stars": event_values(stars, sentiment, EventValueRule()),
+        "blend 0.6 x sentiment + 0.4 x product rating": event_values(product_rating, sentiment, EventValueRule()),
+    }
+
+
+def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[list[dict], dict]:
+    """Per rule and seed: metrics with a fixed truth (newest reviews rated 4-5 stars) and the harness's own."""
+    base = pd.DataFrame(
+        {
+            "USER_ID": reviews["reviewerID"].astype(str),
+            "ITEM_ID": reviews["asin"].astype(str),
+            "TIMESTAMP": reviews["unixReviewTime"].astype("int64"),
+            "EVENT_TYPE": "review",
+        }
+    )
+    liked = reviews["overall"].to_numpy() >= 4
+    items = pd.DataFrame({"ITEM_ID": base["ITEM_ID"].unique(), "CATEGORY": "All Beauty"})
+    params = RecommenderParams()
+    rows, popular = [], []
+    for rule, values in weightings(reviews, lexicon).items():
+        interactions = base.assign(EVENT_VALUE=values)
+        for seed in range(seeds):
+            split = personalize_split(interactions, seed=seed)
+            model = train_recommender(pd.concat([split.train, split.test_input]), items, params)
+            test_users = split.test_truth["USER_ID"].unique()
+            relevant = split.test_truth[liked[split.test_truth.index]]
+            fixed = offline_metrics(recommend(model, split.test_input, test_users, 25), relevant, len(model.item_ids))
+            own = evaluate(interactions, items, params, seed=seed)["model"]
+            rows.append({"rule": rule, "seed": seed, **{f"fixed:{k}": v for k, v in fixed.items()}, **{f"own:{k}": v for k, v in own.items()}})
+            if rule == UNWEIGHTED:
+                popular.append(offline_metrics(recommend_popular(model, split.test_input, test_users, 25), relevant, len(model.item_ids)))
+    protocol = {
+        "test_users": len(test_users),
+        "popularity": {name: float(np.mean([p[name] for p in popular])) for name in REPORTED_METRICS},
+    }
+    return rows, protocol
+
+
+def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[list[dict], dict] | None, seeds: int, n_speed: int) -> str:
+    """The RESULTS.md section."""
+    lines = [
+        f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_sentiment.py`. `vader` is vaderSentiment "
+        "3.3.2's polarity_scores exactly; `review` adds `recsys_assets/review_lexicon.py` (product-review words and "
+        "phrases written from general knowledge, never from these texts). Binary scoring: the label if POSITIVE or "
+        "NEGATIVE, else the larger of the Positive and Negative scores; a tie (e.g. no sentiment word) is UNDECIDED "
+        "and counts as wrong. Macro-F1 is the mean of the POSITIVE and NEGATIVE F1.",
+        "",
+        "### Quality",
+        "",
+        "| dataset | lexicon | texts | accuracy | macro-F1 | F1 negative | F1 positive | undecided |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['dataset']} | {r['lexicon']} | {r['n']:,} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | "
+        f"{r['f1_negative']:.3f} | {r['f1_positive']:.3f} | {r['undecided']:.1%} |"
+        for r in quality
+    ]
+    for name, mix in mixes.items():
+        lines += ["", f"{name}: label mix " + "; ".join(
+            f"`{lexicon}` " + ", ".join(f"{label} {share:.0%}" for label, share in shares.items()) for lexicon, shares in mix.items()
+        )]
+    if speed:
+        lines += [
+            "",
+            "### Speed (one core, same texts)",
+            "",
+            f"{n_speed:,} texts (All Beauty title + review, then the amazon_cells sentences), `score_texts(workers=1)` "
+            "including the Comprehend mapping; runs of the two lexicons interleaved.",
+            "",
+            "| lexicon | texts/s (best) | texts/s (median) |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {lexicon} | {s['best']:,.0f} | {s['median']:,.0f} |" for lexicon, s in speed.items()]
+    if interactions:
+        rows, protocol = interactions
+        table = pd.DataFrame(rows).drop(columns="seed").groupby("rule", sort=False)
+        mean, spread = table.mean(), table.std()
+        lines += [
+            "",
+            "### Sentiment-aware interactions (All Beauty, default recommender)",
+            "",
+            f"Mean over {seeds} seeded Personalize splits ({protocol['test_users']} test users each), ± std across "
+            "splits. *fixed truth*: a test user's newest reviews that gave 4-5 stars are relevant, the same for "
+            "every rule; *harness*: `evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its "
+            "truth differs per rule). Popularity-count on the fixed truth: "
+            + ", ".join(f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}" for name, value in protocol["popularity"].items())
+            + ".",
+            "",
+            "| EVENT_VALUE rule | NDCG@10 fixed truth | MRR@25 fixed | precision@10 fixed | coverage | NDCG@10 harness |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for rule in mean.index:
+            cell = lambda column: f"{mean.loc[rule, column]:.4f} ± {spread.loc[rule, column]:.4f}"  # noqa: E731
+            lines.append(
+                f"| {rule} | {cell('fixed:normalized_discounted_cumulative_gain_at_10')} | {cell('fixed:mean_reciprocal_rank_at_25')} | "
+                f"{cell('fixed:precision_at_10')} | {mean.loc[rule, 'fixed:coverage']:.3f} | {cell('own:normalized_discounted_cumulative_gain_at_10')} |"
+            )
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    """Replace the sentiment section of RESULTS.md (appended if absent), leaving the rest untouched."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    if BEGIN in text:
+        head, rest = text.split(BEGIN, 1)
+        text = f"{head}{BEGIN}\n{section}\n{END}{rest.split(END, 1)[1]}"
+    else:
+        text = f"{text.rstrip()}\n\n{BEGIN}\n{section}\n{END}\n"
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    arguments.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    arguments.add_argument("--seeds", type=int, default=10)
+    arguments.add_argument("--repeats", type=int, default=7)
+    args = arguments.parse_args()
+
+    datasets, mixes, speed_texts = {}, {}, []
+    beauty = load_beauty(args.data / BEAUTY) if (args.data / BEAUTY).exists() else None
+    if beauty is not None:
+        rated = beauty[beauty["overall"] != 3]
+        datasets["All Beauty, title + review (1-2 vs 4-5 stars)"] = (rated["text"].tolist(), stars_truth(rated["overall"]))
+        datasets["All Beauty, review only (1-2 vs 4-5 stars)"] = (rated["content"].tolist(), stars_truth(rated["overall"]))
+        mixes["All Beauty 3-star reviews (title + review)"] = label_mix(beauty.loc[beauty["overall"] == 3, "text"].tolist())
+        speed_texts += beauty["text"].tolist()
+    if (args.data / CELLS).exists():
+        datasets["amazon_cells sentences"] = load_cells(args.data / CELLS)
+        speed_texts += datasets["amazon_cells sentences"][0]
+    quality = quality_rows(datasets)
+    speed = reviews_per_second(speed_texts, args.repeats) if speed_texts else {}
+    interactions = interaction_rows(beauty, args.seeds, lexicon=DEFAULT_LEXICON) if beauty is not None else None
+    section = markdown(quality, mixes, speed, interactions, args.seeds, len(speed_texts))
+    write_section(section)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Op jobs that are not asset materializations: deleting what the pipeline created on AWS."""
+
+import logging
+
+from dagster import OpExecutionContext, job, op
+
+from recsys_assets.personalize_format import PERSONALIZE_PREFIX
+from recsys_assets.resources.aws.personalize import PersonalizeRecommender
+from recsys_assets.resources.aws.s3 import S3ObjectStore
+from recsys_assets.resources.recommender import Recommender
+from recsys_assets.resources.storage import ObjectStore
+
+# What the pipeline writes in the object store: asset tables, emails, Personalize import and batch files.
+CREATED_PREFIXES = ("assets/", "emails/", PERSONALIZE_PREFIX)
+
+
+def delete_created(recommender_model: Recommender, storage: ObjectStore, log: logging.Logger) -> list[str]:
+    """Delete the Personalize resources and the S3 objects the pipeline created; local ones are left alone.
+
+    Returns what was deleted (kinds and ARNs, s3:// URLs).
+    """
+    deleted = []
+    if isinstance(recommender_model, PersonalizeRecommender):
+        deleted += [f"{step.kind} {step.arn}" for step in recommender_model.cleanup()]
+    else:
+        log.info("the recommender is not Amazon Personalize: no Personalize resources to delete")
+    if isinstance(storage, S3ObjectStore):
+        keys = [key for prefix in CREATED_PREFIXES for key in storage.list_keys(prefix)]
+        storage.delete(keys)
+        deleted += [storage.location(key) for key in keys]
+    else:
+        log.info("the object store is not S3: local files are left alone")
+    return deleted
+
+
+@op(description="Delete the Personalize resources (campaigns to dataset group) and the S3 objects the pipeline wrote.")
+def delete_aws_resources(context: OpExecutionContext, recommender_model: Recommender, storage: ObjectStore) -> None:
+    deleted = delete_created(recommender_model, storage, context.log)
+    context.log.info("\n".join([f"deleted {len(deleted)} resources and objects", *deleted]))
+
+
+@job(description="Delete what the pipeline created on AWS, dependents first, waiting until each is gone.")
+def cleanup_aws():
+    delete_aws_resources()

@@ -1,0 +1,263 @@
+"""Recommendation models behind one interface, by name: the candidates `recsys evaluate` compares.
+
+Every model fits on `TrainingData` (users x items matrix of positive EVENT_VALUEs, plus each
+item's metadata text) and scores every item for given rows of that matrix. The item-item models
+(item-kNN, EASE, content, hybrid) score user u's item i as sum_j value(u, j) * S[j, i], so the
+liked item j with the largest term is exactly the item that drove the score.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
+
+from recsys_assets.recommender import latest_opinions
+
+TOKEN = re.compile(r"[^\W_]{2,}")
+# Similarity rows computed together when keeping each item's nearest neighbours.
+_NEIGHBOUR_BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Positive (user, item) values (latest opinion per pair) and the items' metadata text."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    matrix: sp.csr_matrix
+    item_text: np.ndarray
+    seen: sp.csr_matrix = field(repr=False)
+
+    @property
+    def popularity(self) -> np.ndarray:
+        """Users with a positive opinion of each item."""
+        return np.bincount(self.matrix.indices, minlength=len(self.item_ids))
+
+
+def item_texts(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
+    """Every metadata column but ITEM_ID joined into one text per item ("" when unknown)."""
+    columns = [c for c in items.columns if c != "ITEM_ID"]
+    by_item = items.drop_duplicates("ITEM_ID", keep="last").set_index("ITEM_ID")[columns].astype("str")
+    text = by_item.fillna("").agg(" ".join, axis=1) if columns else pd.Series("", index=by_item.index)
+    return text.reindex(pd.Index(item_ids)).fillna("").to_numpy(dtype=str)
+
+
+def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_positive_value: float = 0.0) -> TrainingData:
+    """Matrices of the interactions; the item universe is the items file plus every reviewed item."""
+    items = items if items is not None else pd.DataFrame({"ITEM_ID": pd.Series(dtype="str")})
+    user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
+    reviewed = interactions["ITEM_ID"].to_numpy(dtype=str)
+    item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), reviewed]))
+    opinions = latest_opinions(
+        user_codes,
+        np.searchsorted(item_ids, reviewed),
+        interactions["TIMESTAMP"].to_numpy(dtype=np.int64),
+        interactions["EVENT_VALUE"].to_numpy(dtype=np.float32),
+        min_positive_value,
+    )
+    shape = (len(user_ids), len(item_ids))
+    liked = opinions.positive
+    matrix = sp.csr_matrix((opinions.value[liked], (opinions.user[liked], opinions.item[liked])), shape=shape)
+    seen = sp.csr_matrix((np.ones(len(opinions.user), dtype=bool), (opinions.user, opinions.item)), shape=shape)
+    return TrainingData(user_ids, item_ids, matrix.astype(np.float32), item_texts(item_ids, items), seen)
+
+
+class Scorer(Protocol):
+    """A fitted model: dense scores (rows x items) for rows of the training matrix."""
+
+    def scores(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ItemSimilarityScorer:
+    """Scores = history @ similarity (item x item, sparse or dense)."""
+
+    history: sp.csr_matrix
+    similarity: sp.csr_matrix | np.ndarray
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        product = self.history[rows] @ self.similarity
+        return np.asarray(product.toarray() if sp.issparse(product) else product, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class PopularityScorer:
+    """Every user gets the item popularity counts."""
+
+    popularity: np.ndarray
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.popularity.astype(np.float32), (len(rows), len(self.popularity))).copy()
+
+
+@dataclass(frozen=True)
+class FactorScorer:
+    """Scores = user factors @ item factors.T."""
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return self.user_factors[rows] @ self.item_factors.T
+
+
+@dataclass(frozen=True)
+class HybridScorer:
+    """Collaborative scores plus content scores weighted by weight / (liked items) ** decay."""
+
+    collaborative: ItemSimilarityScorer
+    content: ItemSimilarityScorer
+    weight: float
+    decay: float
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        liked = np.maximum(np.diff(self.collaborative.history.indptr)[rows], 1)
+        content_weight = (self.weight / liked.astype(np.float32) ** self.decay)[:, None]
+        return self.collaborative.scores(rows) + content_weight * self.content.scores(rows)
+
+
+def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep each row's k largest stored values (ties: lower column)."""
+    matrix = sp.csr_matrix(matrix)
+    matrix.sum_duplicates()
+    row = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -matrix.data, row))
+    rank = np.arange(len(order)) - matrix.indptr[row[order]]
+    keep = order[rank < k]
+    return sp.csr_matrix((matrix.data[keep], (row[keep], matrix.indices[keep])), shape=matrix.shape)
+
+
+def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Item x item cosine of the feature rows, each row cut to its k most similar other items."""
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
+    blocks = []
+    for start in range(0, unit.shape[0], _NEIGHBOUR_BLOCK):
+        similarity = sp.csr_matrix(unit[start : start + _NEIGHBOUR_BLOCK] @ unit.T)
+        rows = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
+        similarity.data[rows + start == similarity.indices] = 0
+        similarity.eliminate_zeros()
+        blocks.append(top_k_per_row(similarity, k))
+    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0), dtype=np.float32)
+
+
+def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
+    """Items x tokens TF-IDF (log-scaled counts, smooth idf); tokens in most items are dropped.
+
+    Tokens are lower-cased runs of two or more letters or digits ("Home&Kitchen|Mixers" ->
+    home, kitchen, mixers); a token in more than `max_document_share` of the items with text
+    carries no signal and would make the item x item product dense.
+    """
+    tokens = pd.Series(texts).str.lower().str.findall(TOKEN.pattern).explode().dropna()
+    if tokens.empty:
+        return sp.csr_matrix((len(texts), 0), dtype=np.float32)
+    pairs = pd.DataFrame({"item": tokens.index.to_numpy(), "token": tokens.to_numpy(dtype=str)})
+    counts = pairs.value_counts(sort=False).reset_index(name="count")
+    vocabulary, token_code = np.unique(counts["token"].to_numpy(dtype=str), return_inverse=True)
+    documents = np.bincount(token_code, minlength=len(vocabulary))
+    with_text = max(int((np.char.str_len(texts.astype(str)) > 0).sum()), 1)
+    idf = np.log((1 + with_text) / (1 + documents)) + 1
+    keep = documents <= max(max_document_share * with_text, 1)
+    term = (1 + np.log(counts["count"].to_numpy())) * idf[token_code]
+    kept = keep[token_code]
+    return sp.csr_matrix(
+        (term[kept], (counts["item"].to_numpy()[kept], token_code[kept])), shape=(len(texts), len(vocabulary)), dtype=np.float32
+    )
+
+
+def fit_popularity(data: TrainingData) -> Scorer:
+    """Personalize's popularity-count: the same most-reviewed items for everyone."""
+    return PopularityScorer(data.popularity)
+
+
+def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True) -> ItemSimilarityScorer:
+    """Item-kNN: cosine between item columns of the user-item matrix, top `neighbours` per item."""
+    matrix = _binary(data.matrix) if binary else data.matrix
+    return ItemSimilarityScorer(matrix, cosine_neighbours(sp.csr_matrix(matrix.T), neighbours))
+
+
+def fit_ease(data: TrainingData, regularization: float = 100.0, max_items: int = 5000) -> ItemSimilarityScorer:
+    """EASE (Steck 2019): B = I - P diagMat(1 / diag(P)), P = (X'X + lambda I)^-1, on binary X.
+
+    The dense item x item inverse limits it to the `max_items` most popular items (400 MB at
+    the default); the other items get no EASE score.
+    """
+    matrix = _binary(data.matrix)
+    kept = np.sort(np.argsort(-data.popularity, kind="stable")[: max_items])
+    kept = kept[data.popularity[kept] > 0]
+    columns = matrix[:, kept]
+    gram = (columns.T @ columns).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += regularization
+    with threadpool_limits(limits=1, user_api="blas"):
+        inverse = np.linalg.inv(gram)
+    weights = -inverse / np.diag(inverse)
+    np.fill_diagonal(weights, 0.0)
+    similarity = np.zeros((len(data.item_ids), len(data.item_ids)), dtype=np.float32)
+    similarity[np.ix_(kept, kept)] = weights
+    return ItemSimilarityScorer(matrix, similarity)
+
+
+def fit_als(
+    data: TrainingData, factors: int = 32, regularization: float = 5.0, alpha: float = 2.0, iterations: int = 15
+) -> Scorer:
+    """Implicit ALS (confidence 1 + alpha * EVENT_VALUE), seeded."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        als = AlternatingLeastSquares(
+            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=42
+        )
+        als.fit(data.matrix, show_progress=False)
+    return FactorScorer(np.asarray(als.user_factors), np.asarray(als.item_factors))
+
+
+def fit_content(data: TrainingData, neighbours: int = 100) -> ItemSimilarityScorer:
+    """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item."""
+    return ItemSimilarityScorer(_binary(data.matrix), cosine_neighbours(tfidf(data.item_text), neighbours))
+
+
+def fit_hybrid(
+    data: TrainingData, neighbours: int = 100, content_weight: float = 0.5, decay: float = 1.0
+) -> HybridScorer:
+    """Item-kNN plus content kNN weighted content_weight / liked**decay: strongest for short histories."""
+    return HybridScorer(fit_item_knn(data, neighbours), fit_content(data, neighbours), content_weight, decay)
+
+
+def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """1 where a value is stored."""
+    binary = matrix.copy()
+    binary.data = np.ones_like(binary.data)
+    return binary
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named model: its fit function, default parameters and the grid tuned on validation users."""
+
+    fit: Callable[..., Scorer]
+    params: dict = field(default_factory=dict)
+    grid: tuple[dict, ...] = ()
+
+
+DEFAULT_MODEL = "hybrid"
+MODELS: dict[str, ModelSpec] = {
+    "popularity-count": ModelSpec(fit_popularity),
+    "item-knn": ModelSpec(fit_item_knn, {}, tuple({"neighbours": k} for k in (20, 50, 100, 200))),
+    "als": ModelSpec(
+        fit_als,
+        {},
+        tuple({"factors": f, "regularization": r} for f in (32, 64) for r in (1.0, 5.0, 20.0)),
+    ),
+    "ease": ModelSpec(fit_ease, {}, tuple({"regularization": r} for r in (10.0, 50.0, 200.0, 500.0))),
+    "content": ModelSpec(fit_content, {}, tuple({"neighbours": k} for k in (20, 100))),
+    "hybrid": ModelSpec(
+        fit_hybrid,
+        {},
+        tuple({"content_weight": w, "decay": d} for w in (0.1, 0.5, 2.0) for d in (0.0, 1.0, 2.0)),
+    ),
+}

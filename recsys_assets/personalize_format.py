@@ -1,0 +1,66 @@
+"""Amazon Personalize import files: the interactions, items and users datasets as CSV-ready frames.
+
+Column names and types match the Avro schemas the Personalize datasets are created with:
+
+- interactions: USER_ID, ITEM_ID (string), TIMESTAMP (long, epoch seconds), EVENT_TYPE (string), EVENT_VALUE (float)
+- items: ITEM_ID, CATEGORY (categorical string), DESCRIPTION (textual string, at most 20,000 characters)
+- users: USER_ID, plus AGE (int, nullable) when the export had an age column
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from recsys_assets.interactions import INTERACTION_COLUMNS
+
+# where the import files live in the object store: personalize/interactions.csv, items.csv, users.csv
+PERSONALIZE_PREFIX = "personalize/"
+INTERACTIONS = "interactions"
+ITEMS = "items"
+USERS = "users"
+ITEM_COLUMNS = ("ITEM_ID", "CATEGORY", "DESCRIPTION")
+USER_COLUMNS = ("USER_ID",)
+OPTIONAL_USER_COLUMNS = {"age": "AGE"}
+# Personalize's limit for a textual field
+MAX_DESCRIPTION_CHARS = 20_000
+
+
+def personalize_datasets(interactions: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{"interactions", "items", "users"} -> frames whose columns are exactly the Personalize schemas' fields."""
+    return {
+        INTERACTIONS: personalize_interactions(interactions),
+        ITEMS: personalize_items(products),
+        USERS: personalize_users(users),
+    }
+
+
+def dataset_key(dataset: str) -> str:
+    """Object-store key of a dataset's import file ('personalize/items.csv')."""
+    return f"{PERSONALIZE_PREFIX}{dataset}.csv"
+
+
+def personalize_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
+    """The interactions asset already has Personalize's columns; keep exactly those, in order."""
+    return interactions[list(INTERACTION_COLUMNS)].reset_index(drop=True)
+
+
+def personalize_items(products: pd.DataFrame) -> pd.DataFrame:
+    """ITEM_ID, CATEGORY (the top-level category) and DESCRIPTION (name and 'about' text, whitespace collapsed)."""
+    name = products["product_name"].fillna("").astype("string").str.strip()
+    about = products["about_product"].fillna("").astype("string").str.strip()
+    description = (name + ". " + about).where((name != "") & (about != ""), name + about).str.replace(r"\s+", " ", regex=True)
+    return pd.DataFrame(
+        {
+            "ITEM_ID": products["product_id"].astype("string"),
+            "CATEGORY": products["top_category"].fillna("").astype("string"),
+            "DESCRIPTION": description.str.slice(0, MAX_DESCRIPTION_CHARS),
+        }
+    ).reset_index(drop=True)
+
+
+def personalize_users(users: pd.DataFrame) -> pd.DataFrame:
+    """USER_ID, plus the optional metadata columns the users table has (AGE)."""
+    present = {column: field for column, field in OPTIONAL_USER_COLUMNS.items() if column in users.columns}
+    frame = users[["user_id", *present]].rename(columns={"user_id": "USER_ID", **present})
+    return frame.astype({"USER_ID": "string"}).reset_index(drop=True)
+

@@ -1,0 +1,121 @@
+"""Amazon Bedrock writes the email copy; our templates render it, and the template email is the fallback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+from pydantic import Field, PrivateAttr
+
+from recsys_assets.email_validation import SYSTEM_PROMPT, TASK, CopyLimits, InvalidCopy, copy_problems, parse_copy, prompt_data
+from recsys_assets.emails import EmailCopy, PackagedEmail, email_items, render_emails, template_environment, to_eml
+from recsys_assets.resources.aws.clients import THROTTLING_CODES, aws_client, backoff_delays
+from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
+
+# Claude Haiku 4.5 through the US cross-region inference profile: fast and cheap for short copy.
+# Model ids retire (the original guidance's claude-3-sonnet-20240229 is gone): keep this a setting.
+DEFAULT_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """The copy a model wrote for one user (None when it is unusable, with the reason) and its token usage."""
+
+    copy: EmailCopy | None
+    problem: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class BedrockEmailWriter(EmailWriter):
+    """Converse API per customer, bounded concurrency; invalid or failed replies fall back to the template email.
+
+    Throttling is retried here with exponential backoff and full jitter (`throttle_attempts`
+    calls at most), on top of botocore's own few attempts.
+    """
+
+    model_id: str = Field(default=DEFAULT_MODEL_ID, description="Bedrock model or inference profile id.")
+    region: str = Field(default="", description="AWS region; empty uses AWS_REGION / the AWS config.")
+    max_concurrency: int = Field(default=4, ge=1, description="Model calls in flight at once.")
+    max_tokens: int = Field(default=700, ge=100, description="Reply length limit, in tokens.")
+    temperature: float = Field(default=0.5, ge=0, le=1)
+    throttle_attempts: int = Field(default=6, ge=1, description="Calls per email when throttled.")
+    backoff_seconds: float = Field(default=1.0, ge=0, description="First backoff step; doubles per attempt, with jitter.")
+    users_per_batch: int = Field(default=100, ge=1, description="Users rendered and yielded together.")
+    template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
+    _client: Any = PrivateAttr(default=None)
+
+    def client(self) -> Any:
+        """The bedrock-runtime client, built once."""
+        if self._client is None:
+            self._client = aws_client("bedrock-runtime", self.region or None, max_attempts=3)
+        return self._client
+
+    def write(self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> Iterator[EmailBatch]:
+        items = email_items(recommendations, products)
+        env = template_environment(Path(self.template_dir) if self.template_dir else None)
+        names = users.set_index("user_id")["user_name"].fillna("")
+        catalog_ids = frozenset(products["product_id"].astype(str))
+        user_ids = items["user_id"].drop_duplicates().tolist()
+        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
+            for start in range(0, len(user_ids), self.users_per_batch):
+                part = items[items["user_id"].isin(user_ids[start : start + self.users_per_batch])]
+                per_user = dict(tuple(part.groupby("user_id", sort=False)))
+                replies = dict(
+                    zip(per_user, pool.map(lambda u: self.copy_for(str(names.get(u, "")), per_user[u], catalog_ids), per_user))
+                )
+                copies = {user: reply.copy for user, reply in replies.items() if reply.copy}
+                rendered, failures = render_emails(part, users, env, copies)
+                yield [self._package(email, replies[email.user_id]) for email in rendered], failures
+
+    def copy_for(self, user_name: str, items: pd.DataFrame, catalog_ids: frozenset[str]) -> ModelReply:
+        """Ask the model for one customer's copy and validate it."""
+        try:
+            response = self._converse(user_name, items)
+        except ClientError as error:
+            return ModelReply(None, f"Bedrock {error.response.get('Error', {}).get('Code', 'error')}: {error}")
+        usage = response.get("usage", {})
+        tokens = {"input_tokens": usage.get("inputTokens", 0), "output_tokens": usage.get("outputTokens", 0)}
+        if response.get("stopReason") != "end_turn":
+            return ModelReply(None, f"reply ended with {response.get('stopReason')}", **tokens)
+        text = "".join(block.get("text", "") for block in response["output"]["message"]["content"])
+        try:
+            copy = parse_copy(text)
+        except InvalidCopy as error:
+            return ModelReply(None, str(error), **tokens)
+        problems = copy_problems(copy, items, catalog_ids, CopyLimits())
+        return ModelReply(None if problems else copy, "; ".join(problems), **tokens)
+
+    def _converse(self, user_name: str, items: pd.DataFrame) -> dict:
+        """One Converse call; throttling is retried with jittered exponential backoff."""
+        delays = backoff_delays(self.throttle_attempts, self.backoff_seconds)
+        while True:
+            try:
+                return self.client().converse(
+                    modelId=self.model_id,
+                    system=[{"text": SYSTEM_PROMPT}],
+                    messages=[{"role": "user", "content": [{"text": TASK}, {"text": prompt_data(user_name, items)}]}],
+                    inferenceConfig={"maxTokens": self.max_tokens, "temperature": self.temperature},
+                )
+            except ClientError as error:
+                delay = next(delays, None)
+                if error.response.get("Error", {}).get("Code") not in THROTTLING_CODES or delay is None:
+                    raise
+                time.sleep(delay)
+
+    def _package(self, email, reply: ModelReply) -> PackagedEmail:
+        return PackagedEmail(
+            email.user_id,
+            email.subject,
+            to_eml(email, self.sender, self.recipient_domain),
+            origin="model" if reply.copy else "fallback",
+            fallback_reason=reply.problem,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+        )

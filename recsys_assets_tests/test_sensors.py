@@ -1,0 +1,157 @@
+"""Sensors: the inbox becomes raw partitions, segments become partitions, new interactions retrain."""
+
+import os
+
+import pandas as pd
+import pytest
+from dagster import (
+    AssetMaterialization,
+    DagsterInstance,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_sensor_context,
+)
+
+from recsys_assets.assets.partitions import raw_files, segments
+from recsys_assets.definitions import build_definitions
+from recsys_assets.resources.settings import PipelineSettings
+from recsys_assets.resources.storage import LocalObjectStore, StoredObject
+from recsys_assets.sample import generate_catalog, write_catalog
+from recsys_assets.sensors import inbox_sensor, new_inbox_files, retrain_sensor, segment_sensor
+from recsys_assets.settings import RunOptions
+
+
+@pytest.fixture
+def instance():
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+def evaluate_inbox(instance, inbox, cursor=None, limit=20):
+    resources = {
+        "storage": LocalObjectStore(root=str(inbox.parent / "home")),
+        "settings": PipelineSettings(input_location=str(inbox), max_files_per_tick=limit),
+    }
+    return inbox_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+
+def test_a_new_file_is_one_run_request_for_its_partition_and_never_twice(tmp_path, instance):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.csv").write_text("x")
+    (inbox / "notes.txt").write_text("not an input")
+    first = evaluate_inbox(instance, inbox)
+    assert isinstance(first, SensorResult)
+    assert [(r.partition_key, r.run_key.split(":")[0]) for r in first.run_requests] == [("a.csv", "a.csv")]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["a.csv"]
+    again = evaluate_inbox(instance, inbox, first.cursor)
+    assert isinstance(again, SkipReason)
+
+
+def test_a_file_rewritten_in_place_is_requested_again_with_a_new_run_key(tmp_path, instance):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / "a.csv"
+    path.write_text("x")
+    os.utime(path, (1_000, 1_000))
+    first = evaluate_inbox(instance, inbox)
+    instance.add_dynamic_partitions(raw_files.name, ["a.csv"])
+    path.write_text("x, rewritten")
+    os.utime(path, (2_000, 2_000))
+    second = evaluate_inbox(instance, inbox, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["a.csv"]
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    assert second.dynamic_partitions_requests[0].partition_keys == []
+
+
+def test_files_arriving_in_the_same_second_are_not_missed_and_work_per_tick_is_bounded():
+    objects = [StoredObject("in/a.csv", "1", 10.0), StoredObject("in/b.csv", "1", 10.0), StoredObject("in/c.csv", "1", 11.0)]
+    first, cursor = new_inbox_files(objects[:1], {}, limit=5)
+    assert [o.key for o in first] == ["in/a.csv"]
+    second, cursor = new_inbox_files(objects, cursor, limit=1)
+    assert [o.key for o in second] == ["in/b.csv"]
+    third, cursor = new_inbox_files(objects, cursor, limit=5)
+    assert [o.key for o in third] == ["in/c.csv"]
+    assert new_inbox_files(objects, cursor, limit=5)[0] == []
+
+
+def report(instance, asset: str, **metadata):
+    instance.report_runless_asset_event(AssetMaterialization(asset, metadata=metadata))
+
+
+def test_segments_become_partitions_and_an_emptied_segment_is_rerun_to_clear_it(instance):
+    report(instance, "customer_segments", segment_names=["electronics", "general"])
+    first = segment_sensor(build_sensor_context(instance=instance))
+    assert first.dynamic_partitions_requests[0].partition_keys == ["electronics", "general"]
+    assert first.run_requests == []
+    instance.add_dynamic_partitions(segments.name, ["electronics", "general"])
+    assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor)), SkipReason)
+    report(instance, "customer_segments", segment_names=["general", "toys-games"])
+    second = segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+    assert second.dynamic_partitions_requests[0].partition_keys == ["toys-games"]
+    assert [r.partition_key for r in second.run_requests] == ["electronics"]
+
+
+def test_the_model_retrains_when_enough_new_interactions_arrived(instance):
+    settings = PipelineSettings(retrain_min_new_interactions=100, retrain_new_share=0.1)
+    context = lambda: build_sensor_context(instance=instance, resources={"settings": settings})  # noqa: E731
+    assert isinstance(retrain_sensor(context()), SkipReason)
+    report(instance, "interactions", **{"dagster/row_count": 2000})
+    report(instance, "recommender", trained_interactions=2000)
+    report(instance, "interactions", **{"dagster/row_count": 2150})
+    assert isinstance(retrain_sensor(context()), SkipReason)  # 150 < 10% of 2,000
+    report(instance, "interactions", **{"dagster/row_count": 2200})
+    request = retrain_sensor(context())
+    assert isinstance(request, RunRequest) and request.asset_selection[0].to_user_string() == "recommender"
+
+
+def run_sensor_requests(defs, instance, result):
+    """Do what the daemon does with a sensor result: add partitions, launch the requested runs."""
+    for request in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+    for run in result.run_requests:
+        assert defs.resolve_job_def("ingest_file_job").execute_in_process(instance=instance, partition_key=run.partition_key).success
+
+
+def serve_every_segment(defs, instance):
+    """What automation does after new raw data: rebuild the catalog and model, then every segment."""
+    assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance).success
+    result = segment_sensor(build_sensor_context(instance=instance))
+    instance.add_dynamic_partitions(segments.name, result.dynamic_partitions_requests[0].partition_keys)
+    for segment in instance.get_dynamic_partitions(segments.name):
+        assert defs.resolve_job_def("segment_job").execute_in_process(instance=instance, partition_key=segment).success
+
+
+def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates(tmp_path, instance):
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    inbox.mkdir()
+    first_catalog = generate_catalog(n_products=40, n_users=80, n_reviews=400, seed=11)
+    write_catalog(first_catalog, inbox / "monday.csv")
+    defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
+    resources = {"storage": defs.resources["storage"], "settings": defs.resources["settings"]}
+
+    first = inbox_sensor(build_sensor_context(instance=instance, resources=resources))
+    run_sensor_requests(defs, instance, first)
+    serve_every_segment(defs, instance)
+    users_before = set(pd.read_parquet(home / "assets" / "users.parquet")["user_id"])
+
+    second_catalog = generate_catalog(n_products=40, n_users=60, n_reviews=300, seed=12)
+    repriced = first_catalog.iloc[[0]].assign(discounted_price="₹1")  # a product listed again, cheaper
+    write_catalog(pd.concat([second_catalog, repriced]), inbox / "tuesday.csv")
+    second = inbox_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+    assert [r.partition_key for r in second.run_requests] == ["tuesday.csv"]
+    run_sensor_requests(defs, instance, second)
+    serve_every_segment(defs, instance)
+
+    users = pd.read_parquet(home / "assets" / "users.parquet")
+    new_users = set(users["user_id"]) - users_before
+    assert len(new_users) == 60
+    emails = [p.stem for p in (home / "emails").glob("*/*.eml")]
+    assert len(emails) == len(set(emails)) == len(users)
+    assert new_users <= set(emails)
+    products = pd.read_parquet(home / "assets" / "products.parquet").set_index("product_id")
+    assert products.index.is_unique and products.loc[repriced["product_id"].iloc[0], "discounted_price"] == 1.0
+    reviews = pd.read_parquet(home / "assets" / "reviews.parquet")
+    assert not reviews.duplicated(["user_id", "product_id"]).any()
+    assert len(reviews) == 700
