@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.assets.sentiment import review_texts
 from recsys_assets.evaluation import evaluate, offline_metrics, personalize_split
@@ -100,16 +102,23 @@ def label_mix(texts: list[str]) -> dict[str, dict[str, float]]:
     }
 
 
+PLAIN_VADER = "vaderSentiment polarity_scores (plain VADER)"
+
+
 def reviews_per_second(texts: list[str], repeats: int) -> dict[str, dict[str, float]]:
-    """Best and median texts per CPU second of each lexicon on one core, runs interleaved (same machine load)."""
-    seconds = {lexicon: [] for lexicon in LEXICONS}
+    """Best and median texts per CPU second of each lexicon, and of the vaderSentiment package itself,
+    on one core, runs interleaved (same machine load)."""
+    plain = SentimentIntensityAnalyzer().polarity_scores
+    runners = {PLAIN_VADER: lambda: [plain(text) for text in texts]}
+    runners |= {lexicon: partial(score_texts, texts, workers=1, lexicon=lexicon) for lexicon in LEXICONS}
+    seconds = {name: [] for name in runners}
     for lexicon in LEXICONS:
         score_texts(texts[:50], lexicon=lexicon)  # load the lexicon outside the timing
     for _ in range(repeats):
-        for lexicon in LEXICONS:
+        for name, run in runners.items():
             started = time.process_time()
-            score_texts(texts, workers=1, lexicon=lexicon)
-            seconds[lexicon].append(time.process_time() - started)
+            run()
+            seconds[name].append(time.process_time() - started)
     return {lexicon: {"best": len(texts) / min(runs), "median": len(texts) / float(np.median(runs))} for lexicon, runs in seconds.items()}
 
 
@@ -189,7 +198,8 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
             "### Speed (one core, same texts)",
             "",
             f"{n_speed:,} texts (All Beauty title + review, then the amazon_cells sentences), `score_texts(workers=1)` "
-            "including the Comprehend mapping; runs of the two lexicons interleaved.",
+            "including the Comprehend mapping, against the vaderSentiment package's own `polarity_scores` "
+            "(VADER scores only); runs interleaved.",
             "",
             "| lexicon | texts/s (best) | texts/s (median) |",
             "|---|---:|---:|",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from recsys_assets.assets import emails, ingest, recommender, segments, sentiment
+from recsys_assets.jobs import cleanup_aws
 from recsys_assets.sensors import all_sensors
 from recsys_assets.settings import RunOptions, build_resources
 
@@ -35,7 +36,7 @@ segment_job = define_asset_job(
     selection=AssetSelection.assets(recommender.recommendations, emails.emails),
     description="Recommendations and emails of one customer segment (a segments partition).",
 )
-jobs = [ingest_file_job, catalog_job, segment_job]
+jobs = [ingest_file_job, catalog_job, segment_job, cleanup_aws]
 
 
 def build_definitions(options: RunOptions) -> Definitions:

@@ -75,7 +75,9 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
     reason_names = shorten(items["REASON_ITEM_ID"].map(names).astype("string"))
     by_review = "Because you reviewed " + reason_names
     in_category = "Popular in " + pretty_category(items["REASON_CATEGORY"].astype("string"))
-    reason = by_review.fillna(in_category).fillna("Popular with our customers")
+    # Personalize names no reason for its picks: say only what is true
+    general = pd.Series("Popular with our customers", index=items.index).where(items["SOURCE"] != "personalize", "Picked for you")
+    reason = by_review.fillna(in_category).fillna(general)
     discount = items["discount_percentage"]
     return pd.DataFrame(
         {

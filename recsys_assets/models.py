@@ -23,6 +23,8 @@ from recsys_assets.recommender import latest_opinions
 TOKEN = re.compile(r"[^\W_]{2,}")
 # Similarity rows computed together when keeping each item's nearest neighbours.
 _NEIGHBOUR_BLOCK = 2048
+# Feature matrices up to this many cells (float32) are multiplied densely in `cosine_neighbours`.
+_DENSE_FEATURE_CELLS = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -135,17 +137,40 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
 
 
 def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Item x item cosine of the feature rows, each row cut to its k most similar other items."""
+    """Item x item cosine of the feature rows, each row cut to its k most similar other items.
+
+    Rows are done in blocks; a feature matrix small enough to hold densely is multiplied
+    densely (sparse products of many shared features are slow), a larger one sparsely.
+    """
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
     unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
+    n_items = unit.shape[0]
+    dense = unit.toarray() if n_items * unit.shape[1] <= _DENSE_FEATURE_CELLS else None
     blocks = []
-    for start in range(0, unit.shape[0], _NEIGHBOUR_BLOCK):
-        similarity = sp.csr_matrix(unit[start : start + _NEIGHBOUR_BLOCK] @ unit.T)
-        rows = np.repeat(np.arange(similarity.shape[0]), np.diff(similarity.indptr))
+    for start in range(0, n_items, _NEIGHBOUR_BLOCK):
+        stop = min(start + _NEIGHBOUR_BLOCK, n_items)
+        if dense is not None:
+            blocks.append(_top_k_dense(dense[start:stop] @ dense.T, k, start))
+            continue
+        similarity = sp.csr_matrix(unit[start:stop] @ unit.T)
+        rows = np.repeat(np.arange(stop - start), np.diff(similarity.indptr))
         similarity.data[rows + start == similarity.indices] = 0
         similarity.eliminate_zeros()
         blocks.append(top_k_per_row(similarity, k))
     return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0), dtype=np.float32)
+
+
+def _top_k_dense(similarity: np.ndarray, k: int, first_row: int) -> sp.csr_matrix:
+    """The k largest positive off-diagonal cells of each row of a dense block, as CSR."""
+    rows = np.arange(len(similarity))
+    similarity[rows, rows + first_row] = 0
+    k = min(k, similarity.shape[1])
+    best = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(similarity, best, axis=1)
+    keep = values > 0
+    return sp.csr_matrix(
+        (values[keep], (np.broadcast_to(rows[:, None], best.shape)[keep], best[keep])), shape=similarity.shape
+    )
 
 
 def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
@@ -183,10 +208,10 @@ def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True)
     return ItemSimilarityScorer(matrix, cosine_neighbours(sp.csr_matrix(matrix.T), neighbours))
 
 
-def fit_ease(data: TrainingData, regularization: float = 100.0, max_items: int = 5000) -> ItemSimilarityScorer:
+def fit_ease(data: TrainingData, regularization: float = 100.0, max_items: int = 3000) -> ItemSimilarityScorer:
     """EASE (Steck 2019): B = I - P diagMat(1 / diag(P)), P = (X'X + lambda I)^-1, on binary X.
 
-    The dense item x item inverse limits it to the `max_items` most popular items (400 MB at
+    The dense item x item inverse limits it to the `max_items` most popular items (72 MB at
     the default); the other items get no EASE score.
     """
     matrix = _binary(data.matrix)

@@ -40,7 +40,7 @@ _NEGATIONS = frozenset(NEGATE)
 
 Lexicon = Literal["vader", "review"]
 LEXICONS: tuple[Lexicon, ...] = ("vader", "review")
-DEFAULT_LEXICON: Lexicon = "vader"
+DEFAULT_LEXICON: Lexicon = "review"
 
 
 def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:

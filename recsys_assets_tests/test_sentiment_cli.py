@@ -17,16 +17,16 @@ def _write_lines(tmp_path, lines):
 
 def test_sentiment_command_writes_one_csv_row_per_line_in_input_order(tmp_path):
     out = tmp_path / "scores.csv"
-    assert main(["sentiment", str(_write_lines(tmp_path, TEXTS)), "--out", str(out)]) == 0
+    assert main(["sentiment", str(_write_lines(tmp_path, TEXTS)), "--out", str(out), "--lexicon", "vader"]) == 0
     table = pd.read_csv(out)
     assert list(table.columns) == list(SENTIMENT_COLUMNS)
-    expected = score_texts(TEXTS)
+    expected = score_texts(TEXTS, lexicon="vader")
     assert list(table["Sentiment"]) == list(expected["Sentiment"]) == ["POSITIVE", "NEUTRAL", "NEUTRAL", "POSITIVE"]
     pd.testing.assert_frame_equal(table, expected, check_dtype=False)
 
 
 def test_sentiment_command_writes_json_lines_to_stdout(tmp_path, capsys):
-    assert main(["sentiment", str(_write_lines(tmp_path, TEXTS)), "--format", "jsonl", "--lexicon", "review"]) == 0
+    assert main(["sentiment", str(_write_lines(tmp_path, TEXTS)), "--format", "jsonl"]) == 0  # the review lexicon
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [list(row) for row in rows] == [list(SENTIMENT_COLUMNS)] * 4
     assert [row["Sentiment"] for row in rows] == ["POSITIVE", "NEGATIVE", "NEUTRAL", "POSITIVE"]

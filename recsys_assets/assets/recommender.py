@@ -119,7 +119,7 @@ def recommendations(
             table,
             segment_users=len(members),
             distinct_items=int(table["ITEM_ID"].nunique()),
-            from_model_share=float(sources.get("als", 0) / max(len(table), 1)),
+            from_model_share=float(1 - sources.get("popularity", 0) / max(len(table), 1)),
             csv=MetadataValue.path(storage.location(segment_csv(segment))),
         ),
         check_results=[schema_check_result("recommendations", table)],

@@ -34,7 +34,7 @@ def resolve_region(region: str | None = None) -> str | None:
 
 def backoff_delays(attempts: int, base_seconds: float, cap_seconds: float = 20.0, rng: random.Random | None = None) -> Iterator[float]:
     """`attempts - 1` waits between attempts: exponential backoff with full jitter (uniform in [0, base * 2**i])."""
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # nosec B311: backoff jitter, not security
     for attempt in range(attempts - 1):
         yield rng.uniform(0.0, min(cap_seconds, base_seconds * 2**attempt))
 
