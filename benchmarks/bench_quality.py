@@ -2,7 +2,7 @@
 
 Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
 5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
-code) and the generated sample (data/sample.csv). Baselines are tuned per split on a validation
+code) and the generated sample (`recsys sample` defaults). Baselines are tuned per split on a validation
 split of the training users; the default model runs with its fixed defaults. Results go to
 benchmarks/RESULTS.md between the `quality` BEGIN/END markers.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,17 +91,27 @@ def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return build_interactions(reviews, sentiment, products), catalog_items(products)
 
 
+def generated_sample() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The bundled sample: `recsys sample` defaults (200 products, 400 users, 3,000 reviews, seed 7)."""
+    from recsys_assets.sample import generate_catalog, write_catalog
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sample.csv"
+        write_catalog(generate_catalog(), path)
+        return catalog(path)
+
+
 DATASETS = {
     "movielens": movielens,
     "beauty": all_beauty,
     "amazon": lambda: catalog(SHARED / "amazon-sales" / "amazon.csv"),
-    "sample": lambda: catalog(ROOT / "data" / "sample.csv"),
+    "sample": generated_sample,
 }
 TITLES = {
     "movielens": "MovieLens-small",
     "beauty": "All Beauty 5-core",
     "amazon": "amazon.csv",
-    "sample": "data/sample.csv",
+    "sample": "generated sample",
 }
 
 

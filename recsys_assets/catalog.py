@@ -36,6 +36,7 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("timestamp", "age")
 LIST_COLUMNS = ("user_id", "user_name", "review_id", "review_title", "review_content")
+LIST_LIKE_COLUMNS = (*LIST_COLUMNS, *OPTIONAL_COLUMNS)
 SOURCE_COLUMNS = ("source_file", "source_line")
 REJECTED_COLUMNS = ("source_file", "source_line", "column", "reason", "raw_row")
 
@@ -43,6 +44,20 @@ REJECTED_COLUMNS = ("source_file", "source_line", "column", "reason", "raw_row")
 # by a space or sit inside a number ("1,099"). Patterns are tried in order; the first that yields
 # one piece per reviewer wins.
 TEXT_SPLIT_PATTERNS = (r",(?!\s)", r"(?<!\d),(?!\s)", r",(?=[^\s\d])", r",(?!\s)(?!\.)")
+
+# C0 control characters other than tab, line feed and carriage return, and DEL. C1 characters
+# (U+0080-U+009F) are kept: real exports carry them as mojibake of cp1252 punctuation.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+# Leading bytes of formats that are sometimes exported instead of CSV.
+BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "an .xls workbook",
+    b"\x1f\x8b": "gzip-compressed data",
+    b"PAR1": "a Parquet file",
+    b"%PDF": "a PDF document",
+}
+OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 # Bytes that are not UTF-8, as Python's surrogateescape error handler represents them.
 ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
@@ -60,6 +75,19 @@ class InputFileError(ValueError):
         super().__init__(f"{source}: {problem}")
         self.source = source
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Size limits of an input file and of its fields.
+
+    A popular product legitimately lists thousands of reviewers, so list fields are limited per
+    item (one reviewer's id, name or text) and only the other fields as a whole.
+    """
+
+    max_file_bytes: int = 2048 * 2**20
+    max_item_chars: int = 20_000
+    max_field_chars: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -98,11 +126,25 @@ def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) 
     return decoded, fallback_lines
 
 
-def parse_catalog_csv(data: bytes, source: str, fallback_encoding: str | None = None) -> ParsedFile:
-    """Read one catalog CSV: file-level faults raise InputFileError, row-level faults are quarantined."""
+def check_file(data: bytes, source: str, limits: InputLimits = InputLimits()) -> None:
+    """File-level faults found before decoding: too large, empty, binary."""
+    if len(data) > limits.max_file_bytes:
+        raise InputFileError(source, f"{len(data):,} bytes is above the limit of {limits.max_file_bytes:,} bytes (max_file_mb)")
     if not data.strip():
         raise InputFileError(source, "the file is empty")
+    kind = next((name for magic, name in BINARY_SIGNATURES.items() if data.startswith(magic)), None)
+    if kind or b"\x00" in data[:4096]:
+        raise InputFileError(source, f"not a CSV file: {kind or 'binary data (NUL bytes)'}")
+
+
+def parse_catalog_csv(
+    data: bytes, source: str, fallback_encoding: str | None = None, limits: InputLimits = InputLimits()
+) -> ParsedFile:
+    """Read one catalog CSV: file-level faults raise InputFileError, row-level faults are quarantined."""
+    check_file(data, source, limits)
     text, fallback_lines = decode_text(data, source, fallback_encoding)
+    if text.lstrip()[:1] in ("{", "["):
+        raise InputFileError(source, "not a CSV file: it looks like JSON")
     records, line_numbers, header = _read_records(text, source)
     width = len(header)
     complete = np.fromiter((len(record) == width for record in records), bool, len(records))
@@ -123,7 +165,7 @@ def parse_catalog_csv(data: bytes, source: str, fallback_encoding: str | None = 
         }
     )
     rows = rows.reindex(columns=[*SOURCE_COLUMNS, *REQUIRED_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in header]])
-    valid, rejected = validate_rows(rows)
+    valid, rejected = validate_rows(rows, limits)
     return ParsedFile(valid.reset_index(drop=True), concat_rejected([bad_width, rejected]), fallback_lines)
 
 
@@ -138,8 +180,15 @@ def _read_records(text: str, source: str) -> tuple[list[list[str]], list[int], l
         raise InputFileError(source, f"not a CSV file ({error})") from error
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
+        line = ",".join(header)
+        for delimiter, name in OTHER_DELIMITERS.items():
+            if set(REQUIRED_COLUMNS) <= {field.strip() for field in line.split(delimiter)}:
+                raise InputFileError(source, f"the delimiter is a {name} ({delimiter!r}), not a comma: export the file as comma-separated")
         hint = " (is the delimiter a comma?)" if len(header) == 1 else ""
         raise InputFileError(source, f"required columns missing: {', '.join(missing)}{hint}")
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise InputFileError(source, f"columns appear more than once: {', '.join(repeated)}")
     records, starts = [], []
     start = reader.line_num + 1
     try:
@@ -172,9 +221,26 @@ def split_list(values: pd.Series, pattern: str = ",") -> pd.Series:
     return values.fillna("").str.split(pattern, regex=len(pattern) > 1)
 
 
-def _faults(rows: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-    """(mask of offending rows, column, reason) for every row-level rule."""
-    faults = [(rows["product_id"].str.strip() == "", "product_id", "missing product_id")]
+def _too_long(values: pd.Series, column: str, limits: InputLimits) -> pd.Series:
+    """Fields above the scalar limit, or (list columns) with an item above the per-item limit."""
+    if column not in LIST_LIKE_COLUMNS:
+        return values.str.len() > limits.max_field_chars
+    long = values[values.str.len() > limits.max_item_chars]
+    longest_item = split_list(long).explode().str.len().groupby(level=0).max()
+    return (longest_item > limits.max_item_chars).reindex(values.index, fill_value=False)
+
+
+def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, str, str]]:
+    """(mask of offending rows, column, reason) for every row-level rule, in the order they are checked."""
+    data_columns = [c for c in rows.columns if c not in SOURCE_COLUMNS]
+    faults = [(rows[c].str.contains(CONTROL_CHARACTERS, regex=True), c, "control character") for c in data_columns]
+    faults += [
+        (_too_long(rows[c], c, limits), c, f"an item longer than {limits.max_item_chars:,} characters")
+        if c in LIST_LIKE_COLUMNS
+        else (_too_long(rows[c], c, limits), c, f"longer than {limits.max_field_chars:,} characters")
+        for c in data_columns
+    ]
+    faults.append((rows["product_id"].str.strip() == "", "product_id", "missing product_id"))
     for column, low, high in (
         ("rating", 0.0, 5.0),
         ("discounted_price", 0.0, np.inf),
@@ -194,15 +260,42 @@ def _faults(rows: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
     return faults
 
 
-def validate_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def conflicting_reviews(rows: pd.DataFrame) -> pd.Series:
+    """Rows that list a review id an earlier row of the same product gave to another user or another text.
+
+    Repeated product rows with the same reviews are fine (they are merged); the first row with a
+    review id is kept and the rows that contradict it are returned (a boolean mask).
+    """
+    repeated = rows["product_id"].str.strip().duplicated(keep=False)
+    conflicts = pd.Series(False, index=rows.index)
+    if not repeated.any():
+        return conflicts
+    part = rows[repeated]
+    reviewers = _reviewer_rows(part).assign(row=np.repeat(part.index.to_numpy(), split_list(part["user_id"]).str.len()))
+    content = ["user_id", "review_title", "review_content"]
+    first = reviewers.drop_duplicates(["product_id", "review_id"])[["product_id", "review_id", *content]]
+    paired = reviewers.merge(first, on=["product_id", "review_id"], suffixes=("", "_first"))
+    differs = np.logical_or.reduce([paired[c].to_numpy() != paired[f"{c}_first"].to_numpy() for c in content])
+    conflicts[rows.index.isin(paired.loc[differs, "row"])] = True
+    return conflicts
+
+
+def validate_rows(rows: pd.DataFrame, limits: InputLimits = InputLimits()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split rows into valid ones and a quarantine with the first fault of each rejected row."""
     rejected_mask = pd.Series(False, index=rows.index)
     rejected = []
-    for mask, column, reason in _faults(rows):
+
+    def quarantine(mask: pd.Series, column: str, reason: str) -> None:
+        nonlocal rejected_mask
         new = mask.fillna(True) & ~rejected_mask
         if new.any():
             rejected.append(rejection_records(rows[new], column, reason))
             rejected_mask |= new
+
+    for mask, column, reason in _faults(rows, limits):
+        quarantine(mask, column, reason)
+    conflicts = conflicting_reviews(rows[~rejected_mask]).reindex(rows.index, fill_value=False)
+    quarantine(conflicts, "review_id", "review_id already given to another user or text for this product")
     return rows[~rejected_mask], concat_rejected(rejected)
 
 
@@ -276,7 +369,13 @@ def explode_reviews(raw: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> 
     reviewer; otherwise every reviewer of that product gets the product-level text and
     `text_aligned` is False. Duplicate (user, product) pairs keep their last occurrence.
     """
-    rows = raw.reset_index(drop=True)
+    reviews = _reviewer_rows(raw.reset_index(drop=True), base_epoch)
+    reviews = reviews.drop_duplicates(["user_id", "product_id"], keep="last")
+    return reviews.sort_values(["user_id", "product_id"], kind="stable").reset_index(drop=True)
+
+
+def _reviewer_rows(rows: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> pd.DataFrame:
+    """One row per entry of the reviewer lists, in file order (duplicates kept)."""
     user_lists = split_list(rows["user_id"])
     counts = user_lists.str.len()
     names, names_aligned = _aligned_split(rows["user_name"], counts, (",", TEXT_SPLIT_PATTERNS[0]))
@@ -308,8 +407,7 @@ def explode_reviews(raw: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> 
     )
     for column in ("review_id", "user_id", "product_id", "user_name", "review_title", "review_content"):
         reviews[column] = reviews[column].astype("string").str.strip()
-    reviews = reviews.drop_duplicates(["user_id", "product_id"], keep="last")
-    return reviews.sort_values(["user_id", "product_id"], kind="stable").reset_index(drop=True)
+    return reviews
 
 
 def _review_timestamps(

@@ -8,6 +8,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from recsys_assets.assets.segments import SEGMENT_NAMES
 from recsys_assets.costs import estimate_usage, usage_report
 from recsys_assets.definitions import build_definitions
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
-from recsys_assets.resources.storage import ObjectStore
+from recsys_assets.resources.storage import ObjectStore, neutralize_formulas
 from recsys_assets.sentiment import DEFAULT_LEXICON, LEXICONS, score_texts
 from recsys_assets.settings import DEFAULT_HOME, DEFAULT_INPUT, RunOptions, SettingsError, build_resources
 
@@ -105,7 +106,7 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             }
 
         instance.add_dynamic_partitions(raw_files.name, files)
-        quarantined = sum(int(execute("ingest_file_job", key)["rejected_rows"]["dagster/row_count"]) for key in files)
+        ingested = [execute("ingest_file_job", key) for key in files]
         catalog = execute("catalog_job")
         names = catalog["customer_segments"][SEGMENT_NAMES]
         if segment is not None and segment not in names:
@@ -115,15 +116,17 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     home = Path(options.home)
     home.mkdir(parents=True, exist_ok=True)
     combined = pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}) for name in names])
-    combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
+    combined = neutralize_formulas(combined.sort_values(["USER_ID", "RANK"], kind="stable"))
+    combined.to_csv(home / "recommendations.csv", index=False)
     summary = {
         "input": options.input_location,
         "files": files,
         "counts": {
             **{name: int(catalog[name]["dagster/row_count"]) for name in ("products", "users", "reviews", "interactions")},
-            "quarantined_rows": quarantined,
+            "quarantined_rows": sum(int(meta["rejected_rows"]["dagster/row_count"]) for meta in ingested),
             "recommendations": len(combined),
         },
+        "quarantine_reasons": quarantine_reasons([meta["rejected_rows"]["reason_counts"] for meta in ingested]),
         "segments": {
             name: {
                 "users": int(meta["recommendations"]["segment_users"]),
@@ -143,9 +146,15 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         },
         "seconds": round(time.perf_counter() - started, 2),
     }
-    summary["aws_usage"] = aws_usage(options, storage, summary, int(catalog["review_sentiment"]["comprehend_units"]))
+    units = sum(int(meta["file_sentiment"]["comprehend_units"]) for meta in ingested)
+    summary["aws_usage"] = aws_usage(options, storage, summary, units)
     (home / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
+    """{reason: quarantined rows} over every input file, most frequent first."""
+    return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
 
 
 def _failure_message(result) -> str:
@@ -219,7 +228,7 @@ def _sentiment(args: argparse.Namespace) -> int:
     output = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
         if args.format == "csv":
-            scores.to_csv(output, index=False, lineterminator="\n")
+            neutralize_formulas(scores).to_csv(output, index=False, lineterminator="\n")
         else:
             output.writelines(json.dumps(row) + "\n" for row in scores.to_dict(orient="records"))
     finally:
@@ -248,6 +257,20 @@ def _cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from recsys_assets.evaluation import evaluation_report, read_interactions, read_items, report_table
+
+    try:
+        interactions = read_interactions(args.interactions)
+        items = read_items(args.items) if args.items else None
+    except (OSError, ValueError) as error:
+        print(f"recsys evaluate failed: {error}", file=sys.stderr)
+        return 2
+    report = evaluation_report(interactions, items)
+    print(json.dumps(report) if args.json else report_table(report))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="recsys", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -273,6 +296,11 @@ def parser() -> argparse.ArgumentParser:
     sentiment.add_argument("--lexicon", choices=LEXICONS, default=DEFAULT_LEXICON, help="plain VADER or VADER + review words")
     sentiment.add_argument("--workers", type=int, default=0, help="processes (0: one per core, for large inputs)")
     sentiment.set_defaults(handler=_sentiment)
+    evaluate = commands.add_parser("evaluate", help="Personalize's offline metrics of every local model on interactions")
+    evaluate.add_argument("--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]")
+    evaluate.add_argument("--items", help="CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    evaluate.set_defaults(handler=_evaluate)
     cleanup = commands.add_parser("cleanup", help="delete what the pipeline created on AWS (settings from RECSYS_* variables)")
     cleanup.set_defaults(handler=_cleanup)
     return root

@@ -14,6 +14,7 @@ all_assets = [
     ingest.products,
     ingest.reviews,
     ingest.users,
+    sentiment.file_sentiment,
     sentiment.review_sentiment,
     recommender.interactions,
     recommender.recommender,
@@ -23,17 +24,19 @@ all_assets = [
 ]
 
 # One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment.
+per_file = AssetSelection.assets(ingest.raw_reviews, sentiment.file_sentiment)
+per_segment = AssetSelection.assets(recommender.recommendations, emails.emails)
 ingest_file_job = define_asset_job(
-    "ingest_file_job", selection=AssetSelection.assets(ingest.raw_reviews), description="Read one inbox file (a raw_files partition)."
+    "ingest_file_job", selection=per_file, description="Read and score one inbox file (a raw_files partition)."
 )
 catalog_job = define_asset_job(
     "catalog_job",
-    selection=AssetSelection.all() - AssetSelection.assets(ingest.raw_reviews, recommender.recommendations, emails.emails),
+    selection=AssetSelection.all() - per_file - per_segment,
     description="Products, users, reviews, sentiment, interactions, the model and the segments, from every file read.",
 )
 segment_job = define_asset_job(
     "segment_job",
-    selection=AssetSelection.assets(recommender.recommendations, emails.emails),
+    selection=per_segment,
     description="Recommendations and emails of one customer segment (a segments partition).",
 )
 jobs = [ingest_file_job, catalog_job, segment_job, cleanup_aws]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
+from email.policy import default
 from email.utils import formataddr
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pandas as pd
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
+INPUTS_HEADER = "X-Recsys-Inputs"
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,39 @@ def render_emails(
             continue
         emails.append(RenderedEmail(user_id, user_name, subject, text, html))
     return emails, failures
+
+
+def template_version(directory: Path | None = None) -> str:
+    """A hash of the templates' text: it changes when a template is edited."""
+    digest = hashlib.sha256()
+    for path in sorted((directory or TEMPLATE_DIR).glob("*.j2")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.Series:
+    """Per user id, a hash of everything the user's email is made from: their display rows
+    (`email_items`), their name and the writer's version. Equal hash, same email to write."""
+    names = users.set_index("user_id")["user_name"].fillna("")
+    columns = [c for c in items.columns if c != "user_id"]
+    text = items[columns].astype("string").fillna("")
+    rows = text[columns[0]].str.cat([text[c] for c in columns[1:]], sep="\x1f")
+    per_user = rows.groupby(items["user_id"].to_numpy(), sort=True).agg("\x1e".join)
+    return pd.Series(
+        [hashlib.sha256(f"{version}\x1d{names.get(user, '')}\x1d{data}".encode()).hexdigest() for user, data in per_user.items()],
+        index=per_user.index,
+        dtype="string",
+    )
+
+
+def stamp_inputs(eml: bytes, digest: str) -> bytes:
+    """The .eml with an `X-Recsys-Inputs` header carrying the hash of what it was made from."""
+    return f"{INPUTS_HEADER}: {digest}\n".encode() + eml
+
+
+def stamped_inputs(eml: bytes) -> str:
+    """The `X-Recsys-Inputs` hash of an .eml ('' when it has none)."""
+    return BytesHeaderParser(policy=default).parsebytes(eml).get(INPUTS_HEADER, "")
 
 
 def email_filename(user_ids: pd.Series) -> pd.Series:

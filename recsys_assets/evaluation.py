@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from recsys_assets.models import MODELS, ModelSpec, Scorer, TrainingData, training_data
+from recsys_assets.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.recommender import (
     RecommenderParams,
     recommend,
@@ -262,3 +262,46 @@ def compare_models(
 def _finite(values: np.ndarray) -> list[float | None]:
     """Floats, NaN as None (valid JSON)."""
     return [None if np.isnan(v) else round(float(v), 6) for v in values]
+
+
+def read_interactions(path: str) -> pd.DataFrame:
+    """A Personalize interactions CSV; without EVENT_VALUE every interaction counts 1 (positive)."""
+    table = pd.read_csv(path, dtype={"USER_ID": "str", "ITEM_ID": "str"})
+    missing = {"USER_ID", "ITEM_ID", "TIMESTAMP"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: required columns missing: {', '.join(sorted(missing))}")
+    if "EVENT_VALUE" not in table.columns:
+        table["EVENT_VALUE"] = 1.0
+    return table.astype({"TIMESTAMP": "int64", "EVENT_VALUE": "float64"})
+
+
+def read_items(path: str) -> pd.DataFrame:
+    """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)."""
+    table = pd.read_csv(path, dtype="str", keep_default_na=False)
+    if "ITEM_ID" not in table.columns:
+        raise ValueError(f"{path}: required column missing: ITEM_ID")
+    return table
+
+
+def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = None, seed: int = 0) -> dict:
+    """`recsys evaluate`'s result: {"default_model", "models": {name: metrics}, "protocol"}."""
+    return {"default_model": DEFAULT_MODEL, **compare_models(interactions, items, seed=seed)}
+
+
+def report_table(report: dict) -> str:
+    """The report as a fixed-width table: one row per metric, one column per model (default marked *)."""
+    names = list(report["models"])
+    header = f"{'metric':<44}" + "".join(f"{name + ('*' if name == report['default_model'] else ''):>18}" for name in names)
+    rows = [
+        f"{metric:<44}" + "".join(f"{_formatted(report['models'][name][metric]):>18}" for name in names) for metric in METRIC_NAMES
+    ]
+    protocol = report["protocol"]
+    footer = (
+        f"* default model. {protocol['splits']} split(s), seeds {protocol['seeds']}, test users {protocol['test_users']}; "
+        "spread (std across splits) in --json"
+    )
+    return "\n".join([header, *rows, footer])
+
+
+def _formatted(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

@@ -139,18 +139,19 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
 def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Item x item cosine of the feature rows, each row cut to its k most similar other items.
 
-    Rows are done in blocks; a feature matrix small enough to hold densely is multiplied
-    densely (sparse products of many shared features are slow), a larger one sparsely.
+    Rows are done in blocks. When the features fit densely, a sparse block times the dense
+    transposed features gives a dense block (sparse x sparse is slow when many items share
+    features); otherwise the product is sparse.
     """
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
     unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
     n_items = unit.shape[0]
-    dense = unit.toarray() if n_items * unit.shape[1] <= _DENSE_FEATURE_CELLS else None
+    dense_transposed = unit.T.toarray() if n_items * unit.shape[1] <= _DENSE_FEATURE_CELLS else None
     blocks = []
     for start in range(0, n_items, _NEIGHBOUR_BLOCK):
         stop = min(start + _NEIGHBOUR_BLOCK, n_items)
-        if dense is not None:
-            blocks.append(_top_k_dense(dense[start:stop] @ dense.T, k, start))
+        if dense_transposed is not None:
+            blocks.append(_top_k_dense(unit[start:stop] @ dense_transposed, k, start))
             continue
         similarity = sp.csr_matrix(unit[start:stop] @ unit.T)
         rows = np.repeat(np.arange(stop - start), np.diff(similarity.indptr))
@@ -177,8 +178,8 @@ def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
     """Items x tokens TF-IDF (log-scaled counts, smooth idf); tokens in most items are dropped.
 
     Tokens are lower-cased runs of two or more letters or digits ("Home&Kitchen|Mixers" ->
-    home, kitchen, mixers); a token in more than `max_document_share` of the items with text
-    carries no signal and would make the item x item product dense.
+    home, kitchen, mixers). A token of one item relates it to nothing, and one in more than
+    `max_document_share` of the items with text carries no signal: both are dropped.
     """
     tokens = pd.Series(texts).str.lower().str.findall(TOKEN.pattern).explode().dropna()
     if tokens.empty:
@@ -189,11 +190,14 @@ def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
     documents = np.bincount(token_code, minlength=len(vocabulary))
     with_text = max(int((np.char.str_len(texts.astype(str)) > 0).sum()), 1)
     idf = np.log((1 + with_text) / (1 + documents)) + 1
-    keep = documents <= max(max_document_share * with_text, 1)
+    keep = (documents >= 2) & (documents <= max(max_document_share * with_text, 1))
     term = (1 + np.log(counts["count"].to_numpy())) * idf[token_code]
     kept = keep[token_code]
+    column = np.cumsum(keep) - 1
     return sp.csr_matrix(
-        (term[kept], (counts["item"].to_numpy()[kept], token_code[kept])), shape=(len(texts), len(vocabulary)), dtype=np.float32
+        (term[kept], (counts["item"].to_numpy()[kept], column[token_code[kept]])),
+        shape=(len(texts), int(keep.sum())),
+        dtype=np.float32,
     )
 
 
@@ -208,25 +212,30 @@ def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True)
     return ItemSimilarityScorer(matrix, cosine_neighbours(sp.csr_matrix(matrix.T), neighbours))
 
 
-def fit_ease(data: TrainingData, regularization: float = 100.0, max_items: int = 3000) -> ItemSimilarityScorer:
-    """EASE (Steck 2019): B = I - P diagMat(1 / diag(P)), P = (X'X + lambda I)^-1, on binary X.
+def ease_weights(data: TrainingData, regularization: float = 300.0, max_items: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """EASE (Steck 2019) on binary X: B = I - P diagMat(1 / diag(P)), P = (X'X + lambda I)^-1.
 
     The dense item x item inverse limits it to the `max_items` most popular items (72 MB at
-    the default); the other items get no EASE score.
+    the default); returns those items' codes and B over them.
     """
-    matrix = _binary(data.matrix)
-    kept = np.sort(np.argsort(-data.popularity, kind="stable")[: max_items])
+    kept = np.sort(np.argsort(-data.popularity, kind="stable")[:max_items])
     kept = kept[data.popularity[kept] > 0]
-    columns = matrix[:, kept]
+    columns = _binary(data.matrix)[:, kept]
     gram = (columns.T @ columns).toarray().astype(np.float64)
     gram[np.diag_indices_from(gram)] += regularization
     with threadpool_limits(limits=1, user_api="blas"):
         inverse = np.linalg.inv(gram)
     weights = -inverse / np.diag(inverse)
     np.fill_diagonal(weights, 0.0)
+    return kept, weights.astype(np.float32)
+
+
+def fit_ease(data: TrainingData, regularization: float = 300.0, max_items: int = 3000) -> ItemSimilarityScorer:
+    """EASE over the `max_items` most popular items; the other items get no EASE score."""
+    kept, weights = ease_weights(data, regularization, max_items)
     similarity = np.zeros((len(data.item_ids), len(data.item_ids)), dtype=np.float32)
     similarity[np.ix_(kept, kept)] = weights
-    return ItemSimilarityScorer(matrix, similarity)
+    return ItemSimilarityScorer(_binary(data.matrix), similarity)
 
 
 def fit_als(
@@ -247,10 +256,30 @@ def fit_content(data: TrainingData, neighbours: int = 100) -> ItemSimilarityScor
 
 
 def fit_hybrid(
-    data: TrainingData, neighbours: int = 100, content_weight: float = 0.5, decay: float = 1.0
+    data: TrainingData,
+    neighbours: int = 100,
+    content_weight: float = 0.003,
+    decay: float = 2.0,
+    regularization: float = 300.0,
+    max_items: int = 3000,
 ) -> HybridScorer:
-    """Item-kNN plus content kNN weighted content_weight / liked**decay: strongest for short histories."""
-    return HybridScorer(fit_item_knn(data, neighbours), fit_content(data, neighbours), content_weight, decay)
+    """Collaborative item-item plus content kNN weighted content_weight / liked**decay.
+
+    The collaborative part is EASE (its `neighbours` largest positive weights per item) when the
+    catalog has at most `max_items` positively reviewed items, else item-kNN; the content part
+    matters most for short histories.
+    """
+    matrix = _binary(data.matrix)
+    if np.count_nonzero(data.popularity) <= max_items:
+        kept, weights = ease_weights(data, regularization, max_items)
+        nearest = _top_k_dense(weights, neighbours, 0).tocoo()
+        shape = (len(data.item_ids), len(data.item_ids))
+        collaborative = ItemSimilarityScorer(
+            matrix, sp.csr_matrix((nearest.data, (kept[nearest.row], kept[nearest.col])), shape=shape)
+        )
+    else:
+        collaborative = fit_item_knn(data, neighbours)
+    return HybridScorer(collaborative, fit_content(data, neighbours), content_weight, decay)
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -278,11 +307,11 @@ MODELS: dict[str, ModelSpec] = {
         {},
         tuple({"factors": f, "regularization": r} for f in (32, 64) for r in (1.0, 5.0, 20.0)),
     ),
-    "ease": ModelSpec(fit_ease, {}, tuple({"regularization": r} for r in (10.0, 50.0, 200.0, 500.0))),
+    "ease": ModelSpec(fit_ease, {}, tuple({"regularization": r} for r in (10.0, 30.0, 100.0, 300.0, 1000.0))),
     "content": ModelSpec(fit_content, {}, tuple({"neighbours": k} for k in (20, 100))),
     "hybrid": ModelSpec(
         fit_hybrid,
         {},
-        tuple({"content_weight": w, "decay": d} for w in (0.1, 0.5, 2.0) for d in (0.0, 1.0, 2.0)),
+        tuple({"content_weight": w, "decay": d} for w in (0.001, 0.003, 0.01, 0.1) for d in (1.0, 2.0)),
     ),
 }

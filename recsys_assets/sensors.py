@@ -24,7 +24,7 @@ from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import ObjectStore, StoredObject
 
 INPUT_SUFFIXES = (".csv",)
-RAW_ASSETS = [AssetKey("raw_reviews"), AssetKey("rejected_rows")]
+RAW_ASSETS = [AssetKey("raw_reviews"), AssetKey("rejected_rows"), AssetKey("file_sentiment")]
 SEGMENT_ASSETS = [AssetKey("recommendations"), AssetKey("emails")]
 
 
@@ -64,8 +64,10 @@ def latest_materialization(context: SensorEvaluationContext, asset: str) -> Even
 )
 def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, settings: PipelineSettings):
     inbox = settings.input_location.rstrip("/")
-    objects = [o for o in storage.list_objects(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
-    fresh, cursor = new_inbox_files(objects, json.loads(context.cursor or "{}"), settings.max_files_per_tick)
+    cursor = json.loads(context.cursor or "{}")
+    listed = storage.list_objects(inbox, modified_since=cursor.get("since"))
+    objects = [o for o in listed if o.key.lower().endswith(INPUT_SUFFIXES)]
+    fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick)
     if not fresh:
         return SkipReason(f"no new file in {inbox}")
     partition_keys = [o.key[len(inbox) + 1 :] for o in fresh]

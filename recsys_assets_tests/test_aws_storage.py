@@ -82,7 +82,7 @@ def test_listing_follows_pages_and_deletes_go_in_batches_of_a_thousand(store):
     keys = [f"emails/{i:04d}.eml" for i in range(1_001)]
     entry = {"ETag": '"e"', "LastModified": "2024-01-01T00:00:00Z", "Size": 1}
     stubber = Stubber(store.client())
-    listing = {"Bucket": BUCKET, "Prefix": "run/emails/"}
+    listing = {"Bucket": BUCKET, "Prefix": "run/emails/", "Delimiter": ""}  # as dagster-aws get_objects lists
     first_page = {"Contents": [{"Key": f"run/{k}", **entry} for k in keys[:1_000]], "IsTruncated": True, "NextContinuationToken": "t"}
     stubber.add_response("list_objects_v2", first_page, listing)
     stubber.add_response("list_objects_v2", {"Contents": [{"Key": f"run/{keys[-1]}", **entry}], "IsTruncated": False}, {**listing, "ContinuationToken": "t"})

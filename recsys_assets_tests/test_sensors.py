@@ -155,3 +155,31 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     reviews = pd.read_parquet(home / "assets" / "reviews.parquet")
     assert not reviews.duplicated(["user_id", "product_id"]).any()
     assert len(reviews) == 700
+
+
+def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
+    from dagster_aws.s3 import S3Resource
+    from moto import mock_aws
+
+    from recsys_assets.resources.aws.s3 import S3ObjectStore
+
+    with mock_aws():
+        store = S3ObjectStore(s3=S3Resource(region_name="us-east-1"), bucket="shop", prefix="recsys")
+        store.client().create_bucket(Bucket="shop")
+        store.write_bytes("inbox/a.csv", b"first")
+        store.write_bytes("inbox/readme.txt", b"not an input")
+        resources = {"storage": store, "settings": PipelineSettings(input_location="inbox")}
+
+        def evaluate(cursor=None):
+            with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+                return inbox_sensor(context)
+
+        first = evaluate()
+        etag = store.client().head_object(Bucket="shop", Key="recsys/inbox/a.csv")["ETag"].strip('"')
+        assert [(r.partition_key, r.run_key) for r in first.run_requests] == [("a.csv", f"a.csv:{etag}")]
+        assert isinstance(evaluate(first.cursor), SkipReason)
+        store.write_bytes("inbox/a.csv", b"rewritten")
+        store.write_bytes("inbox/b.csv", b"second")
+        second = evaluate(first.cursor)
+        assert sorted(r.partition_key for r in second.run_requests) == ["a.csv", "b.csv"]
+        assert f"a.csv:{etag}" not in {r.run_key for r in second.run_requests}

@@ -2,6 +2,7 @@
 
 import pandas as pd
 from dagster import (
+    MetadataValue,
     AssetExecutionContext,
     AssetOut,
     AutomationCondition,
@@ -14,7 +15,7 @@ from dagster import (
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import share_table, table_metadata
 from recsys_assets.assets.partitions import raw_files
-from recsys_assets.catalog import InputFileError, build_products, build_users, explode_reviews, parse_catalog_csv
+from recsys_assets.catalog import InputLimits, build_products, build_users, explode_reviews, parse_catalog_csv
 from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import ObjectStore
@@ -40,9 +41,8 @@ def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: 
     """Read one input file as UTF-8: a bad file stops the run, bad rows go to quarantine."""
     key = inbox_key(settings, context.partition_key)
     data = storage.read_bytes(key)
-    if len(data) > settings.max_file_mb * 2**20:
-        raise InputFileError(key, f"{len(data) / 2**20:,.0f} MB is above the limit of {settings.max_file_mb:,.0f} MB")
-    parsed = parse_catalog_csv(data, context.partition_key, settings.fallback_encoding or None)
+    limits = InputLimits(int(settings.max_file_mb * 2**20), settings.max_item_chars, settings.max_field_chars)
+    parsed = parse_catalog_csv(data, context.partition_key, settings.fallback_encoding or None, limits)
     if parsed.fallback_lines:
         lines = parsed.fallback_lines
         context.log.warning(f"{key}: {len(lines)} lines are not UTF-8, read as {settings.fallback_encoding}: {lines[:20]}")
@@ -65,10 +65,19 @@ def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: 
         asset_key="rejected_rows",
         value=rejected,
         metadata=table_metadata(
-            rejected, rejected_share=float(share), reasons=share_table(rejected["reason"].value_counts(), "reason")
+            rejected,
+            rejected_share=float(share),
+            reasons=share_table(rejected["reason"].value_counts(), "reason"),
+            reason_counts=MetadataValue.json(reason_counts(rejected)),
         ),
         check_results=[schema_check_result("rejected_rows", rejected)],
     )
+
+
+def reason_counts(rejected: pd.DataFrame) -> dict[str, int]:
+    """{reason: quarantined rows}, most frequent first (ties by reason)."""
+    counts = rejected.groupby("reason").size().sort_index().sort_values(ascending=False, kind="stable")
+    return {str(reason): int(count) for reason, count in counts.items()}
 
 
 def combined_raw_rows(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -109,6 +118,7 @@ def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]
             text_aligned_rows=aligned,
             text_fallback_rows=len(table) - aligned,
             text_aligned_share=aligned / max(len(table), 1),
+            reviews_without_name=int((table["user_name"] == "").sum()),
         ),
         check_results=[schema_check_result("reviews", table)],
     )

@@ -110,7 +110,7 @@ def recommendations(
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
     table = recommender_model.recommend(recommender, interactions, members, settings.num_results)
-    storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)])
+    storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
     profiles.replace_rows("recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members)
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(

@@ -1,10 +1,12 @@
 """Review sentiment, in Amazon Comprehend's shape."""
 
 import pandas as pd
-from dagster import AutomationCondition, MaterializeResult, asset
+from dagster import AssetExecutionContext, AutomationCondition, Failure, MaterializeResult, asset
 
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import share_table, table_metadata
+from recsys_assets.assets.partitions import raw_files
+from recsys_assets.catalog import explode_reviews
 from recsys_assets.costs import comprehend_units
 from recsys_assets.resources.sentiment import SentimentAnalyzer
 
@@ -17,12 +19,35 @@ def review_texts(reviews: pd.DataFrame) -> pd.Series:
     return (title + joiner.where(content != "", "") + content).str.strip()
 
 
-@asset(group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=AutomationCondition.eager())
-def review_sentiment(reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
-    """Per review: POSITIVE / NEGATIVE / NEUTRAL / MIXED and the four scores."""
+SENTIMENT_KEY = ["user_id", "product_id", "source_file"]
+
+
+@asset(group_name="sentiment", partitions_def=raw_files)
+def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
+    """Sentiment of the reviews of one input file: a new file scores only its own reviews."""
+    reviews = explode_reviews(raw_reviews)
     texts = review_texts(reviews)
     scores = sentiment.score(texts.tolist())
-    table = pd.concat([reviews[["review_id", "user_id", "product_id"]].reset_index(drop=True), scores], axis=1)
+    table = pd.concat([reviews[["review_id", *SENTIMENT_KEY]].reset_index(drop=True), scores], axis=1)
+    return MaterializeResult(
+        value=table,
+        metadata=table_metadata(
+            table[["review_id", "Sentiment", "Positive", "Negative"]],
+            unscored_texts=sentiment.last_errors(),
+            comprehend_units=comprehend_units(texts),
+        ),
+    )
+
+
+@asset(group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=AutomationCondition.eager())
+def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file_sentiment: dict[str, pd.DataFrame]):
+    """Per review: POSITIVE / NEGATIVE / NEUTRAL / MIXED and the four scores, from the file its version came from."""
+    scored = pd.concat(file_sentiment.values(), ignore_index=True).drop(columns="review_id")
+    table = reviews[["review_id", *SENTIMENT_KEY]].merge(scored, on=SENTIMENT_KEY, how="left", validate="one_to_one")
+    missing = table["Sentiment"].isna()
+    if missing.any():
+        raise Failure(f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for {sorted(table.loc[missing, 'source_file'].unique())[:5]}")
+    table = table.drop(columns="source_file")
     mix = table["Sentiment"].value_counts().reindex(["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"], fill_value=0)
     return MaterializeResult(
         value=table,
@@ -30,8 +55,6 @@ def review_sentiment(reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
             table,
             sentiment_mix=share_table(mix, "sentiment"),
             negative_share=float(mix["NEGATIVE"] / max(len(table), 1)),
-            unscored_texts=sentiment.last_errors(),
-            comprehend_units=comprehend_units(texts),
         ),
         check_results=[schema_check_result("review_sentiment", table)],
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from recsys_assets.emails import DEFAULT_SENDER, EmailFailure, PackagedEmail, compose_emails, email_jobs
+from recsys_assets.emails import DEFAULT_SENDER, EmailFailure, PackagedEmail, compose_emails, email_jobs, template_version
 from recsys_assets.parallel import imap_chunks, resolve_workers
 
 # Below this many users one process is faster than starting a pool.
@@ -25,6 +26,13 @@ class EmailWriter(ConfigurableResource, ABC):
 
     sender: str = Field(default=DEFAULT_SENDER, description="From header.")
     recipient_domain: str = Field(default="customers.example", description="Recipients are <user_id>@domain.")
+    template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
+    # A costly writer (a model call per email) keeps the emails whose inputs and version did not change.
+    reuses_unchanged_emails: ClassVar[bool] = False
+
+    def version(self) -> str:
+        """What decides an email besides its data: the templates (and, for a model, its settings)."""
+        return template_version(Path(self.template_dir) if self.template_dir else None)
 
     @abstractmethod
     def write(self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> Iterator[EmailBatch]:
@@ -34,7 +42,6 @@ class EmailWriter(ConfigurableResource, ABC):
 class TemplateEmailWriter(EmailWriter):
     """Jinja2 templates (subject.txt.j2, email.txt.j2, email.html.j2); HTML is autoescaped."""
 
-    template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
     workers: int = Field(default=0, description="Processes to render with; 0 means one per core (many users only).")
 
     def write(self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> Iterator[EmailBatch]:

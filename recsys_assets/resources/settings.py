@@ -17,6 +17,10 @@ class PipelineSettings(ConfigurableResource):
         default="", description="Encoding to decode non-UTF-8 files with (logged); empty means such files fail."
     )
     max_file_mb: float = Field(default=2048.0, gt=0, description="Larger input files are refused.")
+    max_item_chars: int = Field(
+        default=20_000, ge=1, description="Rows with a longer reviewer-list item (one name, title or review) are quarantined."
+    )
+    max_field_chars: int = Field(default=1_000_000, ge=1, description="Rows with a longer non-list field are quarantined.")
     segment_min_reviews: int = Field(
         default=2, ge=1, description="Customers with fewer reviews than this are in the `general` segment."
     )

@@ -13,6 +13,23 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (tab and CR: OWASP's list).
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading `'`; numbers stay numbers."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype("string").where(values.map(lambda value: isinstance(value, str)).astype(bool))
+        formula = text.str.contains(FORMULA_START, regex=True).fillna(False).astype(bool)
+        out[column] = values.where(~formula, "'" + text)
+    return out
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """An object in the store: its key, a tag that changes when it is rewritten, and when it was written."""
@@ -39,8 +56,9 @@ class ObjectStore(ConfigurableResource, ABC):
         """Keys under a prefix (or the key itself when it names one object), sorted."""
 
     @abstractmethod
-    def list_objects(self, prefix: str) -> list[StoredObject]:
-        """The objects under a prefix with their version and modification time (for sensors)."""
+    def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
+        """The objects under a prefix with their version and modification time (for sensors); with
+        `modified_since` (epoch seconds), only those modified at or after it."""
 
     @abstractmethod
     def delete(self, keys: list[str]) -> None: ...
@@ -57,8 +75,12 @@ class ObjectStore(ConfigurableResource, ABC):
     def read_parquet(self, key: str) -> pd.DataFrame:
         return pd.read_parquet(io.BytesIO(self.read_bytes(key)))
 
-    def write_csv(self, key: str, frame: pd.DataFrame) -> None:
-        self.write_bytes(key, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    def write_csv(self, key: str, frame: pd.DataFrame, for_spreadsheets: bool = False) -> None:
+        """UTF-8 CSV. `for_spreadsheets`: a file people open in a spreadsheet, so text cells that a
+        spreadsheet would run as a formula are neutralized; leave it off for machine-read files
+        (Personalize imports), which must carry the values unchanged."""
+        table = neutralize_formulas(frame) if for_spreadsheets else frame
+        self.write_bytes(key, table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
     def replace_prefix(self, prefix: str, objects: dict[str, bytes]) -> None:
         """Write `objects` (keys under `prefix`) and delete every other key there, so re-runs leave no strays."""
@@ -105,12 +127,13 @@ class LocalObjectStore(ObjectStore):
             keys.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
         return keys
 
-    def list_objects(self, prefix: str) -> list[StoredObject]:
+    def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
         """Version = modification time in ns and size, so a file rewritten in place gets a new version."""
         objects = []
         for key in self.list_keys(prefix):
             stat = self._path(key).stat()
-            objects.append(StoredObject(key, f"{stat.st_mtime_ns}-{stat.st_size}", stat.st_mtime))
+            if modified_since is None or stat.st_mtime >= modified_since:
+                objects.append(StoredObject(key, f"{stat.st_mtime_ns}-{stat.st_size}", stat.st_mtime))
         return objects
 
     def delete(self, keys: list[str]) -> None:

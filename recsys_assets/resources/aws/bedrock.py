@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -48,8 +48,12 @@ class BedrockEmailWriter(EmailWriter):
     throttle_attempts: int = Field(default=6, ge=1, description="Calls per email when throttled.")
     backoff_seconds: float = Field(default=1.0, ge=0, description="First backoff step; doubles per attempt, with jitter.")
     users_per_batch: int = Field(default=100, ge=1, description="Users rendered and yielded together.")
-    template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
     _client: Any = PrivateAttr(default=None)
+    reuses_unchanged_emails: ClassVar[bool] = True
+
+    def version(self) -> str:
+        """The templates, the prompt and the model settings: a change to any of them rewrites every email."""
+        return "\n".join([super().version(), self.model_id, f"{self.temperature}/{self.max_tokens}", SYSTEM_PROMPT, TASK])
 
     def client(self) -> Any:
         """The bedrock-runtime client, built once."""

@@ -1,0 +1,90 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_assets.cli import main
+from recsys_assets.evaluation import METRIC_NAMES, top_k_recommendations
+from recsys_assets.models import MODELS, fit_content, fit_ease, fit_hybrid, fit_item_knn, training_data
+
+
+def interactions(pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Positive interactions in the order given (TIMESTAMP = row number)."""
+    users, items = zip(*pairs)
+    return pd.DataFrame(
+        {
+            "USER_ID": pd.Series(users, dtype="str"),
+            "ITEM_ID": pd.Series(items, dtype="str"),
+            "TIMESTAMP": np.arange(len(pairs), dtype=np.int64),
+            "EVENT_TYPE": "review",
+            "EVENT_VALUE": 1.0,
+        }
+    )
+
+
+def recommended(fit, data, user: str, k: int = 2) -> list[str]:
+    row = np.searchsorted(data.user_ids, [user])
+    return top_k_recommendations(fit(data), data, row, k)["ITEM_ID"].tolist()
+
+
+# Group A (a1-a3) and group B (b1-b3) never share a user; b1 is the most popular item overall.
+TWO_GROUPS = interactions(
+    [(f"ua{n}", item) for n in range(3) for item in ("a1", "a2", "a3")]
+    + [(f"ub{n}", item) for n in range(5) for item in ("b1", "b2", "b3")]
+    + [("new", "a1")]
+)
+
+
+@pytest.mark.parametrize("fit", [fit_item_knn, fit_ease], ids=["item-knn", "ease"])
+def test_collaborative_models_recommend_within_the_users_group(fit):
+    data = training_data(TWO_GROUPS, None)
+    assert recommended(fit, data, "new") == ["a2", "a3"]
+
+
+CATALOG = pd.DataFrame(
+    {
+        "ITEM_ID": ["kettle", "teapot", "drill", "saw"],
+        "CATEGORY": ["Home&Kitchen|Kettles", "Home&Kitchen|Kettles", "Tools|Power", "Tools|Power"],
+        "NAME": ["Steel Electric Kettle", "Ceramic Tea Kettle", "Cordless Drill", "Cordless Circular Saw"],
+    }
+)
+# Nobody else reviewed the kettle, so only its metadata can relate it to anything; the saw is most popular.
+ONE_REVIEW = interactions([("cook", "kettle"), ("u1", "saw"), ("u2", "saw"), ("u2", "drill")])
+
+
+@pytest.mark.parametrize("fit", [fit_content, fit_hybrid], ids=["content", "hybrid"])
+def test_one_review_user_gets_the_same_category_item_first(fit):
+    data = training_data(ONE_REVIEW, CATALOG)
+    assert recommended(fit, data, "cook", k=1) == ["teapot"]
+
+
+def test_top_k_never_repeats_a_seen_item_and_stops_when_unseen_items_run_out():
+    data = training_data(ONE_REVIEW, CATALOG)
+    assert sorted(recommended(MODELS["popularity-count"].fit, data, "u2", k=5)) == ["kettle", "teapot"]
+
+
+def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    users = np.repeat([f"u{n}" for n in range(40)], 6)
+    group = np.repeat(np.arange(40) % 2, 6)
+    table = pd.DataFrame(
+        {
+            "USER_ID": users,
+            "ITEM_ID": [f"g{g}i{n}" for g, n in zip(group, rng.integers(0, 8, len(users)))],
+            "TIMESTAMP": np.arange(len(users)),
+            "EVENT_VALUE": 1.0,
+        }
+    )
+    table.to_csv(tmp_path / "interactions.csv", index=False)
+    outputs = []
+    for _ in range(2):
+        assert main(["evaluate", "--interactions", str(tmp_path / "interactions.csv"), "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    report = outputs[0]
+    assert outputs[0] == outputs[1]
+    assert set(report) == {"default_model", "models", "protocol"}
+    assert set(report["models"]) == set(MODELS) and report["default_model"] in MODELS
+    assert all(list(metrics) == list(METRIC_NAMES) for metrics in report["models"].values())
+    assert report["protocol"]["splits"] == 5 and report["protocol"]["test_users"] == [4] * 5
+    assert set(report["protocol"]["std"]) == set(MODELS)
