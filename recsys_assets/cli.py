@@ -249,7 +249,9 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     resources = build_resources(RunOptions.from_environment())
     try:
-        deleted = delete_created(resources["recommender_model"], resources["storage"], logging.getLogger("recsys.cleanup"))
+        deleted = delete_created(
+            resources["recommender_model"], resources["storage"], resources["profiles"], logging.getLogger("recsys.cleanup")
+        )
     except (PersonalizeFailure, ClientError, BotoCoreError) as error:
         print(f"recsys cleanup failed: {error}", file=sys.stderr)
         return 2

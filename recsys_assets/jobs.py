@@ -6,19 +6,22 @@ from dagster import OpExecutionContext, job, op
 
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
 from recsys_assets.resources.aws.personalize import PersonalizeRecommender
+from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.aws.s3 import S3ObjectStore
+from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.recommender import Recommender
 from recsys_assets.resources.storage import ObjectStore
 
-# What the pipeline writes in the object store: asset tables, emails, Personalize import and batch files.
-CREATED_PREFIXES = ("assets/", "emails/", PERSONALIZE_PREFIX)
+# What the pipeline writes in the object store: asset tables, emails, recommendation CSVs,
+# Personalize import and batch files, Comprehend job files (inputs in the inbox are left alone).
+CREATED_PREFIXES = ("assets/", "emails/", "recommendations/", PERSONALIZE_PREFIX, "comprehend/")
 
 
-def delete_created(recommender_model: Recommender, storage: ObjectStore, log: logging.Logger) -> list[str]:
-    """Delete the Personalize resources and the S3 objects the pipeline created; local ones are left alone.
-
-    Returns what was deleted (kinds and ARNs, s3:// URLs).
-    """
+def delete_created(
+    recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore, log: logging.Logger
+) -> list[str]:
+    """Delete the Personalize resources, then the S3 objects and DynamoDB tables the pipeline created;
+    local ones are left alone. Returns what was deleted (kinds and ARNs, s3:// URLs, table names)."""
     deleted = []
     if isinstance(recommender_model, PersonalizeRecommender):
         deleted += [f"{step.kind} {step.arn}" for step in recommender_model.cleanup()]
@@ -30,12 +33,18 @@ def delete_created(recommender_model: Recommender, storage: ObjectStore, log: lo
         deleted += [storage.location(key) for key in keys]
     else:
         log.info("the object store is not S3: local files are left alone")
+    if isinstance(profiles, DynamoDBProfileStore):
+        deleted += profiles.delete_tables()
+    else:
+        log.info("the profile store is not DynamoDB: the SQLite file is left alone")
     return deleted
 
 
-@op(description="Delete the Personalize resources (campaigns to dataset group) and the S3 objects the pipeline wrote.")
-def delete_aws_resources(context: OpExecutionContext, recommender_model: Recommender, storage: ObjectStore) -> None:
-    deleted = delete_created(recommender_model, storage, context.log)
+@op(description="Delete the Personalize resources (campaigns to dataset group), then the S3 objects and DynamoDB tables the pipeline wrote.")
+def delete_aws_resources(
+    context: OpExecutionContext, recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore
+) -> None:
+    deleted = delete_created(recommender_model, storage, profiles, context.log)
     context.log.info("\n".join([f"deleted {len(deleted)} resources and objects", *deleted]))
 
 

@@ -263,22 +263,12 @@ def fit_hybrid(
     regularization: float = 300.0,
     max_items: int = 3000,
 ) -> HybridScorer:
-    """Collaborative item-item plus content kNN weighted content_weight / liked**decay.
+    """EASE plus content kNN weighted content_weight / liked**decay.
 
-    The collaborative part is EASE (its `neighbours` largest positive weights per item) when the
-    catalog has at most `max_items` positively reviewed items, else item-kNN; the content part
-    matters most for short histories.
+    The small default weight makes content order what EASE leaves (nearly) unscored, which is
+    most of a one- or two-review user's catalog, and barely moves long histories.
     """
-    matrix = _binary(data.matrix)
-    if np.count_nonzero(data.popularity) <= max_items:
-        kept, weights = ease_weights(data, regularization, max_items)
-        nearest = _top_k_dense(weights, neighbours, 0).tocoo()
-        shape = (len(data.item_ids), len(data.item_ids))
-        collaborative = ItemSimilarityScorer(
-            matrix, sp.csr_matrix((nearest.data, (kept[nearest.row], kept[nearest.col])), shape=shape)
-        )
-    else:
-        collaborative = fit_item_knn(data, neighbours)
+    collaborative = fit_ease(data, regularization, max_items)
     return HybridScorer(collaborative, fit_content(data, neighbours), content_weight, decay)
 
 

@@ -167,11 +167,19 @@ def test_cleanup_deletes_in_order_and_tolerates_what_is_already_gone(personalize
     assert [step.kind for step in plan] == ["filter", "solution", "dataset", "schema", "dataset_group"]
 
 
-def test_cleanup_job_deletes_the_pipelines_s3_objects_and_keeps_the_inputs(personalize):
+def test_cleanup_job_deletes_the_pipelines_s3_objects_and_tables_and_keeps_the_inputs(personalize):
+    import pandas as pd
+
     from recsys_assets.jobs import cleanup_aws
+    from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
     from recsys_assets.resources.recommender import LocalRecommender
 
     personalize.storage.write_bytes("inbox/catalog.csv", b"product_id\n")
-    result = cleanup_aws.execute_in_process(resources={"recommender_model": LocalRecommender(), "storage": personalize.storage})
+    personalize.storage.write_bytes("recommendations/general.csv", b"USER_ID\n")
+    profiles = DynamoDBProfileStore(table_prefix="cleanup_", region="us-east-1")
+    profiles.replace_table("users", pd.DataFrame({"user_id": ["U1"], "user_name": ["Asha"]}))
+    resources = {"recommender_model": LocalRecommender(), "storage": personalize.storage, "profiles": profiles}
+    result = cleanup_aws.execute_in_process(resources=resources)
     assert result.success
     assert personalize.storage.list_keys("") == ["inbox/catalog.csv"]
+    assert "cleanup_users" not in profiles.client().list_tables()["TableNames"]

@@ -54,18 +54,24 @@ def reply(payload, stop_reason="end_turn") -> dict:
     }
 
 
-def write_with(*responses) -> tuple[list, list, Stubber]:
-    """Run the writer for U1 against a stubbed client answering `responses` in order (errors are codes)."""
-    writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0, throttle_attempts=3)
+def stubbed_bedrock(responses) -> tuple[object, Stubber]:
+    """A bedrock-runtime client answering converse with `responses` in order (a string is an error code)."""
     client = boto3.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stubber = Stubber(client)
     for response in responses:
         if isinstance(response, str):
-            stubber.add_client_error("converse", service_error_code=response, http_status_code=429)
+            status = 429 if response == "ThrottlingException" else 403
+            stubber.add_client_error("converse", service_error_code=response, http_status_code=status)
         else:
-            expected = {"modelId": writer.model_id, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
+            expected = {"modelId": BedrockEmailWriter().model_id, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
             stubber.add_response("converse", response, expected)
-    writer._client = client
+    return client, stubber
+
+
+def write_with(*responses) -> tuple[list, list, Stubber]:
+    """Run the writer for U1 against a stubbed client answering `responses` in order (errors are codes)."""
+    writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0, throttle_attempts=3)
+    writer._client, stubber = stubbed_bedrock(responses)
     with stubber:
         batches = list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS))
     stubber.assert_no_pending_responses()

@@ -88,6 +88,19 @@ class DynamoDBProfileStore(ProfileStore):
         frame = frame[list(keys) + sorted(set(frame.columns) - set(keys))]
         return frame.apply(_from_dynamodb_column).sort_values(list(keys), kind="stable").reset_index(drop=True)
 
+    def delete_tables(self) -> list[str]:
+        """Delete the pipeline's tables, waiting until each is gone; tables already gone are skipped."""
+        client, deleted = self.client(), []
+        for table in TABLE_KEYS:
+            name = self.table_name(table)
+            try:
+                client.delete_table(TableName=name)
+            except client.exceptions.ResourceNotFoundException:
+                continue
+            client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+            deleted.append(f"dynamodb table {name}")
+        return deleted
+
     def _ensure_table(self, table: str) -> None:
         client, name = self.client(), self.table_name(table)
         try:

@@ -1,0 +1,70 @@
+"""Faults: a Bedrock re-run asks the model only for what failed or changed; access denied is named."""
+
+import pandas as pd
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from dagster import build_asset_context
+from dagster_aws.s3 import S3Resource
+
+from recsys_assets.assets.emails import emails
+from recsys_assets.resources.aws.bedrock import BedrockEmailWriter
+from recsys_assets.resources.aws.s3 import S3ObjectStore
+from recsys_assets.resources.storage import LocalObjectStore
+
+from .test_bedrock_email import GOOD, PRODUCTS, reply, stubbed_bedrock
+
+RECOMMENDATIONS = pd.DataFrame(
+    {
+        "USER_ID": ["U1", "U1", "U2", "U2"], "RANK": [1, 2, 1, 2], "ITEM_ID": ["P1", "P2", "P1", "P2"],
+        "SCORE": [0.9, 0.5, 0.9, 0.5], "SOURCE": ["personalize"] * 4, "REASON_ITEM_ID": [None] * 4, "REASON_CATEGORY": [None] * 4,
+    }
+)
+USERS = pd.DataFrame({"user_id": ["U1", "U2"], "user_name": ["Asha", "Ravi"]})
+
+
+def materialize_emails(monkeypatch, store, replies: list, products=PRODUCTS):
+    """The emails asset of segment `general` with a Bedrock writer whose client answers `replies` in order."""
+    writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0, throttle_attempts=1)
+    client, stubber = stubbed_bedrock(replies)
+    monkeypatch.setattr(BedrockEmailWriter, "client", lambda self: client)  # the asset gets a copy of the writer
+    with stubber:
+        result = emails(build_asset_context(partition_key="general"), RECOMMENDATIONS, products, USERS, writer, store)
+    stubber.assert_no_pending_responses()
+    return result
+
+
+def test_a_rerun_asks_the_model_only_for_emails_that_fell_back_or_whose_inputs_changed(monkeypatch, tmp_path):
+    store = LocalObjectStore(root=str(tmp_path))
+    first = materialize_emails(monkeypatch, store, [reply(GOOD), "ThrottlingException"])  # U1 from the model, U2 falls back
+    assert first.metadata["emails_from_model"] == 1 and first.metadata["emails_fallback"] == 1
+    u1 = tmp_path / "emails" / "general" / "U1.eml"
+    u1_bytes, u1_mtime = u1.read_bytes(), u1.stat().st_mtime_ns
+    assert u1_bytes.startswith(b"X-Recsys-Inputs: ")
+
+    second = materialize_emails(monkeypatch, store, [reply(GOOD)])  # one call: U2's
+    assert second.metadata["emails_reused"] == 1 and second.metadata["emails_from_model"] == 1
+    assert (u1.read_bytes(), u1.stat().st_mtime_ns) == (u1_bytes, u1_mtime)
+    assert second.value[["user_id", "subject", "status"]].values.tolist() == [
+        ["U1", GOOD["subject"], "written"], ["U2", GOOD["subject"], "written"]
+    ]
+
+    assert materialize_emails(monkeypatch, store, []).metadata["emails_reused"] == 2  # nothing left to ask
+    cheaper = PRODUCTS.assign(discounted_price=[999.0, 250.0, 10.0])
+    changed = materialize_emails(monkeypatch, store, [reply(GOOD), reply(GOOD)], products=cheaper)  # both show P1's price
+    assert changed.metadata["emails_reused"] == 0
+
+
+def test_bedrock_access_denied_sends_the_template_email_and_asks_again_next_run(monkeypatch, tmp_path):
+    result = materialize_emails(monkeypatch, LocalObjectStore(root=str(tmp_path)), ["AccessDeniedException", "AccessDeniedException"])
+    assert result.metadata["emails_fallback"] == 2 and result.metadata["emails_failed"] == 0
+    email = (tmp_path / "emails" / "general" / "U1.eml").read_bytes()
+    assert not email.startswith(b"X-Recsys-Inputs")  # a fallback is asked for again on the next run
+
+
+def test_s3_access_denied_is_an_error_naming_the_call():
+    store = S3ObjectStore(s3=S3Resource(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"), bucket="b")
+    stubber = Stubber(store.client())
+    stubber.add_client_error("get_object", service_error_code="AccessDenied", service_message="Access Denied", http_status_code=403)
+    with stubber, pytest.raises(ClientError, match=r"\(AccessDenied\) when calling the GetObject operation: Access Denied"):
+        store.read_bytes("inbox/a.csv")
