@@ -70,6 +70,14 @@ class TrainedRecommender:
     item_categories: np.ndarray
     params: RecommenderParams
 
+    @property
+    def trained_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def trained_items(self) -> int:
+        return len(self.item_ids)
+
     def save(self, directory: Path) -> None:
         """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
         directory = Path(directory)

@@ -99,12 +99,14 @@ def test_rematerializing_gives_identical_outputs_and_no_duplicates(run):
     home, options, _ = run
     before_csv = (home / "recommendations.csv").read_bytes()
     before_emails = emails_of(home)
-    before_tables = {name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment")}
+    before_tables = {name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment", "rejected_rows")}
+    before_parquet = {p: p.read_bytes() for p in sorted((home / "assets").rglob("*.parquet"))}
     run_pipeline(options)
     assert (home / "recommendations.csv").read_bytes() == before_csv
     assert emails_of(home) == before_emails
     for name, frame in before_tables.items():
         pd.testing.assert_frame_equal(table(home, name), frame)
+    assert {p: p.read_bytes() for p in sorted((home / "assets").rglob("*.parquet"))} == before_parquet
     with sqlite3.connect(home / "profiles.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM recommendations").fetchone()[0] == len(table(home, "recommendations"))
 

@@ -77,8 +77,8 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
             "compared_with_popularity_count": markdown_table(comparison, rows=len(comparison)),
             "offline_metrics": MetadataValue.json(metrics),
             TRAINED_INTERACTIONS: len(interactions),
-            "trained_users": len(model.user_ids),
-            "trained_items": len(model.item_ids),
+            "trained_users": model.trained_users,
+            "trained_items": model.trained_items,
         },
     )
 
