@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -133,19 +133,24 @@ def evaluate(
     params: RecommenderParams = RecommenderParams(),
     seed: int = 0,
     k: int = 25,
+    train: Callable[[pd.DataFrame, pd.DataFrame], Any] | None = None,
+    recommend_with: Callable[..., pd.DataFrame] = recommend,
 ) -> dict[str, dict[str, float]]:
-    """Metrics of the ALS model ("model") and of a popularity-count baseline on one split.
+    """Metrics of a model ("model") and of a popularity-count baseline on one split.
 
-    Both recommend `k` unseen items per test user from the test input; the catalog size for
-    coverage is the number of items the model knows (catalog plus reviewed items).
+    The model is ALS with `params` unless `train(interactions, items)` and its
+    `recommend_with(model, interactions, users, k)` give another (its `params` must carry
+    min_positive_value). Both recommend `k` unseen items per test user from the test input; the
+    catalog size for coverage is the number of items the model knows (catalog plus reviewed items).
     """
     split = personalize_split(interactions, seed=seed)
-    model = train_recommender(pd.concat([split.train, split.test_input]), items, params)
+    train = train or partial(train_recommender, params=params)
+    model = train(pd.concat([split.train, split.test_input]), items)
     test_users = split.test_truth["USER_ID"].unique()
-    relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > params.min_positive_value]
+    relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
     return {
         name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, len(model.item_ids))
-        for name, recommender in (("model", recommend), ("popularity-count", recommend_popular))
+        for name, recommender in (("model", recommend_with), ("popularity-count", recommend_popular))
     }
 
 

@@ -14,6 +14,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -531,14 +532,18 @@ def _recommend(
     interactions: pd.DataFrame,
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int,
-    use_als: bool,
+    model_picks: Callable[[Any, _Request, int], _Picks] | None,
     use_favourite_category: bool,
 ) -> pd.DataFrame:
-    """ALS picks (optional) topped up with popularity picks to `num_results` per user."""
+    """The model's picks (optional) topped up with popularity picks to `num_results` per user.
+
+    `model` needs user_ids, item_ids, item_categories, item_popularity and
+    params.min_positive_value; `model_picks(model, request, num_results)` adds the rest.
+    """
     category_names, category_codes = _category_codes(model)
     request = _prepare_request(model, interactions, user_ids, category_codes)
     n_users = len(request.user_ids)
-    picks = [_als_picks(model, request, num_results)] if use_als else []
+    picks = [model_picks(model, request, num_results)] if model_picks else []
     picked_user = _concatenate([part.user for part in picks])
     picked_item = _concatenate([part.item for part in picks])
     favourite = request.favourite_category if use_favourite_category else np.full(n_users, -1)
@@ -568,7 +573,7 @@ def recommend(
     items (SOURCE 'popularity', REASON_CATEGORY = that category, or null for all items).
     SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity'.
     """
-    return _recommend(model, interactions, user_ids, num_results, use_als=True, use_favourite_category=True)
+    return _recommend(model, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True)
 
 
 def recommend_popular(
@@ -578,4 +583,4 @@ def recommend_popular(
     num_results: int = 5,
 ) -> pd.DataFrame:
     """Popularity-count baseline: the most popular unseen items overall, no personalisation."""
-    return _recommend(model, interactions, user_ids, num_results, use_als=False, use_favourite_category=False)
+    return _recommend(model, interactions, user_ids, num_results, model_picks=None, use_favourite_category=False)

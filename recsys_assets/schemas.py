@@ -106,7 +106,7 @@ class Recommendations(pa.DataFrameModel):
     RANK: Series[int] = pa.Field(ge=1)
     ITEM_ID: Series[str]
     SCORE: Series[float]
-    SOURCE: Series[str] = pa.Field(isin=["als", "popularity", "personalize"])
+    SOURCE: Series[str] = pa.Field(isin=["als", "item-item", "popularity", "personalize"])
 
     class Config:
         unique = ["USER_ID", "RANK"]

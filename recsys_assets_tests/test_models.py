@@ -1,12 +1,24 @@
 import json
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from recsys_assets.cli import main
 from recsys_assets.evaluation import METRIC_NAMES, top_k_recommendations
-from recsys_assets.models import MODELS, fit_content, fit_ease, fit_hybrid, fit_item_knn, training_data
+from recsys_assets.models import (
+    MODELS,
+    fit_content,
+    fit_ease,
+    fit_hybrid,
+    fit_item_knn,
+    grouped_cosine_neighbours,
+    leaf_categories,
+    training_data,
+    validated_regularization,
+)
 
 
 def interactions(pairs: list[tuple[str, str]]) -> pd.DataFrame:
@@ -88,3 +100,31 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, ca
     assert all(list(metrics) == list(METRIC_NAMES) for metrics in report["models"].values())
     assert report["protocol"]["splits"] == 5 and report["protocol"]["test_users"] == [4] * 5
     assert set(report["protocol"]["std"]) == set(MODELS)
+
+
+def test_leaf_category_is_the_last_level_of_the_path_or_the_category():
+    with_path = pd.DataFrame({"ITEM_ID": ["a", "b"], "CATEGORY": ["Home", "Tools"], "CATEGORY_PATH": ["Home|Kettles", "Tools"]})
+    assert leaf_categories(np.array(["a", "b", "z"]), with_path).tolist() == ["Kettles", "Tools", ""]
+    assert leaf_categories(np.array(["a"]), with_path.drop(columns="CATEGORY_PATH")).tolist() == ["Home"]
+    assert leaf_categories(np.array(["a"]), with_path[["ITEM_ID"]]).tolist() == [""]
+
+
+def test_grouped_neighbours_never_cross_groups():
+    identical = sp.csr_matrix(np.ones((3, 2), dtype=np.float32))
+    similarity = grouped_cosine_neighbours(identical, np.array(["x", "y", "x"]), k=5).toarray()
+    np.testing.assert_allclose(similarity, [[0, 0, 1], [0, 0, 0], [1, 0, 0]], atol=1e-6)
+
+
+def test_items_beyond_the_ease_cap_are_scored_by_their_neighbours_only_when_asked():
+    # max_items=3 keeps the b items (most popular); a1-a3 are tail items, related only by co-occurrence
+    data = training_data(TWO_GROUPS, None)
+    with_tail = partial(fit_ease, max_items=3, tail_neighbours=10)
+    without_tail = partial(fit_ease, max_items=3)
+    assert recommended(with_tail, data, "new") == ["a2", "a3"]
+    assert recommended(without_tail, data, "new") == ["b1", "b2"]
+
+
+def test_regularization_falls_back_when_too_few_users_can_validate_it():
+    data = training_data(TWO_GROUPS, None)
+    assert validated_regularization(data, candidates=(1.0, 2.0), fallback=7.0, min_users=9) == 7.0
+    assert validated_regularization(data, candidates=(1.0,), fallback=7.0, min_users=8) == 1.0

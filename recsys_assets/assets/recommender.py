@@ -1,6 +1,7 @@
 """Interactions, the trained recommender ("solution version") and the top-N recommendations."""
 
 import math
+from typing import Any
 
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
@@ -10,7 +11,6 @@ from recsys_assets.assets.partitions import segments
 from recsys_assets.assets.metadata import markdown_table, table_metadata
 from recsys_assets.interactions import build_interactions
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
-from recsys_assets.recommender import TrainedRecommender
 from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.recommender import Recommender
 from recsys_assets.resources.settings import PipelineSettings
@@ -18,8 +18,15 @@ from recsys_assets.resources.storage import ObjectStore
 
 GROUP = "recommender"
 TRAINED_INTERACTIONS = "trained_interactions"
-# The model retrains weekly (Monday 03:00); the retrain sensor adds "when enough new interactions arrived".
-RETRAIN_SCHEDULE = AutomationCondition.on_cron("0 3 * * 1")
+# The model is trained once its inputs exist, then retrained weekly (Monday 03:00); the retrain
+# sensor adds "when enough new interactions arrived".
+FIRST_TRAINING = (
+    AutomationCondition.missing()
+    & AutomationCondition.any_deps_updated()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+).with_label("first training")
+RETRAIN_SCHEDULE = FIRST_TRAINING | AutomationCondition.on_cron("0 3 * * 1")
 RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 
 
@@ -96,7 +103,7 @@ def segment_csv(segment: str) -> str:
 )
 def recommendations(
     context: AssetExecutionContext,
-    recommender: TrainedRecommender,
+    recommender: Any,  # whatever model recommender_model trained (local or a Personalize solution version)
     interactions: pd.DataFrame,
     customer_segments: pd.DataFrame,
     recommender_model: Recommender,

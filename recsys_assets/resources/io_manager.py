@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
+from recsys_assets.item_item import TrainedItemItem
 from recsys_assets.personalize import PersonalizeSolutionVersion
 from recsys_assets.recommender import TrainedRecommender
 from recsys_assets.resources.storage import ObjectStore
@@ -15,7 +16,8 @@ from recsys_assets.resources.storage import ObjectStore
 
 class AssetStoreIOManager(ConfigurableIOManager):
     """DataFrames -> assets/<name>.parquet (a partition: assets/<name>/<partition>.parquet);
-    a TrainedRecommender -> assets/<name>/ (npz + json); a PersonalizeSolutionVersion -> assets/<name>.json."""
+    a TrainedRecommender or TrainedItemItem -> assets/<name>/ (npz + json); a PersonalizeSolutionVersion ->
+    assets/<name>.json."""
 
     store: ResourceDependency[ObjectStore]
     prefix: str = "assets"
@@ -30,7 +32,7 @@ class AssetStoreIOManager(ConfigurableIOManager):
         key = self._key(context, context.partition_key if context.has_partition_key else None)
         if isinstance(obj, pd.DataFrame):
             self.store.write_parquet(f"{key}.parquet", obj)
-        elif isinstance(obj, TrainedRecommender):
+        elif isinstance(obj, (TrainedRecommender, TrainedItemItem)):
             with tempfile.TemporaryDirectory() as folder:
                 obj.save(Path(folder))
                 files = {f"{key}/{p.name}": p.read_bytes() for p in sorted(Path(folder).iterdir())}
@@ -53,7 +55,8 @@ class AssetStoreIOManager(ConfigurableIOManager):
         with tempfile.TemporaryDirectory() as folder:
             for file_key in self.store.list_keys(f"{key}/"):
                 (Path(folder) / Path(file_key).name).write_bytes(self.store.read_bytes(file_key))
-            return TrainedRecommender.load(Path(folder))
+            model_class = TrainedItemItem if TrainedItemItem.is_saved_in(Path(folder)) else TrainedRecommender
+            return model_class.load(Path(folder))
 
     def _load_partitions(self, context: InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """One partition for a partitioned consumer; {partition: table} of those stored, otherwise."""

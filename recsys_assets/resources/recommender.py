@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Literal
 
 import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from recsys_assets import evaluation
+from recsys_assets.item_item import TrainedItemItem, recommend_item_item, train_item_item
 from recsys_assets.recommender import RecommenderParams, TrainedRecommender, recommend, train_recommender
+
+LocalModel = TrainedRecommender | TrainedItemItem
 
 
 class Recommender(ConfigurableResource, ABC):
@@ -29,8 +33,12 @@ class Recommender(ConfigurableResource, ABC):
 
 
 class LocalRecommender(Recommender):
-    """implicit ALS with a popularity fallback, trained in-process."""
+    """The item-item hybrid (EASE + item-kNN + content; the measured default) or implicit ALS,
+    with a popularity fallback, trained in-process. The ALS fields apply to model="als" only."""
 
+    model: Literal["item-item", "als"] = Field(
+        default="item-item", description="item-item (see benchmarks/RESULTS.md) or als."
+    )
     factors: int = Field(default=RecommenderParams.factors, description="Latent factors.")
     regularization: float = Field(default=RecommenderParams.regularization)
     alpha: float = Field(default=RecommenderParams.alpha, description="Confidence scaling of event values.")
@@ -47,13 +55,21 @@ class LocalRecommender(Recommender):
             random_state=self.random_state,
         )
 
-    def train(self, interactions: pd.DataFrame, items: pd.DataFrame) -> TrainedRecommender:
+    def train(self, interactions: pd.DataFrame, items: pd.DataFrame) -> LocalModel:
+        if self.model == "item-item":
+            return train_item_item(interactions, items)
         return train_recommender(interactions, items, self._params())
 
     def offline_metrics(self, interactions: pd.DataFrame, items: pd.DataFrame) -> dict[str, dict[str, float]]:
-        return evaluation.evaluate(interactions, items, self._params(), seed=self.evaluation_seed)
+        return evaluation.evaluate(
+            interactions, items, self._params(), seed=self.evaluation_seed, train=self.train, recommend_with=self._recommend
+        )
 
-    def recommend(
-        self, model: TrainedRecommender, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
-    ) -> pd.DataFrame:
-        return recommend(model, interactions, user_ids, num_results)
+    def recommend(self, model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int) -> pd.DataFrame:
+        return self._recommend(model, interactions, user_ids, num_results)
+
+    @staticmethod
+    def _recommend(model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int) -> pd.DataFrame:
+        """Each model kind with its own recommend rules."""
+        recommend_with = recommend_item_item if isinstance(model, TrainedItemItem) else recommend
+        return recommend_with(model, interactions, user_ids, num_results)

@@ -1,0 +1,236 @@
+"""The hybrid item-item recommender (EASE + item-kNN tail + content kNN) as a storable model.
+
+It trains `models.fit_hybrid` and recommends with the same rules and columns as the ALS model
+of `recsys_assets.recommender`: user u's score of item i is sum over u's liked items j of
+S_u[j, i] = EASE[j, i] + tail[j, i] + c_u content[j, i] (c_u = content_weight / liked ** decay),
+so the liked item with the largest positive term is the one that drove the score and is the
+reason. Only positive scores are model picks (SOURCE 'item-item'); the rest is topped up by
+the category-aware popularity fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recsys_assets.models import fit_hybrid, training_data
+from recsys_assets.recommender import _item_categories, _Picks, _Request, _concatenate, _pair_matrix, _recommend, _rows_of
+
+_ARRAYS_FILE = "arrays.npz"
+_PARAMS_FILE = "params.json"
+# Requested users scored together by one thread.
+_USERS_PER_CHUNK = 2048
+_SPARSE_MATRICES = ("tail", "content")
+
+
+@dataclass(frozen=True)
+class ItemItemParams:
+    """Hyper-parameters of `models.fit_hybrid` (regularization None = validated at fit time)."""
+
+    neighbours: int = 100
+    content_weight: float = 0.003
+    decay: float = 2.0
+    regularization: float | None = None
+    max_items: int = 3000
+    tail_weight: float = 0.001
+    min_positive_value: float = 0.0
+
+
+@dataclass(eq=False)
+class TrainedItemItem:
+    """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
+
+    `ease` is over the `kept` item codes; `tail` and `content` are item x item CSR matrices.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    item_popularity: np.ndarray
+    item_categories: np.ndarray
+    kept: np.ndarray
+    ease: np.ndarray
+    tail: sp.csr_matrix
+    content: sp.csr_matrix
+    params: ItemItemParams
+
+    @property
+    def trained_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def trained_items(self) -> int:
+        return len(self.item_ids)
+
+    def save(self, directory: Path) -> None:
+        """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        sparse = {
+            f"{name}_{part}": getattr(getattr(self, name), part)
+            for name in _SPARSE_MATRICES
+            for part in ("data", "indices", "indptr")
+        }
+        np.savez(
+            directory / _ARRAYS_FILE,
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            item_popularity=self.item_popularity,
+            item_categories=self.item_categories,
+            kept=self.kept,
+            ease=self.ease,
+            **sparse,
+        )
+        (directory / _PARAMS_FILE).write_text(json.dumps({"model": "item-item", **asdict(self.params)}, indent=2))
+
+    @staticmethod
+    def is_saved_in(directory: Path) -> bool:
+        """Whether `directory` holds a model written by `save` (rather than an ALS model)."""
+        params = Path(directory) / _PARAMS_FILE
+        return params.exists() and json.loads(params.read_text()).get("model") == "item-item"
+
+    @classmethod
+    def load(cls, directory: Path) -> "TrainedItemItem":
+        """Read a model written by `save`."""
+        directory = Path(directory)
+        params = json.loads((directory / _PARAMS_FILE).read_text())
+        params.pop("model")
+        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+            n_items = len(arrays["item_ids"])
+            sparse = {
+                name: sp.csr_matrix(
+                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=(n_items, n_items)
+                )
+                for name in _SPARSE_MATRICES
+            }
+            dense = {name: arrays[name] for name in ("user_ids", "item_ids", "item_popularity", "item_categories", "kept", "ease")}
+        return cls(**dense, **sparse, params=ItemItemParams(**params))
+
+
+def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
+    """Fit the hybrid on the positive opinions; the item universe is the catalog plus reviewed items."""
+    data = training_data(interactions, items, params.min_positive_value)
+    scorer = fit_hybrid(
+        data,
+        neighbours=params.neighbours,
+        content_weight=params.content_weight,
+        decay=params.decay,
+        regularization=params.regularization,
+        max_items=params.max_items,
+        tail_weight=params.tail_weight,
+    )
+    collaborative = scorer.collaborative
+    return TrainedItemItem(
+        user_ids=data.user_ids,
+        item_ids=data.item_ids,
+        item_popularity=data.popularity,
+        item_categories=_item_categories(data.item_ids, items),
+        kept=collaborative.kept,
+        ease=collaborative.ease,
+        tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
+        content=sp.csr_matrix(scorer.content.similarity, dtype=np.float32),
+        params=ItemItemParams(**{**asdict(params), "content_weight": scorer.weight}),
+    )
+
+
+def _chunk_candidates(
+    model: TrainedItemItem, history: sp.csr_matrix, content_scale: np.ndarray, seen: sp.csr_matrix, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, item, score) of unseen positively scored candidates holding each row's n best.
+
+    The EASE block is dense over the kept items; tail and content scores are sparse. Sparse
+    scores on kept columns join the dense block; the others stay only where they reach the
+    row's n-th best dense score.
+    """
+    n_items = len(model.item_ids)
+    sparse = (history @ model.tail + sp.diags(content_scale) @ (history @ model.content)).tocoo()
+    dense = np.asarray(history[:, model.kept] @ model.ease, dtype=np.float32)
+    kept_position = np.full(n_items, -1)
+    kept_position[model.kept] = np.arange(len(model.kept))
+    position = kept_position[sparse.col]
+    in_block = position >= 0
+    dense[sparse.row[in_block], position[in_block]] += sparse.data[in_block]
+    seen_row, seen_item = seen.nonzero()
+    seen_kept = kept_position[seen_item] >= 0
+    dense[seen_row[seen_kept], kept_position[seen_item[seen_kept]]] = -np.inf
+    width = min(n, dense.shape[1])
+    best = np.argpartition(-dense, width - 1, axis=1)[:, :width] if width else np.zeros((len(dense), 0), dtype=np.int64)
+    best_scores = np.take_along_axis(dense, best, axis=1)
+    floor = np.maximum(best_scores.min(axis=1, initial=np.inf) if width == n else np.zeros(len(dense)), 0.0)
+    outside = ~in_block & (sparse.data >= floor[sparse.row]) & (sparse.data > 0)
+    outside[outside] = ~np.isin(sparse.row[outside] * n_items + sparse.col[outside], seen_row * n_items + seen_item)
+    keep = best_scores.ravel() > 0
+    return (
+        np.concatenate([np.repeat(np.arange(len(dense)), width)[keep], sparse.row[outside]]),
+        np.concatenate([model.kept[best.ravel()][keep], sparse.col[outside]]),
+        np.concatenate([best_scores.ravel()[keep], sparse.data[outside]]),
+    )
+
+
+def _reasons(model: TrainedItemItem, liked: sp.csr_matrix, content_scale: np.ndarray, user: np.ndarray, item: np.ndarray):
+    """For each (user, item) pick, the liked item with the largest positive term of its score (-1 if none)."""
+    entry, candidate = _rows_of(liked, user)
+    target = item[entry]
+    kept_position = np.full(len(model.item_ids), -1)
+    kept_position[model.kept] = np.arange(len(model.kept))
+    both_kept = (kept_position[candidate] >= 0) & (kept_position[target] >= 0)
+    term = np.zeros(len(entry), dtype=np.float64)
+    term[both_kept] = model.ease[kept_position[candidate[both_kept]], kept_position[target[both_kept]]]
+    if len(entry):
+        term += np.asarray(model.tail[candidate, target]).ravel()
+        term += content_scale[user[entry]] * np.asarray(model.content[candidate, target]).ravel()
+    order = np.lexsort((candidate, -term, entry))
+    counts = np.diff(liked.indptr)[user]
+    first = order[np.cumsum(counts) - counts]
+    return np.where(term[first] > 0, candidate[first], -1)
+
+
+def item_item_picks(model: TrainedItemItem, request: _Request, num_results: int) -> _Picks:
+    """Top positively scored unseen items, with reasons, for requested users with a liked item."""
+    opinions = request.opinions
+    n_users, n_items = len(request.user_ids), len(model.item_ids)
+    liked = _pair_matrix(opinions.user[opinions.positive], opinions.item[opinions.positive], (n_users, n_items))
+    seen = _pair_matrix(opinions.user, opinions.item, (n_users, n_items))
+    liked_count = np.diff(liked.indptr)
+    content_scale = model.params.content_weight / np.maximum(liked_count, 1).astype(np.float64) ** model.params.decay
+    users = np.flatnonzero(liked_count > 0)
+    n = num_results
+
+    def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
+        history = sp.csr_matrix(liked[chunk], dtype=np.float32)
+        row, item, score = _chunk_candidates(model, history, content_scale[chunk], seen[chunk], n)
+        order = np.lexsort((item, -score, row))
+        row, item, score = row[order], item[order], score[order]
+        position = np.arange(len(row)) - np.searchsorted(row, row)
+        top = position < n
+        user = chunk[row[top]]
+        return user, item[top], score[top], position[top], _reasons(model, liked, content_scale, user, item[top])
+
+    chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
+        parts = list(pool.map(score_chunk, chunks))
+    user, item, score, position, reason = (_concatenate([part[field] for part in parts]) for field in range(5))
+    return _Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), "item-item")
+
+
+def recommend_item_item(
+    model: TrainedItemItem,
+    interactions: pd.DataFrame,
+    user_ids: pd.Series | np.ndarray | list[str],
+    num_results: int = 5,
+) -> pd.DataFrame:
+    """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
+
+    Same rules as `recommender.recommend` with the item-item model in place of ALS: users with
+    a liked item in `interactions` get its positively scored picks (SOURCE 'item-item',
+    REASON_ITEM_ID = the liked item whose term drove the score, null if none did), then
+    everyone is topped up from the popularity fallback.
+    """
+    return _recommend(model, interactions, user_ids, num_results, model_picks=item_item_picks, use_favourite_category=True)
