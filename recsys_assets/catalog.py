@@ -126,10 +126,15 @@ def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) 
     return decoded, fallback_lines
 
 
+def check_size(size: int, source: str, limits: InputLimits = InputLimits()) -> None:
+    """A file larger than the configured limit is refused."""
+    if size > limits.max_file_bytes:
+        raise InputFileError(source, f"{size:,} bytes is above the limit of {limits.max_file_bytes:,} bytes (max_file_mb)")
+
+
 def check_file(data: bytes, source: str, limits: InputLimits = InputLimits()) -> None:
     """File-level faults found before decoding: too large, empty, binary."""
-    if len(data) > limits.max_file_bytes:
-        raise InputFileError(source, f"{len(data):,} bytes is above the limit of {limits.max_file_bytes:,} bytes (max_file_mb)")
+    check_size(len(data), source, limits)
     if not data.strip():
         raise InputFileError(source, "the file is empty")
     kind = next((name for magic, name in BINARY_SIGNATURES.items() if data.startswith(magic)), None)

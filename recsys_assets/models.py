@@ -21,6 +21,9 @@ from threadpoolctl import threadpool_limits
 from recsys_assets.recommender import latest_opinions
 
 TOKEN = re.compile(r"[^\W_]{2,}")
+# A token or the line break that separates two items' texts in `tfidf`, which reads texts in chunks.
+_TOKEN_OR_BREAK = re.compile(rf"{TOKEN.pattern}|\n")
+_TEXTS_PER_CHUNK = 10_000
 # Similarity rows computed together when keeping each item's nearest neighbours.
 _NEIGHBOUR_BLOCK = 2048
 # Feature matrices up to this many cells (float32) are multiplied densely in `cosine_neighbours`.
@@ -47,8 +50,11 @@ class TrainingData:
 def item_texts(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     """Every metadata column but ITEM_ID joined into one text per item ("" when unknown)."""
     columns = [c for c in items.columns if c != "ITEM_ID"]
-    by_item = items.drop_duplicates("ITEM_ID", keep="last").set_index("ITEM_ID")[columns].astype("str")
-    text = by_item.fillna("").agg(" ".join, axis=1) if columns else pd.Series("", index=by_item.index)
+    by_item = items.drop_duplicates("ITEM_ID", keep="last").set_index("ITEM_ID")[columns].astype("str").fillna("")
+    if columns:
+        text = by_item[columns[0]].str.cat([by_item[column] for column in columns[1:]], sep=" ")
+    else:
+        text = pd.Series("", index=by_item.index)
     return text.reindex(pd.Index(item_ids)).fillna("").to_numpy(dtype=str)
 
 
@@ -211,24 +217,38 @@ def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
     home, kitchen, mixers). A token of one item relates it to nothing, and one in more than
     `max_document_share` of the items with text carries no signal: both are dropped.
     """
-    tokens = pd.Series(texts).str.lower().str.findall(TOKEN.pattern).explode().dropna()
-    if tokens.empty:
-        return sp.csr_matrix((len(texts), 0), dtype=np.float32)
-    pairs = pd.DataFrame({"item": tokens.index.to_numpy(), "token": tokens.to_numpy(dtype=str)})
-    counts = pairs.value_counts(sort=False).reset_index(name="count")
-    vocabulary, token_code = np.unique(counts["token"].to_numpy(dtype=str), return_inverse=True)
+    starts = range(0, max(len(texts), 1), _TEXTS_PER_CHUNK)
+    pair_item, tokens, count = (
+        np.concatenate(part) for part in zip(*(_token_counts(texts[start : start + _TEXTS_PER_CHUNK], start) for start in starts))
+    )
+    token_code, vocabulary = pd.factorize(pd.Series(tokens, dtype=object))
     documents = np.bincount(token_code, minlength=len(vocabulary))
     with_text = max(int((np.char.str_len(texts.astype(str)) > 0).sum()), 1)
     idf = np.log((1 + with_text) / (1 + documents)) + 1
     keep = (documents >= 2) & (documents <= max(max_document_share * with_text, 1))
-    term = (1 + np.log(counts["count"].to_numpy())) * idf[token_code]
+    term = (1 + np.log(count)) * idf[token_code]
     kept = keep[token_code]
     column = np.cumsum(keep) - 1
     return sp.csr_matrix(
-        (term[kept], (counts["item"].to_numpy()[kept], column[token_code[kept]])),
+        (term[kept], (pair_item[kept], column[token_code[kept]])),
         shape=(len(texts), int(keep.sum())),
         dtype=np.float32,
     )
+
+
+def _token_counts(texts: np.ndarray, first_item: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(item, token, count) of every distinct token of each text; items numbered from `first_item`.
+
+    One regex pass over the texts joined by line breaks (fast and lean next to per-text token
+    lists); the breaks number the items.
+    """
+    one_line = pd.Series(texts, dtype="str").fillna("").str.replace("\n", " ", regex=False)
+    codes, vocabulary = pd.factorize(pd.Series(_TOKEN_OR_BREAK.findall("\n".join(one_line).lower()), dtype=object))
+    is_break = codes == (vocabulary.get_loc("\n") if "\n" in vocabulary else -1)
+    item = np.cumsum(is_break)[~is_break]
+    pairs, count = np.unique(item * len(vocabulary) + codes[~is_break], return_counts=True)
+    pair_item, token_code = np.divmod(pairs, max(len(vocabulary), 1))
+    return pair_item + first_item, vocabulary.to_numpy(dtype=object)[token_code], count
 
 
 def fit_popularity(data: TrainingData) -> Scorer:

@@ -136,3 +136,32 @@ def test_a_run_stops_when_the_quarantined_share_passes_the_limit(tmp_path, capsy
         "mostly_bad.csv: 50.0% of 2 rows were quarantined, above the limit of 10%: is the export broken? "
         "First reasons: line 3 rating: rating is not a number"
     ) in capsys.readouterr().err
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
+    from dagster import DagsterInstance, materialize
+
+    from recsys_assets.assets.ingest import raw_reviews
+    from recsys_assets.resources.settings import PipelineSettings
+    from recsys_assets.resources.storage import LocalObjectStore
+
+    class StoreThatMustNotRead(LocalObjectStore):
+        def read_bytes(self, key: str) -> bytes:
+            raise AssertionError(f"{key} was read")
+
+    (tmp_path / "big.csv").write_bytes(b"x" * 2048)
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("raw_files", ["big.csv"])
+        result = materialize(
+            [raw_reviews],
+            partition_key="big.csv",
+            instance=instance,
+            raise_on_error=False,
+            resources={
+                "storage": StoreThatMustNotRead(root=str(tmp_path)),
+                "settings": PipelineSettings(input_location=str(tmp_path), max_file_mb=1 / 1024),
+            },
+        )
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    message = (failure.cause or failure).message
+    assert "big.csv: 2,048 bytes is above the limit of 1,024 bytes (max_file_mb)" in message

@@ -15,7 +15,7 @@ from dagster import (
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import share_table, table_metadata
 from recsys_assets.assets.partitions import raw_files
-from recsys_assets.catalog import InputLimits, build_products, build_users, explode_reviews, parse_catalog_csv
+from recsys_assets.catalog import InputLimits, build_products, build_users, check_size, explode_reviews, parse_catalog_csv
 from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import ObjectStore
@@ -40,8 +40,9 @@ def inbox_key(settings: PipelineSettings, file_key: str) -> str:
 def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: PipelineSettings):
     """Read one input file as UTF-8: a bad file stops the run, bad rows go to quarantine."""
     key = inbox_key(settings, context.partition_key)
-    data = storage.read_bytes(key)
     limits = InputLimits(int(settings.max_file_mb * 2**20), settings.max_item_chars, settings.max_field_chars)
+    check_size(storage.size(key), context.partition_key, limits)  # before reading it into memory
+    data = storage.read_bytes(key)
     parsed = parse_catalog_csv(data, context.partition_key, settings.fallback_encoding or None, limits)
     if parsed.fallback_lines:
         lines = parsed.fallback_lines

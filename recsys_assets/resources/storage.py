@@ -52,6 +52,10 @@ class ObjectStore(ConfigurableResource, ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
+    def size(self, key: str) -> int:
+        """Bytes of an object, without reading it."""
+
+    @abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
         """Keys under a prefix (or the key itself when it names one object), sorted."""
 
@@ -114,6 +118,9 @@ class LocalObjectStore(ObjectStore):
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
 
     def list_keys(self, prefix: str) -> list[str]:
         base = self._path(prefix)

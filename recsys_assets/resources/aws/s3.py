@@ -52,6 +52,9 @@ class S3ObjectStore(ObjectStore):
             raise
         return True
 
+    def size(self, key: str) -> int:
+        return self.client().head_object(Bucket=self.bucket, Key=self._object_key(key))["ContentLength"]
+
     def list_keys(self, prefix: str) -> list[str]:
         """Keys of the object named `prefix` or under the folder `prefix/`, in the form `prefix` was given."""
         return [key for key, _ in self._listing(prefix)]
