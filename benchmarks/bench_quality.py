@@ -135,7 +135,8 @@ def markdown(results: dict[str, dict]) -> str:
         "(90% of users train; for the other 10%, the oldest 90% of each user's interactions are the input, the newest "
         "10% the truth; only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
-        f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults.",
+        f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda is picked inside each fit, on "
+        "hidden items of the training matrix only); it is what the `recommender` asset trains (`recsys_assets/item_item.py`).",
         "",
     ]
     for name, result in results.items():

@@ -140,8 +140,20 @@ def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: Ite
     )
 
 
+def _kept_positions(model: TrainedItemItem) -> np.ndarray:
+    """Each item's row/column in `model.ease` (-1 outside the EASE items)."""
+    position = np.full(len(model.item_ids), -1)
+    position[model.kept] = np.arange(len(model.kept))
+    return position
+
+
 def _chunk_candidates(
-    model: TrainedItemItem, history: sp.csr_matrix, content_scale: np.ndarray, seen: sp.csr_matrix, n: int
+    model: TrainedItemItem,
+    kept_position: np.ndarray,
+    history: sp.csr_matrix,
+    content_scale: np.ndarray,
+    seen: sp.csr_matrix,
+    n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, item, score) of unseen positively scored candidates holding each row's n best.
 
@@ -152,8 +164,6 @@ def _chunk_candidates(
     n_items = len(model.item_ids)
     sparse = (history @ model.tail + sp.diags(content_scale) @ (history @ model.content)).tocoo()
     dense = np.asarray(history[:, model.kept] @ model.ease, dtype=np.float32)
-    kept_position = np.full(n_items, -1)
-    kept_position[model.kept] = np.arange(len(model.kept))
     position = kept_position[sparse.col]
     in_block = position >= 0
     dense[sparse.row[in_block], position[in_block]] += sparse.data[in_block]
@@ -174,12 +184,17 @@ def _chunk_candidates(
     )
 
 
-def _reasons(model: TrainedItemItem, liked: sp.csr_matrix, content_scale: np.ndarray, user: np.ndarray, item: np.ndarray):
+def _reasons(
+    model: TrainedItemItem,
+    kept_position: np.ndarray,
+    liked: sp.csr_matrix,
+    content_scale: np.ndarray,
+    user: np.ndarray,
+    item: np.ndarray,
+) -> np.ndarray:
     """For each (user, item) pick, the liked item with the largest positive term of its score (-1 if none)."""
     entry, candidate = _rows_of(liked, user)
     target = item[entry]
-    kept_position = np.full(len(model.item_ids), -1)
-    kept_position[model.kept] = np.arange(len(model.kept))
     both_kept = (kept_position[candidate] >= 0) & (kept_position[target] >= 0)
     term = np.zeros(len(entry), dtype=np.float64)
     term[both_kept] = model.ease[kept_position[candidate[both_kept]], kept_position[target[both_kept]]]
@@ -201,17 +216,19 @@ def item_item_picks(model: TrainedItemItem, request: _Request, num_results: int)
     liked_count = np.diff(liked.indptr)
     content_scale = model.params.content_weight / np.maximum(liked_count, 1).astype(np.float64) ** model.params.decay
     users = np.flatnonzero(liked_count > 0)
+    kept_position = _kept_positions(model)
     n = num_results
 
     def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
         history = sp.csr_matrix(liked[chunk], dtype=np.float32)
-        row, item, score = _chunk_candidates(model, history, content_scale[chunk], seen[chunk], n)
+        row, item, score = _chunk_candidates(model, kept_position, history, content_scale[chunk], seen[chunk], n)
         order = np.lexsort((item, -score, row))
         row, item, score = row[order], item[order], score[order]
         position = np.arange(len(row)) - np.searchsorted(row, row)
         top = position < n
         user = chunk[row[top]]
-        return user, item[top], score[top], position[top], _reasons(model, liked, content_scale, user, item[top])
+        reason = _reasons(model, kept_position, liked, content_scale, user, item[top])
+        return user, item[top], score[top], position[top], reason
 
     chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from recsys_assets import models
 from recsys_assets.cli import main
 from recsys_assets.evaluation import METRIC_NAMES, top_k_recommendations
 from recsys_assets.models import (
@@ -16,6 +17,7 @@ from recsys_assets.models import (
     fit_item_knn,
     grouped_cosine_neighbours,
     leaf_categories,
+    tfidf,
     training_data,
     validated_regularization,
 )
@@ -128,3 +130,11 @@ def test_regularization_falls_back_when_too_few_users_can_validate_it():
     data = training_data(TWO_GROUPS, None)
     assert validated_regularization(data, candidates=(1.0, 2.0), fallback=7.0, min_users=9) == 7.0
     assert validated_regularization(data, candidates=(1.0,), fallback=7.0, min_users=8) == 1.0
+
+
+def test_tfidf_is_the_same_whatever_the_chunk_size(monkeypatch):
+    texts = np.array(["Steel Kettle", "", "Steel Drill\nCordless", "cordless saw", "Kettle saw"])
+    whole = tfidf(texts).toarray()
+    monkeypatch.setattr(models, "_TEXTS_PER_CHUNK", 2)
+    np.testing.assert_array_equal(tfidf(texts).toarray(), whole)
+    assert whole.shape == (5, 4) and np.count_nonzero(whole, axis=1).tolist() == [2, 0, 2, 2, 2]

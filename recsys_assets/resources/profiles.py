@@ -66,6 +66,26 @@ class SqliteProfileStore(ProfileStore):
             connection.execute("COMMIT")
         return self.count(table)
 
+    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
+        """Delete the scope's rows and insert `frame` in one transaction (the other rows are not touched)."""
+        columns = [str(c) for c in frame.columns]
+        with closing(self._connect()) as connection:
+            existing = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608 (our table names)
+        if existing != columns:  # a new table, or new columns: rebuild it whole
+            return super().replace_rows(table, frame, scope_column, scope)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        placeholders = ", ".join("?" for _ in columns)
+        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        with closing(self._connect()) as connection:
+            # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
+            connection.execute("BEGIN")
+            connection.execute("CREATE TEMP TABLE scope (value PRIMARY KEY)")
+            connection.executemany("INSERT OR IGNORE INTO scope VALUES (?)", ((value,) for value in pd.unique(scope)))
+            connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" IN (SELECT value FROM scope)')  # nosec B608
+            connection.executemany(f'INSERT OR REPLACE INTO "{table}" ({quoted}) VALUES ({placeholders})', rows)  # nosec B608
+            connection.execute("COMMIT")
+        return self.count(table)
+
     def count(self, table: str) -> int:
         with closing(self._connect()) as connection:
             exists = connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()

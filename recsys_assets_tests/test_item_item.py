@@ -1,0 +1,77 @@
+import numpy as np
+import pandas as pd
+
+from recsys_assets.item_item import TrainedItemItem, recommend_item_item, train_item_item
+from recsys_assets.recommender import RECOMMENDATION_COLUMNS, train_recommender
+from recsys_assets.resources.recommender import LocalRecommender
+
+
+def interactions(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    """Interactions in the order given (TIMESTAMP = row number)."""
+    users, items, values = zip(*rows)
+    return pd.DataFrame(
+        {
+            "USER_ID": pd.Series(users, dtype="str"),
+            "ITEM_ID": pd.Series(items, dtype="str"),
+            "TIMESTAMP": np.arange(len(rows), dtype=np.int64),
+            "EVENT_TYPE": "review",
+            "EVENT_VALUE": np.array(values, dtype=np.float64),
+        }
+    )
+
+
+# Group A (a1-a3) and group B (b1-b3) never share a user; b1 is the most popular item overall.
+HISTORY = interactions(
+    [(f"ua{n}", item, 1.0) for n in range(3) for item in ("a1", "a2", "a3")]
+    + [(f"ub{n}", item, 1.0) for n in range(5) for item in ("b1", "b2", "b3")]
+    + [("new", "a1", 1.0), ("both", "a1", 1.0), ("both", "b1", 1.0), ("hater", "a1", 0.0)]
+)
+ITEMS = pd.DataFrame({"ITEM_ID": ["a1", "a2", "a3", "b1", "b2", "b3"], "CATEGORY": ["A"] * 3 + ["B"] * 3})
+
+
+def test_picks_come_from_the_liked_items_group_with_that_item_as_reason():
+    model = train_item_item(HISTORY, ITEMS)
+    table = recommend_item_item(model, HISTORY, ["new"], num_results=2)
+    assert list(table.columns) == list(RECOMMENDATION_COLUMNS)
+    assert table["ITEM_ID"].tolist() == ["a2", "a3"]
+    assert table["SOURCE"].tolist() == ["item-item"] * 2 and table["REASON_ITEM_ID"].tolist() == ["a1", "a1"]
+
+
+def test_each_pick_names_the_liked_item_that_drove_its_score():
+    model = train_item_item(HISTORY, ITEMS)
+    table = recommend_item_item(model, HISTORY, ["both"], num_results=4)
+    assert set(zip(table["ITEM_ID"], table["REASON_ITEM_ID"])) == {("a2", "a1"), ("a3", "a1"), ("b2", "b1"), ("b3", "b1")}
+
+
+def test_lists_are_topped_up_by_popularity_and_never_repeat_a_seen_item():
+    history = HISTORY[HISTORY["USER_ID"] != "both"]  # nobody links the groups, so b items score 0 for "new"
+    model = train_item_item(history, ITEMS)
+    table = recommend_item_item(model, history, ["new", "hater"], num_results=4)
+    new = table[table["USER_ID"] == "new"]
+    assert new["ITEM_ID"].tolist() == ["a2", "a3", "b1", "b2"]
+    assert new["SOURCE"].tolist() == ["item-item", "item-item", "popularity", "popularity"]
+    assert new["REASON_CATEGORY"].isna().all()  # category A has nothing left, so the overall list
+    hater = table[table["USER_ID"] == "hater"]  # reviewed a1 without liking it: no model picks, a1 stays excluded
+    assert hater["ITEM_ID"].tolist() == ["b1", "b2", "b3", "a2"]
+    assert set(hater["SOURCE"]) == {"popularity"} and hater["REASON_ITEM_ID"].isna().all()
+
+
+def test_a_saved_model_loads_back_and_recommends_the_same(tmp_path):
+    model = train_item_item(HISTORY, ITEMS)
+    model.save(tmp_path / "item-item")
+    train_recommender(HISTORY, ITEMS).save(tmp_path / "als")
+    assert TrainedItemItem.is_saved_in(tmp_path / "item-item") and not TrainedItemItem.is_saved_in(tmp_path / "als")
+    loaded = TrainedItemItem.load(tmp_path / "item-item")
+    users = ["new", "both", "hater"]
+    pd.testing.assert_frame_equal(
+        recommend_item_item(loaded, HISTORY, users, 4), recommend_item_item(model, HISTORY, users, 4)
+    )
+    assert loaded.params == model.params
+
+
+def test_the_local_recommender_trains_and_measures_the_item_item_model_by_default():
+    recommender = LocalRecommender()
+    model = recommender.train(HISTORY, ITEMS)
+    assert isinstance(model, TrainedItemItem) and (model.trained_users, model.trained_items) == (11, 6)
+    assert set(recommender.offline_metrics(HISTORY, ITEMS)) == {"model", "popularity-count"}
+    assert recommender.recommend(model, HISTORY, pd.Series(["new"]), 2)["ITEM_ID"].tolist() == ["a2", "a3"]
