@@ -22,7 +22,16 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_assets.models import fit_hybrid, training_data
-from recsys_assets.recommender import _item_categories, _Picks, _Request, _concatenate, _pair_matrix, _recommend, _rows_of
+from recsys_assets.recommender import (
+    TrainedOnCatalog,
+    _concatenate,
+    _item_categories,
+    _pair_matrix,
+    _Picks,
+    _recommend,
+    _Request,
+    _rows_of,
+)
 
 _ARRAYS_FILE = "arrays.npz"
 _PARAMS_FILE = "params.json"
@@ -45,7 +54,7 @@ class ItemItemParams:
 
 
 @dataclass(eq=False)
-class TrainedItemItem:
+class TrainedItemItem(TrainedOnCatalog):
     """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
 
     `ease` is over the `kept` item codes; `tail` and `content` are item x item CSR matrices.
@@ -60,14 +69,6 @@ class TrainedItemItem:
     tail: sp.csr_matrix
     content: sp.csr_matrix
     params: ItemItemParams
-
-    @property
-    def trained_users(self) -> int:
-        return len(self.user_ids)
-
-    @property
-    def trained_items(self) -> int:
-        return len(self.item_ids)
 
     def save(self, directory: Path) -> None:
         """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""

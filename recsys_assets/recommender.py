@@ -59,8 +59,23 @@ class RecommenderParams:
     min_positive_value: float = 0.0
 
 
+class TrainedOnCatalog:
+    """What every local model can say of itself: how many users and items it was trained on."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+
+    @property
+    def trained_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def trained_items(self) -> int:
+        return len(self.item_ids)
+
+
 @dataclass(eq=False)
-class TrainedRecommender:
+class TrainedRecommender(TrainedOnCatalog):
     """ALS factors plus what the popularity fallback needs; rows follow the sorted id arrays."""
 
     user_ids: np.ndarray
@@ -70,14 +85,6 @@ class TrainedRecommender:
     item_popularity: np.ndarray
     item_categories: np.ndarray
     params: RecommenderParams
-
-    @property
-    def trained_users(self) -> int:
-        return len(self.user_ids)
-
-    @property
-    def trained_items(self) -> int:
-        return len(self.item_ids)
 
     def save(self, directory: Path) -> None:
         """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
