@@ -115,9 +115,9 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         served = {name: execute("segment_job", name) for name in ([segment] if segment else names)}
     home = Path(options.home)
     home.mkdir(parents=True, exist_ok=True)
+    # the segment CSVs are already spreadsheet-safe (written with for_spreadsheets=True)
     combined = pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}) for name in names])
-    combined = neutralize_formulas(combined.sort_values(["USER_ID", "RANK"], kind="stable"))
-    combined.to_csv(home / "recommendations.csv", index=False)
+    combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
     summary = {
         "input": options.input_location,
         "files": files,

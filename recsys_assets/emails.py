@@ -146,6 +146,11 @@ class EmailFailure:
     reason: str
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values begins in a sorted array (each user's first row)."""
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.array([], int)
+
+
 def render_emails(
     items: pd.DataFrame, users: pd.DataFrame, env: jinja2.Environment, copies: dict[str, EmailCopy] | None = None
 ) -> tuple[list[RenderedEmail], list[EmailFailure]]:
@@ -158,7 +163,7 @@ def render_emails(
     names = users.set_index("user_id")["user_name"].fillna("")
     records = items.to_dict(orient="records")
     user_ids = items["user_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, user_ids[1:] != user_ids[:-1]]) if len(records) else np.array([], int)
+    starts = run_starts(user_ids)
     emails, failures = [], []
     for start, end in zip(starts, [*starts[1:], len(records)]):
         user_id = str(user_ids[start])
@@ -246,8 +251,7 @@ def email_jobs(
 ) -> Iterator[EmailJob]:
     """Split the work into about `chunks` jobs by user, each with only the products and users it needs."""
     ordered = recommendations.sort_values(["USER_ID", "RANK"], kind="stable")
-    user_ids = ordered["USER_ID"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, user_ids[1:] != user_ids[:-1]]) if len(ordered) else np.array([0])
+    starts = run_starts(ordered["USER_ID"].to_numpy()) if len(ordered) else np.array([0])
     bounds = sorted({int(starts[i]) for i in np.linspace(0, len(starts), max(chunks, 1), endpoint=False).astype(int)})
     for start, end in zip(bounds, [*bounds[1:], len(ordered)]):
         part = ordered.iloc[start:end]
