@@ -22,8 +22,8 @@ from recsys_assets.definitions import build_definitions
 from recsys_assets.sample import generate_catalog, write_catalog
 from recsys_assets.settings import RunOptions
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- BEGIN incremental -->", "<!-- END incremental -->"
+from results import write_section
+
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -75,11 +75,7 @@ def main() -> None:
         "the model and the segments are rebuilt from every file (vectorized, so that is cheap except the "
         "model training and the emails, which are rewritten for every customer).",
     ]
-    text = RESULTS.read_text()
-    if BEGIN not in text:
-        text += f"\n## Adding a file to the inbox\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN)
-    RESULTS.write_text(f"{head}{BEGIN}\n" + "\n".join(lines) + f"\n{END}{rest.split(END)[1]}")
+    write_section("incremental", "Adding a file to the inbox", "\n".join(lines))
     print("\n".join(lines))
 
 

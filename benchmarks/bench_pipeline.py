@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- BEGIN pipeline -->", "<!-- END pipeline -->"
+from results import write_section
 
 
 def run_once(path: Path, home: Path, workers: int) -> dict:
@@ -111,9 +110,7 @@ def main() -> None:
     for size in args.sizes:
         results.append(measure(size, args.workers))
         print(json.dumps(results[-1]), flush=True)
-    text = RESULTS.read_text() if RESULTS.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN)
-    RESULTS.write_text(f"{head}{BEGIN}\n{markdown(results, args.workers)}\n{END}{rest.split(END)[1]}")
+    write_section("pipeline", "Pipeline", markdown(results, args.workers))
 
 
 if __name__ == "__main__":

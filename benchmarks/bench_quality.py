@@ -22,10 +22,10 @@ import pandas as pd
 from recsys_assets.evaluation import compare_models
 from recsys_assets.models import DEFAULT_MODEL, MODELS
 
+from results import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- BEGIN quality -->", "<!-- END quality -->"
 SHOWN = {
     "normalized_discounted_cumulative_gain_at_10": "NDCG@10",
     "normalized_discounted_cumulative_gain_at_25": "NDCG@25",
@@ -135,8 +135,9 @@ def markdown(results: dict[str, dict]) -> str:
         "(90% of users train; for the other 10%, the oldest 90% of each user's interactions are the input, the newest "
         "10% the truth; only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
-        f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda is picked inside each fit, on "
-        "hidden items of the training matrix only); it is what the `recommender` asset trains (`recsys_assets/item_item.py`).",
+        f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
+        "transition weight are picked inside each fit, on items hidden from training users only: "
+        "`models.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/item_item.py`).",
         "",
     ]
     for name, result in results.items():
@@ -177,11 +178,7 @@ def main() -> None:
         print(markdown({name: result}), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    if BEGIN not in text:
-        text = f"{text.rstrip()}\n\n## Recommendation quality\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN)
-    RESULTS.write_text(f"{head}{BEGIN}\n{markdown(results)}{END}{rest.split(END)[1]}")
+    write_section("quality", "Recommendation quality", markdown(results))
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from recsys_assets.interactions import EventValueRule, event_values
 from recsys_assets.recommender import RecommenderParams, recommend, recommend_popular, train_recommender
 from recsys_assets.sentiment import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- BEGIN sentiment -->", "<!-- END sentiment -->"
+from results import write_section
+
 CELLS = Path("sentiment-labelled-sentences/amazon_cells_labelled.txt")
 BEAUTY = Path("amazon-all-beauty-5core/All_Beauty_5.json.gz")
 UNDECIDED = "UNDECIDED"
@@ -232,17 +232,6 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    """Replace the sentiment section of RESULTS.md (appended if absent), leaving the rest untouched."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = f"{head}{BEGIN}\n{section}\n{END}{rest.split(END, 1)[1]}"
-    else:
-        text = f"{text.rstrip()}\n\n{BEGIN}\n{section}\n{END}\n"
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -265,7 +254,7 @@ def main() -> None:
     speed = reviews_per_second(speed_texts, args.repeats) if speed_texts else {}
     interactions = interaction_rows(beauty, args.seeds, lexicon=DEFAULT_LEXICON) if beauty is not None else None
     section = markdown(quality, mixes, speed, interactions, args.seeds, len(speed_texts))
-    write_section(section)
+    write_section("sentiment", "Sentiment", section)
     print(section)
 
 

@@ -1,11 +1,12 @@
-"""The hybrid item-item recommender (EASE + item-kNN tail + content kNN) as a storable model.
+"""The hybrid item-item recommender (EASE + item-kNN tail + transitions + content kNN) as a storable model.
 
 It trains `models.fit_hybrid` and recommends with the same rules and columns as the ALS model
 of `recsys_assets.recommender`: user u's score of item i is sum over u's liked items j of
-S_u[j, i] = EASE[j, i] + tail[j, i] + c_u content[j, i] (c_u = content_weight / liked ** decay),
-so the liked item with the largest positive term is the one that drove the score and is the
-reason. Only positive scores are model picks (SOURCE 'item-item'); the rest is topped up by
-the category-aware popularity fallback.
+r_uj * S_u[j, i], S_u[j, i] = EASE[j, i] + tail[j, i] + sequence[j, i] + c_u content[j, i]
+(r_uj = the recency weight of j in u's history, c_u = content_weight / liked ** decay), so the
+liked item with the largest positive term is the one that drove the score and is the reason.
+Only positive scores are model picks (SOURCE 'item-item'); the rest is topped up by the
+category-aware popularity fallback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +23,10 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.models import fit_hybrid, training_data
+from recsys_assets.sequence import newer_counts, recency_weights
+from recsys_assets.models import RECENCY_FLOOR, HybridSettings, fit_hybrid, training_data, validated_settings
 from recsys_assets.recommender import (
+    Opinions,
     TrainedOnCatalog,
     _concatenate,
     _item_categories,
@@ -37,17 +41,17 @@ _ARRAYS_FILE = "arrays.npz"
 _PARAMS_FILE = "params.json"
 # Requested users scored together by one thread.
 _USERS_PER_CHUNK = 2048
-_SPARSE_MATRICES = ("tail", "content")
+_SPARSE_MATRICES = ("tail", "content", "sequence")
 
 
 @dataclass(frozen=True)
 class ItemItemParams:
-    """Hyper-parameters of `models.fit_hybrid` (regularization None = validated at fit time)."""
+    """Hyper-parameters of `models.fit_hybrid` (settings None = `models.validated_settings` at fit time)."""
 
     neighbours: int = 100
     content_weight: float = 0.003
     decay: float = 2.0
-    regularization: float | None = None
+    settings: HybridSettings | None = None
     max_items: int = 3000
     tail_weight: float = 0.001
     min_positive_value: float = 0.0
@@ -57,7 +61,8 @@ class ItemItemParams:
 class TrainedItemItem(TrainedOnCatalog):
     """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
 
-    `ease` is over the `kept` item codes; `tail` and `content` are item x item CSR matrices.
+    `ease` is over the `kept` item codes; `tail`, `content` and `sequence` (the weighted
+    transitions) are item x item CSR matrices.
     """
 
     user_ids: np.ndarray
@@ -68,7 +73,13 @@ class TrainedItemItem(TrainedOnCatalog):
     ease: np.ndarray
     tail: sp.csr_matrix
     content: sp.csr_matrix
+    sequence: sp.csr_matrix
     params: ItemItemParams
+
+    @cached_property
+    def sparse_collaborative(self) -> sp.csr_matrix:
+        """tail + sequence: the collaborative weights outside the dense EASE block, and transitions."""
+        return sp.csr_matrix(self.tail + self.sequence, dtype=np.float32)
 
     def save(self, directory: Path) -> None:
         """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
@@ -103,6 +114,7 @@ class TrainedItemItem(TrainedOnCatalog):
         directory = Path(directory)
         params = json.loads((directory / _PARAMS_FILE).read_text())
         params.pop("model")
+        params["settings"] = HybridSettings(**params["settings"])
         with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
             n_items = len(arrays["item_ids"])
             sparse = {
@@ -118,12 +130,13 @@ class TrainedItemItem(TrainedOnCatalog):
 def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
     """Fit the hybrid on the positive opinions; the item universe is the catalog plus reviewed items."""
     data = training_data(interactions, items, params.min_positive_value)
+    settings = validated_settings(data, ease_items=params.max_items) if params.settings is None else params.settings
     scorer = fit_hybrid(
         data,
         neighbours=params.neighbours,
         content_weight=params.content_weight,
         decay=params.decay,
-        regularization=params.regularization,
+        settings=settings,
         max_items=params.max_items,
         tail_weight=params.tail_weight,
     )
@@ -137,7 +150,8 @@ def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: Ite
         ease=collaborative.ease,
         tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
         content=sp.csr_matrix(scorer.content.similarity, dtype=np.float32),
-        params=ItemItemParams(**{**asdict(params), "content_weight": scorer.weight}),
+        sequence=scorer.sequence,
+        params=replace(params, settings=settings),
     )
 
 
@@ -163,7 +177,7 @@ def _chunk_candidates(
     row's n-th best dense score.
     """
     n_items = len(model.item_ids)
-    sparse = (history @ model.tail + sp.diags(content_scale) @ (history @ model.content)).tocoo()
+    sparse = (history @ model.sparse_collaborative + sp.diags(content_scale) @ (history @ model.content)).tocoo()
     dense = np.asarray(history[:, model.kept] @ model.ease, dtype=np.float32)
     position = kept_position[sparse.col]
     in_block = position >= 0
@@ -188,31 +202,40 @@ def _chunk_candidates(
 def _reasons(
     model: TrainedItemItem,
     kept_position: np.ndarray,
-    liked: sp.csr_matrix,
+    history: sp.csr_matrix,
     content_scale: np.ndarray,
     user: np.ndarray,
     item: np.ndarray,
 ) -> np.ndarray:
     """For each (user, item) pick, the liked item with the largest positive term of its score (-1 if none)."""
-    entry, candidate = _rows_of(liked, user)
+    entry, candidate = _rows_of(history, user)
     target = item[entry]
     both_kept = (kept_position[candidate] >= 0) & (kept_position[target] >= 0)
     term = np.zeros(len(entry), dtype=np.float64)
     term[both_kept] = model.ease[kept_position[candidate[both_kept]], kept_position[target[both_kept]]]
     if len(entry):
-        term += np.asarray(model.tail[candidate, target]).ravel()
+        term += np.asarray(model.sparse_collaborative[candidate, target]).ravel()
         term += content_scale[user[entry]] * np.asarray(model.content[candidate, target]).ravel()
+        term *= np.asarray(history[user[entry], candidate]).ravel()
     order = np.lexsort((candidate, -term, entry))
-    counts = np.diff(liked.indptr)[user]
+    counts = np.diff(history.indptr)[user]
     first = order[np.cumsum(counts) - counts]
     return np.where(term[first] > 0, candidate[first], -1)
+
+
+def _recency_history(model: TrainedItemItem, opinions: Opinions, n_users: int) -> sp.csr_matrix:
+    """Requested users x items: each liked item's recency weight (the model's half-life), else empty."""
+    liked = opinions.positive
+    user, item = opinions.user[liked], opinions.item[liked]
+    weights = recency_weights(newer_counts(user, opinions.timestamp[liked]), model.params.settings.half_life, RECENCY_FLOOR)
+    return sp.csr_matrix((weights, (user, item)), shape=(n_users, len(model.item_ids)))
 
 
 def item_item_picks(model: TrainedItemItem, request: _Request, num_results: int) -> _Picks:
     """Top positively scored unseen items, with reasons, for requested users with a liked item."""
     opinions = request.opinions
     n_users, n_items = len(request.user_ids), len(model.item_ids)
-    liked = _pair_matrix(opinions.user[opinions.positive], opinions.item[opinions.positive], (n_users, n_items))
+    liked = _recency_history(model, opinions, n_users)
     seen = _pair_matrix(opinions.user, opinions.item, (n_users, n_items))
     liked_count = np.diff(liked.indptr)
     content_scale = model.params.content_weight / np.maximum(liked_count, 1).astype(np.float64) ** model.params.decay
@@ -221,7 +244,7 @@ def item_item_picks(model: TrainedItemItem, request: _Request, num_results: int)
     n = num_results
 
     def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
-        history = sp.csr_matrix(liked[chunk], dtype=np.float32)
+        history = liked[chunk]
         row, item, score = _chunk_candidates(model, kept_position, history, content_scale[chunk], seen[chunk], n)
         order = np.lexsort((item, -score, row))
         row, item, score = row[order], item[order], score[order]

@@ -3,7 +3,8 @@
 Every model fits on `TrainingData` (users x items matrix of positive EVENT_VALUEs, plus each
 item's metadata text) and scores every item for given rows of that matrix. The item-item models
 (item-kNN, EASE, content, hybrid) score user u's item i as sum_j value(u, j) * S[j, i], so the
-liked item j with the largest term is exactly the item that drove the score.
+liked item j with the largest term is exactly the item that drove the score (the hybrid's
+value(u, j) is j's recency weight in u's history, and its S includes item-to-next-item transitions).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recsys_assets.recommender import latest_opinions
+from recsys_assets.sequence import newer_counts, recency_weights, transitions
 
 TOKEN = re.compile(r"[^\W_]{2,}")
 # A token or the line break that separates two items' texts in `tfidf`, which reads texts in chunks.
@@ -32,7 +34,10 @@ _DENSE_FEATURE_CELLS = 32 * 1024 * 1024
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Positive (user, item) values (latest opinion per pair) and the items' metadata text."""
+    """Positive (user, item) values (latest opinion per pair) and the items' metadata text.
+
+    `timestamp` holds each stored cell's TIMESTAMP, aligned with `matrix.data` (canonical CSR).
+    """
 
     user_ids: np.ndarray
     item_ids: np.ndarray
@@ -40,11 +45,22 @@ class TrainingData:
     item_text: np.ndarray
     seen: sp.csr_matrix = field(repr=False)
     item_leaf_category: np.ndarray = field(repr=False)
+    timestamp: np.ndarray = field(repr=False)
 
     @property
     def popularity(self) -> np.ndarray:
         """Users with a positive opinion of each item."""
         return np.bincount(self.matrix.indices, minlength=len(self.item_ids))
+
+    @property
+    def entry_user(self) -> np.ndarray:
+        """The row (user code) of each stored cell of `matrix`."""
+        return np.repeat(np.arange(self.matrix.shape[0]), np.diff(self.matrix.indptr))
+
+    def recency(self, half_life: float | None, floor: float) -> sp.csr_matrix:
+        """`matrix`'s pattern with each user's liked items weighted by `sequence.recency_weights`."""
+        weights = recency_weights(newer_counts(self.entry_user, self.timestamp), half_life, floor)
+        return sp.csr_matrix((weights, self.matrix.indices, self.matrix.indptr), shape=self.matrix.shape)
 
 
 def item_texts(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
@@ -82,10 +98,17 @@ def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_po
     )
     shape = (len(user_ids), len(item_ids))
     liked = opinions.positive
-    matrix = sp.csr_matrix((opinions.value[liked], (opinions.user[liked], opinions.item[liked])), shape=shape)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(opinions.user[liked], minlength=len(user_ids)))])
+    matrix = sp.csr_matrix((opinions.value[liked].astype(np.float32), opinions.item[liked], indptr), shape=shape)
     seen = sp.csr_matrix((np.ones(len(opinions.user), dtype=bool), (opinions.user, opinions.item)), shape=shape)
     return TrainingData(
-        user_ids, item_ids, matrix.astype(np.float32), item_texts(item_ids, items), seen, leaf_categories(item_ids, items)
+        user_ids,
+        item_ids,
+        matrix,
+        item_texts(item_ids, items),
+        seen,
+        leaf_categories(item_ids, items),
+        opinions.timestamp[liked],
     )
 
 
@@ -130,17 +153,24 @@ class FactorScorer:
 
 @dataclass(frozen=True)
 class HybridScorer:
-    """Collaborative scores plus content scores weighted by weight / (liked items) ** decay."""
+    """Collaborative + transition scores plus content scores weighted by weight / (liked items) ** decay.
+
+    The collaborative and content scorers share one (recency-weighted) history; `sequence` is
+    the already weighted item x item transition matrix.
+    """
 
     collaborative: EaseScorer
     content: ItemSimilarityScorer
+    sequence: sp.csr_matrix
     weight: float
     decay: float
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        liked = np.maximum(np.diff(self.collaborative.history.indptr)[rows], 1)
+        history = self.collaborative.history[rows]
+        liked = np.maximum(np.diff(history.indptr), 1)
         content_weight = (self.weight / liked.astype(np.float32) ** self.decay)[:, None]
-        return self.collaborative.scores(rows) + content_weight * self.content.scores(rows)
+        sequence = np.asarray((history @ self.sequence).toarray(), dtype=np.float32)
+        return self.collaborative.scores(rows) + sequence + content_weight * self.content.scores(rows)
 
 
 def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -295,47 +325,133 @@ def ease_weights(
     return kept, ease_from_gram(gram, regularization * scale)
 
 
-def validated_regularization(
+@dataclass(frozen=True)
+class HybridSettings:
+    """What `validated_settings` picks for the hybrid.
+
+    regularization: EASE's lambda per mean item count. half_life: recency half-life in liked
+    items (None: the order of a history is ignored). sequence: weight of the transitions
+    relative to EASE (the factor matching their typical row maxima is applied on top; 0: none).
+    """
+
+    regularization: float
+    half_life: float | None
+    sequence: float
+
+
+RECENCY_FLOOR = 1 / 6
+# Used below `min_users` validation users: the choice on MovieLens' and the sample's validation splits.
+FALLBACK_SETTINGS = HybridSettings(regularization=30.0, half_life=3.5, sequence=0.5)
+
+
+def validated_settings(
     data: TrainingData,
-    candidates: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
-    fallback: float = 30.0,
+    regularizations: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
+    half_lives: tuple[float | None, ...] = (None, 3.5),
+    sequence_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0),
+    fallback: HybridSettings = FALLBACK_SETTINGS,
     min_users: int = 500,
     max_items: int = 1000,
     max_users: int = 2000,
+    ease_items: int = 3000,
     seed: int = 0,
-) -> float:
-    """EASE's lambda per mean item count that best ranks a hidden liked item of training users.
+) -> HybridSettings:
+    """The hybrid's settings that best rank items hidden from training users, fitted without them.
 
     Up to `max_users` users with two or more liked items among the `max_items` most popular
-    each hide one of them (seeded); EASE is fitted without those and each candidate is scored
-    by the hidden items' NDCG@10. Cheap (one `max_items` inverse per candidate), so it runs at
-    fit time. With fewer than `min_users` such users the choice is noise, so the strongly
-    regularizing `fallback` is used. Ties go to the earlier candidate.
+    (seeded draw) take part. Lambda (per mean item count of the `ease_items` the final model
+    keeps): each hides one random liked item, order left aside, and the best NDCG@10 wins.
+    Recency and transitions: each hides its newest 10% (at least one), as Personalize's split
+    does, and the simplest setting (no recency, no transitions first) within one standard error
+    of the best wins (`simplest_within_one_standard_error`), so order only counts where it
+    measurably predicts. Cheap, so it runs at fit time. With fewer than `min_users` such users
+    the choice is noise and `fallback` is used.
     """
     kept = most_popular_items(data, max_items)
-    columns = sp.csr_matrix(_binary(data.matrix)[:, kept])
-    liked = np.diff(columns.indptr)
+    position = np.full(len(data.item_ids), -1)
+    position[kept] = np.arange(len(kept))
+    in_kept = position[data.matrix.indices] >= 0
+    user, item, timestamp = data.entry_user[in_kept], position[data.matrix.indices[in_kept]], data.timestamp[in_kept]
+    liked = np.bincount(user, minlength=len(data.user_ids))
     eligible = np.flatnonzero(liked >= 2)
     if len(eligible) < min_users:
         return fallback
     rng = np.random.default_rng(seed)
     users = np.sort(rng.choice(eligible, size=min(len(eligible), max_users), replace=False))
-    hidden = columns.indptr[users] + rng.integers(0, liked[users])
-    hidden_item = columns.indices[hidden]
-    columns.data[hidden] = 0
-    columns.eliminate_zeros()
-    gram = (columns.T @ columns).toarray()
-    mean_count = float(np.diag(gram).mean())
-    history = columns[users]
-    seen_row, seen_item = history.nonzero()
-    rows = np.arange(len(users))
-    quality = []
-    for candidate in candidates:
-        scores = np.asarray(history @ ease_from_gram(gram, candidate * mean_count))
-        scores[seen_row, seen_item] = -np.inf
-        rank = (scores > scores[rows, hidden_item][:, None]).sum(axis=1)
-        quality.append(float(np.where(rank < 10, 1 / np.log2(2 + rank), 0.0).mean()))
-    return candidates[int(np.argmax(quality))]
+    sampled = np.isin(user, users)
+    shape = (len(data.user_ids), len(kept))
+    mean_count = float(data.popularity[most_popular_items(data, ease_items)].mean())
+
+    first_of_user = np.searchsorted(user, users)  # entries are sorted by user
+    one_random = np.zeros(len(user), dtype=bool)
+    one_random[first_of_user + rng.integers(0, liked[users])] = True
+    plain, hidden, gram = _held_out(user, item, one_random, users, shape)
+    by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden).mean() for value in regularizations]
+    regularization = regularizations[int(np.argmax(by_lambda))]
+
+    newest_last = np.lexsort((item, timestamp, user))
+    sorted_user = user[newest_last]
+    newer = liked[sorted_user] - 1 - (np.arange(len(sorted_user)) - np.searchsorted(sorted_user, sorted_user))
+    newest = np.zeros(len(user), dtype=bool)
+    newest[newest_last] = sampled[newest_last] & (newer < np.maximum(liked[sorted_user] // 10, 1))
+    _, hidden, gram = _held_out(user, item, newest, users, shape)
+    ease = ease_from_gram(gram, regularization * mean_count)
+    user, item, timestamp = user[~newest], item[~newest], timestamp[~newest]
+    sequence = transitions(user, item, timestamp, len(kept))
+    scale = sequence_scale(ease, sequence)
+    candidates, results = [], []
+    for half_life in half_lives:
+        weights = recency_weights(newer_counts(user, timestamp), half_life, RECENCY_FLOOR)
+        history = sp.csr_matrix((weights, (user, item)), shape=shape)[users]
+        collaborative, transition = history @ ease, (history @ sequence).toarray()
+        for weight in sequence_weights:
+            candidates.append(HybridSettings(regularization, half_life, weight))
+            results.append(_hidden_ndcg(history, collaborative + weight * scale * transition, hidden))
+    return candidates[simplest_within_one_standard_error(np.array(results))]
+
+
+def _held_out(
+    user: np.ndarray, item: np.ndarray, hide: np.ndarray, users: np.ndarray, shape: tuple[int, int]
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Without the `hide` entries: the `users`' binary rows, their hidden items (dense boolean) and the item Gram matrix."""
+    rest = sp.csr_matrix((np.ones(int((~hide).sum()), dtype=np.float32), (user[~hide], item[~hide])), shape=shape)
+    hidden = sp.csr_matrix((np.ones(int(hide.sum()), dtype=bool), (user[hide], item[hide])), shape=shape)[users].toarray()
+    return rest[users], hidden, (rest.T @ rest).toarray()
+
+
+def simplest_within_one_standard_error(per_user: np.ndarray) -> int:
+    """First candidate (row) whose mean is within one standard error of the best one's.
+
+    The standard error is that of the per-user differences to the best candidate, so a more
+    complex setting is only chosen when it beats the simpler ones by more than noise.
+    """
+    best = int(np.argmax(per_user.mean(axis=1)))
+    differences = per_user[best] - per_user
+    standard_error = differences.std(axis=1, ddof=1) / np.sqrt(max(per_user.shape[1], 1)) if per_user.shape[1] > 1 else 0
+    return int(np.flatnonzero(differences.mean(axis=1) <= standard_error)[0])
+
+
+def _hidden_ndcg(history: sp.csr_matrix, scores: np.ndarray, hidden: np.ndarray, k: int = 10) -> np.ndarray:
+    """Per-row NDCG@k of the `hidden` (boolean rows x items) items when ranking unseen items by `scores`."""
+    scores = np.array(scores, dtype=np.float64)
+    scores[history.nonzero()] = -np.inf
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable"), axis=1)
+    discount = 1 / np.log2(np.arange(2, k + 2))
+    gain = (np.take_along_axis(hidden, top, axis=1) * discount).sum(axis=1)
+    ideal = np.cumsum(discount)[np.clip(hidden.sum(axis=1), 1, k) - 1]
+    return gain / ideal
+
+
+def sequence_scale(ease: np.ndarray, sequence: sp.csr_matrix) -> float:
+    """Factor bringing the transitions' mean row maximum to EASE's (1 when either is empty)."""
+    ease_max = ease.max(axis=1, initial=0.0)
+    sequence_max = sequence.max(axis=1).toarray().ravel() if sequence.nnz else np.zeros(0)
+    ease_max, sequence_max = ease_max[ease_max > 0], sequence_max[sequence_max > 0]
+    if not len(ease_max) or not len(sequence_max):
+        return 1.0
+    return float(ease_max.mean() / sequence_max.mean())
 
 
 @dataclass(frozen=True)
@@ -365,11 +481,13 @@ def fit_ease(
     per_mean_count: bool = False,
     tail_neighbours: int = 0,
     tail_weight: float = 1.0,
+    history: sp.csr_matrix | None = None,
 ) -> EaseScorer:
     """EASE over the `max_items` most popular items; other items get item-kNN scores or none.
 
     With `tail_neighbours` > 0, every pair with an item outside the EASE items is scored by
     `tail_weight` x the item-kNN cosine (top `tail_neighbours` per item); otherwise they get nothing.
+    Users are scored from `history` (default: the binary matrix).
     """
     kept, weights = ease_weights(data, regularization, max_items, per_mean_count)
     binary = _binary(data.matrix)
@@ -385,7 +503,7 @@ def fit_ease(
             shape=(n_items, n_items),
             dtype=np.float32,
         )
-    return EaseScorer(binary, kept, weights, others)
+    return EaseScorer(binary if history is None else history, kept, weights, others)
 
 
 def fit_als(
@@ -400,16 +518,28 @@ def fit_als(
     return FactorScorer(np.asarray(als.user_factors), np.asarray(als.item_factors))
 
 
-def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemSimilarityScorer:
+def fit_content(
+    data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True, history: sp.csr_matrix | None = None
+) -> ItemSimilarityScorer:
     """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item.
 
     With `same_leaf_category`, an item's neighbours are drawn from its own leaf category only
     (items without one form one group), so the cost grows with the sum of squared category sizes
-    rather than the squared catalog size.
+    rather than the squared catalog size. Users are scored from `history` (default: binary matrix).
     """
     features = tfidf(data.item_text)
     groups = data.item_leaf_category if same_leaf_category else np.zeros(len(data.item_ids), dtype=np.int64)
-    return ItemSimilarityScorer(_binary(data.matrix), grouped_cosine_neighbours(features, groups, neighbours))
+    history = _binary(data.matrix) if history is None else history
+    return ItemSimilarityScorer(history, grouped_cosine_neighbours(features, groups, neighbours))
+
+
+def fit_sequence(data: TrainingData, kept: np.ndarray, ease: np.ndarray, weight: float, neighbours: int = 100) -> sp.csr_matrix:
+    """Transitions of the training histories, top `neighbours` per item, times weight x `sequence_scale`."""
+    n_items = len(data.item_ids)
+    if weight == 0:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    sequence = top_k_per_row(transitions(data.entry_user, data.matrix.indices, data.timestamp, n_items), neighbours)
+    return sp.csr_matrix(sequence * (weight * sequence_scale(ease, sequence[kept][:, kept])), dtype=np.float32)
 
 
 def fit_hybrid(
@@ -417,23 +547,26 @@ def fit_hybrid(
     neighbours: int = 100,
     content_weight: float = 0.003,
     decay: float = 2.0,
-    regularization: float | None = None,
+    settings: HybridSettings | None = None,
     max_items: int = 3000,
     tail_weight: float = 0.001,
     same_leaf_category: bool = True,
 ) -> HybridScorer:
-    """EASE (item-kNN beyond its items) plus content kNN weighted content_weight / liked**decay.
+    """EASE (item-kNN beyond its items) + transitions, on a recency-weighted history, plus content kNN.
 
-    `regularization` is EASE's lambda per mean item count (None: `validated_regularization` on
-    the training users). The small default content weight makes content order what
-    the collaborative part leaves (nearly) unscored, which is most of a one- or two-review
-    user's catalog, and barely moves long histories; the tiny default tail weight does the same
-    for items beyond EASE's `max_items` (0.1 cut MovieLens NDCG@10 from 0.091 to 0.059: rare
-    items' cosines are noise).
+    `settings` (None: `validated_settings` on the training users) give EASE's lambda, the
+    recency half-life and the transitions' weight. Content is weighted content_weight /
+    liked**decay: the small default makes content order what the collaborative part leaves
+    (nearly) unscored, which is most of a one- or two-review user's catalog, and barely moves
+    long histories; the tiny default tail weight does the same for items beyond EASE's
+    `max_items` (0.1 cut MovieLens NDCG@10 from 0.091 to 0.059: rare items' cosines are noise).
     """
-    per_count = validated_regularization(data) if regularization is None else regularization
-    collaborative = fit_ease(data, per_count, max_items, True, neighbours, tail_weight)
-    return HybridScorer(collaborative, fit_content(data, neighbours, same_leaf_category), content_weight, decay)
+    settings = validated_settings(data, ease_items=max_items) if settings is None else settings
+    history = data.recency(settings.half_life, RECENCY_FLOOR)
+    collaborative = fit_ease(data, settings.regularization, max_items, True, neighbours, tail_weight, history)
+    sequence = fit_sequence(data, collaborative.kept, collaborative.ease, settings.sequence, neighbours)
+    content = fit_content(data, neighbours, same_leaf_category, history)
+    return HybridScorer(collaborative, content, sequence, content_weight, decay)
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:

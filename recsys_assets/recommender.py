@@ -112,12 +112,13 @@ class TrainedRecommender(TrainedOnCatalog):
 
 @dataclass(frozen=True)
 class Opinions:
-    """Latest EVENT_VALUE of each (user, item) pair, as integer codes sorted by user then item."""
+    """Latest EVENT_VALUE (and its TIMESTAMP) of each (user, item) pair, as codes sorted by user then item."""
 
     user: np.ndarray
     item: np.ndarray
     value: np.ndarray
     positive: np.ndarray
+    timestamp: np.ndarray
 
 
 def latest_opinions(
@@ -133,7 +134,7 @@ def latest_opinions(
     is_latest = np.ones(len(order), dtype=bool)
     is_latest[:-1] = (user[1:] != user[:-1]) | (item[1:] != item[:-1])
     value = values[order][is_latest]
-    return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value)
+    return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value, timestamps[order][is_latest])
 
 
 def _item_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:

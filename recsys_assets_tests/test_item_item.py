@@ -75,3 +75,25 @@ def test_the_local_recommender_trains_and_measures_the_item_item_model_by_defaul
     assert isinstance(model, TrainedItemItem) and (model.trained_users, model.trained_items) == (11, 6)
     assert set(recommender.offline_metrics(HISTORY, ITEMS)) == {"model", "popularity-count"}
     assert recommender.recommend(model, HISTORY, pd.Series(["new"]), 2)["ITEM_ID"].tolist() == ["a2", "a3"]
+
+
+# Six items c0..c5 on a cycle; each walker likes three consecutive ones, in that order.
+CYCLE = [f"c{n}" for n in range(6)]
+CYCLE_ITEMS = pd.DataFrame({"ITEM_ID": CYCLE, "CATEGORY": "C"})
+WALKS = interactions([(f"w{start}{copy}", CYCLE[(start + step) % 6], 1.0) for start in range(6) for copy in range(3) for step in range(3)])
+
+
+def test_the_item_that_usually_comes_next_is_recommended_first():
+    model = train_item_item(WALKS, CYCLE_ITEMS)
+    assert model.params.settings.sequence > 0
+    history = interactions([("u", "c3", 1.0)])
+    table = recommend_item_item(model, history, ["u"], num_results=1)
+    assert table[["ITEM_ID", "REASON_ITEM_ID"]].values.tolist() == [["c4", "c3"]]  # c2 co-occurs as often, but before
+
+
+def test_the_newest_liked_item_weighs_most():
+    model = train_item_item(WALKS, CYCLE_ITEMS)
+    first = recommend_item_item(model, interactions([("u", "c0", 1.0), ("u", "c3", 1.0)]), ["u"], num_results=1)
+    assert first[["ITEM_ID", "REASON_ITEM_ID"]].values.tolist() == [["c4", "c3"]]
+    first = recommend_item_item(model, interactions([("u", "c3", 1.0), ("u", "c0", 1.0)]), ["u"], num_results=1)
+    assert first[["ITEM_ID", "REASON_ITEM_ID"]].values.tolist() == [["c1", "c0"]]

@@ -11,6 +11,7 @@ from recsys_assets.cli import main
 from recsys_assets.evaluation import METRIC_NAMES, top_k_recommendations
 from recsys_assets.models import (
     MODELS,
+    HybridSettings,
     fit_content,
     fit_ease,
     fit_hybrid,
@@ -19,7 +20,8 @@ from recsys_assets.models import (
     leaf_categories,
     tfidf,
     training_data,
-    validated_regularization,
+    simplest_within_one_standard_error,
+    validated_settings,
 )
 
 
@@ -126,10 +128,14 @@ def test_items_beyond_the_ease_cap_are_scored_by_their_neighbours_only_when_aske
     assert recommended(without_tail, data, "new") == ["b1", "b2"]
 
 
-def test_regularization_falls_back_when_too_few_users_can_validate_it():
+def test_settings_fall_back_when_too_few_users_can_validate_them():
     data = training_data(TWO_GROUPS, None)
-    assert validated_regularization(data, candidates=(1.0, 2.0), fallback=7.0, min_users=9) == 7.0
-    assert validated_regularization(data, candidates=(1.0,), fallback=7.0, min_users=8) == 1.0
+    fallback = HybridSettings(7.0, 2.0, 0.5)
+    assert validated_settings(data, regularizations=(1.0, 2.0), fallback=fallback, min_users=9) == fallback
+    only = validated_settings(
+        data, regularizations=(1.0,), half_lives=(None,), sequence_weights=(0.0,), fallback=fallback, min_users=8
+    )
+    assert only == HybridSettings(1.0, None, 0.0)
 
 
 def test_tfidf_is_the_same_whatever_the_chunk_size(monkeypatch):
@@ -138,3 +144,31 @@ def test_tfidf_is_the_same_whatever_the_chunk_size(monkeypatch):
     monkeypatch.setattr(models, "_TEXTS_PER_CHUNK", 2)
     np.testing.assert_array_equal(tfidf(texts).toarray(), whole)
     assert whole.shape == (5, 4) and np.count_nonzero(whole, axis=1).tolist() == [2, 0, 2, 2, 2]
+
+
+def test_the_simplest_candidate_within_one_standard_error_of_the_best_wins():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1, size=400)
+    assert simplest_within_one_standard_error(np.stack([noise, noise + 0.01, noise + 5])) == 2  # clearly better
+    close = np.stack([noise, noise + rng.normal(0.01, 0.5, size=400)])  # better by far less than its noise
+    assert simplest_within_one_standard_error(close) == 0
+
+
+def walks(ordered: bool) -> pd.DataFrame:
+    """600 users each like 6 consecutive items of a 30-item cycle, in cycle order (or in a shuffled order)."""
+    rng = np.random.default_rng(1)
+    start = rng.integers(0, 30, size=600)
+    steps = np.arange(6)
+    user = np.repeat(np.arange(600), 6)
+    item = (start[:, None] + steps).ravel() % 30
+    timestamp = np.tile(steps, 600) if ordered else rng.permuted(np.tile(steps, (600, 1)), axis=1).ravel()
+    return pd.DataFrame(
+        {"USER_ID": user.astype(str), "ITEM_ID": item.astype(str), "TIMESTAMP": timestamp, "EVENT_VALUE": 1.0}
+    )
+
+
+def test_order_counts_only_where_it_predicts_the_next_items():
+    ordered = validated_settings(training_data(walks(ordered=True), None))
+    assert ordered.sequence > 0
+    shuffled = validated_settings(training_data(walks(ordered=False), None))
+    assert (shuffled.half_life, shuffled.sequence) == (None, 0.0)
