@@ -137,7 +137,11 @@ def markdown(results: dict[str, dict]) -> str:
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
         f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
         "transition weight are picked inside each fit, on items hidden from training users only: "
-        "`models.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/item_item.py`).",
+        "`models.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/item_item.py`). "
+        "`popularity-count` is Personalize's recipe: the same most popular items for everyone, reviewed ones "
+        "included (the recipe has no filter); every other model, `popularity-unseen` included, never recommends an "
+        "item the user already reviewed, so the relevant truth items they had reviewed before (share in each "
+        "heading) are out of its reach.",
         "",
     ]
     for name, result in results.items():
@@ -145,7 +149,8 @@ def markdown(results: dict[str, dict]) -> str:
         lines += [
             f"### {TITLES[name]}: {protocol['users']:,} users, {protocol['items']:,} items, "
             f"{protocol['interactions']:,} interactions; {protocol['splits']} split(s), "
-            f"{protocol['test_users'][0]:,} test users each ({result['seconds']} s)",
+            f"{protocol['test_users'][0]:,} test users each; {_mean(protocol['relevant_already_reviewed']):.0%} of the "
+            f"relevant truth already reviewed ({result['seconds']} s)",
             "",
             "| model | " + " | ".join(SHOWN.values()) + " |",
             "|---|" + "---:|" * len(SHOWN),
@@ -157,6 +162,10 @@ def markdown(results: dict[str, dict]) -> str:
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 def _cell(mean: float | None, std: float | None) -> str:

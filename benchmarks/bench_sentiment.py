@@ -161,7 +161,8 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
             own = evaluate(interactions, items, params, seed=seed)["model"]
             rows.append({"rule": rule, "seed": seed, **{f"fixed:{k}": v for k, v in fixed.items()}, **{f"own:{k}": v for k, v in own.items()}})
             if rule == UNWEIGHTED:
-                popular.append(offline_metrics(recommend_popular(model, split.test_input, test_users, 25), relevant, len(model.item_ids)))
+                unseen = recommend_popular(model, split.test_input, test_users, 25, include_reviewed=False)
+                popular.append(offline_metrics(unseen, relevant, len(model.item_ids)))
     protocol = {
         "test_users": len(test_users),
         "popularity": {name: float(np.mean([p[name] for p in popular])) for name in REPORTED_METRICS},
@@ -216,7 +217,7 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
             f"Mean over {seeds} seeded Personalize splits ({protocol['test_users']} test users each), ± std across "
             "splits. *fixed truth*: a test user's newest reviews that gave 4-5 stars are relevant, the same for "
             "every rule; *harness*: `evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its "
-            "truth differs per rule). Popularity-count on the fixed truth: "
+            "truth differs per rule). Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
             + ", ".join(f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}" for name, value in protocol["popularity"].items())
             + ".",
             "",

@@ -179,11 +179,10 @@ def format_summary(summary: dict) -> str:
         "  " + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()),
         f"  {summary['emails_written']:,} emails written, {summary['emails_failed']:,} failed, in "
         f"{len(summary['segments'])} segments ({', '.join(summary['segments'])}); every schema check passed",
-        "  offline metrics (held-out users)      model   popularity-count",
+        "  offline metrics (held-out users)".ljust(48) + "".join(f"{name:>19}" for name in metrics),
     ]
-    for name, value in metrics["model"].items():
-        baseline = metrics["popularity-count"][name]
-        lines.append(f"    {name:<44} {_number(value)}   {_number(baseline)}")
+    for metric in metrics["model"]:
+        lines.append(f"    {metric:<44}" + "".join(f"{_number(values[metric]):>19}" for values in metrics.values()))
     lines.append("  outputs:")
     lines += [f"    {name:<20} {path}" for name, path in summary["outputs"].items()]
     return "\n".join(lines)

@@ -136,7 +136,10 @@ def evaluate(
     train: Callable[[pd.DataFrame, pd.DataFrame], Any] | None = None,
     recommend_with: Callable[..., pd.DataFrame] = recommend,
 ) -> dict[str, dict[str, float]]:
-    """Metrics of a model ("model") and of a popularity-count baseline on one split.
+    """Metrics of a model ("model") and of the popularity baselines on one split.
+
+    "popularity-count" is Personalize's recipe (the same most popular items for everyone, reviewed
+    ones included); "popularity-unseen" skips each user's reviewed items, as the model must.
 
     The model is ALS with `params` unless `train(interactions, items)` and its
     `recommend_with(model, interactions, users, k)` give another (its `params` must carry
@@ -150,12 +153,18 @@ def evaluate(
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
     return {
         name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, len(model.item_ids))
-        for name, recommender in (("model", recommend_with), ("popularity-count", recommend_popular))
+        for name, recommender in (
+            ("model", recommend_with),
+            ("popularity-count", recommend_popular),
+            ("popularity-unseen", partial(recommend_popular, include_reviewed=False)),
+        )
     }
 
 
 def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, k: int) -> pd.DataFrame:
-    """USER_ID, RANK, ITEM_ID of each row's k best unseen items; ties and zero scores go to popularity.
+    """USER_ID, RANK, ITEM_ID of each row's k best unseen items (any items if the scorer `recommends_seen`).
+
+    Ties and zero scores go to popularity.
 
     Popularity breaks ties through a term of 1e-4 x the row's largest |score| times the item's
     popularity share, so it orders items the model scores (nearly) alike and nothing else.
@@ -167,8 +176,8 @@ def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, 
         scores = scorer.scores(chunk).astype(np.float64)
         scale = np.abs(scores).max(axis=1, keepdims=True)
         scores += 1e-4 * np.where(scale > 0, scale, 1.0) * popularity
-        seen_row, seen_item = data.seen[chunk].nonzero()
-        scores[seen_row, seen_item] = -np.inf
+        if not getattr(scorer, "recommends_seen", False):
+            scores[data.seen[chunk].nonzero()] = -np.inf
         n = min(k, scores.shape[1])
         best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
         best = np.take_along_axis(best, np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable"), axis=1)
@@ -255,6 +264,7 @@ def compare_models(
             "relevant_test_users": [
                 int(s.test_truth.loc[s.test_truth["EVENT_VALUE"] > min_positive_value, "USER_ID"].nunique()) for s in splits
             ],
+            "relevant_already_reviewed": [round(already_reviewed_share(s, min_positive_value), 4) for s in splits],
             "users": int(interactions["USER_ID"].nunique()),
             "items": int(len(np.union1d(interactions["ITEM_ID"].astype(str), [] if items is None else items["ITEM_ID"].astype(str)))),
             "interactions": len(interactions),
@@ -262,6 +272,14 @@ def compare_models(
             "tuned_params": {name: [p[name] for p in chosen] for name in tune if name in models},
         },
     }
+
+
+def already_reviewed_share(split: EvaluationSplit, min_positive_value: float = 0.0) -> float:
+    """Share of relevant truth pairs the user had already reviewed in the input: unreachable for a
+    model that never recommends a reviewed item (repeat reviews, e.g. re-bought consumables)."""
+    relevant = split.test_truth.loc[split.test_truth["EVENT_VALUE"] > min_positive_value, ["USER_ID", "ITEM_ID"]].drop_duplicates()
+    reviewed = split.test_input[["USER_ID", "ITEM_ID"]].drop_duplicates()
+    return len(relevant.merge(reviewed, on=["USER_ID", "ITEM_ID"])) / len(relevant) if len(relevant) else 0.0
 
 
 def _finite(values: np.ndarray) -> list[float | None]:

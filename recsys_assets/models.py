@@ -113,7 +113,10 @@ def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_po
 
 
 class Scorer(Protocol):
-    """A fitted model: dense scores (rows x items) for rows of the training matrix."""
+    """A fitted model: dense scores (rows x items) for rows of the training matrix.
+
+    Lists leave out the items a user already reviewed, unless the scorer says `recommends_seen`.
+    """
 
     def scores(self, rows: np.ndarray) -> np.ndarray: ...
 
@@ -132,9 +135,10 @@ class ItemSimilarityScorer:
 
 @dataclass(frozen=True)
 class PopularityScorer:
-    """Every user gets the item popularity counts."""
+    """Every user gets the item popularity counts; `recommends_seen`: reviewed items stay in the lists."""
 
     popularity: np.ndarray
+    recommends_seen: bool = False
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.popularity.astype(np.float32), (len(rows), len(self.popularity))).copy()
@@ -281,9 +285,13 @@ def _token_counts(texts: np.ndarray, first_item: int) -> tuple[np.ndarray, np.nd
     return pair_item + first_item, vocabulary.to_numpy(dtype=object)[token_code], count
 
 
-def fit_popularity(data: TrainingData) -> Scorer:
-    """Personalize's popularity-count: the same most-reviewed items for everyone."""
-    return PopularityScorer(data.popularity)
+def fit_popularity(data: TrainingData, recommends_seen: bool = True) -> Scorer:
+    """Personalize's popularity-count: the same most-reviewed items for everyone, reviewed ones included.
+
+    With `recommends_seen=False` ("popularity-unseen") each user's list skips what they reviewed,
+    the rule every other model follows.
+    """
+    return PopularityScorer(data.popularity, recommends_seen)
 
 
 def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True) -> ItemSimilarityScorer:
@@ -350,7 +358,7 @@ def validated_settings(
     half_lives: tuple[float | None, ...] = (None, 3.5),
     sequence_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0),
     fallback: HybridSettings = FALLBACK_SETTINGS,
-    min_users: int = 500,
+    min_users: int = 200,
     max_items: int = 1000,
     max_users: int = 2000,
     ease_items: int = 3000,
@@ -588,6 +596,7 @@ class ModelSpec:
 DEFAULT_MODEL = "hybrid"
 MODELS: dict[str, ModelSpec] = {
     "popularity-count": ModelSpec(fit_popularity),
+    "popularity-unseen": ModelSpec(fit_popularity, {"recommends_seen": False}),
     "item-knn": ModelSpec(fit_item_knn, {}, tuple({"neighbours": k} for k in (20, 50, 100, 200))),
     "als": ModelSpec(
         fit_als,

@@ -589,6 +589,12 @@ def recommend_popular(
     interactions: pd.DataFrame,
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int = 5,
+    include_reviewed: bool = True,
 ) -> pd.DataFrame:
-    """Popularity-count baseline: the most popular unseen items overall, no personalisation."""
-    return _recommend(model, interactions, user_ids, num_results, model_picks=None, use_favourite_category=False)
+    """Popularity-count baseline: the most popular items overall, no personalisation.
+
+    As Personalize's popularity-count recipe, everyone gets the same items, reviewed ones
+    included; with `include_reviewed=False`, each user's reviewed items are skipped.
+    """
+    history = interactions if not include_reviewed else interactions.iloc[0:0]
+    return _recommend(model, history, user_ids, num_results, model_picks=None, use_favourite_category=False)

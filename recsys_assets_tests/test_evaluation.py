@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_assets.evaluation import METRIC_NAMES, evaluate, offline_metrics, personalize_split
+from recsys_assets.evaluation import (
+    METRIC_NAMES,
+    EvaluationSplit,
+    already_reviewed_share,
+    evaluate,
+    offline_metrics,
+    personalize_split,
+)
 from recsys_assets.recommender import RecommenderParams
 
 
@@ -127,7 +134,7 @@ def test_evaluate_reports_every_metric_for_the_model_and_the_popularity_baseline
     interactions = history({f"u{n}": 6 for n in range(50)})
     items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
     results = evaluate(interactions, items, RecommenderParams(factors=4, iterations=3))
-    assert set(results) == {"model", "popularity-count"}
+    assert set(results) == {"model", "popularity-count", "popularity-unseen"}
     for metrics in results.values():
         assert list(metrics) == list(METRIC_NAMES)
         assert all(0.0 <= value <= 1.0 for value in metrics.values())
@@ -139,3 +146,15 @@ def test_evaluate_counts_only_positively_reviewed_truth_items_as_relevant():
     items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
     results = evaluate(interactions, items, RecommenderParams(factors=4, iterations=3))
     assert math.isnan(results["model"]["normalized_discounted_cumulative_gain_at_10"])
+
+
+def test_already_reviewed_share_counts_relevant_truth_the_user_had_reviewed_before():
+    def frame(rows):
+        return pd.DataFrame(rows, columns=["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_VALUE"])
+
+    split = EvaluationSplit(
+        train=frame([("t", "a", 1, 1.0)]),
+        test_input=frame([("u", "a", 1, 1.0), ("v", "b", 1, 1.0)]),
+        test_truth=frame([("u", "a", 2, 1.0), ("u", "c", 3, 1.0), ("v", "b", 2, 0.0), ("v", "d", 3, 1.0)]),
+    )
+    assert already_reviewed_share(split) == 1 / 3  # (u, a) of the relevant (u, a), (u, c), (v, d); (v, b) panned it

@@ -73,7 +73,7 @@ def test_the_local_recommender_trains_and_measures_the_item_item_model_by_defaul
     recommender = LocalRecommender()
     model = recommender.train(HISTORY, ITEMS)
     assert isinstance(model, TrainedItemItem) and (model.trained_users, model.trained_items) == (11, 6)
-    assert set(recommender.offline_metrics(HISTORY, ITEMS)) == {"model", "popularity-count"}
+    assert set(recommender.offline_metrics(HISTORY, ITEMS)) == {"model", "popularity-count", "popularity-unseen"}
     assert recommender.recommend(model, HISTORY, pd.Series(["new"]), 2)["ITEM_ID"].tolist() == ["a2", "a3"]
 
 

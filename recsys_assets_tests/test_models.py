@@ -77,7 +77,14 @@ def test_one_review_user_gets_the_same_category_item_first(fit):
 
 def test_top_k_never_repeats_a_seen_item_and_stops_when_unseen_items_run_out():
     data = training_data(ONE_REVIEW, CATALOG)
-    assert sorted(recommended(MODELS["popularity-count"].fit, data, "u2", k=5)) == ["kettle", "teapot"]
+    unseen = MODELS["popularity-unseen"]
+    assert sorted(recommended(partial(unseen.fit, **unseen.params), data, "u2", k=5)) == ["kettle", "teapot"]
+
+
+def test_personalize_popularity_count_gives_everyone_the_same_list_reviewed_items_included():
+    data = training_data(ONE_REVIEW, CATALOG)
+    everyone = [recommended(MODELS["popularity-count"].fit, data, user, k=3) for user in data.user_ids]
+    assert all(items == everyone[0] for items in everyone) and "saw" in everyone[0]  # u1 and u2 reviewed it
 
 
 def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, capsys):

@@ -184,13 +184,15 @@ def test_block_pruned_scoring_matches_brute_force_top_n():
     ),
     st.integers(min_value=1, max_value=8),
 )
-def test_popularity_baseline_is_most_popular_unseen_items_ties_by_item_id(rows, num_results):
+def test_popularity_baselines_are_the_most_popular_items_ties_by_item_id(rows, num_results):
     history = reviews(*rows)
     trained = train_recommender(history, ITEMS, SMALL)
-    recommendations = recommend_popular(trained, history, ["u1", "stranger"], num_results)
     latest = history.drop_duplicates(["USER_ID", "ITEM_ID"], keep="last")
     popularity = latest[latest["EVENT_VALUE"] > 0]["ITEM_ID"].value_counts()
     ranking = sorted(ITEMS["ITEM_ID"], key=lambda item: (-popularity.get(item, 0), item))
     seen = set(history.loc[history["USER_ID"] == "u1", "ITEM_ID"])
-    assert items_for(recommendations, "u1") == [item for item in ranking if item not in seen][:num_results]
-    assert items_for(recommendations, "stranger") == ranking[:num_results]
+    unseen = recommend_popular(trained, history, ["u1", "stranger"], num_results, include_reviewed=False)
+    assert items_for(unseen, "u1") == [item for item in ranking if item not in seen][:num_results]
+    assert items_for(unseen, "stranger") == ranking[:num_results]
+    personalize_way = recommend_popular(trained, history, ["u1", "stranger"], num_results)  # the same list for all
+    assert items_for(personalize_way, "u1") == items_for(personalize_way, "stranger") == ranking[:num_results]

@@ -24,7 +24,7 @@ class Recommender(ConfigurableResource, ABC):
 
     @abstractmethod
     def offline_metrics(self, interactions: pd.DataFrame, items: pd.DataFrame) -> dict[str, dict[str, float]]:
-        """{"model": metrics, "popularity-count": metrics} under Personalize's protocol."""
+        """{"model": metrics, "popularity-count": metrics, ...} under Personalize's protocol (more baselines may follow)."""
 
     @abstractmethod
     def recommend(
