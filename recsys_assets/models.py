@@ -367,13 +367,15 @@ def validated_settings(
     """The hybrid's settings that best rank items hidden from training users, fitted without them.
 
     Up to `max_users` users with two or more liked items among the `max_items` most popular
-    (seeded draw) take part. Lambda (per mean item count of the `ease_items` the final model
-    keeps): each hides one random liked item, order left aside, and the best NDCG@10 wins.
-    Recency and transitions: each hides its newest 10% (at least one), as Personalize's split
-    does, and the simplest setting (no recency, no transitions first) within one standard error
-    of the best wins (`simplest_within_one_standard_error`), so order only counts where it
-    measurably predicts. Cheap, so it runs at fit time. With fewer than `min_users` such users
-    the choice is noise and `fallback` is used.
+    (seeded draw) take part, and the simplest candidate within one standard error of the best
+    NDCG@10 wins (`simplest_within_one_standard_error`). Lambda (per mean item count of the
+    `ease_items` the final model keeps): each user hides one random liked item, order left
+    aside; the strongest regularization counts as simplest (on amazon.csv every lambda ties,
+    and the weakest let EASE drown the content scores). Recency and transitions: each user
+    hides its newest 10% (at least one), as Personalize's split does; no recency and no
+    transitions count as simplest, so order only counts where it measurably predicts. Cheap,
+    so it runs at fit time. With fewer than `min_users` such users the choice is noise and
+    `fallback` is used.
     """
     kept = most_popular_items(data, max_items)
     position = np.full(len(data.item_ids), -1)
@@ -394,8 +396,9 @@ def validated_settings(
     one_random = np.zeros(len(user), dtype=bool)
     one_random[first_of_user + rng.integers(0, liked[users])] = True
     plain, hidden, gram = _held_out(user, item, one_random, users, shape)
-    by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden).mean() for value in regularizations]
-    regularization = regularizations[int(np.argmax(by_lambda))]
+    strongest_first = sorted(regularizations, reverse=True)
+    by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden) for value in strongest_first]
+    regularization = strongest_first[simplest_within_one_standard_error(np.array(by_lambda))]
 
     newest_last = np.lexsort((item, timestamp, user))
     sorted_user = user[newest_last]
