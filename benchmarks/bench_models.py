@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,15 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from memory import peak_rss_mb
 from results import write_section
 
 MODELS = ("item-item", "als")
-
-
-def peak_memory_gb() -> float:
-    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not inherit the forking parent's)."""
-    with open("/proc/self/status") as status:
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status.read()).group(1)) / 1024**2
 
 
 def measure_one(model: str, folder: Path) -> dict:
@@ -38,7 +32,7 @@ def measure_one(model: str, folder: Path) -> dict:
 
     interactions = pd.read_parquet(folder / "interactions.parquet")
     items = pd.read_parquet(folder / "items.parquet")
-    loaded_gb = peak_memory_gb()
+    loaded_gb = peak_rss_mb() / 1024
     recommender = LocalRecommender(model=model)
     started = time.perf_counter()
     trained = recommender.train(interactions, items)
@@ -49,7 +43,7 @@ def measure_one(model: str, folder: Path) -> dict:
         "train_s": round(trained_at - started, 1),
         "recommend_s": round(finished - trained_at, 1),
         "total_s": round(finished - started, 1),
-        "peak_gb": round(peak_memory_gb(), 2),
+        "peak_gb": round(peak_rss_mb() / 1024, 2),
         "loaded_gb": round(loaded_gb, 2),
         "users": int(recommendations["USER_ID"].nunique()),
         "rows": len(recommendations),

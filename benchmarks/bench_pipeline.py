@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from memory import PeakTreeMemory, peak_rss_mb
 from results import write_section
 
 
@@ -32,7 +32,7 @@ def run_once(path: Path, home: Path, workers: int) -> dict:
     defs = build_definitions(options)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     steps, rows = {}, {}
-    with DagsterInstance.ephemeral() as instance:
+    with DagsterInstance.ephemeral() as instance, PeakTreeMemory() as tree:
 
         def execute(job: str, partition: str | None = None) -> dict:
             result = defs.resolve_job_def(job).execute_in_process(instance=instance, partition_key=partition, run_config=quiet)
@@ -58,7 +58,8 @@ def run_once(path: Path, home: Path, workers: int) -> dict:
         "steps_s": {k: round(v, 2) for k, v in sorted(steps.items(), key=lambda kv: -kv[1])},
         "rows": rows,
         "segments": len(names),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_tree_mb": round(tree.peak_mb),
     }
 
 
@@ -85,7 +86,8 @@ def markdown(results: list[dict], workers: int) -> str:
     lines = ["| step | " + " | ".join(f"{r['reviews']:,} reviews" for r in results) + " |", "|---|" + "---:|" * len(results)]
     lines += [f"| {step} | " + " | ".join(f"{r['steps_s'].get(step, 0):.2f} s" for r in results) + " |" for step in steps]
     lines.append("| **whole run** | " + " | ".join(f"**{r['total_s']:.1f} s**" for r in results) + " |")
-    lines.append("| peak memory (RSS) | " + " | ".join(f"{r['peak_rss_mb']:,} MB" for r in results) + " |")
+    lines.append("| peak memory, main process (RSS) | " + " | ".join(f"{r['peak_rss_mb']:,} MB" for r in results) + " |")
+    lines.append("| peak memory, with workers (PSS) | " + " | ".join(f"{r['peak_tree_mb']:,} MB" for r in results) + " |")
     lines.append("| input file | " + " | ".join(f"{r['input_mb']:,} MB" for r in results) + " |")
     lines.append("| users / products / segments | " + " | ".join(f"{r['rows']['users']:,} / {r['rows']['products']:,} / {r['segments']}" for r in results) + " |")
     lines.append("| generating the input (not in the run) | " + " | ".join(f"{r['generate_s']:.1f} s" for r in results) + " |")
@@ -93,7 +95,9 @@ def markdown(results: list[dict], workers: int) -> str:
         f"Measured on {time.strftime('%Y-%m-%d')} on 2 cores / 24 GiB with `make bench` (workers = {workers}: "
         "0 is one process per core for sentiment and emails); one `recsys run`-like pass per size (one run per "
         "file, one for the catalog, one per segment: step times are summed over the segment runs); wall-clock "
-        "seconds per step, including Parquet I/O and the schema checks.\n\n" + "\n".join(lines)
+        "seconds per step, including Parquet I/O and the schema checks. Memory: the run's own process (VmHWM), and "
+        "the largest sum over it and its worker processes, sampled every 0.5 s (PSS, so shared pages count once).\n\n"
+        + "\n".join(lines)
     )
 
 

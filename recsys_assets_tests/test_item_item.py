@@ -1,3 +1,6 @@
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pandas as pd
 
@@ -75,6 +78,8 @@ def test_the_local_recommender_trains_and_measures_the_item_item_model_by_defaul
     assert isinstance(model, TrainedItemItem) and (model.trained_users, model.trained_items) == (11, 6)
     assert set(recommender.offline_metrics(HISTORY, ITEMS)) == {"model", "popularity-count", "popularity-unseen"}
     assert recommender.recommend(model, HISTORY, pd.Series(["new"]), 2)["ITEM_ID"].tolist() == ["a2", "a3"]
+    settings = json.loads(json.dumps(recommender.model_settings(model)))  # JSON-ready, for the asset's metadata
+    assert settings["model"] == "item-item" and settings["settings"] == asdict(model.params.settings)
 
 
 # Six items c0..c5 on a cycle; each walker likes three consecutive ones, in that order.

@@ -83,6 +83,7 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
             **{name: float(value) for name, value in metrics["model"].items() if value is not None},
             "compared_with_popularity_count": markdown_table(comparison, rows=len(comparison)),
             "offline_metrics": MetadataValue.json(metrics),
+            "model_settings": MetadataValue.json(recommender_model.model_settings(model)),
             TRAINED_INTERACTIONS: len(interactions),
             "trained_users": model.trained_users,
             "trained_items": model.trained_items,

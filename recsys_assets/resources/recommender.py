@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import asdict
 from typing import Literal
 
 import pandas as pd
@@ -30,6 +31,10 @@ class Recommender(ConfigurableResource, ABC):
     def recommend(
         self, model: TrainedRecommender, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
     ) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def model_settings(self, model: TrainedRecommender) -> dict:
+        """What the trained model was fitted with (JSON-ready; shown in the recommender asset's metadata)."""
 
 
 class LocalRecommender(Recommender):
@@ -67,6 +72,10 @@ class LocalRecommender(Recommender):
 
     def recommend(self, model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int) -> pd.DataFrame:
         return self._recommend(model, interactions, user_ids, num_results)
+
+    def model_settings(self, model: LocalModel) -> dict:
+        """The model kind and its parameters, the validated ones (lambda, recency, transitions) included."""
+        return {"model": self.model, **asdict(model.params)}
 
     @staticmethod
     def _recommend(model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int) -> pd.DataFrame:

@@ -98,6 +98,10 @@ class PersonalizeRecommender(Recommender):
             baseline = evaluation.evaluate(interactions, items, seed=self.evaluation_seed)["popularity-count"]
         return {"model": model.metrics, "popularity-count": baseline}
 
+    def model_settings(self, model: PersonalizeSolutionVersion) -> dict:
+        """The recipe and solution version Personalize trained, and its training hours."""
+        return {"recipe_arn": model.recipe_arn, "solution_version_arn": model.solution_version_arn, "training_hours": model.training_hours}
+
     def recommend(
         self, model: PersonalizeSolutionVersion, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
     ) -> pd.DataFrame:
