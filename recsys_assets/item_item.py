@@ -23,7 +23,6 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.sequence import newer_counts, recency_weights
 from recsys_assets.models import RECENCY_FLOOR, HybridSettings, fit_hybrid, training_data, validated_settings
 from recsys_assets.recommender import (
     Opinions,
@@ -36,6 +35,7 @@ from recsys_assets.recommender import (
     _Request,
     _rows_of,
 )
+from recsys_assets.sequence import newer_counts, recency_weights
 
 _ARRAYS_FILE = "arrays.npz"
 _PARAMS_FILE = "params.json"

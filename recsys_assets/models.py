@@ -388,23 +388,15 @@ def validated_settings(
         return fallback
     rng = np.random.default_rng(seed)
     users = np.sort(rng.choice(eligible, size=min(len(eligible), max_users), replace=False))
-    sampled = np.isin(user, users)
     shape = (len(data.user_ids), len(kept))
     mean_count = float(data.popularity[most_popular_items(data, ease_items)].mean())
 
-    first_of_user = np.searchsorted(user, users)  # entries are sorted by user
-    one_random = np.zeros(len(user), dtype=bool)
-    one_random[first_of_user + rng.integers(0, liked[users])] = True
-    plain, hidden, gram = _held_out(user, item, one_random, users, shape)
+    plain, hidden, gram = _held_out(user, item, _one_random_like(user, users, liked, rng), users, shape)
     strongest_first = sorted(regularizations, reverse=True)
     by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden) for value in strongest_first]
     regularization = strongest_first[simplest_within_one_standard_error(np.array(by_lambda))]
 
-    newest_last = np.lexsort((item, timestamp, user))
-    sorted_user = user[newest_last]
-    newer = liked[sorted_user] - 1 - (np.arange(len(sorted_user)) - np.searchsorted(sorted_user, sorted_user))
-    newest = np.zeros(len(user), dtype=bool)
-    newest[newest_last] = sampled[newest_last] & (newer < np.maximum(liked[sorted_user] // 10, 1))
+    newest = _newest_tenth(user, item, timestamp, users, liked)
     _, hidden, gram = _held_out(user, item, newest, users, shape)
     ease = ease_from_gram(gram, regularization * mean_count)
     user, item, timestamp = user[~newest], item[~newest], timestamp[~newest]
@@ -419,6 +411,23 @@ def validated_settings(
             candidates.append(HybridSettings(regularization, half_life, weight))
             results.append(_hidden_ndcg(history, collaborative + weight * scale * transition, hidden))
     return candidates[simplest_within_one_standard_error(np.array(results))]
+
+
+def _one_random_like(user: np.ndarray, users: np.ndarray, liked: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mask of one random entry of each of `users` (entries sorted by user; `liked` = entries per user)."""
+    chosen = np.zeros(len(user), dtype=bool)
+    chosen[np.searchsorted(user, users) + rng.integers(0, liked[users])] = True
+    return chosen
+
+
+def _newest_tenth(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, users: np.ndarray, liked: np.ndarray) -> np.ndarray:
+    """Mask of the newest 10% (at least one) of each of `users`' entries (ties: higher item code first)."""
+    newest_last = np.lexsort((item, timestamp, user))
+    sorted_user = user[newest_last]
+    newer = liked[sorted_user] - 1 - (np.arange(len(sorted_user)) - np.searchsorted(sorted_user, sorted_user))
+    chosen = np.zeros(len(user), dtype=bool)
+    chosen[newest_last] = np.isin(sorted_user, users) & (newer < np.maximum(liked[sorted_user] // 10, 1))
+    return chosen
 
 
 def _held_out(

@@ -111,6 +111,8 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, ca
     assert all(list(metrics) == list(METRIC_NAMES) for metrics in report["models"].values())
     assert report["protocol"]["splits"] == 5 and report["protocol"]["test_users"] == [4] * 5
     assert set(report["protocol"]["std"]) == set(MODELS)
+    assert len(report["protocol"]["relevant_already_reviewed"]) == 5
+    assert all(0 <= share <= 1 for share in report["protocol"]["relevant_already_reviewed"])
 
 
 def test_leaf_category_is_the_last_level_of_the_path_or_the_category():
