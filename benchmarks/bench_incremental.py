@@ -73,7 +73,8 @@ def main() -> None:
         "",
         "Reading and scoring are per file, so the new file costs only its own reviews there; the catalog, "
         "the model and the segments are rebuilt from every file (vectorized, so that is cheap except the "
-        "model training and the emails, which are rewritten for every customer).",
+        "model training); emails are written again only for customers whose email inputs changed (their "
+        "recommendations, name or the templates), the others are kept as they are.",
     ]
     write_section("incremental", "Adding a file to the inbox", "\n".join(lines))
     print("\n".join(lines))

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.parser import BytesHeaderParser
-from email.policy import default
 from email.utils import formataddr
 from pathlib import Path
 
@@ -20,7 +18,6 @@ import pandas as pd
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
-INPUTS_HEADER = "X-Recsys-Inputs"
 
 
 @dataclass(frozen=True)
@@ -203,16 +200,6 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
         index=per_user.index,
         dtype="string",
     )
-
-
-def stamp_inputs(eml: bytes, digest: str) -> bytes:
-    """The .eml with an `X-Recsys-Inputs` header carrying the hash of what it was made from."""
-    return f"{INPUTS_HEADER}: {digest}\n".encode() + eml
-
-
-def stamped_inputs(eml: bytes) -> str:
-    """The `X-Recsys-Inputs` hash of an .eml ('' when it has none)."""
-    return BytesHeaderParser(policy=default).parsebytes(eml).get(INPUTS_HEADER, "")
 
 
 def email_filename(user_ids: pd.Series) -> pd.Series:

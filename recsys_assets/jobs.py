@@ -12,9 +12,9 @@ from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.recommender import Recommender
 from recsys_assets.resources.storage import ObjectStore
 
-# What the pipeline writes in the object store: asset tables, emails, recommendation CSVs,
+# What the pipeline writes in the object store: asset tables, emails and their manifests, recommendation CSVs,
 # Personalize import and batch files, Comprehend job files (inputs in the inbox are left alone).
-CREATED_PREFIXES = ("assets/", "emails/", "recommendations/", PERSONALIZE_PREFIX, "comprehend/")
+CREATED_PREFIXES = ("assets/", "emails/", "email_inputs/", "recommendations/", PERSONALIZE_PREFIX, "comprehend/")
 
 
 def delete_created(

@@ -2,8 +2,7 @@
 
 from collections import Counter
 from email import message_from_bytes
-from email.parser import BytesHeaderParser
-from email.policy import default
+from io import BytesIO
 
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
@@ -11,7 +10,7 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import table_metadata
 from recsys_assets.assets.partitions import segments
-from recsys_assets.emails import email_filename, email_items, input_digests, stamp_inputs, stamped_inputs
+from recsys_assets.emails import email_filename, email_items, input_digests
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.storage import ObjectStore
 
@@ -21,16 +20,30 @@ def email_folder(segment: str) -> str:
     return f"emails/{segment}/"
 
 
-def unchanged_emails(storage: ObjectStore, folder: str, digests: pd.Series) -> pd.DataFrame:
-    """The stored emails (user_id, subject, key) whose `X-Recsys-Inputs` hash equals the user's current one."""
-    keys = folder + email_filename(pd.Series(digests.index, dtype="string"))
-    present = keys.isin(set(storage.list_keys(folder))).to_numpy()
-    found = []
-    for user_id, key, digest in zip(digests.index[present], keys[present], digests[present]):
-        eml = storage.read_bytes(key)
-        if stamped_inputs(eml) == digest:
-            found.append((user_id, str(BytesHeaderParser(policy=default).parsebytes(eml)["Subject"]), key))
-    return pd.DataFrame(found, columns=["user_id", "subject", "key"])
+def inputs_manifest(segment: str) -> str:
+    """Where a segment's email manifest is kept: user_id, digest of the email's inputs, subject, key."""
+    return f"email_inputs/{segment}.parquet"
+
+
+MANIFEST_COLUMNS = ["user_id", "digest", "subject", "key"]
+
+
+def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> pd.DataFrame:
+    """The stored emails (user_id, digest, subject, key) whose inputs hash equals the user's current one.
+
+    Read from the segment's manifest (no email is opened); an email whose file is gone is not
+    reused. No manifest (first run) or an unreadable one: nothing is reused.
+    """
+    empty = pd.DataFrame(columns=MANIFEST_COLUMNS, dtype="string")
+    if not storage.exists(inputs_manifest(segment)):
+        return empty
+    try:
+        previous = pd.read_parquet(BytesIO(storage.read_bytes(inputs_manifest(segment))))[MANIFEST_COLUMNS]
+    except (ValueError, KeyError, OSError):
+        return empty
+    previous = previous[previous["key"].isin(set(storage.list_keys(email_folder(segment))))]
+    current = pd.DataFrame({"user_id": digests.index, "digest": digests.to_numpy()}, dtype="string")
+    return previous.astype("string").merge(current, on=["user_id", "digest"])[MANIFEST_COLUMNS]
 
 
 @asset(
@@ -50,24 +63,35 @@ def emails(
 ):
     """One email per customer of a segment: subject, plain text and HTML, as a standard .eml file.
 
-    With a costly writer (a model), an email whose inputs and writer version did not change since it
-    was written is kept as it is; only new, changed, failed and fallback emails are written again.
+    An email whose inputs (the customer's recommended products, name and the writer's version:
+    templates, model settings) did not change since it was written is kept as it is, so a re-run
+    renders, or asks the model for, only new, changed, failed and fallback emails.
     """
-    folder = email_folder(context.partition_key)
-    digests = pd.Series(dtype="string")
-    reused = pd.DataFrame(columns=["user_id", "subject", "key"])
-    if email_writer.reuses_unchanged_emails:
-        digests = input_digests(email_items(recommendations, products), users, email_writer.version())
-        reused = unchanged_emails(storage, folder, digests)
-    written, failures, keys, sample = list(reused.itertuples(index=False, name=None)), [], set(reused["key"]), None
+    segment = context.partition_key
+    folder = email_folder(segment)
+    digests = input_digests(email_items(recommendations, products), users, email_writer.version())
+    reused = unchanged_emails(storage, segment, digests)
+    manifest = [reused]
+    written = list(reused[["user_id", "subject", "key"]].itertuples(index=False, name=None))
+    failures, keys, sample = [], set(reused["key"]), None
     origins, usage = Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
     for batch, failed in email_writer.write(todo, products, users):
         batch_keys = (folder + email_filename(pd.Series([e.user_id for e in batch], dtype="string"))).tolist()
         for key, packaged in zip(batch_keys, batch):
-            # a fallback email carries no hash, so the next run asks the model again
-            stamped = packaged.user_id in digests.index and packaged.origin != "fallback"
-            storage.write_bytes(key, stamp_inputs(packaged.eml, digests[packaged.user_id]) if stamped else packaged.eml)
+            storage.write_bytes(key, packaged.eml)
+        # a fallback email gets no digest, so the next run asks the model again
+        manifest.append(
+            pd.DataFrame(
+                {
+                    "user_id": [e.user_id for e in batch],
+                    "digest": [digests[e.user_id] if e.origin != "fallback" else "" for e in batch],
+                    "subject": [e.subject for e in batch],
+                    "key": batch_keys,
+                },
+                dtype="string",
+            )
+        )
         written += [(e.user_id, e.subject, key) for e, key in zip(batch, batch_keys)]
         failures += failed
         origins.update(e.origin for e in batch)
@@ -75,6 +99,7 @@ def emails(
         keys.update(batch_keys)
         sample = sample or (batch[0].eml if batch else None)
     storage.delete_others(folder, keys)
+    storage.write_bytes(inputs_manifest(segment), pd.concat(manifest, ignore_index=True).to_parquet(index=False))
     table = pd.concat(
         [
             pd.DataFrame(written, columns=["user_id", "subject", "key"]).assign(status="written", error=""),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 from dagster import ConfigurableResource
@@ -27,8 +26,6 @@ class EmailWriter(ConfigurableResource, ABC):
     sender: str = Field(default=DEFAULT_SENDER, description="From header.")
     recipient_domain: str = Field(default="customers.example", description="Recipients are <user_id>@domain.")
     template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
-    # A costly writer (a model call per email) keeps the emails whose inputs and version did not change.
-    reuses_unchanged_emails: ClassVar[bool] = False
 
     def version(self) -> str:
         """What decides an email besides its data: the templates (and, for a model, its settings)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -49,7 +49,6 @@ class BedrockEmailWriter(EmailWriter):
     backoff_seconds: float = Field(default=1.0, ge=0, description="First backoff step; doubles per attempt, with jitter.")
     users_per_batch: int = Field(default=100, ge=1, description="Users rendered and yielded together.")
     _client: Any = PrivateAttr(default=None)
-    reuses_unchanged_emails: ClassVar[bool] = True
 
     def version(self) -> str:
         """The templates, the prompt and the model settings: a change to any of them rewrites every email."""
