@@ -26,14 +26,14 @@ from threadpoolctl import threadpool_limits
 from recsys_assets.models import RECENCY_FLOOR, HybridSettings, fit_hybrid, training_data, validated_settings
 from recsys_assets.recommender import (
     Opinions,
+    Picks,
+    Request,
     TrainedOnCatalog,
-    _concatenate,
-    _item_categories,
-    _pair_matrix,
-    _Picks,
-    _recommend,
-    _Request,
-    _rows_of,
+    categories_of,
+    concatenate,
+    pair_matrix,
+    recommend_with_fallback,
+    rows_of,
 )
 from recsys_assets.sequence import newer_counts, recency_weights
 
@@ -145,7 +145,7 @@ def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: Ite
         user_ids=data.user_ids,
         item_ids=data.item_ids,
         item_popularity=data.popularity,
-        item_categories=_item_categories(data.item_ids, items),
+        item_categories=categories_of(data.item_ids, items),
         kept=collaborative.kept,
         ease=collaborative.ease,
         tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
@@ -208,7 +208,7 @@ def _reasons(
     item: np.ndarray,
 ) -> np.ndarray:
     """For each (user, item) pick, the liked item with the largest positive term of its score (-1 if none)."""
-    entry, candidate = _rows_of(history, user)
+    entry, candidate = rows_of(history, user)
     target = item[entry]
     both_kept = (kept_position[candidate] >= 0) & (kept_position[target] >= 0)
     term = np.zeros(len(entry), dtype=np.float64)
@@ -231,12 +231,12 @@ def _recency_history(model: TrainedItemItem, opinions: Opinions, n_users: int) -
     return sp.csr_matrix((weights, (user, item)), shape=(n_users, len(model.item_ids)))
 
 
-def item_item_picks(model: TrainedItemItem, request: _Request, num_results: int) -> _Picks:
+def item_item_picks(model: TrainedItemItem, request: Request, num_results: int) -> Picks:
     """Top positively scored unseen items, with reasons, for requested users with a liked item."""
     opinions = request.opinions
     n_users, n_items = len(request.user_ids), len(model.item_ids)
     liked = _recency_history(model, opinions, n_users)
-    seen = _pair_matrix(opinions.user, opinions.item, (n_users, n_items))
+    seen = pair_matrix(opinions.user, opinions.item, (n_users, n_items))
     liked_count = np.diff(liked.indptr)
     content_scale = model.params.content_weight / np.maximum(liked_count, 1).astype(np.float64) ** model.params.decay
     users = np.flatnonzero(liked_count > 0)
@@ -257,8 +257,8 @@ def item_item_picks(model: TrainedItemItem, request: _Request, num_results: int)
     chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
         parts = list(pool.map(score_chunk, chunks))
-    user, item, score, position, reason = (_concatenate([part[field] for part in parts]) for field in range(5))
-    return _Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), "item-item")
+    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
+    return Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), "item-item")
 
 
 def recommend_item_item(
@@ -274,4 +274,6 @@ def recommend_item_item(
     REASON_ITEM_ID = the liked item whose term drove the score, null if none did), then
     everyone is topped up from the popularity fallback.
     """
-    return _recommend(model, interactions, user_ids, num_results, model_picks=item_item_picks, use_favourite_category=True)
+    return recommend_with_fallback(
+        model, interactions, user_ids, num_results, model_picks=item_item_picks, use_favourite_category=True
+    )

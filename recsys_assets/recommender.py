@@ -137,7 +137,7 @@ def latest_opinions(
     return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value, timestamps[order][is_latest])
 
 
-def _item_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
+def categories_of(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     """CATEGORY per item id, NO_CATEGORY where the catalog does not know it."""
     by_item = items.drop_duplicates("ITEM_ID").set_index("ITEM_ID")["CATEGORY"]
     return by_item.reindex(pd.Index(item_ids)).fillna(NO_CATEGORY).to_numpy(dtype=str)
@@ -183,13 +183,13 @@ def train_recommender(
         user_factors=np.asarray(als.user_factors, dtype=np.float32),
         item_factors=np.asarray(als.item_factors, dtype=np.float32),
         item_popularity=np.bincount(opinions.item[liked], minlength=len(item_ids)),
-        item_categories=_item_categories(item_ids, items),
+        item_categories=categories_of(item_ids, items),
         params=params,
     )
 
 
 @dataclass(frozen=True)
-class _Request:
+class Request:
     """Users asking for recommendations (codes = positions in `user_ids`) and their history."""
 
     user_ids: np.ndarray
@@ -217,7 +217,7 @@ def _prepare_request(
     interactions: pd.DataFrame,
     user_ids: pd.Series | np.ndarray | list[str],
     category_codes: np.ndarray,
-) -> _Request:
+) -> Request:
     """Map requested users and their known-item history onto integer codes."""
     requested = pd.unique(pd.Series(user_ids, dtype="str")).to_numpy(dtype=str)
     request_index = pd.Index(requested)
@@ -231,7 +231,7 @@ def _prepare_request(
         interactions["EVENT_VALUE"].to_numpy(dtype=np.float32)[known],
         model.params.min_positive_value,
     )
-    return _Request(
+    return Request(
         user_ids=requested,
         model_user=pd.Index(model.user_ids).get_indexer(request_index),
         opinions=opinions,
@@ -240,7 +240,7 @@ def _prepare_request(
 
 
 @dataclass(frozen=True)
-class _Picks:
+class Picks:
     """Recommended (request user, item) codes of one source, `position` = order within the source."""
 
     user: np.ndarray
@@ -280,12 +280,12 @@ def _top_n_per_row(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(candidates, best, axis=1), np.take_along_axis(candidate_scores, best, axis=1)
 
 
-def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
+def concatenate(arrays: list[np.ndarray]) -> np.ndarray:
     """np.concatenate that also accepts an empty list (giving an empty integer array)."""
     return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
 
 
-def _rows_of(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rows_of(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(position in `rows`, column) of every stored cell of the selected CSR rows."""
     counts = np.diff(matrix.indptr)[rows]
     starts = np.repeat(matrix.indptr[rows] - np.cumsum(counts) + counts, counts)
@@ -296,14 +296,14 @@ def _reason_items(
     user: np.ndarray, item: np.ndarray, liked: sp.csr_matrix, unit_item_factors: np.ndarray
 ) -> np.ndarray:
     """For each recommended (user, item), the user's liked item with the most similar factors."""
-    entry, candidate = _rows_of(liked, user)
+    entry, candidate = rows_of(liked, user)
     similarity = np.einsum("ij,ij->i", unit_item_factors[item[entry]], unit_item_factors[candidate])
     order = np.lexsort((candidate, -similarity, entry))
     counts = np.diff(liked.indptr)[user]
     return candidate[order[np.cumsum(counts) - counts]]
 
 
-def _pair_matrix(user: np.ndarray, column: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+def pair_matrix(user: np.ndarray, column: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """Boolean CSR marking the given (user, column) pairs."""
     return sp.csr_matrix((np.ones(len(user), dtype=bool), (user, column)), shape=shape)
 
@@ -373,7 +373,7 @@ def _best_columns(
     return best_columns, best_scores
 
 
-def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -> _Picks:
+def _als_picks(model: TrainedRecommender, request: Request, num_results: int) -> Picks:
     """Top ALS-scored unseen items, with reasons, for requested users who have factors and likes.
 
     Users are scored in chunks on a thread pool (BLAS itself limited to one thread), so memory
@@ -382,7 +382,7 @@ def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -
     opinions = request.opinions
     n_users, n_items = len(request.user_ids), len(model.item_ids)
     liked_user, liked_item = opinions.user[opinions.positive], opinions.item[opinions.positive]
-    liked = _pair_matrix(liked_user, liked_item, (n_users, n_items))
+    liked = pair_matrix(liked_user, liked_item, (n_users, n_items))
     model_user = request.model_user
     has_factors = np.any(model.user_factors != 0, axis=1)
     users = np.flatnonzero((model_user >= 0) & has_factors[model_user] & (np.diff(liked.indptr) > 0))
@@ -393,13 +393,13 @@ def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -
     seen_column = column_of_item[opinions.item]
     scorable_seen = seen_column >= 0
     seen_shape = (n_users, len(items.factors))
-    seen = _pair_matrix(opinions.user[scorable_seen], seen_column[scorable_seen], seen_shape)
+    seen = pair_matrix(opinions.user[scorable_seen], seen_column[scorable_seen], seen_shape)
     norms = np.linalg.norm(model.item_factors, axis=1, keepdims=True)
     unit_item_factors = model.item_factors / np.where(norms > 0, norms, 1)
     n = min(num_results, len(items.item))
 
     def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
-        seen_row, seen_column = _rows_of(seen, chunk)
+        seen_row, seen_column = rows_of(seen, chunk)
         columns, best = _best_columns(model.user_factors[model_user[chunk]], items, seen_row, seen_column, n)
         found = np.isfinite(best)
         user = np.broadcast_to(chunk[:, None], found.shape)[found]
@@ -410,8 +410,8 @@ def _als_picks(model: TrainedRecommender, request: _Request, num_results: int) -
     chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
         parts = list(pool.map(score_chunk, chunks))
-    user, item, score, position, reason = (_concatenate([part[field] for part in parts]) for field in range(5))
-    return _Picks(user, item, score, position, reason, np.full(len(user), -1), "als")
+    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
+    return Picks(user, item, score, position, reason, np.full(len(user), -1), "als")
 
 
 def _first_unexcluded(
@@ -441,7 +441,7 @@ def _first_unexcluded(
         users.append(wanted)
         items.append(ranking[segment_start[wanted] + rank[wanted]])
         positions.append(np.full(len(wanted), position))
-    return tuple(_concatenate(part) for part in (users, items, positions))
+    return tuple(concatenate(part) for part in (users, items, positions))
 
 
 def _most_popular_in_group(
@@ -479,12 +479,12 @@ def _popularity_picks(
     need: np.ndarray,
     excluded_user: np.ndarray,
     excluded_item: np.ndarray,
-) -> list[_Picks]:
+) -> list[Picks]:
     """Most popular allowed items: the user's favourite category first, then all items."""
 
-    def picks(user: np.ndarray, item: np.ndarray, position: np.ndarray, category: np.ndarray) -> _Picks:
+    def picks(user: np.ndarray, item: np.ndarray, position: np.ndarray, category: np.ndarray) -> Picks:
         no_reason_item = np.full(len(user), -1)
-        return _Picks(user, item, popularity[item].astype(float), position, no_reason_item, category, "popularity")
+        return Picks(user, item, popularity[item].astype(float), position, no_reason_item, category, "popularity")
 
     user, item, position = _most_popular_in_group(
         popularity, category_codes, favourite_category, need, excluded_user, excluded_item
@@ -511,7 +511,7 @@ def _names_or_null(names: np.ndarray, codes: np.ndarray) -> pd.Series:
 
 
 def _recommendation_frame(
-    model: TrainedRecommender, request: _Request, category_names: np.ndarray, picks: list[_Picks]
+    model: TrainedRecommender, request: Request, category_names: np.ndarray, picks: list[Picks]
 ) -> pd.DataFrame:
     """One row per pick, ranked per user in source order (ALS, category, overall)."""
     stage = np.concatenate([np.full(len(part.user), index) for index, part in enumerate(picks)])
@@ -535,12 +535,12 @@ def _recommendation_frame(
     )
 
 
-def _recommend(
+def recommend_with_fallback(
     model: TrainedRecommender,
     interactions: pd.DataFrame,
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int,
-    model_picks: Callable[[Any, _Request, int], _Picks] | None,
+    model_picks: Callable[[Any, Request, int], Picks] | None,
     use_favourite_category: bool,
 ) -> pd.DataFrame:
     """The model's picks (optional) topped up with popularity picks to `num_results` per user.
@@ -552,8 +552,8 @@ def _recommend(
     request = _prepare_request(model, interactions, user_ids, category_codes)
     n_users = len(request.user_ids)
     picks = [model_picks(model, request, num_results)] if model_picks else []
-    picked_user = _concatenate([part.user for part in picks])
-    picked_item = _concatenate([part.item for part in picks])
+    picked_user = concatenate([part.user for part in picks])
+    picked_item = concatenate([part.item for part in picks])
     favourite = request.favourite_category if use_favourite_category else np.full(n_users, -1)
     picks += _popularity_picks(
         model.item_popularity,
@@ -581,7 +581,9 @@ def recommend(
     items (SOURCE 'popularity', REASON_CATEGORY = that category, or null for all items).
     SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity'.
     """
-    return _recommend(model, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True)
+    return recommend_with_fallback(
+        model, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True
+    )
 
 
 def recommend_popular(
@@ -597,4 +599,4 @@ def recommend_popular(
     included; with `include_reviewed=False`, each user's reviewed items are skipped.
     """
     history = interactions if not include_reviewed else interactions.iloc[0:0]
-    return _recommend(model, history, user_ids, num_results, model_picks=None, use_favourite_category=False)
+    return recommend_with_fallback(model, history, user_ids, num_results, model_picks=None, use_favourite_category=False)
