@@ -26,6 +26,7 @@ from recsys_assets.recommender import (
     recommend_popular,
     train_recommender,
 )
+from recsys_assets.sequence import newest_share
 
 METRIC_NAMES = (
     "coverage",
@@ -76,13 +77,7 @@ def personalize_split(
 
     test = interactions[is_test]
     _, user = np.unique(test["USER_ID"].to_numpy(dtype=str), return_inverse=True)
-    oldest_first = np.lexsort((np.arange(len(test)), test["TIMESTAMP"].to_numpy(), user))
-    sorted_user = user[oldest_first]
-    count = np.bincount(sorted_user)[sorted_user]
-    newer = count - 1 - (np.arange(len(test)) - np.searchsorted(sorted_user, sorted_user))
-    held_out = np.clip(np.floor(holdout_fraction * count + 1e-9).astype(np.int64), 1, count - 1)
-    is_truth = np.empty(len(test), dtype=bool)
-    is_truth[oldest_first] = newer < held_out
+    is_truth = newest_share(user, test["TIMESTAMP"].to_numpy(), np.arange(len(test)), holdout_fraction)
     return EvaluationSplit(
         train=interactions[~is_test],
         test_input=test[~is_truth],

@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.models import RECENCY_FLOOR, HybridSettings, fit_hybrid, training_data, validated_settings
+from recsys_assets.models import HybridSettings, fit_hybrid, training_data, validated_settings
 from recsys_assets.recommender import (
     Opinions,
     Picks,
@@ -35,7 +35,7 @@ from recsys_assets.recommender import (
     recommend_with_fallback,
     rows_of,
 )
-from recsys_assets.sequence import newer_counts, recency_weights
+from recsys_assets.sequence import recency_matrix
 
 _ARRAYS_FILE = "arrays.npz"
 _PARAMS_FILE = "params.json"
@@ -226,9 +226,8 @@ def _reasons(
 def _recency_history(model: TrainedItemItem, opinions: Opinions, n_users: int) -> sp.csr_matrix:
     """Requested users x items: each liked item's recency weight (the model's half-life), else empty."""
     liked = opinions.positive
-    user, item = opinions.user[liked], opinions.item[liked]
-    weights = recency_weights(newer_counts(user, opinions.timestamp[liked]), model.params.settings.half_life, RECENCY_FLOOR)
-    return sp.csr_matrix((weights, (user, item)), shape=(n_users, len(model.item_ids)))
+    shape = (n_users, len(model.item_ids))
+    return recency_matrix(opinions.user[liked], opinions.item[liked], opinions.timestamp[liked], shape, model.params.settings.half_life)
 
 
 def item_item_picks(model: TrainedItemItem, request: Request, num_results: int) -> Picks:

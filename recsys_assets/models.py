@@ -19,8 +19,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.recommender import latest_opinions
-from recsys_assets.sequence import newer_counts, recency_weights, transitions
+from recsys_assets.recommender import encode_opinions
+from recsys_assets.sequence import newest_share, recency_matrix, transitions
 
 TOKEN = re.compile(r"[^\W_]{2,}")
 # A token or the line break that separates two items' texts in `tfidf`, which reads texts in chunks.
@@ -57,10 +57,9 @@ class TrainingData:
         """The row (user code) of each stored cell of `matrix`."""
         return np.repeat(np.arange(self.matrix.shape[0]), np.diff(self.matrix.indptr))
 
-    def recency(self, half_life: float | None, floor: float) -> sp.csr_matrix:
-        """`matrix`'s pattern with each user's liked items weighted by `sequence.recency_weights`."""
-        weights = recency_weights(newer_counts(self.entry_user, self.timestamp), half_life, floor)
-        return sp.csr_matrix((weights, self.matrix.indices, self.matrix.indptr), shape=self.matrix.shape)
+    def recency(self, half_life: float | None) -> sp.csr_matrix:
+        """`matrix`'s pattern with each user's liked items weighted by their recency (`sequence.recency_matrix`)."""
+        return recency_matrix(self.entry_user, self.matrix.indices, self.timestamp, self.matrix.shape, half_life)
 
 
 def item_texts(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
@@ -86,16 +85,7 @@ def leaf_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
 def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_positive_value: float = 0.0) -> TrainingData:
     """Matrices of the interactions; the item universe is the items file plus every reviewed item."""
     items = items if items is not None else pd.DataFrame({"ITEM_ID": pd.Series(dtype="str")})
-    user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
-    reviewed = interactions["ITEM_ID"].to_numpy(dtype=str)
-    item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), reviewed]))
-    opinions = latest_opinions(
-        user_codes,
-        np.searchsorted(item_ids, reviewed),
-        interactions["TIMESTAMP"].to_numpy(dtype=np.int64),
-        interactions["EVENT_VALUE"].to_numpy(dtype=np.float32),
-        min_positive_value,
-    )
+    user_ids, item_ids, opinions = encode_opinions(interactions, items, min_positive_value)
     shape = (len(user_ids), len(item_ids))
     liked = opinions.positive
     indptr = np.concatenate([[0], np.cumsum(np.bincount(opinions.user[liked], minlength=len(user_ids)))])
@@ -347,7 +337,6 @@ class HybridSettings:
     sequence: float
 
 
-RECENCY_FLOOR = 1 / 6
 # Used below `min_users` validation users: the choice on MovieLens' and the sample's validation splits.
 FALLBACK_SETTINGS = HybridSettings(regularization=30.0, half_life=3.5, sequence=0.5)
 
@@ -396,7 +385,7 @@ def validated_settings(
     by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden) for value in strongest_first]
     regularization = strongest_first[simplest_within_one_standard_error(np.array(by_lambda))]
 
-    newest = _newest_tenth(user, item, timestamp, users, liked)
+    newest = newest_share(user, timestamp, item, 0.1) & np.isin(user, users)
     _, hidden, gram = _held_out(user, item, newest, users, shape)
     ease = ease_from_gram(gram, regularization * mean_count)
     user, item, timestamp = user[~newest], item[~newest], timestamp[~newest]
@@ -404,8 +393,7 @@ def validated_settings(
     scale = sequence_scale(ease, sequence)
     candidates, results = [], []
     for half_life in half_lives:
-        weights = recency_weights(newer_counts(user, timestamp), half_life, RECENCY_FLOOR)
-        history = sp.csr_matrix((weights, (user, item)), shape=shape)[users]
+        history = recency_matrix(user, item, timestamp, shape, half_life)[users]
         collaborative, transition = history @ ease, (history @ sequence).toarray()
         for weight in sequence_weights:
             candidates.append(HybridSettings(regularization, half_life, weight))
@@ -417,16 +405,6 @@ def _one_random_like(user: np.ndarray, users: np.ndarray, liked: np.ndarray, rng
     """Mask of one random entry of each of `users` (entries sorted by user; `liked` = entries per user)."""
     chosen = np.zeros(len(user), dtype=bool)
     chosen[np.searchsorted(user, users) + rng.integers(0, liked[users])] = True
-    return chosen
-
-
-def _newest_tenth(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, users: np.ndarray, liked: np.ndarray) -> np.ndarray:
-    """Mask of the newest 10% (at least one) of each of `users`' entries (ties: higher item code first)."""
-    newest_last = np.lexsort((item, timestamp, user))
-    sorted_user = user[newest_last]
-    newer = liked[sorted_user] - 1 - (np.arange(len(sorted_user)) - np.searchsorted(sorted_user, sorted_user))
-    chosen = np.zeros(len(user), dtype=bool)
-    chosen[newest_last] = np.isin(sorted_user, users) & (newer < np.maximum(liked[sorted_user] // 10, 1))
     return chosen
 
 
@@ -582,7 +560,7 @@ def fit_hybrid(
     `max_items` (0.1 cut MovieLens NDCG@10 from 0.091 to 0.059: rare items' cosines are noise).
     """
     settings = validated_settings(data, ease_items=max_items) if settings is None else settings
-    history = data.recency(settings.half_life, RECENCY_FLOOR)
+    history = data.recency(settings.half_life)
     collaborative = fit_ease(data, settings.regularization, max_items, True, neighbours, tail_weight, history)
     sequence = fit_sequence(data, collaborative.kept, collaborative.ease, settings.sequence, neighbours)
     content = fit_content(data, neighbours, same_leaf_category, history)

@@ -137,6 +137,23 @@ def latest_opinions(
     return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value, timestamps[order][is_latest])
 
 
+def encode_opinions(
+    interactions: pd.DataFrame, items: pd.DataFrame, min_positive_value: float
+) -> tuple[np.ndarray, np.ndarray, Opinions]:
+    """Sorted user ids, sorted item ids (the catalog plus every reviewed item) and the `latest_opinions` as their codes."""
+    user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
+    reviewed = interactions["ITEM_ID"].to_numpy(dtype=str)
+    item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), reviewed]))
+    opinions = latest_opinions(
+        user_codes,
+        np.searchsorted(item_ids, reviewed),
+        interactions["TIMESTAMP"].to_numpy(dtype=np.int64),
+        interactions["EVENT_VALUE"].to_numpy(dtype=np.float32),
+        min_positive_value,
+    )
+    return user_ids, item_ids, opinions
+
+
 def categories_of(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     """CATEGORY per item id, NO_CATEGORY where the catalog does not know it."""
     by_item = items.drop_duplicates("ITEM_ID").set_index("ITEM_ID")["CATEGORY"]
@@ -152,16 +169,7 @@ def train_recommender(
 
     The item universe is the catalog plus any item seen in `interactions`.
     """
-    user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
-    interaction_items = interactions["ITEM_ID"].to_numpy(dtype=str)
-    item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), interaction_items]))
-    opinions = latest_opinions(
-        user_codes,
-        np.searchsorted(item_ids, interaction_items),
-        interactions["TIMESTAMP"].to_numpy(dtype=np.int64),
-        interactions["EVENT_VALUE"].to_numpy(dtype=np.float32),
-        params.min_positive_value,
-    )
+    user_ids, item_ids, opinions = encode_opinions(interactions, items, params.min_positive_value)
     liked = opinions.positive
     confidence = sp.csr_matrix(
         (opinions.value[liked], (opinions.user[liked], opinions.item[liked])),

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+# The weight of an item liked long before the newest one, relative to the newest's 1.
+RECENCY_FLOOR = 1 / 6
+
 
 def newer_counts(user: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
     """For each entry, how many entries of the same user have a strictly later timestamp (0 = newest)."""
@@ -24,11 +27,34 @@ def newer_counts(user: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
     return counts
 
 
-def recency_weights(newer: np.ndarray, half_life: float | None, floor: float) -> np.ndarray:
+def recency_weights(newer: np.ndarray, half_life: float | None, floor: float = RECENCY_FLOOR) -> np.ndarray:
     """floor + (1 - floor) * 0.5 ** (newer / half_life): 1 for the newest item; all 1 when half_life is None."""
     if half_life is None:
         return np.ones(len(newer), dtype=np.float32)
     return (floor + (1 - floor) * np.exp2(-np.asarray(newer) / half_life)).astype(np.float32)
+
+
+def recency_matrix(
+    user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, shape: tuple[int, int], half_life: float | None
+) -> sp.csr_matrix:
+    """Users x items: each (user, item) like weighted by its recency in the user's history."""
+    return sp.csr_matrix((recency_weights(newer_counts(user, timestamp), half_life), (user, item)), shape=shape)
+
+
+def newest_share(user: np.ndarray, timestamp: np.ndarray, tiebreak: np.ndarray, share: float) -> np.ndarray:
+    """Mask of each user's newest entries: floor(share x n) of n, at least 1 and at most n - 1.
+
+    `user` holds codes (0..); among equal timestamps the larger `tiebreak` counts as newer.
+    A user with one entry keeps it out of the mask.
+    """
+    oldest_first = np.lexsort((tiebreak, timestamp, user))
+    sorted_user = user[oldest_first]
+    count = np.bincount(user)[sorted_user]
+    newer = count - 1 - (np.arange(len(user)) - np.searchsorted(sorted_user, sorted_user))
+    held_out = np.clip(np.floor(share * count + 1e-9).astype(np.int64), 1, count - 1)
+    mask = np.empty(len(user), dtype=bool)
+    mask[oldest_first] = newer < held_out
+    return mask
 
 
 def transitions(

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from recsys_assets.sequence import newer_counts, recency_weights, transitions
+from recsys_assets.sequence import newer_counts, newest_share, recency_weights, transitions
 
 
 def test_newer_counts_count_strictly_later_items_of_the_same_user():
@@ -44,3 +44,12 @@ def test_transitions_stop_at_the_window(window):
     weights = transitions(user, item, item, n_items=5, window=window).toarray()
     gaps = np.subtract.outer(np.arange(5), np.arange(5)) * -1
     assert ((weights > 0) == ((gaps >= 1) & (gaps <= window))).all()
+
+
+def test_newest_share_holds_at_least_one_and_never_all_of_a_users_entries():
+    user = np.array([0] * 25 + [1, 1] + [2])
+    timestamp = np.r_[np.arange(25)[::-1], 5, 5, 9]
+    tiebreak = np.r_[np.zeros(25), 0, 1, 0]
+    mask = newest_share(user, timestamp, tiebreak, 0.1)
+    assert np.flatnonzero(mask[:25]).tolist() == [0, 1]  # the two newest of 25 (floor of 2.5)
+    assert mask[25:].tolist() == [False, True, False]  # the tie goes to the larger tiebreak; one entry stays out
