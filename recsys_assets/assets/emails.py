@@ -71,9 +71,7 @@ def emails(
     folder = email_folder(segment)
     digests = input_digests(email_items(recommendations, products), users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
-    manifest = [reused]
-    written = list(reused[["user_id", "subject", "key"]].itertuples(index=False, name=None))
-    failures, keys, sample = [], set(reused["key"]), None
+    manifest, failures, sample = [reused], [], None
     origins, usage = Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
     for batch, failed in email_writer.write(todo, products, users):
@@ -92,17 +90,16 @@ def emails(
                 dtype="string",
             )
         )
-        written += [(e.user_id, e.subject, key) for e, key in zip(batch, batch_keys)]
         failures += failed
         origins.update(e.origin for e in batch)
         usage.update(input_tokens=sum(e.input_tokens for e in batch), output_tokens=sum(e.output_tokens for e in batch))
-        keys.update(batch_keys)
         sample = sample or (batch[0].eml if batch else None)
-    storage.delete_others(folder, keys)
-    storage.write_bytes(inputs_manifest(segment), pd.concat(manifest, ignore_index=True).to_parquet(index=False))
+    written = pd.concat(manifest, ignore_index=True)
+    storage.delete_others(folder, set(written["key"]))
+    storage.write_bytes(inputs_manifest(segment), written.to_parquet(index=False))
     table = pd.concat(
         [
-            pd.DataFrame(written, columns=["user_id", "subject", "key"]).assign(status="written", error=""),
+            written[["user_id", "subject", "key"]].assign(status="written", error=""),
             pd.DataFrame(
                 {"user_id": [f.user_id for f in failures], "subject": "", "key": "", "status": "failed", "error": [f.reason for f in failures]}
             ),
