@@ -141,14 +141,16 @@ def markdown(results: dict[str, dict]) -> str:
         "`popularity-count` is Personalize's recipe: the same most popular items for everyone, reviewed ones "
         "included (the recipe has no filter); every other model, `popularity-unseen` included, never recommends an "
         "item the user already reviewed, so the relevant truth items they had reviewed before (share in each "
-        "heading) are out of its reach.",
+        "heading) are out of its reach. Rows identical in every column count as one event (All Beauty's dump repeats "
+        "1,103 reviews verbatim; before, one copy could be input and the other the truth it \"predicted\").",
         "",
     ]
     for name, result in results.items():
         protocol = result["protocol"]
         lines += [
             f"### {TITLES[name]}: {protocol['users']:,} users, {protocol['items']:,} items, "
-            f"{protocol['interactions']:,} interactions; {protocol['splits']} split(s), "
+            f"{protocol['interactions']:,} interactions ({protocol['duplicate_interactions']:,} duplicate rows); "
+            f"{protocol['splits']} split(s), "
             f"{protocol['test_users'][0]:,} test users each; {_mean(protocol['relevant_already_reviewed']):.0%} of the "
             f"relevant truth already reviewed ({result['seconds']} s)",
             "",

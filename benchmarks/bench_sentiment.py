@@ -6,7 +6,7 @@ core, best of several interleaved runs on the same texts. Interactions: on All B
 stars, from sentiment, from the blend, or 1, compared with the recommender's offline metrics over seeded
 splits. Absent datasets are skipped. Results go to benchmarks/RESULTS.md between the sentiment markers.
 
-    python benchmarks/bench_sentiment.py [--data ../shared/data] [--seeds 10] [--repeats 7]
+    python benchmarks/bench_sentiment.py [--data ../shared/data] [--seeds 20] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -21,17 +21,20 @@ import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.assets.sentiment import review_texts
-from recsys_assets.evaluation import evaluate, offline_metrics, personalize_split
+from recsys_assets.evaluation import EvaluationSplit, offline_metrics, personalize_split
 from recsys_assets.interactions import EventValueRule, event_values
-from recsys_assets.recommender import RecommenderParams, recommend, recommend_popular, train_recommender
+from recsys_assets.recommender import recommend_popular
+from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.sentiment import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
 
 from results import write_section
 
 CELLS = Path("sentiment-labelled-sentences/amazon_cells_labelled.txt")
 BEAUTY = Path("amazon-all-beauty-5core/All_Beauty_5.json.gz")
+VERBATIM = ["reviewerID", "asin", "unixReviewTime", "overall", "summary", "reviewText"]
 UNDECIDED = "UNDECIDED"
 UNWEIGHTED = "unweighted (1)"
+PIPELINE_RULE = "blend 0.6 x sentiment + 0.4 x product rating"  # EventValueRule() as the pipeline applies it
 REPORTED_METRICS = (
     "normalized_discounted_cumulative_gain_at_10",
     "mean_reciprocal_rank_at_25",
@@ -73,8 +76,11 @@ def load_cells(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def load_beauty(path: Path) -> pd.DataFrame:
-    """All Beauty reviews with the pipeline's text (title + content) and the review-only text."""
-    reviews = pd.read_json(path, lines=True)
+    """All Beauty reviews with the pipeline's text (title + content) and the review-only text.
+
+    The dump repeats 1,103 reviews verbatim (same reviewer, product, day, stars and text): kept once.
+    """
+    reviews = pd.read_json(path, lines=True).drop_duplicates(VERBATIM).reset_index(drop=True)
     reviews["text"] = review_texts(reviews.rename(columns={"summary": "review_title", "reviewText": "review_content"}))
     reviews["content"] = reviews["reviewText"].fillna("")
     return reviews
@@ -132,12 +138,13 @@ def weightings(reviews: pd.DataFrame, lexicon: str) -> dict[str, np.ndarray]:
         "stars (rating - 1) / 4": ((stars - 1) / 4).to_numpy(),
         "sentiment only": event_values(stars, sentiment, EventValueRule(sentiment_weight=1.0)),
         "blend 0.6 x sentiment + 0.4 x review stars": event_values(stars, sentiment, EventValueRule()),
-        "blend 0.6 x sentiment + 0.4 x product rating": event_values(product_rating, sentiment, EventValueRule()),
+        PIPELINE_RULE: event_values(product_rating, sentiment, EventValueRule()),
     }
 
 
 def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[list[dict], dict]:
-    """Per rule and seed: metrics with a fixed truth (newest reviews rated 4-5 stars) and the harness's own."""
+    """Per rule and seed: metrics with a fixed truth (newest reviews rated 4-5 stars) on the test split
+    and on a validation split of its training users, and the harness's own metrics."""
     base = pd.DataFrame(
         {
             "USER_ID": reviews["reviewerID"].astype(str),
@@ -148,18 +155,29 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
     )
     liked = reviews["overall"].to_numpy() >= 4
     items = pd.DataFrame({"ITEM_ID": base["ITEM_ID"].unique(), "CATEGORY": "All Beauty"})
-    params = RecommenderParams()
+    recommender = LocalRecommender()
+
+    def fixed_truth(split: EvaluationSplit) -> tuple[dict, pd.DataFrame, pd.DataFrame, object]:
+        model = recommender.train(pd.concat([split.train, split.test_input]), items)
+        test_users = pd.Series(split.test_truth["USER_ID"].unique())
+        relevant = split.test_truth[liked[split.test_truth.index]]
+        recommended = recommender.recommend(model, split.test_input, test_users, 25)
+        return offline_metrics(recommended, relevant, len(model.item_ids)), relevant, test_users, model
+
     rows, popular = [], []
     for rule, values in weightings(reviews, lexicon).items():
         interactions = base.assign(EVENT_VALUE=values)
         for seed in range(seeds):
             split = personalize_split(interactions, seed=seed)
-            model = train_recommender(pd.concat([split.train, split.test_input]), items, params)
-            test_users = split.test_truth["USER_ID"].unique()
-            relevant = split.test_truth[liked[split.test_truth.index]]
-            fixed = offline_metrics(recommend(model, split.test_input, test_users, 25), relevant, len(model.item_ids))
-            own = evaluate(interactions, items, params, seed=seed)["model"]
-            rows.append({"rule": rule, "seed": seed, **{f"fixed:{k}": v for k, v in fixed.items()}, **{f"own:{k}": v for k, v in own.items()}})
+            fixed, relevant, test_users, model = fixed_truth(split)
+            validation = fixed_truth(personalize_split(split.train, seed=seeds + seed))[0]
+            own = LocalRecommender(evaluation_seed=seed).offline_metrics(interactions, items)["model"]
+            rows.append(
+                {"rule": rule, "seed": seed}
+                | {f"fixed:{k}": v for k, v in fixed.items()}
+                | {f"validation:{k}": v for k, v in validation.items()}
+                | {f"own:{k}": v for k, v in own.items()}
+            )
             if rule == UNWEIGHTED:
                 unseen = recommend_popular(model, split.test_input, test_users, 25, include_reviewed=False)
                 popular.append(offline_metrics(unseen, relevant, len(model.item_ids)))
@@ -208,35 +226,47 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
         lines += [f"| {lexicon} | {s['best']:,.0f} | {s['median']:,.0f} |" for lexicon, s in speed.items()]
     if interactions:
         rows, protocol = interactions
-        table = pd.DataFrame(rows).drop(columns="seed").groupby("rule", sort=False)
-        mean, spread = table.mean(), table.std()
+        table = pd.DataFrame(rows)
+        ndcg = "normalized_discounted_cumulative_gain_at_10"
+        by_rule = table.drop(columns="seed").groupby("rule", sort=False)
+        mean, spread = by_rule.mean(), by_rule.std()
+        reference = table[table["rule"] == PIPELINE_RULE].set_index("seed")
         lines += [
             "",
-            "### Sentiment-aware interactions (All Beauty, default recommender)",
+            "### Sentiment-aware interactions (All Beauty, the default item-item recommender)",
             "",
             f"Mean over {seeds} seeded Personalize splits ({protocol['test_users']} test users each), ± std across "
             "splits. *fixed truth*: a test user's newest reviews that gave 4-5 stars are relevant, the same for "
-            "every rule; *harness*: `evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its "
-            "truth differs per rule). Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
+            "every rule; *validation*: the same on a validation split of each split's training users (where a rule "
+            "would be chosen); *vs pipeline rule*: mean ± standard error of the per-split difference to the "
+            "pipeline's rule (`EventValueRule()` on the product rating), test / validation; *harness*: "
+            "`evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its truth differs per rule). "
+            "Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
             + ", ".join(f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}" for name, value in protocol["popularity"].items())
             + ".",
             "",
-            "| EVENT_VALUE rule | NDCG@10 fixed truth | MRR@25 fixed | precision@10 fixed | coverage | NDCG@10 harness |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| EVENT_VALUE rule | NDCG@10 fixed truth | MRR@25 fixed | coverage | NDCG@10 validation | vs pipeline rule (test / validation) | NDCG@10 harness |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for rule in mean.index:
             cell = lambda column: f"{mean.loc[rule, column]:.4f} ± {spread.loc[rule, column]:.4f}"  # noqa: E731
+            versus = [_paired(table[table["rule"] == rule].set_index("seed")[f"{kind}:{ndcg}"] - reference[f"{kind}:{ndcg}"]) for kind in ("fixed", "validation")]
             lines.append(
-                f"| {rule} | {cell('fixed:normalized_discounted_cumulative_gain_at_10')} | {cell('fixed:mean_reciprocal_rank_at_25')} | "
-                f"{cell('fixed:precision_at_10')} | {mean.loc[rule, 'fixed:coverage']:.3f} | {cell('own:normalized_discounted_cumulative_gain_at_10')} |"
+                f"| {rule} | {cell(f'fixed:{ndcg}')} | {cell('fixed:mean_reciprocal_rank_at_25')} | "
+                f"{mean.loc[rule, 'fixed:coverage']:.3f} | {cell(f'validation:{ndcg}')} | {' / '.join(versus)} | {cell(f'own:{ndcg}')} |"
             )
     return "\n".join(lines)
+
+
+def _paired(differences: pd.Series) -> str:
+    """Mean ± standard error of per-split differences."""
+    return f"{differences.mean():+.4f} ± {differences.std() / np.sqrt(len(differences)):.4f}"
 
 
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    arguments.add_argument("--seeds", type=int, default=10)
+    arguments.add_argument("--seeds", type=int, default=20)
     arguments.add_argument("--repeats", type=int, default=7)
     args = arguments.parse_args()
 

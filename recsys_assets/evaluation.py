@@ -5,6 +5,9 @@ with at least two interactions) contributes its oldest 90% of interactions as mo
 its newest 10% (at least one) as the truth. The model trains on training + test input and
 recommends for the test users.
 
+Rows identical in every column are one event recorded twice (public review dumps carry such
+copies): they count once, or one copy could be input and the other the truth it "predicts".
+
 Relevance: only truth items whose EVENT_VALUE is a positive signal (above the recommender's
 ``min_positive_value``) are relevant; a newest review that panned the item is not a hit.
 Per-user metrics are averaged over test users with at least one relevant truth item.
@@ -67,8 +70,10 @@ def personalize_split(
 
     round(test_user_fraction * users) test users are drawn among users with >= 2 interactions
     (all of them if fewer qualify); each keeps floor(holdout_fraction * n), at least 1 and at
-    most n - 1, of its newest interactions (by TIMESTAMP, ties by row order) as truth.
+    most n - 1, of its newest interactions (by TIMESTAMP, ties by row order) as truth. Identical
+    rows are kept once.
     """
+    interactions = interactions.drop_duplicates()
     interactions_per_user = interactions["USER_ID"].value_counts().sort_index()
     candidates = interactions_per_user.index[interactions_per_user >= 2].to_numpy(dtype=str)
     n_test = min(len(candidates), round(test_user_fraction * len(interactions_per_user)))
@@ -263,6 +268,7 @@ def compare_models(
             "users": int(interactions["USER_ID"].nunique()),
             "items": int(len(np.union1d(interactions["ITEM_ID"].astype(str), [] if items is None else items["ITEM_ID"].astype(str)))),
             "interactions": len(interactions),
+            "duplicate_interactions": int(interactions.duplicated().sum()),
             "std": {name: dict(zip(METRIC_NAMES, _finite(v.std(axis=0)))) for name, v in values.items()},
             "tuned_params": {name: [p[name] for p in chosen] for name in tune if name in models},
         },
@@ -318,6 +324,8 @@ def report_table(report: dict) -> str:
         f"* default model. {protocol['splits']} split(s), seeds {protocol['seeds']}, test users {protocol['test_users']}; "
         "spread (std across splits) in --json"
     )
+    if protocol["duplicate_interactions"]:
+        footer += f"; {protocol['duplicate_interactions']} duplicate rows counted once"
     return "\n".join([header, *rows, footer])
 
 

@@ -122,6 +122,17 @@ def test_truth_ties_on_timestamp_go_to_the_later_row():
     assert split.test_truth.index.tolist() == [later_row]
 
 
+def test_a_row_recorded_twice_is_one_event_never_both_input_and_truth():
+    interactions = history({f"u{n}": 4 for n in range(10)}, seed=2)
+    doubled = pd.concat([interactions, interactions]).sort_index(kind="stable")
+    split = personalize_split(doubled, test_user_fraction=1.0)
+    both = split.test_truth.merge(split.test_input, on=list(interactions.columns))
+    assert both.empty
+    assert len(split.test_truth) + len(split.test_input) == len(interactions)
+    expected = personalize_split(interactions, test_user_fraction=1.0)
+    pd.testing.assert_frame_equal(split.test_truth.sort_index(), expected.test_truth.sort_index())
+
+
 def test_split_is_deterministic_for_a_seed_and_varies_across_seeds():
     interactions = history({f"u{n}": 3 for n in range(60)})
     first, again = personalize_split(interactions, seed=5), personalize_split(interactions, seed=5)

@@ -99,7 +99,7 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, ca
             "EVENT_VALUE": 1.0,
         }
     )
-    table.to_csv(tmp_path / "interactions.csv", index=False)
+    pd.concat([table, table.iloc[:3]]).to_csv(tmp_path / "interactions.csv", index=False)
     outputs = []
     for _ in range(2):
         assert main(["evaluate", "--interactions", str(tmp_path / "interactions.csv"), "--json"]) == 0
@@ -113,6 +113,7 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, ca
     assert set(report["protocol"]["std"]) == set(MODELS)
     assert len(report["protocol"]["relevant_already_reviewed"]) == 5
     assert all(0 <= share <= 1 for share in report["protocol"]["relevant_already_reviewed"])
+    assert report["protocol"]["duplicate_interactions"] == 3 and report["protocol"]["interactions"] == len(table) + 3
 
 
 def test_leaf_category_is_the_last_level_of_the_path_or_the_category():
