@@ -193,3 +193,38 @@ def test_items_still_unprocessed_after_the_last_attempt_are_an_error(aws):
         stubber.add_response("batch_write_item", {"UnprocessedItems": {"t_users": [put]}}, {"RequestItems": {"t_users": [put]}})
     with stubber, pytest.raises(RuntimeError, match="1 of 1 writes still unprocessed after 2 attempts"):
         store.replace_table("users", frame_of([{"user_id": "u1"}]))
+
+
+def test_batches_are_written_concurrently_and_a_rerun_still_leaves_exactly_its_rows(aws):
+    store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_concurrency=4)
+    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": f"n{n}"} for n in range(260)])) == 260
+    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": "again"} for n in range(0, 260, 2)])) == 130
+    read = store.read_table("users")
+    assert read["user_id"].tolist() == [f"u{n:03d}" for n in range(0, 260, 2)] and set(read["name"]) == {"again"}
+
+
+class RefusingClient:
+    """A real (moto) DynamoDB client that leaves every write of a batch holding `refused` unprocessed."""
+
+    def __init__(self, client, refused: str):
+        self.client, self.refused, self.calls = client, refused, 0
+
+    def batch_write_item(self, RequestItems):
+        self.calls += 1
+        if self.refused in str(RequestItems):
+            return {"UnprocessedItems": RequestItems}
+        return self.client.batch_write_item(RequestItems=RequestItems)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_a_failing_batch_does_not_stop_the_others_and_is_reported_after_them(aws):
+    store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_attempts=3, write_concurrency=4)
+    refusing = RefusingClient(store.client(), "'u017'")
+    store._client = refusing
+    with pytest.raises(RuntimeError, match="25 of 25 writes still unprocessed after 3 attempts"):
+        store.replace_table("users", frame_of([{"user_id": f"u{n:03d}"} for n in range(100)]))
+    written = {item["user_id"]["S"] for item in boto3.client("dynamodb").scan(TableName="t_users")["Items"]}
+    assert written == {f"u{n:03d}" for n in range(25, 100)}  # every batch but the refused one (u000-u024) landed
+    assert refusing.calls == 3 + 3  # three good batches once, the refused one three times

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -34,6 +36,7 @@ class DynamoDBProfileStore(ProfileStore):
     create_tables: bool = Field(default=True, description="Create missing tables (PAY_PER_REQUEST) and wait for them.")
     write_attempts: int = Field(default=8, ge=1, description="Attempts per batch while DynamoDB returns UnprocessedItems.")
     retry_base_seconds: float = Field(default=0.05, ge=0, description="First backoff wait; doubles per attempt, with jitter.")
+    write_concurrency: int = Field(default=8, ge=1, description="BatchWriteItem calls in flight at once (boto3 clients are thread-safe).")
     _client: Any = PrivateAttr(default=None)
 
     def client(self) -> Any:
@@ -66,8 +69,8 @@ class DynamoDBProfileStore(ProfileStore):
             if _key_tuple(item, keys) not in wanted and (scope is None or str(_deserialize(item[scope_column])) in scope)
         ]
         requests = [{"PutRequest": {"Item": item}} for item in items] + [{"DeleteRequest": {"Key": key}} for key in stale]
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            self._write_batch(self.table_name(table), requests[start : start + BATCH_WRITE_LIMIT])
+        batches = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
+        self._write_batches(self.table_name(table), batches)
         return len(wanted | {_key_tuple(item, keys) for item in existing}) - len(stale)
 
     def count(self, table: str) -> int:
@@ -128,19 +131,31 @@ class DynamoDBProfileStore(ProfileStore):
         pages = self.client().get_paginator("scan").paginate(TableName=self.table_name(table), **projection)
         return [item for page in pages for item in page["Items"]]
 
-    def _write_batch(self, name: str, requests: list[dict]) -> None:
-        """One BatchWriteItem of at most 25 requests; UnprocessedItems are resent with backoff, then an error."""
+    def _write_batches(self, name: str, batches: list[list[dict]]) -> None:
+        """Every batch, `write_concurrency` at a time (a key is in one batch only, so their order does not matter).
+
+        A batch that fails does not stop the others; the first failure is raised once all have run.
+        """
+        client = self.client()  # built before the threads share it
+        with ThreadPoolExecutor(min(self.write_concurrency, max(len(batches), 1))) as pool:
+            failures = [error for error in pool.map(partial(self._write_batch, client, name), batches) if error]
+        if failures:
+            raise RuntimeError(f"{failures[0]}" + (f" (and {len(failures) - 1} more failed batches)" if len(failures) > 1 else ""))
+
+    def _write_batch(self, client: Any, name: str, requests: list[dict]) -> str | None:
+        """One BatchWriteItem of at most 25 requests; UnprocessedItems are resent with backoff; the failure, if any."""
 
         def send(pending: list[dict]) -> list[dict]:
-            response = self.client().batch_write_item(RequestItems={name: pending})
+            response = client.batch_write_item(RequestItems={name: pending})
             return response.get("UnprocessedItems", {}).get(name, [])
 
         left = retry_pending(send, requests, self.write_attempts, self.retry_base_seconds)
-        if left:
-            raise RuntimeError(
-                f"DynamoDB table {name}: {len(left)} of {len(requests)} writes still unprocessed after "
-                f"{self.write_attempts} attempts (throughput exceeded?); re-run to finish, writes are idempotent"
-            )
+        if not left:
+            return None
+        return (
+            f"DynamoDB table {name}: {len(left)} of {len(requests)} writes still unprocessed after "
+            f"{self.write_attempts} attempts (throughput exceeded?); re-run to finish, writes are idempotent"
+        )
 
 
 def dynamodb_items(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
