@@ -23,6 +23,7 @@ from recsys_assets.costs import estimate_usage, usage_report
 from recsys_assets.definitions import build_definitions
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
 from recsys_assets.resources.storage import ObjectStore, neutralize_formulas
+from recsys_assets.sensors import INPUT_SUFFIXES
 from recsys_assets.sentiment import DEFAULT_LEXICON, LEXICONS, score_texts
 from recsys_assets.settings import DEFAULT_HOME, DEFAULT_INPUT, RunOptions, SettingsError, build_resources
 
@@ -32,22 +33,10 @@ class PipelineError(RuntimeError):
     """The run failed; the message says which step and why."""
 
 
-def inbox_of(input_location: str) -> tuple[str, list[str]]:
-    """(inbox folder, file keys in it) for a catalog CSV or a folder of them."""
-    path = Path(input_location)
-    if path.is_file():
-        return str(path.parent.resolve()), [path.name]
-    if not path.is_dir():
-        raise PipelineError(f"{input_location}: no such file or folder")
-    keys = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.suffix.lower() == ".csv" and p.is_file())
-    if not keys:
-        raise PipelineError(f"{input_location}: no CSV file found there")
-    return str(path.resolve()), keys
-
-
-def store_inbox_of(storage: ObjectStore, input_location: str) -> tuple[str, list[str]]:
-    """(inbox prefix, CSV keys in it) for a catalog object, or a prefix of them, in a remote object store."""
-    keys = [key for key in storage.list_keys(input_location) if key.lower().endswith(".csv")]
+def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[str]]:
+    """(inbox, its CSV files' keys relative to it) for one catalog file or a folder/prefix of them,
+    listed as the inbox sensor lists them."""
+    keys = [key for key in storage.list_keys(input_location) if key.lower().endswith(INPUT_SUFFIXES)]
     if not keys:
         raise PipelineError(f"{storage.location(input_location)}: no CSV file found there")
     if keys == [input_location]:
@@ -89,7 +78,8 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     written to <home>/run_summary.json, and combines the segments' CSVs into <home>/recommendations.csv."""
     started = time.perf_counter()
     storage = build_resources(options)["storage"]
-    inbox, files = inbox_of(options.input_location) if options.storage == "local" else store_inbox_of(storage, options.input_location)
+    local = options.storage == "local"
+    inbox, files = inbox_files(storage, str(Path(options.input_location).resolve()) if local else options.input_location)
     defs = build_definitions(replace(options, input_location=inbox))
     run_config = None if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:

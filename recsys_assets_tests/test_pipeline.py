@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from dagster import Definitions
 
-from recsys_assets.cli import main, run_pipeline
+from recsys_assets.cli import PipelineError, inbox_files, main, run_pipeline
 from recsys_assets.definitions import defs
+from recsys_assets.resources.storage import LocalObjectStore
 from recsys_assets.settings import RunOptions
 
 from .conftest import shared_file
@@ -28,6 +29,19 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
     assert len(graph.asset_check_keys) == len(ASSETS) - 2  # every table but the model and the per-file scores
     assert {j.name for j in defs.jobs} == {"ingest_file_job", "catalog_job", "segment_job", "cleanup_aws"}
     assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}
+
+
+def test_the_inbox_is_one_file_or_every_csv_under_a_folder_as_the_sensor_lists_them(tmp_path):
+    store, inbox = LocalObjectStore(root=str(tmp_path / "home")), tmp_path / "inbox"
+    for name in ("b.csv", "2024/a.CSV", "notes.txt", ".c.csv.partial"):
+        (inbox / name).parent.mkdir(parents=True, exist_ok=True)
+        (inbox / name).write_text("x")
+    assert inbox_files(store, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
+    assert inbox_files(store, str(inbox / "b.csv")) == (str(inbox), ["b.csv"])
+    (inbox / "empty").mkdir()
+    for empty in (inbox / "empty", tmp_path / "missing"):
+        with pytest.raises(PipelineError, match=f"{empty}: no CSV file found there"):
+            inbox_files(store, str(empty))
 
 
 @pytest.fixture(scope="module")
