@@ -10,6 +10,7 @@ from recsys_assets import models
 from recsys_assets.cli import main
 from recsys_assets.evaluation import METRIC_NAMES, top_k_recommendations
 from recsys_assets.models import (
+    DEFAULT_MODEL,
     MODELS,
     HybridSettings,
     fit_content,
@@ -87,7 +88,9 @@ def test_personalize_popularity_count_gives_everyone_the_same_list_reviewed_item
     assert all(items == everyone[0] for items in everyone) and "saw" in everyone[0]  # u1 and u2 reviewed it
 
 
-def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, capsys):
+@pytest.fixture
+def interactions_csv(tmp_path):
+    """40 users in two taste groups, 6 interactions each, plus 3 rows repeated verbatim."""
     rng = np.random.default_rng(0)
     users = np.repeat([f"u{n}" for n in range(40)], 6)
     group = np.repeat(np.arange(40) % 2, 6)
@@ -100,9 +103,13 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, ca
         }
     )
     pd.concat([table, table.iloc[:3]]).to_csv(tmp_path / "interactions.csv", index=False)
+    return tmp_path / "interactions.csv"
+
+
+def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(interactions_csv, capsys):
     outputs = []
     for _ in range(2):
-        assert main(["evaluate", "--interactions", str(tmp_path / "interactions.csv"), "--json"]) == 0
+        assert main(["evaluate", "--interactions", str(interactions_csv), "--json"]) == 0
         outputs.append(json.loads(capsys.readouterr().out))
     report = outputs[0]
     assert outputs[0] == outputs[1]
@@ -113,7 +120,16 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(tmp_path, ca
     assert set(report["protocol"]["std"]) == set(MODELS)
     assert len(report["protocol"]["relevant_already_reviewed"]) == 5
     assert all(0 <= share <= 1 for share in report["protocol"]["relevant_already_reviewed"])
-    assert report["protocol"]["duplicate_interactions"] == 3 and report["protocol"]["interactions"] == len(table) + 3
+    assert report["protocol"]["duplicate_interactions"] == 3 and report["protocol"]["interactions"] == 243
+
+
+def test_evaluate_table_has_a_column_per_model_the_default_starred_and_says_what_it_averaged(interactions_csv, capsys):
+    assert main(["evaluate", "--interactions", str(interactions_csv)]) == 0
+    header, *rows, footer = capsys.readouterr().out.strip().splitlines()
+    assert header.split()[1:] == [name + ("*" if name == DEFAULT_MODEL else "") for name in MODELS]
+    assert [row.split()[0] for row in rows] == list(METRIC_NAMES)
+    assert all(len(row.split()) == len(MODELS) + 1 for row in rows)
+    assert "5 split(s)" in footer and "3 duplicate rows counted once" in footer
 
 
 def test_leaf_category_is_the_last_level_of_the_path_or_the_category():
