@@ -241,6 +241,8 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
             "would be chosen); *vs pipeline rule*: mean ± standard error of the per-split difference to the "
             "pipeline's rule (`EventValueRule()` on the product rating), test / validation; *harness*: "
             "`evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its truth differs per rule). "
+            "The item-item model learns from which reviews are positive (EVENT_VALUE > 0), not from how positive, so "
+            "rules that zero the same reviews score the same. "
             "Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
             + ", ".join(f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}" for name, value in protocol["popularity"].items())
             + ".",
