@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr
 from pathlib import Path
 
@@ -209,20 +209,40 @@ def email_filename(user_ids: pd.Series) -> pd.Series:
     return safe.where(safe == user_ids, safe + "-" + digest) + ".eml"
 
 
+_TEXT_PART_HEADERS = 'Content-Type: text/{}; charset="utf-8"\nMIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\n'
+
+
 def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain: str = "customers.example") -> bytes:
     """A standard multipart/alternative message (UTF-8, base64 parts, readable by any mail system).
 
     Deterministic: no Date header, and the Message-ID and MIME boundary come from the content.
+    Byte for byte what the email package writes for the same message (MIMEMultipart of two
+    MIMEText parts), assembled directly: the package took 0.4 ms an email, most of it folding
+    headers that need no folding.
     """
     digest = hashlib.sha256(f"{email.user_id}\n{email.subject}\n{email.text}".encode()).hexdigest()[:24]
-    message = MIMEMultipart("alternative", boundary=f"=={digest}==")
-    message["From"] = sender
-    message["To"] = formataddr((email.user_name, f"{email.user_id.lower()}@{recipient_domain}"), charset="utf-8")
-    message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
-    message["Message-ID"] = f"<{digest}@{recipient_domain}>"
-    message.attach(MIMEText(email.text, "plain", "utf-8"))
-    message.attach(MIMEText(email.html, "html", "utf-8"))
-    return message.as_bytes()
+    boundary = f"=={digest}=="
+    headers = (
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ("MIME-Version", "1.0"),
+        ("From", sender),
+        ("To", formataddr((email.user_name, f"{email.user_id.lower()}@{recipient_domain}"), charset="utf-8")),
+        ("Subject", email.subject if email.subject.isascii() else Header(email.subject, "utf-8")),
+        ("Message-ID", f"<{digest}@{recipient_domain}>"),
+    )
+    parts = "".join(
+        f"--{boundary}\n{_TEXT_PART_HEADERS.format(subtype)}{base64.encodebytes(text.encode()).decode('ascii')}\n"
+        for subtype, text in (("plain", email.text), ("html", email.html))
+    )
+    return b"".join(_header_line(name, value) for name, value in headers) + f"\n{parts}--{boundary}--\n".encode("ascii")
+
+
+def _header_line(name: str, value: str | Header) -> bytes:
+    """One header as the email package writes it: a short one-line ASCII value as is, anything else folded and encoded by it."""
+    one_line = isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value
+    if one_line and len(name) + 2 + len(value) <= compat32.max_line_length:
+        return f"{name}: {value}\n".encode("ascii")
+    return compat32.fold_binary(name, value)
 
 
 def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailure]]:

@@ -1,9 +1,17 @@
 import email
+import hashlib
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.policy import default
+from email.utils import formataddr
 
 import pandas as pd
+import pytest
 
 from recsys_assets.emails import (
+    DEFAULT_SENDER,
+    RenderedEmail,
     email_filename,
     email_items,
     format_rupees,
@@ -98,6 +106,34 @@ def test_eml_is_a_standard_multipart_message_and_deterministic():
     assert message["Subject"] == rendered[0].subject
     assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered[0].text
     assert message.get_body(("html",)).get_content().replace("\r\n", "\n") == rendered[0].html
+
+
+def email_package_eml(email: RenderedEmail) -> bytes:
+    """The same message built by the email package (MIMEMultipart of two MIMEText parts)."""
+    digest = hashlib.sha256(f"{email.user_id}\n{email.subject}\n{email.text}".encode()).hexdigest()[:24]
+    message = MIMEMultipart("alternative", boundary=f"=={digest}==")
+    message["From"] = DEFAULT_SENDER
+    message["To"] = formataddr((email.user_name, f"{email.user_id.lower()}@customers.example"), charset="utf-8")
+    message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
+    message["Message-ID"] = f"<{digest}@customers.example>"
+    message.attach(MIMEText(email.text, "plain", "utf-8"))
+    message.attach(MIMEText(email.html, "html", "utf-8"))
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize(
+    "name, subject, text",
+    [
+        ("Asha K", "3 picks for you, Asha", "Hello Asha\n" + "long line " * 40),
+        ("Rávi Kümar", "Für dich ausgewählt, Rávi: ein sehr langer Betreff, der gefaltet werden muss", "Héllo"),
+        ('Doe, "J" (x)', "An ASCII subject line long enough that the header has to be folded over two lines", ""),
+        ("N" * 90, "=?utf-8?q?looks_encoded?= but is not", "t\r\nu"),
+        ("Ann  Lee", "two  spaces", "😀 " * 50),
+    ],
+)
+def test_eml_bytes_are_what_the_email_package_writes(name, subject, text):
+    rendered = RenderedEmail("U" + "x" * 60, name, subject, text, f"<p>{text}</p>")
+    assert to_eml(rendered) == email_package_eml(rendered)
 
 
 def test_one_users_rendering_failure_spares_the_others(tmp_path):
