@@ -257,9 +257,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"recsys evaluate failed: {error}", file=sys.stderr)
         return 2
-    report = evaluation_report(interactions, items)
+    rejected = pd.concat([interactions.rejected, *([items.rejected] if items else [])], ignore_index=True)
+    report_quarantine(rejected, args.quarantine)
+    report = evaluation_report(interactions.rows, items.rows if items else None)
+    report["protocol"]["quarantined_rows"] = len(rejected)
     print(json.dumps(report) if args.json else report_table(report))
     return 0
+
+
+def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10) -> None:
+    """Say on stderr which rows were left out and why (the first `shown`); all of them go to `path` when given."""
+    if path:
+        rejected.to_csv(path, index=False)
+    if rejected.empty:
+        return
+    lines = [f"  {r.source_file} line {r.source_line}, {r.column}: {r.reason}" for r in rejected.head(shown).itertuples()]
+    where = f"all of them in {path}" if path else "--quarantine PATH writes all of them"
+    print("\n".join([f"recsys evaluate: {len(rejected):,} rows quarantined, left out of the evaluation ({where}):", *lines]), file=sys.stderr)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -291,6 +305,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]")
     evaluate.add_argument("--items", help="CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    evaluate.add_argument("--quarantine", help="write the rows left out (file, line, column, reason, raw row) to this CSV")
     evaluate.set_defaults(handler=_evaluate)
     cleanup = commands.add_parser("cleanup", help="delete what the pipeline created on AWS (settings from RECSYS_* variables)")
     cleanup.set_defaults(handler=_cleanup)

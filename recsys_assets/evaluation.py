@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from recsys_assets.catalog import SOURCE_COLUMNS, concat_rejected, rejection_records
 from recsys_assets.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.recommender import (
     RecommenderParams,
@@ -288,23 +289,68 @@ def _finite(values: np.ndarray) -> list[float | None]:
     return [None if np.isnan(v) else round(float(v), 6) for v in values]
 
 
-def read_interactions(path: str) -> pd.DataFrame:
-    """A Personalize interactions CSV; without EVENT_VALUE every interaction counts 1 (positive)."""
-    table = pd.read_csv(path, dtype={"USER_ID": "str", "ITEM_ID": "str"})
-    missing = {"USER_ID", "ITEM_ID", "TIMESTAMP"} - set(table.columns)
+@dataclass(frozen=True)
+class ReadTable:
+    """The valid rows of an input CSV and the quarantined ones (catalog.REJECTED_COLUMNS: file, line, column, reason, raw row)."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+def read_interactions(path: str) -> ReadTable:
+    """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
+    whole epoch seconds or an EVENT_VALUE that is not a number are quarantined; an empty or absent
+    EVENT_VALUE counts 1 (positive)."""
+    table = _read_csv(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"))
+    if "EVENT_VALUE" not in table.columns:
+        table["EVENT_VALUE"] = ""
+    timestamp = pd.to_numeric(table["TIMESTAMP"].str.strip(), errors="coerce")
+    value = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce")
+    faults = (
+        (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
+        (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
+        (timestamp.isna() | (timestamp != timestamp.round()), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
+        (value.isna() | ~np.isfinite(value), "EVENT_VALUE", "EVENT_VALUE is not a number"),
+    )
+    valid, rejected = _quarantined(table, faults)
+    rows = valid.drop(columns=list(SOURCE_COLUMNS)).assign(
+        TIMESTAMP=timestamp[valid.index].astype("int64"), EVENT_VALUE=value[valid.index].astype("float64")
+    )
+    return ReadTable(rows.reset_index(drop=True), rejected)
+
+
+def read_items(path: str) -> ReadTable:
+    """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
+    with an empty ITEM_ID are quarantined."""
+    table = _read_csv(path, ("ITEM_ID",))
+    valid, rejected = _quarantined(table, ((table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),))
+    return ReadTable(valid.drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), rejected)
+
+
+def _read_csv(path: str, required: tuple[str, ...]) -> pd.DataFrame:
+    """Every cell as text, with the file and line of each row (one line per row; the header is line 1)."""
+    try:
+        table = pd.read_csv(path, dtype="str", keep_default_na=False)
+    except pd.errors.ParserError as error:
+        raise ValueError(f"{path}: not a readable CSV: {error}") from None
+    missing = set(required) - set(table.columns)
     if missing:
         raise ValueError(f"{path}: required columns missing: {', '.join(sorted(missing))}")
-    if "EVENT_VALUE" not in table.columns:
-        table["EVENT_VALUE"] = 1.0
-    return table.astype({"TIMESTAMP": "int64", "EVENT_VALUE": "float64"})
+    return table.assign(source_file=path, source_line=np.arange(2, len(table) + 2))
 
 
-def read_items(path: str) -> pd.DataFrame:
-    """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)."""
-    table = pd.read_csv(path, dtype="str", keep_default_na=False)
-    if "ITEM_ID" not in table.columns:
-        raise ValueError(f"{path}: required column missing: ITEM_ID")
-    return table
+def _quarantined(table: pd.DataFrame, faults: Iterable[tuple[pd.Series, str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows with no fault, and a quarantine record (first fault) for each of the others."""
+    rejected, records = pd.Series(False, index=table.index), []
+    for mask, column, reason in faults:
+        new = mask & ~rejected
+        records.append(rejection_records(table[new], column, reason))
+        rejected |= new
+    quarantine = concat_rejected(records).sort_values("source_line", kind="stable", ignore_index=True)
+    if rejected.all() and len(table):
+        first = quarantine.iloc[0]
+        raise ValueError(f"{first['source_file']}: no valid row; line {first['source_line']}, {first['column']}: {first['reason']}")
+    return table[~rejected], quarantine
 
 
 def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = None, seed: int = 0) -> dict:

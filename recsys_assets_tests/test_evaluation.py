@@ -11,6 +11,8 @@ from recsys_assets.evaluation import (
     evaluate,
     offline_metrics,
     personalize_split,
+    read_interactions,
+    read_items,
 )
 from recsys_assets.recommender import RecommenderParams
 
@@ -169,3 +171,48 @@ def test_already_reviewed_share_counts_relevant_truth_the_user_had_reviewed_befo
         test_truth=frame([("u", "a", 2, 1.0), ("u", "c", 3, 1.0), ("v", "b", 2, 0.0), ("v", "d", 3, 1.0)]),
     )
     assert already_reviewed_share(split) == 1 / 3  # (u, a) of the relevant (u, a), (u, c), (v, d); (v, b) panned it
+
+
+def test_malformed_interaction_rows_are_quarantined_with_line_column_and_reason(tmp_path):
+    path = tmp_path / "interactions.csv"
+    path.write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\n"
+        "u1,i1,100,0.5\n"
+        "u1,i2,yesterday,1\n"
+        "u2,i1,200,\n"
+        "u3,,300,1\n"
+        "u4,i3,1.5,1\n"
+        "u5,i4,400,lots\n"
+    )
+    read = read_interactions(str(path))
+    assert read.rows.to_dict("records") == [
+        {"USER_ID": "u1", "ITEM_ID": "i1", "TIMESTAMP": 100, "EVENT_VALUE": 0.5},
+        {"USER_ID": "u2", "ITEM_ID": "i1", "TIMESTAMP": 200, "EVENT_VALUE": 1.0},  # no value: counts as positive
+    ]
+    assert read.rows["TIMESTAMP"].dtype == np.int64 and read.rows["EVENT_VALUE"].dtype == np.float64
+    assert read.rejected[["source_line", "column", "reason"]].values.tolist() == [
+        [3, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
+        [5, "ITEM_ID", "ITEM_ID is empty"],
+        [6, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
+        [7, "EVENT_VALUE", "EVENT_VALUE is not a number"],
+    ]
+    assert set(read.rejected["source_file"]) == {str(path)}
+    assert '"TIMESTAMP": "yesterday"' in read.rejected["raw_row"].iloc[0]
+
+
+def test_a_file_without_a_valid_row_or_a_required_column_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "interactions.csv"
+    path.write_text("USER_ID,ITEM_ID,TIMESTAMP\nu1,i1,soon\n")
+    with pytest.raises(ValueError, match=rf"{path}: no valid row; line 2, TIMESTAMP: TIMESTAMP is not whole epoch seconds"):
+        read_interactions(str(path))
+    path.write_text("USER_ID,TIMESTAMP\nu1,1\n")
+    with pytest.raises(ValueError, match=rf"{path}: required columns missing: ITEM_ID"):
+        read_interactions(str(path))
+
+
+def test_items_without_an_id_are_quarantined(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("ITEM_ID,CATEGORY\ni1,Home\n,Toys\n")
+    read = read_items(str(path))
+    assert read.rows.to_dict("records") == [{"ITEM_ID": "i1", "CATEGORY": "Home"}]
+    assert read.rejected[["source_line", "column"]].values.tolist() == [[3, "ITEM_ID"]]

@@ -123,6 +123,18 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(interactions
     assert report["protocol"]["duplicate_interactions"] == 3 and report["protocol"]["interactions"] == 243
 
 
+def test_evaluate_leaves_out_malformed_rows_says_which_and_writes_them_all(interactions_csv, tmp_path, capsys):
+    with interactions_csv.open("a") as csv:
+        csv.write("u1,g0i1,not-a-time,1.0\nu2,,5,1.0\n")
+    quarantine = tmp_path / "quarantine.csv"
+    assert main(["evaluate", "--interactions", str(interactions_csv), "--json", "--quarantine", str(quarantine)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["protocol"]["quarantined_rows"] == 2
+    assert "2 rows quarantined" in err and f"{interactions_csv} line 245, TIMESTAMP" in err and "line 246, ITEM_ID" in err
+    written = pd.read_csv(quarantine)
+    assert written[["source_line", "column"]].values.tolist() == [[245, "TIMESTAMP"], [246, "ITEM_ID"]]
+
+
 def test_evaluate_table_has_a_column_per_model_the_default_starred_and_says_what_it_averaged(interactions_csv, capsys):
     assert main(["evaluate", "--interactions", str(interactions_csv)]) == 0
     header, *rows, footer = capsys.readouterr().out.strip().splitlines()
