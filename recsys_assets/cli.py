@@ -206,12 +206,23 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def utf8_lines(data: bytes, source: str) -> list[str]:
+    """The lines of a UTF-8 text (a BOM is dropped); bytes that are not UTF-8 are an error naming their line and column."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
+        raise ValueError(f"{source}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not UTF-8 ({error.reason})") from None
+    return [line.rstrip("\r\n") for line in io.StringIO(text, newline=None)]  # \n, \r\n or \r, as open() reads lines
+
+
 def _sentiment(args: argparse.Namespace) -> int:
     try:
-        with open(args.path, encoding="utf-8-sig") as lines:
-            texts = [line.rstrip("\r\n") for line in lines]
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"recsys sentiment failed: {args.path}: {error}", file=sys.stderr)
+        texts = utf8_lines(Path(args.path).read_bytes(), args.path)
+    except (OSError, ValueError) as error:
+        print(f"recsys sentiment failed: {error}", file=sys.stderr)
         return 2
     scores = score_texts(texts, workers=args.workers, lexicon=args.lexicon)
     output = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout

@@ -38,6 +38,20 @@ def test_sentiment_command_on_a_missing_file_exits_2_naming_it(tmp_path, capsys)
     assert "absent.txt" in capsys.readouterr().err
 
 
+def test_sentiment_command_names_the_line_and_column_of_bytes_that_are_not_utf8(tmp_path, capsys):
+    path = tmp_path / "texts.txt"
+    path.write_bytes(b"great\nna\xc3\xafve \xff\nfine\n")
+    assert main(["sentiment", str(path)]) == 2
+    assert f"{path}: line 2, column 7: byte 0xff is not UTF-8" in capsys.readouterr().err
+
+
+def test_sentiment_command_reads_crlf_and_a_bom_like_any_text_file(tmp_path, capsys):
+    path = tmp_path / "texts.txt"
+    path.write_bytes("\ufeffI love it\r\n\r\nterrible".encode("utf-8"))
+    assert main(["sentiment", str(path), "--format", "jsonl", "--lexicon", "vader"]) == 0
+    assert [json.loads(line)["Sentiment"] for line in capsys.readouterr().out.splitlines()] == ["POSITIVE", "NEUTRAL", "NEGATIVE"]
+
+
 def test_review_lexicon_reads_product_failures_as_negative_and_praise_by_negation_as_positive():
     texts = ["stopped working after a week", "Don't waste your money", "does not work", "not worth it", "no complaints", "would buy again"]
     labels = score_texts(texts, lexicon="review")["Sentiment"].tolist()
