@@ -38,6 +38,9 @@ def test_the_inbox_is_one_file_or_every_csv_under_a_folder_as_the_sensor_lists_t
         (inbox / name).write_text("x")
     assert inbox_files(store, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
     assert inbox_files(store, str(inbox / "b.csv")) == (str(inbox), ["b.csv"])
+    inside = LocalObjectStore(root=str(tmp_path))  # an inbox inside the store's own folder
+    assert inbox_files(inside, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
+    assert inbox_files(inside, "inbox") == ("inbox", ["2024/a.CSV", "b.csv"])
     (inbox / "empty").mkdir()
     for empty in (inbox / "empty", tmp_path / "missing"):
         with pytest.raises(PipelineError, match=f"{empty}: no CSV file found there"):

@@ -123,16 +123,15 @@ class LocalObjectStore(ObjectStore):
         return self._path(key).stat().st_size
 
     def list_keys(self, prefix: str) -> list[str]:
+        """Keys in the prefix's own form: under the root for a relative prefix, absolute paths for an absolute one."""
         base = self._path(prefix)
         if base.is_file():
             return [prefix]
         if not base.is_dir():
             return []
-        root = self._path("")
-        keys = []
-        for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            keys.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
-        return keys
+        folder = f"{prefix.rstrip('/')}/" if prefix.rstrip("/") else ""
+        files = sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return [folder + path.relative_to(base).as_posix() for path in files]
 
     def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
         """Version = modification time in ns and size, so a file rewritten in place gets a new version."""
