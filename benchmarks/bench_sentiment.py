@@ -157,20 +157,25 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
     items = pd.DataFrame({"ITEM_ID": base["ITEM_ID"].unique(), "CATEGORY": "All Beauty"})
     recommender = LocalRecommender()
 
-    def fixed_truth(split: EvaluationSplit) -> tuple[dict, pd.DataFrame, pd.DataFrame, object]:
+    def fixed_truth(split: EvaluationSplit, values: np.ndarray) -> tuple[dict, pd.DataFrame, pd.DataFrame, object]:
+        """The default model on `split` (of `base`) with these EVENT_VALUEs, against the 4-5-star truth."""
+        split = EvaluationSplit(*(frame.assign(EVENT_VALUE=values[frame.index]) for frame in (split.train, split.test_input, split.test_truth)))
         model = recommender.train(pd.concat([split.train, split.test_input]), items)
         test_users = pd.Series(split.test_truth["USER_ID"].unique())
         relevant = split.test_truth[liked[split.test_truth.index]]
         recommended = recommender.recommend(model, split.test_input, test_users, 25)
         return offline_metrics(recommended, relevant, len(model.item_ids)), relevant, test_users, model
 
+    # Split without EVENT_VALUE, so every rule sees the same users and histories (splitting each rule's
+    # interactions would count rows that differ only in EVENT_VALUE as different events under some rules).
+    splits = [personalize_split(base, seed=seed) for seed in range(seeds)]
+    validations = [personalize_split(split.train, seed=seeds + seed) for seed, split in enumerate(splits)]
     rows, popular = [], []
     for rule, values in weightings(reviews, lexicon).items():
         interactions = base.assign(EVENT_VALUE=values)
-        for seed in range(seeds):
-            split = personalize_split(interactions, seed=seed)
-            fixed, relevant, test_users, model = fixed_truth(split)
-            validation = fixed_truth(personalize_split(split.train, seed=seeds + seed))[0]
+        for seed, (split, validation_split) in enumerate(zip(splits, validations)):
+            fixed, relevant, test_users, model = fixed_truth(split, values)
+            validation = fixed_truth(validation_split, values)[0]
             own = LocalRecommender(evaluation_seed=seed).offline_metrics(interactions, items)["model"]
             rows.append(
                 {"rule": rule, "seed": seed}
@@ -179,7 +184,7 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
                 | {f"own:{k}": v for k, v in own.items()}
             )
             if rule == UNWEIGHTED:
-                unseen = recommend_popular(model, split.test_input, test_users, 25, include_reviewed=False)
+                unseen = recommend_popular(model, split.test_input.assign(EVENT_VALUE=1.0), test_users, 25, include_reviewed=False)
                 popular.append(offline_metrics(unseen, relevant, len(model.item_ids)))
     protocol = {
         "test_users": len(test_users),

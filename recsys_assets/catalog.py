@@ -102,20 +102,16 @@ class ParsedFile:
 def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) -> tuple[str, list[int]]:
     """Decode UTF-8 (a BOM is fine). Returns (text, lines read with the fallback encoding).
 
-    Without a fallback, bytes that are not UTF-8 raise an error naming the line. With one, only the
-    bytes that are not valid UTF-8 are decoded with it, and their line numbers are returned for the log.
+    Without a fallback, bytes that are not UTF-8 raise an error naming the line and column. With one,
+    only the bytes that are not valid UTF-8 are decoded with it, and their line numbers are returned for the log.
     """
+    body = data.removeprefix(b"\xef\xbb\xbf")
     try:
-        return data.decode("utf-8-sig"), []
+        return body.decode("utf-8"), []
     except UnicodeDecodeError as error:
         if not fallback_encoding:
-            line = data.count(b"\n", 0, error.start) + 1
-            raise InputFileError(
-                source,
-                f"not valid UTF-8 at line {line} (byte {error.start}: {data[error.start:error.start + 1]!r}); "
-                "re-export the file as UTF-8 or set a fallback encoding",
-            ) from error
-    text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
+            raise InputFileError(source, f"{utf8_error_place(body, error)}; re-export the file as UTF-8 or set a fallback encoding") from error
+    text = body.decode("utf-8", errors="surrogateescape")
     line_starts = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), "<u4") == 10)
     undecodable = [match.start() for match in ESCAPED_BYTES.finditer(text)]
     fallback_lines = sorted({int(line) + 1 for line in np.searchsorted(line_starts, undecodable)})
@@ -124,6 +120,14 @@ def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) 
         text,
     )
     return decoded, fallback_lines
+
+
+def utf8_error_place(body: bytes, error: UnicodeDecodeError) -> str:
+    """'line L, column C: byte 0xNN is not UTF-8' for a decoding error of `body` (no BOM)."""
+    line_start = body.rfind(b"\n", 0, error.start) + 1
+    line = body.count(b"\n", 0, error.start) + 1
+    column = len(body[line_start : error.start].decode("utf-8", "replace")) + 1
+    return f"line {line}, column {column}: byte 0x{body[error.start]:02x} is not UTF-8 ({error.reason})"
 
 
 def check_size(size: int, source: str, limits: InputLimits = InputLimits()) -> None:
@@ -142,20 +146,34 @@ def check_file(data: bytes, source: str, limits: InputLimits = InputLimits()) ->
         raise InputFileError(source, f"not a CSV file: {kind or 'binary data (NUL bytes)'}")
 
 
-def parse_catalog_csv(
-    data: bytes, source: str, fallback_encoding: str | None = None, limits: InputLimits = InputLimits()
-) -> ParsedFile:
-    """Read one catalog CSV: file-level faults raise InputFileError, row-level faults are quarantined."""
+@dataclass(frozen=True)
+class CsvRows:
+    """The rows of a CSV file as text, with `source_file` and `source_line` (the line each row starts
+    on), the rows with the wrong number of fields (quarantine records) and the lines read with the
+    fallback encoding."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    fallback_lines: list[int]
+
+
+def read_csv_rows(
+    data: bytes,
+    source: str,
+    required: tuple[str, ...],
+    fallback_encoding: str | None = None,
+    limits: InputLimits = InputLimits(),
+) -> CsvRows:
+    """Read a CSV file with a header holding `required`: file-level faults raise InputFileError, rows
+    with the wrong number of fields are quarantined, blank lines are skipped."""
     check_file(data, source, limits)
     text, fallback_lines = decode_text(data, source, fallback_encoding)
     if text.lstrip()[:1] in ("{", "["):
         raise InputFileError(source, "not a CSV file: it looks like JSON")
-    records, line_numbers, header = _read_records(text, source)
+    records, line_numbers, header = _read_records(text, source, required)
     width = len(header)
     complete = np.fromiter((len(record) == width for record in records), bool, len(records))
-    rows = pd.DataFrame(
-        [record for record, ok in zip(records, complete) if ok], columns=header, dtype="string"
-    )
+    rows = pd.DataFrame([record for record, ok in zip(records, complete) if ok], columns=header, dtype="string")
     lines = np.asarray(line_numbers, dtype=np.int64)
     rows.insert(0, "source_line", lines[complete])
     rows.insert(0, "source_file", source)
@@ -169,12 +187,21 @@ def parse_catalog_csv(
             "raw_row": [json.dumps(r, ensure_ascii=False) for r, ok in zip(records, complete) if not ok],
         }
     )
-    rows = rows.reindex(columns=[*SOURCE_COLUMNS, *REQUIRED_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in header]])
+    return CsvRows(rows, concat_rejected([bad_width]), fallback_lines)
+
+
+def parse_catalog_csv(
+    data: bytes, source: str, fallback_encoding: str | None = None, limits: InputLimits = InputLimits()
+) -> ParsedFile:
+    """Read one catalog CSV: file-level faults raise InputFileError, row-level faults are quarantined."""
+    read = read_csv_rows(data, source, REQUIRED_COLUMNS, fallback_encoding, limits)
+    header = read.rows.columns
+    rows = read.rows.reindex(columns=[*SOURCE_COLUMNS, *REQUIRED_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in header]])
     valid, rejected = validate_rows(rows, limits)
-    return ParsedFile(valid.reset_index(drop=True), concat_rejected([bad_width, rejected]), fallback_lines)
+    return ParsedFile(valid.reset_index(drop=True), concat_rejected([read.rejected, rejected]), read.fallback_lines)
 
 
-def _read_records(text: str, source: str) -> tuple[list[list[str]], list[int], list[str]]:
+def _read_records(text: str, source: str, required: tuple[str, ...]) -> tuple[list[list[str]], list[int], list[str]]:
     """Split CSV text into records, with the line each record starts on, checking the header."""
     # a popular product's reviewer lists can hold thousands of entries: lift csv's 128 KiB field limit
     csv.field_size_limit(max(csv.field_size_limit(), len(text)))
@@ -183,11 +210,11 @@ def _read_records(text: str, source: str) -> tuple[list[list[str]], list[int], l
         header = [name.strip() for name in next(reader)]
     except (StopIteration, csv.Error) as error:
         raise InputFileError(source, f"not a CSV file ({error})") from error
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    missing = [name for name in required if name not in header]
     if missing:
         line = ",".join(header)
         for delimiter, name in OTHER_DELIMITERS.items():
-            if set(REQUIRED_COLUMNS) <= {field.strip() for field in line.split(delimiter)}:
+            if set(required) <= {field.strip() for field in line.split(delimiter)}:
                 raise InputFileError(source, f"the delimiter is a {name} ({delimiter!r}), not a comma: export the file as comma-separated")
         hint = " (is the delimiter a comma?)" if len(header) == 1 else ""
         raise InputFileError(source, f"required columns missing: {', '.join(missing)}{hint}")

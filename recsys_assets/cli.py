@@ -19,6 +19,7 @@ import pandas as pd
 from recsys_assets.assets.partitions import raw_files, segments
 from recsys_assets.assets.recommender import segment_csv
 from recsys_assets.assets.segments import SEGMENT_NAMES
+from recsys_assets.catalog import utf8_error_place
 from recsys_assets.costs import estimate_usage, usage_report
 from recsys_assets.definitions import build_definitions
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
@@ -34,14 +35,15 @@ class PipelineError(RuntimeError):
 
 
 def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[str]]:
-    """(inbox, its CSV files' keys relative to it) for one catalog file or a folder/prefix of them,
+    """(inbox, file keys relative to it) for one catalog file, or the CSV files under a folder/prefix
     listed as the inbox sensor lists them."""
-    keys = [key for key in storage.list_keys(input_location) if key.lower().endswith(INPUT_SUFFIXES)]
-    if not keys:
-        raise PipelineError(f"{storage.location(input_location)}: no CSV file found there")
-    if keys == [input_location]:
+    keys = storage.list_keys(input_location)
+    if keys == [input_location]:  # one file, named by the user: read whatever its suffix
         inbox, _, name = input_location.rpartition("/")
         return inbox, [name]
+    keys = [key for key in keys if key.lower().endswith(INPUT_SUFFIXES)]
+    if not keys:
+        raise PipelineError(f"{storage.location(input_location)}: no CSV file found there")
     folder = input_location.rstrip("/") + "/"
     return folder.rstrip("/"), [key[len(folder) :] for key in keys]
 
@@ -208,13 +210,11 @@ def _sample(args: argparse.Namespace) -> int:
 
 def utf8_lines(data: bytes, source: str) -> list[str]:
     """The lines of a UTF-8 text (a BOM is dropped); bytes that are not UTF-8 are an error naming their line and column."""
+    body = data.removeprefix(b"\xef\xbb\xbf")
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        line_start = data.rfind(b"\n", 0, error.start) + 1
-        line = data.count(b"\n", 0, error.start) + 1
-        column = len(data[line_start : error.start].decode("utf-8", "replace")) + 1
-        raise ValueError(f"{source}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not UTF-8 ({error.reason})") from None
+        raise ValueError(f"{source}: {utf8_error_place(body, error)}") from None
     return [line.rstrip("\r\n") for line in io.StringIO(text, newline=None)]  # \n, \r\n or \r, as open() reads lines
 
 
@@ -269,7 +269,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"recsys evaluate failed: {error}", file=sys.stderr)
         return 2
     rejected = pd.concat([interactions.rejected, *([items.rejected] if items else [])], ignore_index=True)
-    report_quarantine(rejected, args.quarantine)
+    try:
+        report_quarantine(rejected, args.quarantine)
+    except OSError as error:
+        print(f"recsys evaluate failed: --quarantine {args.quarantine}: {error}", file=sys.stderr)
+        return 2
     report = evaluation_report(interactions.rows, items.rows if items else None)
     report["protocol"]["quarantined_rows"] = len(rejected)
     print(json.dumps(report) if args.json else report_table(report))

@@ -239,7 +239,7 @@ def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain:
 
 def _header_line(name: str, value: str | Header) -> bytes:
     """One header as the email package writes it: a short one-line ASCII value as is, anything else folded and encoded by it."""
-    one_line = isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value
+    one_line = isinstance(value, str) and value.isascii() and value.splitlines() == [value]  # \v, \f, \x1c-\x1e break lines too
     if one_line and len(name) + 2 + len(value) <= compat32.max_line_length:
         return f"{name}: {value}\n".encode("ascii")
     return compat32.fold_binary(name, value)

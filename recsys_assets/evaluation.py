@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
-from recsys_assets.catalog import SOURCE_COLUMNS, concat_rejected, rejection_records
+from recsys_assets.catalog import SOURCE_COLUMNS, concat_rejected, read_csv_rows, rejection_records
 from recsys_assets.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.recommender import (
     RecommenderParams,
@@ -299,58 +300,61 @@ class ReadTable:
 
 def read_interactions(path: str) -> ReadTable:
     """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
-    whole epoch seconds or an EVENT_VALUE that is not a number are quarantined; an empty or absent
-    EVENT_VALUE counts 1 (positive)."""
-    table = _read_csv(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"))
-    if "EVENT_VALUE" not in table.columns:
-        table["EVENT_VALUE"] = ""
-    timestamp = pd.to_numeric(table["TIMESTAMP"].str.strip(), errors="coerce")
-    value = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce")
-    faults = (
-        (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
-        (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
-        (timestamp.isna() | (timestamp != timestamp.round()), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-        (value.isna() | ~np.isfinite(value), "EVENT_VALUE", "EVENT_VALUE is not a number"),
-    )
-    valid, rejected = _quarantined(table, faults)
-    rows = valid.drop(columns=list(SOURCE_COLUMNS)).assign(
-        TIMESTAMP=timestamp[valid.index].astype("int64"), EVENT_VALUE=value[valid.index].astype("float64")
-    )
-    return ReadTable(rows.reset_index(drop=True), rejected)
+    whole epoch seconds or an EVENT_VALUE that is not a finite number are quarantined (so are rows
+    with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
+
+    def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
+        timestamp, value = _timestamps(table["TIMESTAMP"]), _event_values(table)
+        return [
+            (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
+            (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
+            (timestamp.isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
+            (value.isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
+        ]
+
+    valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults)
+    rows = valid.assign(TIMESTAMP=_timestamps(valid["TIMESTAMP"]).astype("int64"), EVENT_VALUE=_event_values(valid))
+    return ReadTable(rows, rejected)
 
 
 def read_items(path: str) -> ReadTable:
     """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
-    with an empty ITEM_ID are quarantined."""
-    table = _read_csv(path, ("ITEM_ID",))
-    valid, rejected = _quarantined(table, ((table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),))
-    return ReadTable(valid.drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), rejected)
+    with an empty ITEM_ID or the wrong number of fields are quarantined."""
+    return ReadTable(*_read_valid_rows(path, ("ITEM_ID",), lambda table: [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]))
 
 
-def _read_csv(path: str, required: tuple[str, ...]) -> pd.DataFrame:
-    """Every cell as text, with the file and line of each row (one line per row; the header is line 1)."""
-    try:
-        table = pd.read_csv(path, dtype="str", keep_default_na=False)
-    except pd.errors.ParserError as error:
-        raise ValueError(f"{path}: not a readable CSV: {error}") from None
-    missing = set(required) - set(table.columns)
-    if missing:
-        raise ValueError(f"{path}: required columns missing: {', '.join(sorted(missing))}")
-    return table.assign(source_file=path, source_line=np.arange(2, len(table) + 2))
+def _timestamps(text: pd.Series) -> pd.Series:
+    """Whole epoch seconds as float64 (exact below 2**53), NaN where the text is not one."""
+    number = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+    return number.where(np.isfinite(number) & (number == number.round()) & (number.abs() < 2.0**53))
 
 
-def _quarantined(table: pd.DataFrame, faults: Iterable[tuple[pd.Series, str, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows with no fault, and a quarantine record (first fault) for each of the others."""
-    rejected, records = pd.Series(False, index=table.index), []
-    for mask, column, reason in faults:
-        new = mask & ~rejected
+def _event_values(table: pd.DataFrame) -> pd.Series:
+    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a finite number."""
+    if "EVENT_VALUE" not in table.columns:
+        return pd.Series(1.0, index=table.index)
+    number = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce").astype("float64")
+    return number.where(np.isfinite(number))
+
+
+def _read_valid_rows(
+    path: str, required: tuple[str, ...], faults: Callable[[pd.DataFrame], list[tuple[pd.Series, str, str]]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of a CSV without fault, and quarantine records (first fault, by line) for the others.
+
+    A file with no valid row is an error naming its first fault.
+    """
+    read = read_csv_rows(Path(path).read_bytes(), path, required)
+    table, rejected, records = read.rows, pd.Series(False, index=read.rows.index), [read.rejected]
+    for mask, column, reason in faults(table):
+        new = mask.fillna(True) & ~rejected
         records.append(rejection_records(table[new], column, reason))
         rejected |= new
     quarantine = concat_rejected(records).sort_values("source_line", kind="stable", ignore_index=True)
-    if rejected.all() and len(table):
+    if rejected.all():
         first = quarantine.iloc[0]
-        raise ValueError(f"{first['source_file']}: no valid row; line {first['source_line']}, {first['column']}: {first['reason']}")
-    return table[~rejected], quarantine
+        raise ValueError(f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}")
+    return table[~rejected].drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), quarantine
 
 
 def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = None, seed: int = 0) -> dict:

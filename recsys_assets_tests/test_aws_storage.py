@@ -1,10 +1,13 @@
 """S3 object store and DynamoDB profile store against moto, and DynamoDB's batch retries with Stubber."""
 
+import threading
+import time
 from decimal import Decimal
 
 import boto3
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from dagster_aws.s3 import S3Resource
 from moto import mock_aws
@@ -195,36 +198,64 @@ def test_items_still_unprocessed_after_the_last_attempt_are_an_error(aws):
         store.replace_table("users", frame_of([{"user_id": "u1"}]))
 
 
-def test_batches_are_written_concurrently_and_a_rerun_still_leaves_exactly_its_rows(aws):
-    store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_concurrency=4)
-    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": f"n{n}"} for n in range(260)])) == 260
-    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": "again"} for n in range(0, 260, 2)])) == 130
-    read = store.read_table("users")
-    assert read["user_id"].tolist() == [f"u{n:03d}" for n in range(0, 260, 2)] and set(read["name"]) == {"again"}
+class WrappedClient:
+    """A real (moto) DynamoDB client whose BatchWriteItem calls are counted while in flight (each held
+    50 ms), and which leaves every write of a batch holding `refused` unprocessed, or raises for `broken`."""
 
-
-class RefusingClient:
-    """A real (moto) DynamoDB client that leaves every write of a batch holding `refused` unprocessed."""
-
-    def __init__(self, client, refused: str):
-        self.client, self.refused, self.calls = client, refused, 0
+    def __init__(self, client, refused: str = "", broken: str = ""):
+        self.client, self.refused, self.broken = client, refused, broken
+        self.lock, self.calls, self.in_flight, self.most_in_flight = threading.Lock(), 0, 0, 0
 
     def batch_write_item(self, RequestItems):
-        self.calls += 1
-        if self.refused in str(RequestItems):
-            return {"UnprocessedItems": RequestItems}
-        return self.client.batch_write_item(RequestItems=RequestItems)
+        with self.lock:
+            self.calls, self.in_flight = self.calls + 1, self.in_flight + 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(0.05)
+            if self.broken and self.broken in str(RequestItems):
+                raise self.client.exceptions.ResourceNotFoundException({"Error": {"Code": "ResourceNotFoundException"}}, "BatchWriteItem")
+            if self.refused and self.refused in str(RequestItems):
+                return {"UnprocessedItems": RequestItems}
+            return self.client.batch_write_item(RequestItems=RequestItems)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def __getattr__(self, name):
         return getattr(self.client, name)
 
 
-def test_a_failing_batch_does_not_stop_the_others_and_is_reported_after_them(aws):
+def users_written() -> set[str]:
+    return {item["user_id"]["S"] for item in boto3.client("dynamodb").scan(TableName="t_users")["Items"]}
+
+
+def test_batches_are_written_concurrently_and_a_rerun_still_leaves_exactly_its_rows(aws):
+    store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_concurrency=4)
+    wrapped = store._client = WrappedClient(store.client())
+    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": f"n{n}"} for n in range(260)])) == 260
+    assert wrapped.calls == 11 and wrapped.most_in_flight == 4
+    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": "again"} for n in range(0, 260, 2)])) == 130
+    read = store.read_table("users")
+    assert read["user_id"].tolist() == [f"u{n:03d}" for n in range(0, 260, 2)] and set(read["name"]) == {"again"}
+
+
+def test_a_batch_left_unprocessed_does_not_stop_the_others_and_is_reported_after_them(aws):
     store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_attempts=3, write_concurrency=4)
-    refusing = RefusingClient(store.client(), "'u017'")
-    store._client = refusing
+    wrapped = store._client = WrappedClient(store.client(), refused="'u017'")
     with pytest.raises(RuntimeError, match="25 of 25 writes still unprocessed after 3 attempts"):
         store.replace_table("users", frame_of([{"user_id": f"u{n:03d}"} for n in range(100)]))
-    written = {item["user_id"]["S"] for item in boto3.client("dynamodb").scan(TableName="t_users")["Items"]}
-    assert written == {f"u{n:03d}" for n in range(25, 100)}  # every batch but the refused one (u000-u024) landed
-    assert refusing.calls == 3 + 3  # three good batches once, the refused one three times
+    assert users_written() == {f"u{n:03d}" for n in range(25, 100)}  # every batch but the refused one (u000-u024)
+    assert wrapped.calls == 3 + 3  # three good batches once, the refused one three times
+
+
+def test_a_batch_that_raises_does_not_stop_the_others_and_its_error_is_raised_after_them(aws):
+    store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_concurrency=2)
+    store._client = WrappedClient(store.client(), broken="'u042'")
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        store.replace_table("users", frame_of([{"user_id": f"u{n:03d}"} for n in range(100)]))
+    assert users_written() == {f"u{n:03d}" for n in range(100)} - {f"u{n:03d}" for n in range(25, 50)}
+
+
+def test_more_writes_in_flight_than_pooled_connections_are_refused():
+    with pytest.raises(ValueError, match="write_concurrency"):
+        DynamoDBProfileStore(write_concurrency=11)

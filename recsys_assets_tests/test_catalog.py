@@ -70,7 +70,13 @@ def test_source_lines_count_newlines_inside_quoted_fields():
 
 def test_invalid_utf8_names_the_file_and_line():
     data = csv_bytes([product_row()]).replace("Asha".encode(), b"\xe9sha")
-    with pytest.raises(InputFileError, match=r"in\.csv: not valid UTF-8 at line 2"):
+    with pytest.raises(InputFileError, match=r"in\.csv: line 2, column 109: byte 0xe9 is not UTF-8"):
+        parse_catalog_csv(data, "in.csv")
+
+
+def test_invalid_utf8_after_a_bom_names_its_own_line_and_column():
+    data = b"\xef\xbb\xbf" + csv_bytes([product_row()]).replace("Asha".encode(), b"A\xffsha")
+    with pytest.raises(InputFileError, match=r"in\.csv: line 2, column \d+: byte 0xff is not UTF-8"):
         parse_catalog_csv(data, "in.csv")
 
 

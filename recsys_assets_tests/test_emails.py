@@ -129,6 +129,8 @@ def email_package_eml(email: RenderedEmail) -> bytes:
         ('Doe, "J" (x)', "An ASCII subject line long enough that the header has to be folded over two lines", ""),
         ("N" * 90, "=?utf-8?q?looks_encoded?= but is not", "t\r\nu"),
         ("Ann  Lee", "two  spaces", "😀 " * 50),
+        ("A\x0cB", "a\x0bb and \x1c\x1d\x1e", "control characters a model could write"),
+        ("", "", ""),
     ],
 )
 def test_eml_bytes_are_what_the_email_package_writes(name, subject, text):

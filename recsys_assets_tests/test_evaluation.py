@@ -194,10 +194,31 @@ def test_malformed_interaction_rows_are_quarantined_with_line_column_and_reason(
         [3, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
         [5, "ITEM_ID", "ITEM_ID is empty"],
         [6, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
-        [7, "EVENT_VALUE", "EVENT_VALUE is not a number"],
+        [7, "EVENT_VALUE", "EVENT_VALUE is not a finite number"],
     ]
     assert set(read.rejected["source_file"]) == {str(path)}
     assert '"TIMESTAMP": "yesterday"' in read.rejected["raw_row"].iloc[0]
+
+
+def test_out_of_range_timestamps_and_infinite_values_are_quarantined_not_cast(tmp_path):
+    path = tmp_path / "interactions.csv"
+    path.write_text("USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu,i,inf,1\nu,j,1e30,1\nu,k,99999999999999999999,1\nu,l,7,inf\nu,m, 1e3 ,nan\nu,n,8,1\n")
+    read = read_interactions(str(path))
+    assert read.rows[["ITEM_ID", "TIMESTAMP"]].values.tolist() == [["n", 8]]
+    assert read.rejected[["source_line", "column"]].values.tolist() == [
+        [2, "TIMESTAMP"], [3, "TIMESTAMP"], [4, "TIMESTAMP"], [5, "EVENT_VALUE"], [6, "EVENT_VALUE"]
+    ]
+
+
+def test_quarantine_lines_are_file_lines_across_quoted_newlines_blank_lines_and_short_rows(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text('ITEM_ID,DESCRIPTION\ni1,"two\nlines"\n\n,bad\ni2\ni3,"ok"\n')
+    read = read_items(str(path))
+    assert read.rows["ITEM_ID"].tolist() == ["i1", "i3"] and read.rows["DESCRIPTION"].tolist() == ["two\nlines", "ok"]
+    assert read.rejected[["source_line", "column", "reason"]].values.tolist() == [
+        [5, "ITEM_ID", "ITEM_ID is empty"],
+        [6, "", "expected 2 fields, found 1"],
+    ]
 
 
 def test_a_file_without_a_valid_row_or_a_required_column_is_an_error_naming_it(tmp_path):

@@ -135,6 +135,12 @@ def test_evaluate_leaves_out_malformed_rows_says_which_and_writes_them_all(inter
     assert written[["source_line", "column"]].values.tolist() == [[245, "TIMESTAMP"], [246, "ITEM_ID"]]
 
 
+def test_evaluate_with_an_unwritable_quarantine_path_exits_2_naming_it(interactions_csv, tmp_path, capsys):
+    target = tmp_path / "missing-folder" / "quarantine.csv"
+    assert main(["evaluate", "--interactions", str(interactions_csv), "--quarantine", str(target)]) == 2
+    assert f"--quarantine {target}" in capsys.readouterr().err
+
+
 def test_evaluate_table_has_a_column_per_model_the_default_starred_and_says_what_it_averaged(interactions_csv, capsys):
     assert main(["evaluate", "--interactions", str(interactions_csv)]) == 0
     header, *rows, footer = capsys.readouterr().out.strip().splitlines()

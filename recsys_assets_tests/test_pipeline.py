@@ -33,11 +33,12 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
 
 def test_the_inbox_is_one_file_or_every_csv_under_a_folder_as_the_sensor_lists_them(tmp_path):
     store, inbox = LocalObjectStore(root=str(tmp_path / "home")), tmp_path / "inbox"
-    for name in ("b.csv", "2024/a.CSV", "notes.txt", ".c.csv.partial"):
+    for name in ("b.csv", "2024/a.CSV", "notes.txt", ".c.csv.partial", ".git/d.csv"):
         (inbox / name).parent.mkdir(parents=True, exist_ok=True)
         (inbox / name).write_text("x")
     assert inbox_files(store, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
     assert inbox_files(store, str(inbox / "b.csv")) == (str(inbox), ["b.csv"])
+    assert inbox_files(store, str(inbox / "notes.txt")) == (str(inbox), ["notes.txt"])  # named by the user
     inside = LocalObjectStore(root=str(tmp_path))  # an inbox inside the store's own folder
     assert inbox_files(inside, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
     assert inbox_files(inside, "inbox") == ("inbox", ["2024/a.CSV", "b.csv"])

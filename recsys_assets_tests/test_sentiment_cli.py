@@ -40,7 +40,7 @@ def test_sentiment_command_on_a_missing_file_exits_2_naming_it(tmp_path, capsys)
 
 def test_sentiment_command_names_the_line_and_column_of_bytes_that_are_not_utf8(tmp_path, capsys):
     path = tmp_path / "texts.txt"
-    path.write_bytes(b"great\nna\xc3\xafve \xff\nfine\n")
+    path.write_bytes(b"\xef\xbb\xbfgreat\nna\xc3\xafve \xff\nfine\n")
     assert main(["sentiment", str(path)]) == 2
     assert f"{path}: line 2, column 7: byte 0xff is not UTF-8" in capsys.readouterr().err
 

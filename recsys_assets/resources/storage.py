@@ -130,7 +130,9 @@ class LocalObjectStore(ObjectStore):
         if not base.is_dir():
             return []
         folder = f"{prefix.rstrip('/')}/" if prefix.rstrip("/") else ""
-        files = sorted(p for p in base.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = sorted(
+            path for path in base.rglob("*") if path.is_file() and not any(part.startswith(".") for part in path.relative_to(base).parts)
+        )
         return [folder + path.relative_to(base).as_posix() for path in files]
 
     def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -36,7 +35,9 @@ class DynamoDBProfileStore(ProfileStore):
     create_tables: bool = Field(default=True, description="Create missing tables (PAY_PER_REQUEST) and wait for them.")
     write_attempts: int = Field(default=8, ge=1, description="Attempts per batch while DynamoDB returns UnprocessedItems.")
     retry_base_seconds: float = Field(default=0.05, ge=0, description="First backoff wait; doubles per attempt, with jitter.")
-    write_concurrency: int = Field(default=8, ge=1, description="BatchWriteItem calls in flight at once (boto3 clients are thread-safe).")
+    write_concurrency: int = Field(
+        default=8, ge=1, le=10, description="BatchWriteItem calls in flight at once (at most boto3's 10 pooled connections)."
+    )
     _client: Any = PrivateAttr(default=None)
 
     def client(self) -> Any:
@@ -134,13 +135,18 @@ class DynamoDBProfileStore(ProfileStore):
     def _write_batches(self, name: str, batches: list[list[dict]]) -> None:
         """Every batch, `write_concurrency` at a time (a key is in one batch only, so their order does not matter).
 
-        A batch that fails does not stop the others; the first failure is raised once all have run.
+        A batch that fails does not stop the others: once all have run, the first exception a batch
+        raised is raised again, else an error for the batches left unprocessed.
         """
         client = self.client()  # built before the threads share it
         with ThreadPoolExecutor(min(self.write_concurrency, max(len(batches), 1))) as pool:
-            failures = [error for error in pool.map(partial(self._write_batch, client, name), batches) if error]
-        if failures:
-            raise RuntimeError(f"{failures[0]}" + (f" (and {len(failures) - 1} more failed batches)" if len(failures) > 1 else ""))
+            futures = [pool.submit(self._write_batch, client, name, batch) for batch in batches]
+        raised = [future.exception() for future in futures if future.exception()]
+        unprocessed = [future.result() for future in futures if not future.exception() and future.result()]
+        if raised:
+            raise raised[0]
+        if unprocessed:
+            raise RuntimeError(unprocessed[0] + (f" (and {len(unprocessed) - 1} more batches)" if len(unprocessed) > 1 else ""))
 
     def _write_batch(self, client: Any, name: str, requests: list[dict]) -> str | None:
         """One BatchWriteItem of at most 25 requests; UnprocessedItems are resent with backoff; the failure, if any."""
