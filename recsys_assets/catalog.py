@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -314,21 +315,26 @@ def conflicting_reviews(rows: pd.DataFrame) -> pd.Series:
 
 def validate_rows(rows: pd.DataFrame, limits: InputLimits = InputLimits()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split rows into valid ones and a quarantine with the first fault of each rejected row."""
-    rejected_mask = pd.Series(False, index=rows.index)
-    rejected = []
+    rejected, records = first_faults(rows, _faults(rows, limits))
+    conflicts = conflicting_reviews(rows[~rejected]).reindex(rows.index, fill_value=False)
+    reason = "review_id already given to another user or text for this product"
+    rejected, more = first_faults(rows, [(conflicts, "review_id", reason)], rejected)
+    return rows[~rejected], concat_rejected(records + more)
 
-    def quarantine(mask: pd.Series, column: str, reason: str) -> None:
-        nonlocal rejected_mask
-        new = mask.fillna(True) & ~rejected_mask
+
+def first_faults(
+    rows: pd.DataFrame, faults: Iterable[tuple[pd.Series, str, str]], rejected: pd.Series | None = None
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Each row's first fault (mask, column, reason; a missing mask value counts as a fault): the mask
+    of faulty rows, `rejected` ones included, and quarantine records for the newly faulty ones."""
+    rejected = pd.Series(False, index=rows.index) if rejected is None else rejected.copy()
+    records = []
+    for mask, column, reason in faults:
+        new = mask.fillna(True) & ~rejected
         if new.any():
-            rejected.append(rejection_records(rows[new], column, reason))
-            rejected_mask |= new
-
-    for mask, column, reason in _faults(rows, limits):
-        quarantine(mask, column, reason)
-    conflicts = conflicting_reviews(rows[~rejected_mask]).reindex(rows.index, fill_value=False)
-    quarantine(conflicts, "review_id", "review_id already given to another user or text for this product")
-    return rows[~rejected_mask], concat_rejected(rejected)
+            records.append(rejection_records(rows[new], column, reason))
+            rejected |= new
+    return rejected, records
 
 
 def rejection_records(rows: pd.DataFrame, column: str, reason: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from recsys_assets.catalog import SOURCE_COLUMNS, concat_rejected, read_csv_rows, rejection_records
+from recsys_assets.catalog import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
 from recsys_assets.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.recommender import (
     RecommenderParams,
@@ -320,7 +320,10 @@ def read_interactions(path: str) -> ReadTable:
 def read_items(path: str) -> ReadTable:
     """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
     with an empty ITEM_ID or the wrong number of fields are quarantined."""
-    return ReadTable(*_read_valid_rows(path, ("ITEM_ID",), lambda table: [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]))
+    def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
+        return [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]
+
+    return ReadTable(*_read_valid_rows(path, ("ITEM_ID",), faults))
 
 
 def _timestamps(text: pd.Series) -> pd.Series:
@@ -345,12 +348,9 @@ def _read_valid_rows(
     A file with no valid row is an error naming its first fault.
     """
     read = read_csv_rows(Path(path).read_bytes(), path, required)
-    table, rejected, records = read.rows, pd.Series(False, index=read.rows.index), [read.rejected]
-    for mask, column, reason in faults(table):
-        new = mask.fillna(True) & ~rejected
-        records.append(rejection_records(table[new], column, reason))
-        rejected |= new
-    quarantine = concat_rejected(records).sort_values("source_line", kind="stable", ignore_index=True)
+    table = read.rows
+    rejected, records = first_faults(table, faults(table))
+    quarantine = concat_rejected([read.rejected, *records]).sort_values("source_line", kind="stable", ignore_index=True)
     if rejected.all():
         first = quarantine.iloc[0]
         raise ValueError(f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}")

@@ -130,10 +130,8 @@ class LocalObjectStore(ObjectStore):
         if not base.is_dir():
             return []
         folder = f"{prefix.rstrip('/')}/" if prefix.rstrip("/") else ""
-        files = sorted(
-            path for path in base.rglob("*") if path.is_file() and not any(part.startswith(".") for part in path.relative_to(base).parts)
-        )
-        return [folder + path.relative_to(base).as_posix() for path in files]
+        relative = sorted(path.relative_to(base) for path in base.rglob("*") if path.is_file())
+        return [folder + path.as_posix() for path in relative if not any(part.startswith(".") for part in path.parts)]
 
     def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
         """Version = modification time in ns and size, so a file rewritten in place gets a new version."""
