@@ -2,11 +2,12 @@
 
 Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
 5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
-code) and the generated sample (`recsys sample` defaults). Baselines are tuned per split on a validation
+code) and the generated sample (`recsys sample` defaults, and 10 draws of the same generator with seeds 0-9,
+because one 400-user draw is a small test population). Baselines are tuned per split on a validation
 split of the training users; the default model runs with its fixed defaults. Results go to
 benchmarks/RESULTS.md between the `quality` BEGIN/END markers.
 
-    python benchmarks/bench_quality.py [--datasets movielens beauty amazon sample] [--json out.json]
+    python benchmarks/bench_quality.py [--datasets movielens beauty amazon sample sample-draws] [--json out.json]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from recsys_assets.evaluation import compare_models
@@ -91,14 +93,18 @@ def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return build_interactions(reviews, sentiment, products), catalog_items(products)
 
 
-def generated_sample() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The bundled sample: `recsys sample` defaults (200 products, 400 users, 3,000 reviews, seed 7)."""
+def generated_sample(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`recsys sample` defaults (200 products, 400 users, 3,000 reviews); seed 7 is the bundled sample."""
     from recsys_assets.sample import generate_catalog, write_catalog
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sample.csv"
-        write_catalog(generate_catalog(), path)
+        write_catalog(generate_catalog(seed=seed), path)
         return catalog(path)
+
+
+# The "sample-draws" generator seeds: the first ten (the bundled sample is seed 7).
+SAMPLE_DRAWS = tuple(range(10))
 
 
 DATASETS = {
@@ -106,26 +112,52 @@ DATASETS = {
     "beauty": all_beauty,
     "amazon": lambda: catalog(SHARED / "amazon-sales" / "amazon.csv"),
     "sample": generated_sample,
+    "sample-draws": lambda: [generated_sample(seed) for seed in SAMPLE_DRAWS],
 }
 TITLES = {
     "movielens": "MovieLens-small",
     "beauty": "All Beauty 5-core",
     "amazon": "amazon.csv",
     "sample": "generated sample",
+    "sample-draws": "generated sample, 10 draws (seeds 0-9)",
 }
 
 
 def measure(name: str) -> dict | None:
-    """compare_models on one dataset, baselines tuned on validation users; None when it is absent."""
+    """compare_models on one dataset (or each draw), baselines tuned on validation users; None when it is absent."""
     loaded = DATASETS[name]()
     if loaded is None:
         return None
-    interactions, items = loaded
     started = time.perf_counter()
     tuned = [model for model in MODELS if model != DEFAULT_MODEL]
-    result = compare_models(interactions, items, tune=tuned)
+    if isinstance(loaded, list):
+        result = across_draws([compare_models(interactions, items, tune=tuned) for interactions, items in loaded])
+    else:
+        result = compare_models(*loaded, tune=tuned)
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def across_draws(runs: list[dict]) -> dict:
+    """compare_models results of several draws as one: each metric's mean over draws, std across draws.
+
+    The protocol is the first draw's, plus "draws" and each draw's NDCG@10 per model.
+    """
+    names, metrics = list(runs[0]["models"]), list(runs[0]["models"][DEFAULT_MODEL])
+    values = {
+        name: np.array([[np.nan if run["models"][name][m] is None else run["models"][name][m] for m in metrics] for run in runs])
+        for name in names
+    }
+    ndcg = metrics.index("normalized_discounted_cumulative_gain_at_10")
+    return {
+        "models": {name: dict(zip(metrics, v.mean(axis=0).tolist())) for name, v in values.items()},
+        "protocol": {
+            **runs[0]["protocol"],
+            "draws": len(runs),
+            "std": {name: dict(zip(metrics, v.std(axis=0).tolist())) for name, v in values.items()},
+            "ndcg_at_10_per_draw": {name: v[:, ndcg].round(4).tolist() for name, v in values.items()},
+        },
+    }
 
 
 def markdown(results: dict[str, dict]) -> str:
@@ -148,11 +180,7 @@ def markdown(results: dict[str, dict]) -> str:
     for name, result in results.items():
         protocol = result["protocol"]
         lines += [
-            f"### {TITLES[name]}: {protocol['users']:,} users, {protocol['items']:,} items, "
-            f"{protocol['interactions']:,} interactions ({protocol['duplicate_interactions']:,} duplicate rows); "
-            f"{protocol['splits']} split(s), "
-            f"{protocol['test_users'][0]:,} test users each; {_mean(protocol['relevant_already_reviewed']):.0%} of the "
-            f"relevant truth already reviewed ({result['seconds']} s)",
+            _heading(TITLES[name], protocol, result["seconds"]),
             "",
             "| model | " + " | ".join(SHOWN.values()) + " |",
             "|---|" + "---:|" * len(SHOWN),
@@ -162,8 +190,31 @@ def markdown(results: dict[str, dict]) -> str:
             cells = [_cell(metrics[m], spread[m]) for m in SHOWN]
             label = f"**{model}** (default)" if model == DEFAULT_MODEL else model
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        if "draws" in protocol:
+            lines += ["", _ratios_per_draw(protocol["ndcg_at_10_per_draw"])]
         lines.append("")
     return "\n".join(lines)
+
+
+def _heading(title: str, protocol: dict, seconds: float) -> str:
+    """The table's heading: the data's size and the protocol's, and how long it took."""
+    size = f"{protocol['users']:,} users, {protocol['items']:,} items, {protocol['interactions']:,} interactions"
+    splits = f"{protocol['splits']} split(s), {protocol['test_users'][0]:,} test users each"
+    if "draws" in protocol:
+        return f"### {title}: each {size}, {splits}; ± is the std of the {protocol['draws']} draws' means ({seconds} s)"
+    return (
+        f"### {title}: {size} ({protocol['duplicate_interactions']:,} duplicate rows); {splits}; "
+        f"{_mean(protocol['relevant_already_reviewed']):.0%} of the relevant truth already reviewed ({seconds} s)"
+    )
+
+
+def _ratios_per_draw(ndcg: dict[str, list[float]]) -> str:
+    """The default's NDCG@10 as a multiple of popularity-count's, per draw."""
+    ratios = [f"{d / p:.2f}x" if p else "n/a" for d, p in zip(ndcg[DEFAULT_MODEL], ndcg["popularity-count"])]
+    return (
+        f"Default / popularity-count NDCG@10 per draw: {', '.join(ratios)}; of the means: "
+        f"{_mean(ndcg[DEFAULT_MODEL]) / _mean(ndcg['popularity-count']):.2f}x."
+    )
 
 
 def _mean(values: list[float]) -> float:
