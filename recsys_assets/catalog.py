@@ -125,9 +125,10 @@ def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) 
 
 def utf8_error_place(body: bytes, error: UnicodeDecodeError) -> str:
     """'line L, column C: byte 0xNN is not UTF-8' for a decoding error of `body` (no BOM)."""
-    line_start = body.rfind(b"\n", 0, error.start) + 1
-    line = body.count(b"\n", 0, error.start) + 1
-    column = len(body[line_start : error.start].decode("utf-8", "replace")) + 1
+    end = error.start  # lines end at \n, \r\n or \r, as open() reads them
+    line = body.count(b"\n", 0, end) + body.count(b"\r", 0, end) - body.count(b"\r\n", 0, end) + 1
+    line_start = max(body.rfind(b"\n", 0, end), body.rfind(b"\r", 0, end)) + 1
+    column = len(body[line_start:end].decode("utf-8", "replace")) + 1
     return f"line {line}, column {column}: byte 0x{body[error.start]:02x} is not UTF-8 ({error.reason})"
 
 

@@ -220,9 +220,11 @@ class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
         if self._phrase_ends.isdisjoint(lowered):
             return sentiments
         joined = " ".join(lowered)
+        start, counted_to = 0, 0  # word index of each match, counted on from the previous one (linear, not quadratic)
         for match in self._phrase_pattern.finditer(joined):
             tokens = tuple(match.group().split())
-            start = joined.count(" ", 0, match.start())
+            start += joined.count(" ", counted_to, match.start())
+            counted_to = match.start()
             valence = self._phrase_valence[tokens]
             if not _is_negation(tokens[0]) and any(map(_is_negation, lowered[max(start - 3, 0) : start])):
                 valence *= N_SCALAR

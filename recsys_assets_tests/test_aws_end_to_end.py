@@ -11,7 +11,7 @@ import boto3
 import pandas as pd
 import pytest
 
-from recsys_assets.cli import run_pipeline
+from recsys_assets.runner import run_pipeline
 from recsys_assets.sample import generate_catalog, write_catalog
 from recsys_assets.settings import RunOptions
 

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from dagster import Definitions
 
-from recsys_assets.cli import PipelineError, inbox_files, main, run_pipeline
+from recsys_assets.cli import main
+from recsys_assets import runner
+from recsys_assets.runner import PipelineError, inbox_files, run_pipeline
 from recsys_assets.definitions import defs
 from recsys_assets.resources.storage import LocalObjectStore
 from recsys_assets.settings import RunOptions
@@ -162,6 +164,25 @@ def test_cli_run_on_a_bad_file_names_it_and_exits_non_zero(tmp_path, capsys):
     assert main(["run", "--input", str(bad), "--home", str(tmp_path / "home")]) == 2
     err = capsys.readouterr().err
     assert "broken.csv: required columns missing" in err
+
+
+def test_cli_run_takes_the_inbox_and_home_from_the_environment_unless_flags_say_otherwise(tmp_path, monkeypatch, capsys):
+    chosen = []
+
+    def record_options(options, segment=None, verbose=False):
+        chosen.append((options.input_location, options.home))
+        raise PipelineError("recorded")
+
+    monkeypatch.setattr(runner, "run_pipeline", record_options)
+    monkeypatch.setenv("RECSYS_INPUT", str(tmp_path / "inbox"))
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path / "home"))
+    assert main(["run"]) == 2
+    assert main(["run", "--input", "other.csv", "--home", "elsewhere"]) == 2
+    monkeypatch.delenv("RECSYS_INPUT")
+    monkeypatch.delenv("RECSYS_HOME")
+    assert main(["run"]) == 2
+    assert chosen == [(str(tmp_path / "inbox"), str(tmp_path / "home")), ("other.csv", "elsewhere"), ("data/inbox", ".recsys")]
+    assert capsys.readouterr().err.count("recsys run failed: recorded") == 3
 
 
 def test_cli_sample_writes_the_amazon_format(tmp_path):

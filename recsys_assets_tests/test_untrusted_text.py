@@ -12,7 +12,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 from dagster import DagsterInstance
 
-from recsys_assets import cli
+from recsys_assets import runner
 from recsys_assets.emails import email_items, render_emails, template_environment
 from recsys_assets.resources.storage import LocalObjectStore, neutralize_formulas
 from recsys_assets.sample import generate_catalog, write_catalog
@@ -78,9 +78,9 @@ def hostile_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAKE_SECRETS.items():
             patch.setenv(name, value)
-        patch.setattr(cli.DagsterInstance, "ephemeral", staticmethod(lambda: DagsterInstance.local_temp(str(instance_dir))))
+        patch.setattr(runner.DagsterInstance, "ephemeral", staticmethod(lambda: DagsterInstance.local_temp(str(instance_dir))))
         options = RunOptions(home=str(home), input_location=str(folder / "hostile.csv"), num_results=3)
-        summary = cli.run_pipeline(options, verbose=True)
+        summary = runner.run_pipeline(options, verbose=True)
     return home, instance_dir, summary
 
 
