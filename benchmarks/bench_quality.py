@@ -164,8 +164,9 @@ def markdown(results: dict[str, dict]) -> str:
     """One table per dataset (mean ± std over splits) and the default's NDCG@10 ratios."""
     lines = [
         f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_quality.py`. Protocol: Personalize's "
-        "(90% of users train; for the other 10%, the oldest 90% of each user's interactions are the input, the newest "
-        "10% the truth; only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
+        "(90% of users train, and models learn from them only; for the other 10%, the oldest 90% of each user's "
+        "interactions are the input the model recommends from, the newest 10% the truth, equal TIMESTAMPs ordered by a "
+        "hash of the row; only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
         f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
         "transition weight are picked inside each fit, on items hidden from training users only: "

@@ -131,7 +131,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"recsys evaluate failed: --quarantine {args.quarantine}: {error}", file=sys.stderr)
         return 2
     report = evaluation_report(interactions.rows, items.rows if items else None)
-    report["protocol"]["quarantined_rows"] = len(rejected)
+    protocol = report["protocol"]
+    if not any(protocol["relevant_test_users"]):
+        print(
+            f"recsys evaluate failed: {args.interactions}: nothing to measure. Of {protocol['users']:,} users, "
+            f"{max(protocol['test_users']):,} could be test users (2 or more interactions), and none of them has a "
+            "newest interaction with a positive EVENT_VALUE",
+            file=sys.stderr,
+        )
+        return 2
+    protocol["quarantined_rows"] = len(rejected)
     print(json.dumps(report) if args.json else report_table(report))
     return 0
 
@@ -142,7 +151,9 @@ def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10)
         rejected.to_csv(path, index=False)
     if rejected.empty:
         return
-    lines = [f"  {r.source_file} line {r.source_line}, {r.column}: {r.reason}" for r in rejected.head(shown).itertuples()]
+    lines = [
+        f"  {r.source_file} line {r.source_line}{f', {r.column}' if r.column else ''}: {r.reason}" for r in rejected.head(shown).itertuples()
+    ]
     where = f"all of them in {path}" if path else "--quarantine PATH writes all of them"
     print("\n".join([f"recsys evaluate: {len(rejected):,} rows quarantined, left out of the evaluation ({where}):", *lines]), file=sys.stderr)
 

@@ -2,8 +2,8 @@
 
 Split: 90% of users go to training whole; each of the other 10% (drawn, seeded, among users
 with at least two interactions) contributes its oldest 90% of interactions as model input and
-its newest 10% (at least one) as the truth. The model trains on training + test input and
-recommends for the test users.
+its newest 10% (at least one) as the truth. Models learn from the training users only and
+recommend for each test user from its input, as Personalize does (ALS folds the test users in).
 
 Rows identical in every column are one event recorded twice (public review dumps carry such
 copies): they count once, or one copy could be input and the other the truth it "predicts".
@@ -15,7 +15,7 @@ Per-user metrics are averaged over test users with at least one relevant truth i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -70,21 +70,23 @@ def personalize_split(
 ) -> EvaluationSplit:
     """Split users and test users' histories like Personalize (see module docstring).
 
-    round(test_user_fraction * users) test users are drawn among users with >= 2 interactions
-    (all of them if fewer qualify); each keeps floor(holdout_fraction * n), at least 1 and at
-    most n - 1, of its newest interactions (by TIMESTAMP, ties by row order) as truth. Identical
-    rows are kept once.
+    test_user_fraction x users, rounded half up and at least 1, test users are drawn among users
+    with >= 2 interactions (all of them if fewer qualify); each keeps floor(holdout_fraction * n),
+    at least 1 and at most n - 1, of its newest interactions as truth. Equal TIMESTAMPs are
+    ordered by a hash of the whole row, so the split does not depend on the file's row order.
+    Identical rows are kept once.
     """
     interactions = interactions.drop_duplicates()
     interactions_per_user = interactions["USER_ID"].value_counts().sort_index()
     candidates = interactions_per_user.index[interactions_per_user >= 2].to_numpy(dtype=str)
-    n_test = min(len(candidates), round(test_user_fraction * len(interactions_per_user)))
+    n_test = min(len(candidates), max(1, int(np.floor(test_user_fraction * len(interactions_per_user) + 0.5))))
     test_users = np.random.default_rng(seed).choice(candidates, size=n_test, replace=False)
     is_test = interactions["USER_ID"].isin(test_users).to_numpy()
 
     test = interactions[is_test]
     _, user = np.unique(test["USER_ID"].to_numpy(dtype=str), return_inverse=True)
-    is_truth = newest_share(user, test["TIMESTAMP"].to_numpy(), np.arange(len(test)), holdout_fraction)
+    row_hash = pd.util.hash_pandas_object(test, index=False).to_numpy()
+    is_truth = newest_share(user, test["TIMESTAMP"].to_numpy(), row_hash, holdout_fraction)
     return EvaluationSplit(
         train=interactions[~is_test],
         test_input=test[~is_truth],
@@ -99,8 +101,9 @@ def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int
     pairs; users in it are the ones averaged over (a user without recommendations scores 0).
     NDCG@K = sum over hits at rank r <= K of 1/log2(1 + r), divided by the same sum over ranks
     1..min(#truth, K); MRR@25 = 1/rank of the first hit in the top 25 (0 if none);
-    precision@K = hits in top K / K; coverage = distinct items in the top 25 lists / n_items.
-    Per-user metrics are NaN when `truth` is empty.
+    precision@K = hits in top K / K; coverage = distinct items in the top 25 lists / n_items
+    (every item of the items and interactions data, as Personalize counts). All are NaN when
+    `truth` is empty.
     """
     recommended = recommended[recommended["RANK"] <= max(CUTOFFS)]
     truth = truth[["USER_ID", "ITEM_ID"]].drop_duplicates()
@@ -126,7 +129,14 @@ def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int
         per_user[f"precision_at_{cutoff}"] = per_user_sum(np.ones(len(hit_rank)), cutoff) / cutoff
     covered = recommended.loc[recommended["RANK"] <= COVERAGE_CUTOFF, "ITEM_ID"].nunique()
     means = {name: float(values.mean()) if n_users else float("nan") for name, values in per_user.items()}
-    return {name: covered / n_items if name == "coverage" else means[name] for name in METRIC_NAMES}
+    means["coverage"] = covered / n_items if n_users else float("nan")
+    return {name: means[name] for name in METRIC_NAMES}
+
+
+def item_count(split: EvaluationSplit, known_item_ids: np.ndarray) -> int:
+    """Coverage's denominator: the items a model knows plus those only the test users' interactions hold."""
+    test_items = np.concatenate([split.test_input["ITEM_ID"].to_numpy(dtype=str), split.test_truth["ITEM_ID"].to_numpy(dtype=str)])
+    return len(np.union1d(known_item_ids.astype(str), test_items))
 
 
 def evaluate(
@@ -145,16 +155,17 @@ def evaluate(
 
     The model is ALS with `params` unless `train(interactions, items)` and its
     `recommend_with(model, interactions, users, k)` give another (its `params` must carry
-    min_positive_value). Both recommend `k` unseen items per test user from the test input; the
-    catalog size for coverage is the number of items the model knows (catalog plus reviewed items).
+    min_positive_value). The model trains on the training users only; it and the baselines
+    recommend `k` unseen items per test user from the test input. Coverage counts every catalog
+    and reviewed item (`item_count`).
     """
     split = personalize_split(interactions, seed=seed)
     train = train or partial(train_recommender, params=params)
-    model = train(pd.concat([split.train, split.test_input]), items)
+    model = train(split.train, items)
     test_users = split.test_truth["USER_ID"].unique()
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
     return {
-        name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, len(model.item_ids))
+        name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, item_count(split, model.item_ids))
         for name, recommender in (
             ("model", recommend_with),
             ("popularity-count", recommend_popular),
@@ -171,7 +182,8 @@ def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, 
     Popularity breaks ties through a term of 1e-4 x the row's largest |score| times the item's
     popularity share, so it orders items the model scores (nearly) alike and nothing else.
     """
-    popularity = data.popularity / max(int(data.popularity.max(initial=0)), 1)
+    learned_popularity = data.learning_part().popularity
+    popularity = learned_popularity / max(int(learned_popularity.max(initial=0)), 1)
     frames = []
     for start in range(0, len(rows), _SCORED_ROWS):
         chunk = rows[start : start + _SCORED_ROWS]
@@ -203,12 +215,13 @@ def split_metrics(
     min_positive_value: float = 0.0,
     k: int = 25,
 ) -> dict[str, dict[str, float]]:
-    """Each model fitted on training + test input, scored on the test users' positive truth."""
+    """Each model learns from the training users; it recommends from the test input and is scored on the positive truth."""
     data = training_data(pd.concat([split.train, split.test_input]), items, min_positive_value)
     rows = np.searchsorted(data.user_ids, split.test_truth["USER_ID"].unique().astype(str))
+    data = replace(data, history_only=rows)
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > min_positive_value]
     return {
-        name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, len(data.item_ids))
+        name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, item_count(split, data.item_ids))
         for name, fit in fits.items()
     }
 

@@ -10,7 +10,7 @@ value(u, j) is j's recency weight in u's history, and its S includes item-to-nex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 import numpy as np
@@ -37,6 +37,9 @@ class TrainingData:
     """Positive (user, item) values (latest opinion per pair) and the items' metadata text.
 
     `timestamp` holds each stored cell's TIMESTAMP, aligned with `matrix.data` (canonical CSR).
+    `history_only` rows (test users, in an evaluation) are histories to recommend from that no
+    model learns from: fits learn from `learning_part()`, as Personalize trains on its training
+    users only.
     """
 
     user_ids: np.ndarray
@@ -46,6 +49,16 @@ class TrainingData:
     seen: sp.csr_matrix = field(repr=False)
     item_leaf_category: np.ndarray = field(repr=False)
     timestamp: np.ndarray = field(repr=False)
+    history_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+
+    def learning_part(self) -> "TrainingData":
+        """The same users and items without the `history_only` rows' likes: what models learn from."""
+        if not len(self.history_only):
+            return self
+        keep = ~np.isin(self.entry_user, self.history_only)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.entry_user[keep], minlength=len(self.user_ids)))])
+        matrix = sp.csr_matrix((self.matrix.data[keep], self.matrix.indices[keep], indptr), shape=self.matrix.shape)
+        return replace(self, matrix=matrix, timestamp=self.timestamp[keep], history_only=np.zeros(0, dtype=np.int64))
 
     @property
     def popularity(self) -> np.ndarray:
@@ -281,13 +294,15 @@ def fit_popularity(data: TrainingData, recommends_seen: bool = True) -> Scorer:
     With `recommends_seen=False` ("popularity-unseen") each user's list skips what they reviewed,
     the rule every other model follows.
     """
-    return PopularityScorer(data.popularity, recommends_seen)
+    return PopularityScorer(data.learning_part().popularity, recommends_seen)
 
 
 def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True) -> ItemSimilarityScorer:
     """Item-kNN: cosine between item columns of the user-item matrix, top `neighbours` per item."""
-    matrix = _binary(data.matrix) if binary else data.matrix
-    return ItemSimilarityScorer(matrix, cosine_neighbours(sp.csr_matrix(matrix.T), neighbours))
+    learned, history = (data.learning_part().matrix, data.matrix)
+    if binary:
+        learned, history = _binary(learned), _binary(history)
+    return ItemSimilarityScorer(history, cosine_neighbours(sp.csr_matrix(learned.T), neighbours))
 
 
 def most_popular_items(data: TrainingData, max_items: int) -> np.ndarray:
@@ -385,7 +400,7 @@ def validated_settings(
     by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden) for value in strongest_first]
     regularization = strongest_first[simplest_within_one_standard_error(np.array(by_lambda))]
 
-    newest = newest_share(user, timestamp, item, 0.1) & np.isin(user, users)
+    newest = newest_share(user, timestamp, rng.random(len(user)), 0.1) & np.isin(user, users)  # ties: no order
     _, hidden, gram = _held_out(user, item, newest, users, shape)
     ease = ease_from_gram(gram, regularization * mean_count)
     user, item, timestamp = user[~newest], item[~newest], timestamp[~newest]
@@ -487,12 +502,12 @@ def fit_ease(
     `tail_weight` x the item-kNN cosine (top `tail_neighbours` per item); otherwise they get nothing.
     Users are scored from `history` (default: the binary matrix).
     """
-    kept, weights = ease_weights(data, regularization, max_items, per_mean_count)
-    binary = _binary(data.matrix)
+    learning = data.learning_part()
+    kept, weights = ease_weights(learning, regularization, max_items, per_mean_count)
     n_items = len(data.item_ids)
     others = sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    if tail_neighbours > 0 and len(kept) < np.count_nonzero(data.popularity):
-        neighbours = cosine_neighbours(sp.csr_matrix(binary.T), tail_neighbours).tocoo()
+    if tail_neighbours > 0 and len(kept) < np.count_nonzero(learning.popularity):
+        neighbours = cosine_neighbours(sp.csr_matrix(_binary(learning.matrix).T), tail_neighbours).tocoo()
         in_kept = np.zeros(n_items, dtype=bool)
         in_kept[kept] = True
         outside = ~(in_kept[neighbours.row] & in_kept[neighbours.col])
@@ -501,19 +516,22 @@ def fit_ease(
             shape=(n_items, n_items),
             dtype=np.float32,
         )
-    return EaseScorer(binary if history is None else history, kept, weights, others)
+    return EaseScorer(_binary(data.matrix) if history is None else history, kept, weights, others)
 
 
 def fit_als(
     data: TrainingData, factors: int = 32, regularization: float = 5.0, alpha: float = 2.0, iterations: int = 15
 ) -> Scorer:
-    """Implicit ALS (confidence 1 + alpha * EVENT_VALUE), seeded."""
+    """Implicit ALS (confidence 1 + alpha * EVENT_VALUE), seeded; `history_only` users' factors are folded in."""
     with threadpool_limits(limits=1, user_api="blas"):
         als = AlternatingLeastSquares(
             factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=42
         )
-        als.fit(data.matrix, show_progress=False)
-    return FactorScorer(np.asarray(als.user_factors), np.asarray(als.item_factors))
+        als.fit(data.learning_part().matrix, show_progress=False)
+        user_factors = np.array(als.user_factors)
+        if len(data.history_only):
+            user_factors[data.history_only] = als.recalculate_user(data.history_only, data.matrix[data.history_only])
+    return FactorScorer(user_factors, np.asarray(als.item_factors))
 
 
 def fit_content(
@@ -559,10 +577,11 @@ def fit_hybrid(
     long histories; the tiny default tail weight does the same for items beyond EASE's
     `max_items` (0.1 cut MovieLens NDCG@10 from 0.091 to 0.059: rare items' cosines are noise).
     """
-    settings = validated_settings(data, ease_items=max_items) if settings is None else settings
+    learning = data.learning_part()
+    settings = validated_settings(learning, ease_items=max_items) if settings is None else settings
     history = data.recency(settings.half_life)
-    collaborative = fit_ease(data, settings.regularization, max_items, True, neighbours, tail_weight, history)
-    sequence = fit_sequence(data, collaborative.kept, collaborative.ease, settings.sequence, neighbours)
+    collaborative = fit_ease(learning, settings.regularization, max_items, True, neighbours, tail_weight, history)
+    sequence = fit_sequence(learning, collaborative.kept, collaborative.ease, settings.sequence, neighbours)
     content = fit_content(data, neighbours, same_leaf_category, history)
     return HybridScorer(collaborative, content, sequence, content_weight, decay)
 

@@ -63,17 +63,19 @@ def transitions(
     """Item x item weights of "liked i within `window` liked items after j" (sparse).
 
     Each (j, then i after `gap` items) pair of a user's chronological likes adds 1 / sqrt(gap);
-    the sums are divided by sqrt(likes of j * likes of i), as a cosine would.
+    the sums are divided by sqrt(likes of j * likes of i), as a cosine would. Likes with the same
+    TIMESTAMP (a day's reviews, when dates are days) have no order, so they make no pair.
     """
     order = np.lexsort((item, timestamp, user))
-    user, item = user[order], item[order]
+    user, item, timestamp = user[order], item[order], timestamp[order]
     total = sp.csr_matrix((n_items, n_items), dtype=np.float32)
     for gap in range(1, window + 1):
         same_user = user[gap:] == user[:-gap]
         if not same_user.any():
             break
+        later = same_user & (timestamp[gap:] > timestamp[:-gap])
         total = total + sp.csr_matrix(
-            (np.full(int(same_user.sum()), gap**-0.5, dtype=np.float32), (item[:-gap][same_user], item[gap:][same_user])),
+            (np.full(int(later.sum()), gap**-0.5, dtype=np.float32), (item[:-gap][later], item[gap:][later])),
             shape=(n_items, n_items),
         )
     scale = sp.diags(1 / np.sqrt(np.maximum(np.bincount(item, minlength=n_items), 1)).astype(np.float32))

@@ -9,11 +9,13 @@ from recsys_assets.evaluation import (
     EvaluationSplit,
     already_reviewed_share,
     evaluate,
+    item_count,
     offline_metrics,
     personalize_split,
     read_interactions,
     read_items,
 )
+from recsys_assets.item_item import recommend_item_item, train_item_item
 from recsys_assets.recommender import RecommenderParams
 
 
@@ -90,10 +92,18 @@ def test_coverage_counts_distinct_items_within_the_top_25_only():
     assert metrics["coverage"] == pytest.approx(25 / 50)
 
 
-def test_no_relevant_truth_gives_nan_rank_metrics():
+def test_no_relevant_truth_gives_nan_metrics_coverage_included():
     metrics = offline_metrics(ranked({"u": ["a"]}), relevant([]), n_items=5)
-    assert math.isnan(metrics["precision_at_5"])
-    assert metrics["coverage"] == pytest.approx(1 / 5)
+    assert all(math.isnan(metrics[name]) for name in METRIC_NAMES)
+
+
+def test_coverage_counts_items_that_only_the_test_users_interactions_hold():
+    split = EvaluationSplit(
+        train=pd.DataFrame({"USER_ID": ["a"], "ITEM_ID": ["i1"]}),
+        test_input=pd.DataFrame({"USER_ID": ["t", "t"], "ITEM_ID": ["i2", "only-in-input"]}),
+        test_truth=pd.DataFrame({"USER_ID": ["t", "t"], "ITEM_ID": ["i2", "only-in-truth"]}),
+    )
+    assert item_count(split, np.array(["i1", "i2", "catalog-only"])) == 5
 
 
 def test_split_keeps_test_users_out_of_train_and_picks_them_among_multi_review_users():
@@ -116,12 +126,20 @@ def test_truth_holds_each_test_users_newest_tenth_and_at_least_one():
         assert split.test_truth.loc[split.test_truth["USER_ID"] == user, "TIMESTAMP"].min() > newest_input
 
 
-def test_truth_ties_on_timestamp_go_to_the_later_row():
-    interactions = history({"u": 2, "v": 1})
-    interactions["TIMESTAMP"] = 7
-    split = personalize_split(interactions, test_user_fraction=0.5)
-    later_row = interactions[interactions["USER_ID"] == "u"].index[-1]
-    assert split.test_truth.index.tolist() == [later_row]
+def test_truth_among_equal_timestamps_does_not_depend_on_the_row_order():
+    interactions = history({f"u{n}": 6 for n in range(20)}, seed=4)
+    interactions["TIMESTAMP"] //= 40  # many ties inside each user's history
+    split = personalize_split(interactions, test_user_fraction=1.0, holdout_fraction=0.5)
+    reordered = personalize_split(interactions.iloc[::-1], test_user_fraction=1.0, holdout_fraction=0.5)
+    pd.testing.assert_frame_equal(split.test_truth.sort_index(), reordered.test_truth.sort_index())
+    newest_input = split.test_input.groupby("USER_ID")["TIMESTAMP"].max()
+    assert (split.test_truth.groupby("USER_ID")["TIMESTAMP"].min() >= newest_input).all()
+
+
+@pytest.mark.parametrize(("users", "test_users"), [(1, 1), (5, 1), (15, 2), (25, 3), (35, 4), (45, 5), (400, 40)])
+def test_a_tenth_of_the_users_rounded_half_up_and_at_least_one_are_test_users(users, test_users):
+    split = personalize_split(history({f"u{n}": 3 for n in range(users)}))
+    assert split.test_truth["USER_ID"].nunique() == test_users
 
 
 def test_a_row_recorded_twice_is_one_event_never_both_input_and_truth():
@@ -151,6 +169,25 @@ def test_evaluate_reports_every_metric_for_the_model_and_the_popularity_baseline
     for metrics in results.values():
         assert list(metrics) == list(METRIC_NAMES)
         assert all(0.0 <= value <= 1.0 for value in metrics.values())
+
+
+def test_evaluate_trains_on_the_training_users_and_recommends_from_the_test_input():
+    interactions = history({f"u{n}": 6 for n in range(50)})
+    items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
+    trained_on, asked_with = [], []
+
+    def train(rows, items):
+        trained_on.append(rows)
+        return train_item_item(rows, items)
+
+    def recommend_with(model, rows, users, k):
+        asked_with.append(rows)
+        return recommend_item_item(model, rows, users, k)
+
+    evaluate(interactions, items, train=train, recommend_with=recommend_with)
+    split = personalize_split(interactions)
+    pd.testing.assert_frame_equal(trained_on[0], split.train)
+    pd.testing.assert_frame_equal(asked_with[0], split.test_input)
 
 
 def test_evaluate_counts_only_positively_reviewed_truth_items_as_relevant():

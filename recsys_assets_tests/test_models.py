@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -106,6 +107,27 @@ def interactions_csv(tmp_path):
     return tmp_path / "interactions.csv"
 
 
+def test_models_learn_only_from_training_users_and_score_history_only_users_from_their_history():
+    # training users like a with b; three held-out users like z with a, which no training user liked
+    pairs = [(f"u{n}", item) for n in range(4) for item in ("a", "b")] + [(f"t{n}", item) for n in range(3) for item in ("z", "a")]
+    data = training_data(interactions(pairs), None)
+    held_out = np.searchsorted(data.user_ids, ["t0", "t1", "t2"])
+    evaluated = replace(data, history_only=held_out)
+    learning = evaluated.learning_part()
+    assert learning.matrix[held_out].nnz == 0 and learning.matrix.nnz == 8
+    assert learning.popularity[list(data.item_ids).index("z")] == 0
+    z = list(data.item_ids).index("z")
+    assert MODELS["popularity-count"].fit(data).popularity[z] == 3
+    assert MODELS["popularity-count"].fit(evaluated).popularity[z] == 0  # counted over training users only
+    rows = held_out[:1]
+    for name in ("item-knn", "ease"):
+        scores = MODELS[name].fit(evaluated).scores(rows)[0]
+        assert scores[list(data.item_ids).index("b")] > 0  # from the held-out history (a), with weights learned without it
+        assert scores[z] == 0  # z co-occurs with a only in held-out histories
+    als = MODELS["als"].fit(evaluated)
+    assert np.any(als.user_factors[held_out] != 0)  # folded in from the history
+
+
 def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(interactions_csv, capsys):
     outputs = []
     for _ in range(2):
@@ -125,20 +147,29 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(interactions
 
 def test_evaluate_leaves_out_malformed_rows_says_which_and_writes_them_all(interactions_csv, tmp_path, capsys):
     with interactions_csv.open("a") as csv:
-        csv.write("u1,g0i1,not-a-time,1.0\nu2,,5,1.0\n")
+        csv.write("u1,g0i1,not-a-time,1.0\nu2,,5,1.0\nu3,g0i1\n")
     quarantine = tmp_path / "quarantine.csv"
     assert main(["evaluate", "--interactions", str(interactions_csv), "--json", "--quarantine", str(quarantine)]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out)["protocol"]["quarantined_rows"] == 2
-    assert "2 rows quarantined" in err and f"{interactions_csv} line 245, TIMESTAMP" in err and "line 246, ITEM_ID" in err
+    assert json.loads(out)["protocol"]["quarantined_rows"] == 3
+    assert "3 rows quarantined" in err and f"{interactions_csv} line 245, TIMESTAMP" in err and "line 246, ITEM_ID" in err
+    assert f"{interactions_csv} line 247: " in err  # a short row: no one column is at fault
     written = pd.read_csv(quarantine)
-    assert written[["source_line", "column"]].values.tolist() == [[245, "TIMESTAMP"], [246, "ITEM_ID"]]
+    assert written[["source_line", "column"]].fillna("").values.tolist() == [[245, "TIMESTAMP"], [246, "ITEM_ID"], [247, ""]]
 
 
 def test_evaluate_with_an_unwritable_quarantine_path_exits_2_naming_it(interactions_csv, tmp_path, capsys):
     target = tmp_path / "missing-folder" / "quarantine.csv"
     assert main(["evaluate", "--interactions", str(interactions_csv), "--quarantine", str(target)]) == 2
     assert f"--quarantine {target}" in capsys.readouterr().err
+
+
+def test_evaluate_without_a_positive_newest_interaction_says_nothing_can_be_measured(interactions_csv, tmp_path, capsys):
+    panned = pd.read_csv(interactions_csv).assign(EVENT_VALUE=0.0)
+    panned.to_csv(tmp_path / "panned.csv", index=False)
+    assert main(["evaluate", "--interactions", str(tmp_path / "panned.csv"), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "panned.csv: nothing to measure. Of 40 users, 4 could be test users" in err
 
 
 def test_evaluate_table_has_a_column_per_model_the_default_starred_and_says_what_it_averaged(interactions_csv, capsys):

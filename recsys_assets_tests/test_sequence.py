@@ -37,6 +37,15 @@ def test_transitions_go_forward_in_time_weighted_by_gap_and_popularity():
     np.testing.assert_allclose(weights, expected, rtol=1e-6)
 
 
+def test_likes_with_the_same_timestamp_make_no_transition_whatever_their_item_order():
+    # a day's three reviews, then one the next day: only the pairs into the later review count
+    user = np.zeros(4, dtype=np.int64)
+    item = np.array([3, 0, 2, 1])
+    timestamp = np.array([5, 5, 5, 6])
+    weights = transitions(user, item, timestamp, n_items=4, window=3).toarray()
+    assert sorted(zip(*np.nonzero(weights))) == [(0, 1), (2, 1), (3, 1)]
+
+
 @pytest.mark.parametrize("window", [1, 3])
 def test_transitions_stop_at_the_window(window):
     user = np.zeros(5, dtype=np.int64)
