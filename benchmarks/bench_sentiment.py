@@ -21,7 +21,7 @@ import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.assets.sentiment import review_texts
-from recsys_assets.evaluation import EvaluationSplit, offline_metrics, personalize_split
+from recsys_assets.evaluation import EvaluationSplit, item_count, offline_metrics, personalize_split
 from recsys_assets.interactions import EventValueRule, event_values
 from recsys_assets.recommender import recommend_popular
 from recsys_assets.resources.recommender import LocalRecommender
@@ -160,11 +160,11 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
     def fixed_truth(split: EvaluationSplit, values: np.ndarray) -> tuple[dict, pd.DataFrame, pd.DataFrame, object]:
         """The default model on `split` (of `base`) with these EVENT_VALUEs, against the 4-5-star truth."""
         split = EvaluationSplit(*(frame.assign(EVENT_VALUE=values[frame.index]) for frame in (split.train, split.test_input, split.test_truth)))
-        model = recommender.train(pd.concat([split.train, split.test_input]), items)
+        model = recommender.train(split.train, items)
         test_users = pd.Series(split.test_truth["USER_ID"].unique())
         relevant = split.test_truth[liked[split.test_truth.index]]
         recommended = recommender.recommend(model, split.test_input, test_users, 25)
-        return offline_metrics(recommended, relevant, len(model.item_ids)), relevant, test_users, model
+        return offline_metrics(recommended, relevant, item_count(split, model.item_ids)), relevant, test_users, model
 
     # Split without EVENT_VALUE, so every rule sees the same users and histories (splitting each rule's
     # interactions would count rows that differ only in EVENT_VALUE as different events under some rules).
@@ -185,7 +185,7 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
             )
             if rule == UNWEIGHTED:
                 unseen = recommend_popular(model, split.test_input.assign(EVENT_VALUE=1.0), test_users, 25, include_reviewed=False)
-                popular.append(offline_metrics(unseen, relevant, len(model.item_ids)))
+                popular.append(offline_metrics(unseen, relevant, item_count(split, model.item_ids)))
     protocol = {
         "test_users": len(test_users),
         "popularity": {name: float(np.mean([p[name] for p in popular])) for name in REPORTED_METRICS},
