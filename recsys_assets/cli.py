@@ -26,15 +26,10 @@ def _run(args: argparse.Namespace) -> int:
     from recsys_assets.settings import RunOptions, SettingsError
 
     try:
-        # the roles, AWS settings, RECSYS_HOME and RECSYS_INPUT come from the environment; flags win
+        # every setting comes from the RECSYS_* variables (settings.py); the flags given override them
         options = RunOptions.from_environment()
-        options = replace(
-            options,
-            home=args.home or options.home,
-            input_location=args.input or options.input_location,
-            num_results=args.num_results,
-            sentiment_workers=args.workers,
-        )
+        flags = {"home": args.home, "input_location": args.input, "num_results": args.num_results, "sentiment_workers": args.workers}
+        options = replace(options, **{name: value for name, value in flags.items() if value is not None})
         summary = run_pipeline(options, segment=args.segment, verbose=args.verbose)
     except (PipelineError, SettingsError) as error:
         print(f"recsys run failed: {error}", file=sys.stderr)
@@ -135,8 +130,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not any(protocol["relevant_test_users"]):
         print(
             f"recsys evaluate failed: {args.interactions}: nothing to measure. Of {protocol['users']:,} users, "
-            f"{max(protocol['test_users']):,} could be test users (2 or more interactions), and none of them has a "
-            "newest interaction with a positive EVENT_VALUE",
+            f"{max(protocol['test_users']):,} were drawn as test users (among those with 2 or more interactions), "
+            "and none of them has a newest interaction with a positive EVENT_VALUE",
             file=sys.stderr,
         )
         return 2
@@ -165,8 +160,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--input", help="catalog CSV, or a folder of them (an inbox); default $RECSYS_INPUT, else data/inbox")
     run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", help="folder for every output; default $RECSYS_HOME, else .recsys")
-    run.add_argument("--num-results", type=int, default=5, help="recommendations per customer")
-    run.add_argument("--workers", type=int, default=0, help="sentiment processes (0: one per core, for large inputs)")
+    run.add_argument("--num-results", type=int, help="recommendations per customer; default $RECSYS_NUM_RESULTS, else 5")
+    run.add_argument("--workers", type=int, help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0")
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log")
     run.set_defaults(handler=_run)
     sample = commands.add_parser("sample", help="write a synthetic catalog in the amazon.csv format")

@@ -73,8 +73,8 @@ def personalize_split(
     test_user_fraction x users, rounded half up and at least 1, test users are drawn among users
     with >= 2 interactions (all of them if fewer qualify); each keeps floor(holdout_fraction * n),
     at least 1 and at most n - 1, of its newest interactions as truth. Equal TIMESTAMPs are
-    ordered by a hash of the whole row, so the split does not depend on the file's row order.
-    Identical rows are kept once.
+    ordered by `event_hash`, so the split does not depend on the file's layout. Identical rows
+    are kept once.
     """
     interactions = interactions.drop_duplicates()
     interactions_per_user = interactions["USER_ID"].value_counts().sort_index()
@@ -85,13 +85,25 @@ def personalize_split(
 
     test = interactions[is_test]
     _, user = np.unique(test["USER_ID"].to_numpy(dtype=str), return_inverse=True)
-    row_hash = pd.util.hash_pandas_object(test, index=False).to_numpy()
-    is_truth = newest_share(user, test["TIMESTAMP"].to_numpy(), row_hash, holdout_fraction)
+    is_truth = newest_share(user, test["TIMESTAMP"].to_numpy(), event_hash(test), holdout_fraction)
     return EvaluationSplit(
         train=interactions[~is_test],
         test_input=test[~is_truth],
         test_truth=test[is_truth],
     )
+
+
+def event_hash(interactions: pd.DataFrame) -> np.ndarray:
+    """A hash of each event's USER_ID, ITEM_ID, TIMESTAMP (and EVENT_VALUE, when given) as text, integer
+    and float: the same whatever the file's row order, column order, extra columns or number types."""
+    event = {
+        "USER_ID": interactions["USER_ID"].astype(str),
+        "ITEM_ID": interactions["ITEM_ID"].astype(str),
+        "TIMESTAMP": interactions["TIMESTAMP"].astype("int64"),
+    }
+    if "EVENT_VALUE" in interactions:
+        event["EVENT_VALUE"] = interactions["EVENT_VALUE"].astype("float64")
+    return pd.util.hash_pandas_object(pd.DataFrame(event), index=False).to_numpy()
 
 
 def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int) -> dict[str, float]:

@@ -381,6 +381,29 @@ def _best_columns(
     return best_columns, best_scores
 
 
+def _request_factors(model: TrainedRecommender, request: Request) -> np.ndarray:
+    """Each requested user's ALS factors: the model's, else folded in from their positive opinions.
+
+    A user without factors (new since training, or a held-out user in an evaluation) gets what
+    ALS's own user step gives them against the trained item factors (implicit's recalculate_user).
+    """
+    known = request.model_user >= 0
+    factors = np.zeros((len(request.user_ids), model.item_factors.shape[1]), dtype=np.float32)
+    factors[known] = model.user_factors[request.model_user[known]]
+    missing = np.flatnonzero(~np.any(factors != 0, axis=1))
+    opinions = request.opinions
+    liked = opinions.positive & np.isin(opinions.user, missing)
+    if not liked.any():
+        return factors
+    shape = (len(factors), len(model.item_ids))
+    values = sp.csr_matrix((opinions.value[liked], (opinions.user[liked], opinions.item[liked])), shape=shape, dtype=np.float32)
+    als = AlternatingLeastSquares(factors=factors.shape[1], regularization=model.params.regularization, alpha=model.params.alpha)
+    als.item_factors = model.item_factors
+    with threadpool_limits(limits=1, user_api="blas"):
+        factors[missing] = als.recalculate_user(missing, values[missing])
+    return factors
+
+
 def _als_picks(model: TrainedRecommender, request: Request, num_results: int) -> Picks:
     """Top ALS-scored unseen items, with reasons, for requested users who have factors and likes.
 
@@ -391,9 +414,8 @@ def _als_picks(model: TrainedRecommender, request: Request, num_results: int) ->
     n_users, n_items = len(request.user_ids), len(model.item_ids)
     liked_user, liked_item = opinions.user[opinions.positive], opinions.item[opinions.positive]
     liked = pair_matrix(liked_user, liked_item, (n_users, n_items))
-    model_user = request.model_user
-    has_factors = np.any(model.user_factors != 0, axis=1)
-    users = np.flatnonzero((model_user >= 0) & has_factors[model_user] & (np.diff(liked.indptr) > 0))
+    user_factors = _request_factors(model, request)
+    users = np.flatnonzero(np.any(user_factors != 0, axis=1) & (np.diff(liked.indptr) > 0))
 
     items = _items_by_norm(model)
     column_of_item = np.full(n_items, -1)
@@ -408,7 +430,7 @@ def _als_picks(model: TrainedRecommender, request: Request, num_results: int) ->
 
     def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
         seen_row, seen_column = rows_of(seen, chunk)
-        columns, best = _best_columns(model.user_factors[model_user[chunk]], items, seen_row, seen_column, n)
+        columns, best = _best_columns(user_factors[chunk], items, seen_row, seen_column, n)
         found = np.isfinite(best)
         user = np.broadcast_to(chunk[:, None], found.shape)[found]
         item = items.item[columns[found]]
@@ -583,8 +605,9 @@ def recommend(
     """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
 
     `interactions` is the users' history: every item in it is excluded, its positive items are
-    the ALS reasons and the source of the favourite category. Users with ALS factors and a
-    positive item get ALS picks (SOURCE 'als', REASON_ITEM_ID = most similar liked item);
+    the ALS reasons and the source of the favourite category. Users with a positive item get ALS
+    picks (SOURCE 'als', REASON_ITEM_ID = most similar liked item), from their trained factors or,
+    for users the model has not seen, from factors folded in from their positive items;
     everyone is topped up with the most popular items of their favourite category, then of all
     items (SOURCE 'popularity', REASON_CATEGORY = that category, or null for all items).
     SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity'.

@@ -16,7 +16,7 @@ from recsys_assets.evaluation import (
     read_items,
 )
 from recsys_assets.item_item import recommend_item_item, train_item_item
-from recsys_assets.recommender import RecommenderParams
+from recsys_assets.recommender import RecommenderParams, recommend
 
 
 def ranked(lists: dict[str, list[str]]) -> pd.DataFrame:
@@ -126,12 +126,15 @@ def test_truth_holds_each_test_users_newest_tenth_and_at_least_one():
         assert split.test_truth.loc[split.test_truth["USER_ID"] == user, "TIMESTAMP"].min() > newest_input
 
 
-def test_truth_among_equal_timestamps_does_not_depend_on_the_row_order():
+def test_truth_among_equal_timestamps_depends_on_neither_row_order_nor_column_layout():
     interactions = history({f"u{n}": 6 for n in range(20)}, seed=4)
     interactions["TIMESTAMP"] //= 40  # many ties inside each user's history
     split = personalize_split(interactions, test_user_fraction=1.0, holdout_fraction=0.5)
     reordered = personalize_split(interactions.iloc[::-1], test_user_fraction=1.0, holdout_fraction=0.5)
     pd.testing.assert_frame_equal(split.test_truth.sort_index(), reordered.test_truth.sort_index())
+    relaid = interactions[["EVENT_VALUE", "TIMESTAMP", "ITEM_ID", "USER_ID"]].astype({"TIMESTAMP": "float64"})  # other layout
+    relaid = personalize_split(relaid.assign(SOURCE="export"), test_user_fraction=1.0, holdout_fraction=0.5)
+    assert sorted(relaid.test_truth.index) == sorted(split.test_truth.index)
     newest_input = split.test_input.groupby("USER_ID")["TIMESTAMP"].max()
     assert (split.test_truth.groupby("USER_ID")["TIMESTAMP"].min() >= newest_input).all()
 
@@ -188,6 +191,19 @@ def test_evaluate_trains_on_the_training_users_and_recommends_from_the_test_inpu
     split = personalize_split(interactions)
     pd.testing.assert_frame_equal(trained_on[0], split.train)
     pd.testing.assert_frame_equal(asked_with[0], split.test_input)
+
+
+def test_evaluate_with_als_folds_the_held_out_users_in_rather_than_falling_back():
+    interactions = history({f"u{n}": 6 for n in range(50)})
+    items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
+    served = []
+
+    def recommend_with(model, rows, users, k):
+        served.append(recommend(model, rows, users, k))
+        return served[-1]
+
+    evaluate(interactions, items, RecommenderParams(factors=4, iterations=3), recommend_with=recommend_with)
+    assert (served[0].groupby("USER_ID")["SOURCE"].first() == "als").all()
 
 
 def test_evaluate_counts_only_positively_reviewed_truth_items_as_relevant():

@@ -169,7 +169,7 @@ def test_evaluate_without_a_positive_newest_interaction_says_nothing_can_be_meas
     panned.to_csv(tmp_path / "panned.csv", index=False)
     assert main(["evaluate", "--interactions", str(tmp_path / "panned.csv"), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and "panned.csv: nothing to measure. Of 40 users, 4 could be test users" in err
+    assert out == "" and "panned.csv: nothing to measure. Of 40 users, 4 were drawn as test users" in err
 
 
 def test_evaluate_table_has_a_column_per_model_the_default_starred_and_says_what_it_averaged(interactions_csv, capsys):

@@ -166,22 +166,27 @@ def test_cli_run_on_a_bad_file_names_it_and_exits_non_zero(tmp_path, capsys):
     assert "broken.csv: required columns missing" in err
 
 
-def test_cli_run_takes_the_inbox_and_home_from_the_environment_unless_flags_say_otherwise(tmp_path, monkeypatch, capsys):
+def test_cli_run_takes_its_settings_from_the_environment_unless_flags_say_otherwise(tmp_path, monkeypatch, capsys):
     chosen = []
 
     def record_options(options, segment=None, verbose=False):
-        chosen.append((options.input_location, options.home))
+        chosen.append((options.input_location, options.home, options.num_results, options.sentiment_workers))
         raise PipelineError("recorded")
 
     monkeypatch.setattr(runner, "run_pipeline", record_options)
-    monkeypatch.setenv("RECSYS_INPUT", str(tmp_path / "inbox"))
-    monkeypatch.setenv("RECSYS_HOME", str(tmp_path / "home"))
+    variables = {"RECSYS_INPUT": str(tmp_path / "inbox"), "RECSYS_HOME": str(tmp_path / "home"), "RECSYS_NUM_RESULTS": "2", "RECSYS_SENTIMENT_WORKERS": "1"}
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
     assert main(["run"]) == 2
-    assert main(["run", "--input", "other.csv", "--home", "elsewhere"]) == 2
-    monkeypatch.delenv("RECSYS_INPUT")
-    monkeypatch.delenv("RECSYS_HOME")
+    assert main(["run", "--input", "other.csv", "--home", "elsewhere", "--num-results", "7", "--workers", "0"]) == 2
+    for name in variables:
+        monkeypatch.delenv(name)
     assert main(["run"]) == 2
-    assert chosen == [(str(tmp_path / "inbox"), str(tmp_path / "home")), ("other.csv", "elsewhere"), ("data/inbox", ".recsys")]
+    assert chosen == [
+        (str(tmp_path / "inbox"), str(tmp_path / "home"), 2, 1),
+        ("other.csv", "elsewhere", 7, 0),
+        ("data/inbox", ".recsys", 5, 0),
+    ]
     assert capsys.readouterr().err.count("recsys run failed: recorded") == 3
 
 

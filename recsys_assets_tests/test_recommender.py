@@ -107,16 +107,19 @@ def test_user_unknown_to_the_model_without_history_gets_overall_popularity_ties_
     assert recommendations["SCORE"].tolist() == [3.0, 2.0, 2.0, 2.0]
 
 
-def test_new_user_with_a_liked_item_gets_its_favourite_category_first(model):
+@pytest.mark.parametrize("user", ["u1", "u2", "u3", "u4", "u5"])
+def test_a_user_the_model_has_not_seen_is_folded_in_and_ranked_like_a_known_user_with_the_same_reviews(model, user):
+    twin = INTERACTIONS[INTERACTIONS["USER_ID"] == user].assign(USER_ID="twin")
+    recommendations = recommend(model, pd.concat([INTERACTIONS, twin], ignore_index=True), [user, "twin"], num_results=3)
+    assert items_for(recommendations, "twin") == items_for(recommendations, user)
+    assert set(recommendations["SOURCE"]) == {"als"}
+
+
+def test_new_user_with_one_liked_item_gets_model_picks_with_that_item_as_the_reason(model):
     history = pd.concat([INTERACTIONS, reviews(("newcomer", "a", 1.0))], ignore_index=True)
     recommendations = recommend(model, history, ["newcomer"], num_results=4)
-    assert items_for(recommendations, "newcomer") == ["b", "c", "e", "f"]
-    assert recommendations["REASON_CATEGORY"].fillna("<all customers>").tolist() == [
-        "kitchen",
-        "kitchen",
-        "<all customers>",
-        "<all customers>",
-    ]
+    assert len(recommendations) == 4 and "a" not in items_for(recommendations, "newcomer")
+    assert set(recommendations["SOURCE"]) == {"als"} and set(recommendations["REASON_ITEM_ID"]) == {"a"}
 
 
 def test_user_with_only_negative_reviews_gets_uncategorised_popularity(model):
