@@ -24,8 +24,8 @@ class EventValueRule:
     recommend more of the same.
 
     Measured on All Beauty with the default item-item recommender (benchmarks/RESULTS.md, sentiment
-    section): stars, sentiment, this blend and unweighted events rank within 0.0024 NDCG@10 of each
-    other on the same splits (about one or two standard errors); the blend stays because it keeps
+    section): stars, sentiment, this blend and unweighted events rank within 0.0018 NDCG@10 of each
+    other on the same splits (about one standard error); the blend stays because it keeps
     panned products out of the reasons and gives ALS and Personalize sentiment-weighted values.
     """
 
