@@ -153,6 +153,14 @@ def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10)
     print("\n".join([f"recsys evaluate: {len(rejected):,} rows quarantined, left out of the evaluation ({where}):", *lines]), file=sys.stderr)
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is below 0")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="recsys", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -161,7 +169,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", help="folder for every output; default $RECSYS_HOME, else .recsys")
     run.add_argument("--num-results", type=int, help="recommendations per customer; default $RECSYS_NUM_RESULTS, else 5")
-    run.add_argument("--workers", type=int, help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0")
+    run.add_argument("--workers", type=_count, help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0")
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log")
     run.set_defaults(handler=_run)
     sample = commands.add_parser("sample", help="write a synthetic catalog in the amazon.csv format")
@@ -176,7 +184,7 @@ def parser() -> argparse.ArgumentParser:
     sentiment.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     sentiment.add_argument("--out", help="output file (default: standard output)")
     sentiment.add_argument("--lexicon", choices=LEXICONS, default=DEFAULT_LEXICON, help="plain VADER or VADER + review words")
-    sentiment.add_argument("--workers", type=int, default=0, help="processes (0: one per core, for large inputs)")
+    sentiment.add_argument("--workers", type=_count, default=0, help="processes (0: one per core, for large inputs)")
     sentiment.set_defaults(handler=_sentiment)
     evaluate = commands.add_parser("evaluate", help="Personalize's offline metrics of every local model on interactions")
     evaluate.add_argument("--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]")

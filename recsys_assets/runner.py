@@ -17,7 +17,6 @@ from recsys_assets.assets.partitions import raw_files, segments
 from recsys_assets.assets.recommender import segment_csv
 from recsys_assets.assets.segments import SEGMENT_NAMES
 from recsys_assets.costs import estimate_usage, usage_report
-from recsys_assets.definitions import build_definitions
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
 from recsys_assets.resources.storage import ObjectStore
 from recsys_assets.sensors import INPUT_SUFFIXES
@@ -73,6 +72,9 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     """Materialize everything in-process, the way the sensors would: one run per input file, one for the
     catalog and model, one per customer segment (or only `segment`). Returns the run summary, also
     written to <home>/run_summary.json, and combines the segments' CSVs into <home>/recommendations.csv."""
+    # imported here: importing the module also builds the code location's Definitions from RECSYS_* variables
+    from recsys_assets.definitions import build_definitions
+
     started = time.perf_counter()
     storage = build_resources(options)["storage"]
     local = options.storage == "local"

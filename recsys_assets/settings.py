@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from importlib import import_module
 from dataclasses import dataclass, fields
 
@@ -73,6 +74,10 @@ class RunOptions:
         for role, (variable, local, aws) in ROLES.items():
             if getattr(self, role) not in (local, aws):
                 raise SettingsError(f"{variable}={getattr(self, role)!r}: expected {local} or {aws}")
+        if self.num_results < 1:
+            raise SettingsError(f"num_results (RECSYS_NUM_RESULTS, --num-results) is {self.num_results}: expected 1 or more")
+        if self.sentiment_workers < 0:
+            raise SettingsError(f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: expected 0 or more")
 
     @classmethod
     def from_environment(cls) -> "RunOptions":
@@ -83,8 +88,8 @@ class RunOptions:
         return cls(
             home=env.get("RECSYS_HOME", DEFAULT_HOME),
             input_location=env.get("RECSYS_INPUT", DEFAULT_INPUT),
-            num_results=int(env.get("RECSYS_NUM_RESULTS", "5")),
-            sentiment_workers=int(env.get("RECSYS_SENTIMENT_WORKERS", "0")),
+            num_results=_whole_number(env, "RECSYS_NUM_RESULTS", defaults["num_results"]),
+            sentiment_workers=_whole_number(env, "RECSYS_SENTIMENT_WORKERS", defaults["sentiment_workers"]),
             **roles,
             **{name: env.get(variable, defaults[name]) for name, variable in AWS_VARIABLES.items()},
         )
@@ -92,6 +97,15 @@ class RunOptions:
     def aws_roles(self) -> list[str]:
         """The roles played by AWS services in this run."""
         return [role for role, (_, _, aws) in ROLES.items() if getattr(self, role) == aws]
+
+
+def _whole_number(env: Mapping[str, str], variable: str, default: int) -> int:
+    """The variable's value as an integer (default when unset); anything else is a SettingsError naming it."""
+    text = env.get(variable, str(default))
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingsError(f"{variable}={text!r}: expected a whole number") from None
 
 
 def build_resources(options: RunOptions) -> dict:

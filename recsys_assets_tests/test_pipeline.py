@@ -190,6 +190,21 @@ def test_cli_run_takes_its_settings_from_the_environment_unless_flags_say_otherw
     assert capsys.readouterr().err.count("recsys run failed: recorded") == 3
 
 
+@pytest.mark.parametrize(
+    ("variables", "flags", "message"),
+    [
+        ({"RECSYS_NUM_RESULTS": "x"}, [], "RECSYS_NUM_RESULTS='x': expected a whole number"),
+        ({}, ["--num-results", "0"], "num_results (RECSYS_NUM_RESULTS, --num-results) is 0: expected 1 or more"),
+        ({"RECSYS_SENTIMENT_WORKERS": "-2"}, [], "sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is -2"),
+    ],
+)
+def test_cli_run_names_a_bad_setting_and_exits_2(tmp_path, monkeypatch, capsys, variables, flags, message):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert main(["run", "--home", str(tmp_path), *flags]) == 2
+    assert f"recsys run failed: {message}" in capsys.readouterr().err
+
+
 def test_cli_sample_writes_the_amazon_format(tmp_path):
     out = tmp_path / "s.csv"
     assert main(["sample", "--out", str(out), "--products", "20", "--users", "30", "--reviews", "100", "--seed", "1"]) == 0

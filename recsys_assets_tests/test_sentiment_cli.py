@@ -125,3 +125,9 @@ def test_vader_lexicon_still_equals_vader_sentiment_on_review_phrases():
     texts = ["stopped working after a week", "Don't waste your money, it broke", "no complaints but flimsy", "as described!"]
     vader = SentimentIntensityAnalyzer()
     assert [_analyzer("vader").polarity_scores(t) for t in texts] == [vader.polarity_scores(t) for t in texts]
+
+
+def test_a_negative_worker_count_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["sentiment", str(_write_lines(tmp_path, TEXTS)), "--workers", "-1"])
+    assert stopped.value.code == 2 and "--workers: -1 is below 0" in capsys.readouterr().err
