@@ -210,11 +210,14 @@ def _heading(title: str, protocol: dict, seconds: float) -> str:
 
 
 def _ratios_per_draw(ndcg: dict[str, list[float]]) -> str:
-    """The default's NDCG@10 as a multiple of popularity-count's, per draw."""
-    ratios = [f"{d / p:.2f}x" if p else "n/a" for d, p in zip(ndcg[DEFAULT_MODEL], ndcg["popularity-count"])]
+    """The default's NDCG@10 per draw: as a multiple of popularity-count's, and its margin over the best other model."""
+    default = np.array(ndcg[DEFAULT_MODEL])
+    ratios = [f"{d / p:.2f}x" if p else "n/a" for d, p in zip(default, ndcg["popularity-count"])]
+    margin = default - np.max([values for name, values in ndcg.items() if name != DEFAULT_MODEL], axis=0)
     return (
         f"Default / popularity-count NDCG@10 per draw: {', '.join(ratios)}; of the means: "
-        f"{_mean(ndcg[DEFAULT_MODEL]) / _mean(ndcg['popularity-count']):.2f}x."
+        f"{default.mean() / _mean(ndcg['popularity-count']):.2f}x. The default's margin over the best other model "
+        f"per draw: {margin.min():+.3f} to {margin.max():+.3f}."
     )
 
 

@@ -171,7 +171,8 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
     splits = [personalize_split(base, seed=seed) for seed in range(seeds)]
     validations = [personalize_split(split.train, seed=seeds + seed) for seed, split in enumerate(splits)]
     rows, popular = [], []
-    for rule, values in weightings(reviews, lexicon).items():
+    rules = weightings(reviews, lexicon)
+    for rule, values in rules.items():
         interactions = base.assign(EVENT_VALUE=values)
         for seed, (split, validation_split) in enumerate(zip(splits, validations)):
             fixed, relevant, test_users, model = fixed_truth(split, values)
@@ -188,6 +189,8 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
                 popular.append(offline_metrics(unseen, relevant, item_count(split, model.item_ids)))
     protocol = {
         "test_users": len(test_users),
+        "zeroed_by_pipeline_rule": int((rules[PIPELINE_RULE] == 0).sum()),
+        "reviews": len(reviews),
         "popularity": {name: float(np.mean([p[name] for p in popular])) for name in REPORTED_METRICS},
     }
     return rows, protocol
@@ -247,7 +250,8 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
             "pipeline's rule (`EventValueRule()` on the product rating), test / validation; *harness*: "
             "`evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its truth differs per rule). "
             "The item-item model learns from which reviews are positive (EVENT_VALUE > 0), not from how positive, so "
-            "rules that zero the same reviews score the same. "
+            f"rules that zero the same reviews score the same; the pipeline's rule zeroes {protocol['zeroed_by_pipeline_rule']:,} "
+            f"of the {protocol['reviews']:,} reviews. "
             "Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
             + ", ".join(f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}" for name, value in protocol["popularity"].items())
             + ".",

@@ -30,8 +30,10 @@ class PipelineError(RuntimeError):
 
 def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[str]]:
     """(inbox, file keys relative to it) for one catalog file, or the CSV files under a folder/prefix
-    listed as the inbox sensor lists them."""
-    keys = storage.list_keys(input_location)
+    as the inbox sensor takes them: oldest first (modification time, then key), so a newer file's
+    rows win downstream."""
+    objects = sorted(storage.list_objects(input_location), key=lambda o: (o.modified, o.key))
+    keys = [o.key for o in objects]
     if keys == [input_location]:  # one file, named by the user: read whatever its suffix
         inbox, _, name = input_location.rpartition("/")
         return inbox, [name]

@@ -2,6 +2,7 @@
 
 import email
 import json
+import os
 import sqlite3
 from email.policy import default
 
@@ -33,17 +34,19 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
     assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}
 
 
-def test_the_inbox_is_one_file_or_every_csv_under_a_folder_as_the_sensor_lists_them(tmp_path):
+def test_the_inbox_is_one_file_or_every_csv_under_a_folder_oldest_first_as_the_sensor_takes_them(tmp_path):
     store, inbox = LocalObjectStore(root=str(tmp_path / "home")), tmp_path / "inbox"
     for name in ("b.csv", "2024/a.CSV", "notes.txt", ".c.csv.partial", ".git/d.csv"):
         (inbox / name).parent.mkdir(parents=True, exist_ok=True)
         (inbox / name).write_text("x")
-    assert inbox_files(store, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
+    os.utime(inbox / "b.csv", (1_000, 1_000))  # the older file comes first, whatever its name
+    os.utime(inbox / "2024/a.CSV", (2_000, 2_000))
+    assert inbox_files(store, str(inbox)) == (str(inbox), ["b.csv", "2024/a.CSV"])
     assert inbox_files(store, str(inbox / "b.csv")) == (str(inbox), ["b.csv"])
     assert inbox_files(store, str(inbox / "notes.txt")) == (str(inbox), ["notes.txt"])  # named by the user
     inside = LocalObjectStore(root=str(tmp_path))  # an inbox inside the store's own folder
-    assert inbox_files(inside, str(inbox)) == (str(inbox), ["2024/a.CSV", "b.csv"])
-    assert inbox_files(inside, "inbox") == ("inbox", ["2024/a.CSV", "b.csv"])
+    assert inbox_files(inside, str(inbox)) == (str(inbox), ["b.csv", "2024/a.CSV"])
+    assert inbox_files(inside, "inbox") == ("inbox", ["b.csv", "2024/a.CSV"])
     (inbox / "empty").mkdir()
     for empty in (inbox / "empty", tmp_path / "missing"):
         with pytest.raises(PipelineError, match=f"{empty}: no CSV file found there"):
