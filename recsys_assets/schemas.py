@@ -83,6 +83,12 @@ class ReviewSentiment(pa.DataFrameModel):
         return (df[["Positive", "Negative", "Neutral", "Mixed"]].sum(axis=1) - 1.0).abs() < 1e-3
 
 
+class FileSentiment(ReviewSentiment):
+    """One input file's review scores, each with the file it came from (unique per review within the file)."""
+
+    source_file: Series[str] = pa.Field(str_length={"min_value": 1})
+
+
 class CustomerSegments(pa.DataFrameModel):
     user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
     segment: Series[str] = pa.Field(str_matches=r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -134,6 +140,7 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "products": Products,
     "users": Users,
     "reviews": Reviews,
+    "file_sentiment": FileSentiment,
     "review_sentiment": ReviewSentiment,
     "customer_segments": CustomerSegments,
     "interactions": Interactions,

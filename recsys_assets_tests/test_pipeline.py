@@ -29,7 +29,7 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS)
-    assert len(graph.asset_check_keys) == len(ASSETS) - 2  # every table but the model and the per-file scores
+    assert len(graph.asset_check_keys) == len(ASSETS) - 1  # every table but the model
     assert {j.name for j in defs.jobs} == {"ingest_file_job", "catalog_job", "segment_job", "cleanup_aws"}
     assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}
 

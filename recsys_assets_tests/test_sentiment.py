@@ -2,12 +2,14 @@ import random
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets import sentiment
+from recsys_assets.schemas import FileSentiment
 from recsys_assets.sentiment import (
     LABELS,
     SENTIMENT_COLUMNS,
@@ -155,3 +157,27 @@ def test_fast_analyzer_equals_vader_polarity_scores_exactly():
     ]
     vader, fast = SentimentIntensityAnalyzer(), _FastSentimentIntensityAnalyzer()
     assert [fast.polarity_scores(text) for text in texts] == [vader.polarity_scores(text) for text in texts]
+
+
+def test_file_sentiment_schema_refuses_scores_off_one_duplicates_and_rows_without_their_file():
+    good = pd.DataFrame(
+        {
+            "review_id": ["r1", "r2"],
+            "user_id": ["u1", "u2"],
+            "product_id": ["p1", "p1"],
+            "source_file": ["a.csv", "a.csv"],
+            "Sentiment": ["POSITIVE", "NEGATIVE"],
+            "Positive": [0.9, 0.1],
+            "Negative": [0.1, 0.8],
+            "Neutral": [0.0, 0.1],
+            "Mixed": [0.0, 0.0],
+        }
+    )
+    FileSentiment.validate(good)
+    for bad in (
+        good.assign(Positive=[0.5, 0.1]),  # the first row's scores sum to 0.6
+        good.assign(user_id="u1"),  # the same review twice
+        good.assign(source_file=["a.csv", ""]),
+    ):
+        with pytest.raises(pa.errors.SchemaError):
+            FileSentiment.validate(bad)

@@ -22,7 +22,7 @@ def review_texts(reviews: pd.DataFrame) -> pd.Series:
 SENTIMENT_KEY = ["user_id", "product_id", "source_file"]
 
 
-@asset(group_name="sentiment", partitions_def=raw_files)
+@asset(group_name="sentiment", partitions_def=raw_files, check_specs=[schema_check_spec("file_sentiment")])
 def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
     """Sentiment of the reviews of one input file: a new file scores only its own reviews."""
     reviews = explode_reviews(raw_reviews)
@@ -36,6 +36,7 @@ def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, se
             unscored_texts=sentiment.last_errors(),
             comprehend_units=comprehend_units(texts),
         ),
+        check_results=[schema_check_result("file_sentiment", table)],
     )
 
 
