@@ -11,6 +11,7 @@ import io
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,6 @@ from recsys_assets.sentiment import DEFAULT_LEXICON, LEXICONS, score_texts
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from recsys_assets.runner import PipelineError, format_summary, run_pipeline
     from recsys_assets.settings import RunOptions, SettingsError
 
