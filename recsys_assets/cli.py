@@ -153,7 +153,7 @@ def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10)
 
 
 def _count(text: str) -> int:
-    """An argparse type: a whole number, 0 or more."""
+    """An argparse type: a whole number, 0 or more (`recsys run` leaves its counts to `RunOptions`)."""
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is below 0")
@@ -168,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", help="folder for every output; default $RECSYS_HOME, else .recsys")
     run.add_argument("--num-results", type=int, help="recommendations per customer; default $RECSYS_NUM_RESULTS, else 5")
-    run.add_argument("--workers", type=_count, help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0")
+    run.add_argument("--workers", type=int, help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0")
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log")
     run.set_defaults(handler=_run)
     sample = commands.add_parser("sample", help="write a synthetic catalog in the amazon.csv format")

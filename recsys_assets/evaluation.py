@@ -176,8 +176,9 @@ def evaluate(
     model = train(split.train, items)
     test_users = split.test_truth["USER_ID"].unique()
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
+    n_items = item_count(split, model.item_ids)
     return {
-        name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, item_count(split, model.item_ids))
+        name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, n_items)
         for name, recommender in (
             ("model", recommend_with),
             ("popularity-count", recommend_popular),
@@ -194,7 +195,7 @@ def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, 
     Popularity breaks ties through a term of 1e-4 x the row's largest |score| times the item's
     popularity share, so it orders items the model scores (nearly) alike and nothing else.
     """
-    learned_popularity = data.learning_part().popularity
+    learned_popularity = data.learning_part.popularity
     popularity = learned_popularity / max(int(learned_popularity.max(initial=0)), 1)
     frames = []
     for start in range(0, len(rows), _SCORED_ROWS):
@@ -232,10 +233,8 @@ def split_metrics(
     rows = np.searchsorted(data.user_ids, split.test_truth["USER_ID"].unique().astype(str))
     data = replace(data, history_only=rows)
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > min_positive_value]
-    return {
-        name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, item_count(split, data.item_ids))
-        for name, fit in fits.items()
-    }
+    n_items = item_count(split, data.item_ids)
+    return {name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, n_items) for name, fit in fits.items()}
 
 
 def tuned_params(train: pd.DataFrame, items: pd.DataFrame | None, spec: ModelSpec, seed: int, min_positive_value: float = 0.0) -> dict:
@@ -328,18 +327,19 @@ def read_interactions(path: str) -> ReadTable:
     whole epoch seconds or an EVENT_VALUE that is not a finite number are quarantined (so are rows
     with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
 
+    def parse(table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(TIMESTAMP=_timestamps(table["TIMESTAMP"]), EVENT_VALUE=_event_values(table))
+
     def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-        timestamp, value = _timestamps(table["TIMESTAMP"]), _event_values(table)
         return [
             (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
             (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
-            (timestamp.isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-            (value.isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
+            (table["TIMESTAMP"].isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
+            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
         ]
 
-    valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults)
-    rows = valid.assign(TIMESTAMP=_timestamps(valid["TIMESTAMP"]).astype("int64"), EVENT_VALUE=_event_values(valid))
-    return ReadTable(rows, rejected)
+    valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults, parse)
+    return ReadTable(valid.astype({"TIMESTAMP": "int64"}), rejected)
 
 
 def read_items(path: str) -> ReadTable:
@@ -366,20 +366,24 @@ def _event_values(table: pd.DataFrame) -> pd.Series:
 
 
 def _read_valid_rows(
-    path: str, required: tuple[str, ...], faults: Callable[[pd.DataFrame], list[tuple[pd.Series, str, str]]]
+    path: str,
+    required: tuple[str, ...],
+    faults: Callable[[pd.DataFrame], list[tuple[pd.Series, str, str]]],
+    parse: Callable[[pd.DataFrame], pd.DataFrame] = lambda table: table,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of a CSV without fault, and quarantine records (first fault, by line) for the others.
+    """The rows of a CSV without fault, parsed, and quarantine records (first fault, by line) for the others.
 
-    A file with no valid row is an error naming its first fault.
+    `parse` converts the text once (NaN where it cannot); `faults` judges the parsed rows, while the
+    quarantine keeps the raw ones. A file with no valid row is an error naming its first fault.
     """
     read = read_csv_rows(Path(path).read_bytes(), path, required)
-    table = read.rows
-    rejected, records = first_faults(table, faults(table))
+    parsed = parse(read.rows)
+    rejected, records = first_faults(read.rows, faults(parsed))
     quarantine = concat_rejected([read.rejected, *records]).sort_values("source_line", kind="stable", ignore_index=True)
     if rejected.all():
         first = quarantine.iloc[0]
         raise ValueError(f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}")
-    return table[~rejected].drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), quarantine
+    return parsed[~rejected].drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), quarantine
 
 
 def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = None, seed: int = 0) -> dict:

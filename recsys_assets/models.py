@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Protocol
 
 import numpy as np
@@ -38,7 +39,7 @@ class TrainingData:
 
     `timestamp` holds each stored cell's TIMESTAMP, aligned with `matrix.data` (canonical CSR).
     `history_only` rows (test users, in an evaluation) are histories to recommend from that no
-    model learns from: fits learn from `learning_part()`, as Personalize trains on its training
+    model learns from: fits learn from `learning_part`, as Personalize trains on its training
     users only.
     """
 
@@ -51,13 +52,13 @@ class TrainingData:
     timestamp: np.ndarray = field(repr=False)
     history_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
+    @cached_property
     def learning_part(self) -> "TrainingData":
         """The same users and items without the `history_only` rows' likes: what models learn from."""
         if not len(self.history_only):
             return self
         keep = ~np.isin(self.entry_user, self.history_only)
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.entry_user[keep], minlength=len(self.user_ids)))])
-        matrix = sp.csr_matrix((self.matrix.data[keep], self.matrix.indices[keep], indptr), shape=self.matrix.shape)
+        matrix = _csr_by_user(self.entry_user[keep], self.matrix.indices[keep], self.matrix.data[keep], self.matrix.shape)
         return replace(self, matrix=matrix, timestamp=self.timestamp[keep], history_only=np.zeros(0, dtype=np.int64))
 
     @property
@@ -101,8 +102,7 @@ def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_po
     user_ids, item_ids, opinions = encode_opinions(interactions, items, min_positive_value)
     shape = (len(user_ids), len(item_ids))
     liked = opinions.positive
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(opinions.user[liked], minlength=len(user_ids)))])
-    matrix = sp.csr_matrix((opinions.value[liked].astype(np.float32), opinions.item[liked], indptr), shape=shape)
+    matrix = _csr_by_user(opinions.user[liked], opinions.item[liked], opinions.value[liked].astype(np.float32), shape)
     seen = sp.csr_matrix((np.ones(len(opinions.user), dtype=bool), (opinions.user, opinions.item)), shape=shape)
     return TrainingData(
         user_ids,
@@ -113,6 +113,12 @@ def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_po
         leaf_categories(item_ids, items),
         opinions.timestamp[liked],
     )
+
+
+def _csr_by_user(user: np.ndarray, item: np.ndarray, value: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """CSR of entries already sorted by user then item, stored in that order (arrays aligned with them stay aligned)."""
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(user, minlength=shape[0]))])
+    return sp.csr_matrix((value, item, indptr), shape=shape)
 
 
 class Scorer(Protocol):
@@ -294,12 +300,12 @@ def fit_popularity(data: TrainingData, recommends_seen: bool = True) -> Scorer:
     With `recommends_seen=False` ("popularity-unseen") each user's list skips what they reviewed,
     the rule every other model follows.
     """
-    return PopularityScorer(data.learning_part().popularity, recommends_seen)
+    return PopularityScorer(data.learning_part.popularity, recommends_seen)
 
 
 def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True) -> ItemSimilarityScorer:
     """Item-kNN: cosine between item columns of the user-item matrix, top `neighbours` per item."""
-    learned, history = (data.learning_part().matrix, data.matrix)
+    learned, history = (data.learning_part.matrix, data.matrix)
     if binary:
         learned, history = _binary(learned), _binary(history)
     return ItemSimilarityScorer(history, cosine_neighbours(sp.csr_matrix(learned.T), neighbours))
@@ -502,7 +508,7 @@ def fit_ease(
     `tail_weight` x the item-kNN cosine (top `tail_neighbours` per item); otherwise they get nothing.
     Users are scored from `history` (default: the binary matrix).
     """
-    learning = data.learning_part()
+    learning = data.learning_part
     kept, weights = ease_weights(learning, regularization, max_items, per_mean_count)
     n_items = len(data.item_ids)
     others = sp.csr_matrix((n_items, n_items), dtype=np.float32)
@@ -527,7 +533,7 @@ def fit_als(
         als = AlternatingLeastSquares(
             factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=42
         )
-        als.fit(data.learning_part().matrix, show_progress=False)
+        als.fit(data.learning_part.matrix, show_progress=False)
         user_factors = np.array(als.user_factors)
         if len(data.history_only):
             user_factors[data.history_only] = als.recalculate_user(data.history_only, data.matrix[data.history_only])
@@ -577,7 +583,7 @@ def fit_hybrid(
     long histories; the tiny default tail weight does the same for items beyond EASE's
     `max_items` (0.1 cut MovieLens NDCG@10 from 0.091 to 0.059: rare items' cosines are noise).
     """
-    learning = data.learning_part()
+    learning = data.learning_part
     settings = validated_settings(learning, ease_items=max_items) if settings is None else settings
     history = data.recency(settings.half_life)
     collaborative = fit_ease(learning, settings.regularization, max_items, True, neighbours, tail_weight, history)

@@ -113,7 +113,7 @@ def test_models_learn_only_from_training_users_and_score_history_only_users_from
     data = training_data(interactions(pairs), None)
     held_out = np.searchsorted(data.user_ids, ["t0", "t1", "t2"])
     evaluated = replace(data, history_only=held_out)
-    learning = evaluated.learning_part()
+    learning = evaluated.learning_part
     assert learning.matrix[held_out].nnz == 0 and learning.matrix.nnz == 8
     assert learning.popularity[list(data.item_ids).index("z")] == 0
     z = list(data.item_ids).index("z")
