@@ -166,7 +166,7 @@ def markdown(results: dict[str, dict]) -> str:
         f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_quality.py`. Protocol: Personalize's "
         "(90% of users train, and models learn from them only; for the other 10%, the oldest 90% of each user's "
         "interactions are the input the model recommends from, the newest 10% the truth, equal TIMESTAMPs ordered by a "
-        "hash of the row; only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
+        "hash of the event (user, item, TIMESTAMP, value); only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
         f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
         "transition weight are picked inside each fit, on items hidden from training users only: "
