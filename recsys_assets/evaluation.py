@@ -296,6 +296,7 @@ def compare_models(
             "interactions": len(interactions),
             "duplicate_interactions": int(interactions.duplicated().sum()),
             "std": {name: dict(zip(METRIC_NAMES, _finite(v.std(axis=0)))) for name, v in values.items()},
+            "ndcg_at_10_per_split": {name: _finite(v[:, METRIC_NAMES.index("normalized_discounted_cumulative_gain_at_10")]) for name, v in values.items()},
             "tuned_params": {name: [p[name] for p in chosen] for name in tune if name in models},
         },
     }

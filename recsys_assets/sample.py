@@ -235,6 +235,40 @@ def generate_catalog(n_products: int = 200, n_users: int = 400, n_reviews: int =
     One row per product with exactly ``n_reviews`` reviews by ``n_users`` users in total; with
     ``include_timestamps`` a 17th column ``timestamp`` lists epoch seconds aligned with ``user_id``.
     """
+    return _draw(n_products, n_users, n_reviews, seed, include_timestamps).catalog
+
+
+def planted_tastes(n_products: int = 200, n_users: int = 400, n_reviews: int = 3000, seed: int = 7) -> pd.DataFrame:
+    """Users x products (user_id index, product_id columns): the chance that a review drawn for the user is of the product.
+
+    These are the tastes `generate_catalog` plants with the same arguments, before a user's repeated
+    products are redrawn: ranking products by them is what a recommender that knew each user exactly
+    would do (it knows nothing of the order of a user's reviews).
+    """
+    draw = _draw(n_products, n_users, n_reviews, seed)
+    products, tastes = draw.products, draw.tastes
+    weight = np.diff(products.cumulative_popularity, prepend=0.0)
+    in_sub = products.sub[None, :] == tastes.favourite_sub[:, None]
+    chance = _FAVOURITE_SUBCATEGORY_SHARE * _normalized_rows(in_sub * weight)
+    has_second = tastes.second_top >= 0
+    in_taste = np.zeros_like(in_sub)
+    for top, pick in ((tastes.favourite_top, np.where(has_second, 1 - _SECOND_FAVOURITE_PICK, 1.0)),
+                      (tastes.second_top, np.where(has_second, _SECOND_FAVOURITE_PICK, 0.0))):
+        in_top = products.top[None, :] == top[:, None]
+        in_taste |= in_top
+        chance += (_IN_TASTE_SHARE - _FAVOURITE_SUBCATEGORY_SHARE) * pick[:, None] * _normalized_rows(in_top * weight)
+    chance += (1 - _IN_TASTE_SHARE) * _normalized_rows(~in_taste * weight)
+    return pd.DataFrame(chance, index=pd.Index(draw.user_ids, name="user_id"), columns=pd.Index(draw.product_ids, name="product_id"))
+
+
+def _normalized_rows(weights: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (rows summing to 0 stay 0)."""
+    total = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, total, out=np.zeros_like(weights, dtype=float), where=total > 0)
+
+
+def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_timestamps: bool = False) -> "_Draw":
+    """The catalog `generate_catalog` returns, with the products and tastes it was drawn from."""
     _check_sizes(n_products, n_users, n_reviews)
     rng = np.random.default_rng(seed)
     products = _products(rng, n_products)
@@ -270,7 +304,10 @@ def generate_catalog(n_products: int = 200, n_users: int = 400, n_reviews: int =
     if include_timestamps:
         catalog["timestamp"] = _join_lists(timestamp.astype(str).astype(object), last_of_product)
         columns.append("timestamp")
-    return pd.DataFrame({name: catalog[name] for name in columns}, dtype="str")
+    table = pd.DataFrame({name: catalog[name] for name in columns}, dtype="str")
+    return _Draw(table, products, _Tastes(favourite_top, second_top, favourite_sub), user_ids, catalog["product_id"])
+
+
 
 
 def write_catalog(catalog: pd.DataFrame, path: str | PathLike) -> None:
@@ -293,6 +330,21 @@ def review_texts(stars: np.ndarray, product_nouns: np.ndarray,
         sentence = _fill_noun(sentence_parts[row, (start + extra * step) % n_options], product_nouns)
         contents = np.where(n_sentences > extra, contents + " " + sentence, contents)
     return titles, contents
+
+
+class _Tastes(NamedTuple):
+    """Per user: favourite top level, second one (-1 if none) and favourite subcategory."""
+    favourite_top: np.ndarray
+    second_top: np.ndarray
+    favourite_sub: np.ndarray
+
+
+class _Draw(NamedTuple):
+    catalog: pd.DataFrame
+    products: "_Products"
+    tastes: _Tastes
+    user_ids: np.ndarray
+    product_ids: np.ndarray
 
 
 class _Products(NamedTuple):

@@ -140,6 +140,10 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(interactions
     assert all(list(metrics) == list(METRIC_NAMES) for metrics in report["models"].values())
     assert report["protocol"]["splits"] == 5 and report["protocol"]["test_users"] == [4] * 5
     assert set(report["protocol"]["std"]) == set(MODELS)
+    per_split = report["protocol"]["ndcg_at_10_per_split"]
+    for name, metrics in report["models"].items():  # the mean is the mean of the splits' figures
+        assert len(per_split[name]) == 5
+        assert np.mean(per_split[name]) == pytest.approx(metrics["normalized_discounted_cumulative_gain_at_10"], abs=1e-5)
     assert len(report["protocol"]["relevant_already_reviewed"]) == 5
     assert all(0 <= share <= 1 for share in report["protocol"]["relevant_already_reviewed"])
     assert report["protocol"]["duplicate_interactions"] == 3 and report["protocol"]["interactions"] == 243

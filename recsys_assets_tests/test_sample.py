@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets.sample import _TITLES, generate_catalog, review_texts, write_catalog
+from recsys_assets.sample import _TITLES, generate_catalog, planted_tastes, review_texts, write_catalog
 
 AMAZON_COLUMNS = [
     "product_id", "product_name", "category", "discounted_price", "actual_price", "discount_percentage",
@@ -174,3 +174,13 @@ def test_review_counts_per_user_are_heavy_tailed(reviews):
     assert per_user.min() == 1
     assert per_user.le(2).mean() > 0.3
     assert per_user.ge(10).mean() > 0.05
+
+
+def test_planted_tastes_are_each_users_chances_over_the_catalogs_products(catalog, reviews):
+    tastes = planted_tastes(n_products=150, n_users=300, n_reviews=2400, seed=11)
+    assert set(tastes.index) == set(reviews["user_id"]) and set(tastes.columns) == set(catalog["product_id"])
+    np.testing.assert_allclose(tastes.sum(axis=1), 1.0)
+    # the catalog was drawn from them: a review is far likelier under its reviewer's tastes than the average user's
+    own = tastes.to_numpy()[tastes.index.get_indexer(reviews["user_id"]), tastes.columns.get_indexer(reviews["product_id"])]
+    average = tastes.mean(axis=0).reindex(reviews["product_id"]).to_numpy()
+    assert own.mean() > 3 * average.mean()
