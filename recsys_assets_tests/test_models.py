@@ -25,6 +25,7 @@ from recsys_assets.models import (
     simplest_within_one_standard_error,
     validated_settings,
 )
+from recsys_assets.models import _order_ndcg
 
 
 def interactions(pairs: list[tuple[str, str]]) -> pd.DataFrame:
@@ -234,20 +235,40 @@ def test_the_simplest_candidate_within_one_standard_error_of_the_best_wins():
 
 
 def walks(ordered: bool) -> pd.DataFrame:
-    """600 users each like 6 consecutive items of a 30-item cycle, in cycle order (or in a shuffled order)."""
+    """600 users each like 6 consecutive items of a 30-item cycle, in cycle order (or all on one day, with no order)."""
     rng = np.random.default_rng(1)
     start = rng.integers(0, 30, size=600)
     steps = np.arange(6)
     user = np.repeat(np.arange(600), 6)
     item = (start[:, None] + steps).ravel() % 30
-    timestamp = np.tile(steps, 600) if ordered else rng.permuted(np.tile(steps, (600, 1)), axis=1).ravel()
+    timestamp = np.tile(steps, 600) if ordered else np.repeat(np.arange(600), 6)
     return pd.DataFrame(
         {"USER_ID": user.astype(str), "ITEM_ID": item.astype(str), "TIMESTAMP": timestamp, "EVENT_VALUE": 1.0}
     )
 
 
-def test_order_counts_only_where_it_predicts_the_next_items():
-    ordered = validated_settings(training_data(walks(ordered=True), None))
+def test_order_validation_learns_nothing_from_the_users_it_ranks_for():
+    # user 0 likes item 0, then item 1 (hidden); users 1-20 like 0, 1, then one of items 2-13 (hidden);
+    # users 21-80 like 0, then one of items 2-13
+    histories = [[0, 1]] + [[0, 1, 2 + n % 12] for n in range(20)] + [[0, 2 + n % 12] for n in range(60)]
+    user = np.repeat(np.arange(81), [len(h) for h in histories])
+    item = np.concatenate(histories)
+    timestamp = np.concatenate([np.arange(1, len(h) + 1) for h in histories])
+    newest = np.r_[timestamp[1:] <= timestamp[:-1], True]
+    ndcg = partial(
+        _order_ndcg, (user, item, timestamp, newest), shape=(81, 14), regularization=10.0, half_lives=(None, 3.5),
+        sequence_weights=(0.0, 1.0),
+    )
+    # ranking for users 0-20 together: what users 1-20 gave as input must not teach user 0 "1 after 0"
+    np.testing.assert_array_equal(ndcg(np.arange(21))[:, 0], 0.0)
+    # ranking for user 0 alone: users 1-20 are learned from, and teach it
+    np.testing.assert_allclose(ndcg(np.array([0]))[:, 0], 1.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_order_counts_only_where_it_predicts_the_next_items(seed):
+    ordered = validated_settings(training_data(walks(ordered=True), None), seed=seed)
     assert ordered.sequence > 0
-    shuffled = validated_settings(training_data(walks(ordered=False), None))
-    assert (shuffled.half_life, shuffled.sequence) == (None, 0.0)
+    # a day's likes have no order: recency and transitions have nothing to add
+    unordered = validated_settings(training_data(walks(ordered=False), None), seed=seed)
+    assert (unordered.half_life, unordered.sequence) == (None, 0.0)
