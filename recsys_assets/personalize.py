@@ -70,11 +70,15 @@ class PersonalizeSolutionVersion:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), indent=2, allow_nan=False).encode()
+        """JSON, with metrics Personalize did not return (NaN) as null."""
+        metrics = {name: None if math.isnan(value) else value for name, value in self.metrics.items()}
+        return json.dumps(asdict(self) | {"metrics": metrics}, indent=2, allow_nan=False).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> "PersonalizeSolutionVersion":
-        return cls(**json.loads(data))
+        fields = json.loads(data)
+        metrics = {name: math.nan if value is None else value for name, value in fields.pop("metrics").items()}
+        return cls(**fields, metrics=metrics)
 
 
 @dataclass(frozen=True)
@@ -205,10 +209,13 @@ def reusable_job(summaries: Iterable[Mapping], base_name: str, arn_key: str) -> 
 
 
 def creation_state(status: str) -> str:
-    """'done', 'failed' or 'pending' for a Personalize status (ACTIVE, CREATE FAILED, CREATE IN_PROGRESS, ...)."""
+    """'done', 'failed' or 'pending' for a Personalize status (ACTIVE, CREATE FAILED, CREATE IN_PROGRESS, ...).
+
+    A stopped (or stopping) training never becomes ACTIVE: it counts as failed, so it is not waited on or reused.
+    """
     if status == "ACTIVE":
         return "done"
-    return "failed" if "FAILED" in status else "pending"
+    return "failed" if "FAILED" in status or "STOPP" in status else "pending"
 
 
 def deletion_plan(found: Mapping[str, Iterable[str]]) -> list[Deletion]:

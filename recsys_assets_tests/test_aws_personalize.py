@@ -8,7 +8,14 @@ import pytest
 from botocore.stub import ANY, Stubber
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.personalize import EXCLUDE_REVIEWED, RECIPE_USER_PERSONALIZATION_V2, PersonalizeDataError, PersonalizeFailure
+from recsys_assets.personalize import (
+    EXCLUDE_REVIEWED,
+    RECIPE_USER_PERSONALIZATION_V2,
+    PersonalizeDataError,
+    PersonalizeFailure,
+    PersonalizeSolutionVersion,
+)
+from recsys_assets.recommender import RECOMMENDATION_COLUMNS
 from recsys_assets.personalize_format import dataset_key
 from recsys_assets.resources.aws.personalize import PersonalizeRecommender
 from recsys_assets.resources.aws.s3 import S3ObjectStore
@@ -64,7 +71,7 @@ class StubbedPersonalize:
             )
         self.add("describe_dataset_import_job", {"datasetImportJob": {"status": import_status, "failureReason": reason}}, datasetImportJobArn=f"{ARN}import/interactions")
 
-    def training(self) -> None:
+    def training(self, existing_versions: list[dict] = ()) -> None:
         self.add("describe_dataset_import_job", {"datasetImportJob": {"status": "ACTIVE"}}, datasetImportJobArn=f"{ARN}import/items")
         self.add("list_filters", {"Filters": []}, datasetGroupArn=GROUP)
         self.add("create_filter", {"filterArn": f"{ARN}filter/f"}, name="recsys-exclude-reviewed", datasetGroupArn=GROUP, filterExpression=EXCLUDE_REVIEWED)
@@ -73,9 +80,10 @@ class StubbedPersonalize:
         self.add(
             "create_solution", {"solutionArn": f"{ARN}solution/s"},
             name="recsys-solution", datasetGroupArn=GROUP, recipeArn=RECIPE_USER_PERSONALIZATION_V2, solutionConfig={"eventValueThreshold": "0.0001"},
+            performAutoTraining=False,
         )
         self.add("describe_solution", {"solution": {"status": "ACTIVE"}}, solutionArn=f"{ARN}solution/s")
-        self.add("list_solution_versions", {"solutionVersions": []}, solutionArn=f"{ARN}solution/s")
+        self.add("list_solution_versions", {"solutionVersions": list(existing_versions)}, solutionArn=f"{ARN}solution/s")
         self.add("create_solution_version", {"solutionVersionArn": f"{ARN}solution/s/v1"}, name=ANY, solutionArn=f"{ARN}solution/s", trainingMode="FULL")
         self.add("describe_solution_version", {"solutionVersion": {"status": "CREATE IN_PROGRESS"}}, solutionVersionArn=f"{ARN}solution/s/v1")
         self.add("describe_solution_version", {"solutionVersion": {"status": "ACTIVE", "trainingHours": 1.25}}, solutionVersionArn=f"{ARN}solution/s/v1")
@@ -123,10 +131,24 @@ def test_train_evaluate_and_recommend_through_the_whole_lifecycle(personalize):
     ]
 
 
+def test_a_stopped_solution_version_is_not_waited_on_or_reused_but_trained_again(personalize):
+    personalize.dataset_group(existing=True)
+    personalize.datasets_and_imports()
+    personalize.training(existing_versions=[{"solutionVersionArn": f"{ARN}solution/s/v0", "status": "CREATE STOPPED"}])
+    assert personalize.recommender.train(interactions(), ITEMS).solution_version_arn == f"{ARN}solution/s/v1"
+
+
+def test_an_emptied_segment_asks_personalize_for_nothing(personalize):
+    model = PersonalizeSolutionVersion(GROUP, f"{ARN}solution/s/v1", f"{ARN}filter/f", RECIPE_USER_PERSONALIZATION_V2, 1.0, 30, 60)
+    recommendations = personalize.recommender.recommend(model, interactions(), pd.Series([], dtype="str"), num_results=2)
+    assert recommendations.empty and list(recommendations.columns) == list(RECOMMENDATION_COLUMNS)
+    assert personalize.storage.list_keys("personalize/batch/") == []  # no input file written either
+
+
 def test_a_failed_import_job_stops_training_with_its_reason(personalize):
     personalize.dataset_group()
     personalize.datasets_and_imports(import_status="CREATE FAILED", reason="Access Denied to s3://recsys-personalize")
-    with pytest.raises(PersonalizeFailure, match="import/interactions failed: Access Denied to s3://recsys-personalize"):
+    with pytest.raises(PersonalizeFailure, match=r"import/interactions failed \(CREATE FAILED\): Access Denied to s3://recsys-personalize"):
         personalize.recommender.train(interactions(), ITEMS)
 
 

@@ -1,13 +1,16 @@
 """Role switching by RECSYS_* variables, the AWS usage estimate, and the CloudFormation template."""
 
+import re
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+import botocore.session
 import pandas as pd
 import pytest
 import yaml
+from botocore import xform_name
 
 from recsys_assets.costs import AwsPrices, AwsUsage, comprehend_units, estimate_cost, estimate_usage
 from recsys_assets.resources.aws.comprehend import ComprehendSentimentAnalyzer
@@ -97,16 +100,35 @@ def test_cloudformation_template_passes_cfn_lint():
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
-def test_no_allow_statement_grants_a_wildcard_action():
+def template_statements() -> dict[str, list[dict]]:
+    """Each template resource's IAM statements (its PolicyDocument and inline Policies), by logical id."""
+
     class Loader(yaml.SafeLoader):
         pass
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # intrinsic functions are not needed here
     template = yaml.load(TEMPLATE.read_text(), Loader=Loader)
-    statements = []
-    for resource in template["Resources"].values():
+    statements = {}
+    for name, resource in template["Resources"].items():
         properties = resource["Properties"]
         documents = [properties.get("PolicyDocument")] + [p["PolicyDocument"] for p in properties.get("Policies", [])]
-        statements += [s for d in documents if d for s in d["Statement"]]
-    allowed = [a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        statements[name] = [s for d in documents if d for s in d["Statement"]]
+    return statements
+
+
+def allowed_actions(statements: list[dict]) -> list[str]:
+    return [a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+
+
+def test_no_allow_statement_grants_a_wildcard_action():
+    allowed = [a for statements in template_statements().values() for a in allowed_actions(statements)]
     assert allowed and not [a for a in allowed if "*" in a]
+
+
+@pytest.mark.parametrize("service", ["personalize", "dynamodb", "comprehend"])
+def test_the_pipeline_policy_allows_every_operation_the_code_names(service):
+    source = (TEMPLATE.parent.parent / "recsys_assets" / "resources" / "aws" / f"{service}.py").read_text()
+    operations = botocore.session.get_session().get_service_model(service).operation_names
+    named = {f"{service}:{op}" for op in operations if re.search(rf"\b{xform_name(op)}\b", source)}
+    assert len(named) >= 3, named  # the calls are found
+    assert named - set(allowed_actions(template_statements()["PipelinePolicy"])) == set()

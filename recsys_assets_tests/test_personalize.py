@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -100,6 +101,18 @@ def test_names_are_checked_against_personalize_rules():
         personalize.resource_name("recsys", "bad name")
 
 
-def test_a_solution_version_round_trips_through_json():
-    version = PersonalizeSolutionVersion("g", "v", "f", "r", 1.5, 30, 40, {"coverage": 0.2})
-    assert PersonalizeSolutionVersion.from_json(version.to_json()) == version
+def test_a_solution_version_round_trips_through_json_metrics_personalize_did_not_return_included():
+    version = PersonalizeSolutionVersion("g", "v", "f", "r", 1.5, 30, 40, personalize.solution_metrics({"coverage": 0.2}))
+    assert '"precision_at_5": null' in version.to_json().decode()
+    again = PersonalizeSolutionVersion.from_json(version.to_json())
+    assert again.metrics["coverage"] == 0.2 and math.isnan(again.metrics["precision_at_5"])
+    assert replace(again, metrics={}) == replace(version, metrics={})
+
+
+@pytest.mark.parametrize(
+    "status, state",
+    [("ACTIVE", "done"), ("CREATE PENDING", "pending"), ("CREATE IN_PROGRESS", "pending"), ("CREATE FAILED", "failed"),
+     ("CREATE STOPPING", "failed"), ("CREATE STOPPED", "failed")],
+)
+def test_stopped_training_counts_as_failed(status, state):
+    assert personalize.creation_state(status) == state

@@ -107,6 +107,8 @@ class PersonalizeRecommender(Recommender):
     ) -> pd.DataFrame:
         """Batch inference for `user_ids`; reviewed items are excluded by the filter, not by `interactions`."""
         users = pd.Series(pd.unique(pd.Series(user_ids, dtype="str")), dtype="str")
+        if users.empty:  # an emptied segment: nothing to ask Personalize
+            return personalize.parse_batch_output("", users, num_results).recommendations
         fingerprint = personalize.data_fingerprint(pd.DataFrame({"users": users}), pd.DataFrame({"run": [model.solution_version_arn, model.filter_arn, str(num_results)]}))
         job_name = resource_name(self.name, "batch", fingerprint)
         input_key, output_prefix = f"{BATCH_PREFIX}{job_name}/input.json", f"{BATCH_PREFIX}{job_name}/output/"
@@ -223,6 +225,7 @@ class PersonalizeRecommender(Recommender):
             "list_solutions", "solutions", "solutionArn", resource_name(self.name, label), "create_solution",
             list_params={"datasetGroupArn": group_arn},
             datasetGroupArn=group_arn, recipeArn=recipe_arn, solutionConfig=solution_config,
+            performAutoTraining=False,  # the default retrains (and bills) every 7 days; the pipeline retrains itself
         )
         self._wait("describe_solution", "solutionArn", solution_arn, "solution")
         version_name = resource_name(self.name, label, fingerprint)
@@ -278,7 +281,7 @@ class PersonalizeRecommender(Recommender):
             if state == "done":
                 return described
             if state == "failed":
-                raise PersonalizeFailure(f"{arn} failed: {described.get('failureReason') or 'no reason given'}")
+                raise PersonalizeFailure(f"{arn} failed ({described['status']}): {described.get('failureReason') or 'no reason given'}")
             if time.monotonic() >= deadline:
                 raise PersonalizeFailure(f"{arn} still {described['status']} after {self.timeout_seconds:,.0f} s")
             time.sleep(self.poll_seconds)
