@@ -169,6 +169,14 @@ def test_rows_with_an_empty_key_are_refused(profiles):
         profiles.replace_table("users", frame_of([{"user_id": ""}, {"user_id": "u2"}]))
 
 
+def test_a_row_over_the_item_size_limit_is_refused_before_anything_is_written(profiles):
+    profiles.replace_table("products", frame_of([{"product_id": "p1", "about": "kept"}]))
+    rows = [{"product_id": f"p{n}", "about": "short"} for n in range(2, 40)] + [{"product_id": "p40", "about": "é" * 205_000}]
+    with pytest.raises(ValueError, match=r"1 rows are larger than .* 400 KB .* product_id=p40: 410,018 bytes, 410,005 of them in about"):
+        profiles.replace_table("products", frame_of(rows))
+    assert profiles.read_table("products").to_dict("records") == [{"product_id": "p1", "about": "kept"}]
+
+
 def stubbed_users_table(store: DynamoDBProfileStore) -> Stubber:
     """A Stubber on the store's client, past the table check and the scan of existing keys."""
     stubber = Stubber(store.client())

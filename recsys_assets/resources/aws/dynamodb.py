@@ -14,6 +14,8 @@ from recsys_assets.resources.aws.clients import aws_client, retry_pending
 from recsys_assets.resources.profiles import TABLE_KEYS, ProfileStore
 
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem takes at most 25 requests
+ITEM_SIZE_LIMIT = 400 * 1024  # bytes of attribute names and values; one larger item fails its whole batch
+NUMBER_SIZE = 21  # the most bytes DynamoDB stores for a number
 KEY_ATTRIBUTE_TYPES = {"product_id": "S", "user_id": "S", "rank": "N"}
 KEY_ROLES = ("HASH", "RANGE")
 
@@ -170,9 +172,30 @@ def dynamodb_items(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
     if empty_keys.any():
         raise ValueError(f"{int(empty_keys.sum())} rows have an empty key ({', '.join(keys)}); DynamoDB keys cannot be empty")
     frame = frame.drop_duplicates(list(keys), keep="last")
+    _check_item_sizes(frame, keys)
     names = [str(column) for column in frame.columns]
     columns = [_python_values(frame[column]) for column in frame.columns]
     return [{name: _serialize(value) for name, value in zip(names, row) if value is not None} for row in zip(*columns)]
+
+
+def _check_item_sizes(frame: pd.DataFrame, keys: tuple[str, ...]) -> None:
+    """Refuse rows over DynamoDB's item size limit before anything is written, naming the first and its largest column."""
+    sizes = pd.DataFrame({column: _attribute_bytes(frame[column]) for column in frame.columns}, index=frame.index)
+    too_large = sizes.sum(axis=1) > ITEM_SIZE_LIMIT
+    if too_large.any():
+        first = too_large.idxmax()
+        key = ", ".join(f"{name}={frame.at[first, name]}" for name in keys)
+        raise ValueError(
+            f"{int(too_large.sum())} rows are larger than DynamoDB's {ITEM_SIZE_LIMIT // 1024} KB item limit, e.g. {key}: "
+            f"{int(sizes.loc[first].sum()):,} bytes, {int(sizes.loc[first].max()):,} of them in {sizes.loc[first].idxmax()}; "
+            "nothing was written"
+        )
+
+
+def _attribute_bytes(column: pd.Series) -> pd.Series:
+    """Bytes each value takes in an item (name + UTF-8 text, or at most NUMBER_SIZE for a number); 0 where missing."""
+    value = NUMBER_SIZE if pd.api.types.is_numeric_dtype(column) else column.astype(str).str.encode("utf-8").str.len()
+    return column.notna() * (len(str(column.name).encode()) + value)
 
 
 def _python_values(column: pd.Series) -> list:
