@@ -60,8 +60,9 @@ class AwsUsage:
 
 
 def comprehend_units(texts: pd.Series, assumptions: UsageAssumptions = UsageAssumptions()) -> int:
-    """Billed units of scoring `texts`: 100 characters a unit, at least 3 per document; empty texts are not sent."""
-    lengths = texts.fillna("").astype("string").str.strip().str.len().clip(upper=MAX_DOCUMENT_BYTES).to_numpy()
+    """Billed units of scoring `texts`: 100 characters a unit, at least 3 per document; each distinct text is
+    sent once, an empty one never."""
+    lengths = texts.fillna("").astype("string").drop_duplicates().str.strip().str.len().clip(upper=MAX_DOCUMENT_BYTES).to_numpy()
     units = np.maximum(np.ceil(lengths / 100), assumptions.comprehend_min_units)
     return int(units[lengths > 0].sum())
 

@@ -76,9 +76,9 @@ def test_invalid_or_incomplete_aws_settings_are_clear_errors(env, options, messa
         build_resources(RunOptions(**options))
 
 
-def test_comprehend_units_are_100_characters_with_a_3_unit_minimum_and_skip_empty_texts():
-    texts = pd.Series(["short", "x" * 450, "", None, "y" * 9_000])
-    assert comprehend_units(texts) == 3 + 5 + 50
+def test_comprehend_units_are_100_characters_with_a_3_unit_minimum_and_skip_empty_and_repeated_texts():
+    texts = pd.Series(["short", "x" * 450, "", None, "y" * 9_000, "short", "x" * 450])
+    assert comprehend_units(texts) == 3 + 5 + 50  # the analyzer sends each distinct text once
 
 
 def test_usage_from_counts_and_its_price():

@@ -22,17 +22,18 @@ def snapshot(folder):
 def test_unchanged_customers_keep_their_email_and_changed_ones_get_a_new_one(tmp_path):
     store = LocalObjectStore(root=str(tmp_path))
     folder = tmp_path / "emails" / "general"
-    assert materialize(store).metadata["emails_reused"] == 0
+    first = materialize(store)
+    assert (first.metadata["emails_written"], first.metadata["emails_reused"]) == (2, 0)
     before = snapshot(folder)
 
     again = materialize(store)
-    assert again.metadata["emails_reused"] == 2 and snapshot(folder) == before
+    assert (again.metadata["emails_written"], again.metadata["emails_reused"]) == (0, 2) and snapshot(folder) == before
     assert again.value[["user_id", "status"]].values.tolist() == [["U1", "written"], ["U2", "written"]]
 
     u2_gets_p3 = RECOMMENDATIONS.assign(ITEM_ID=["P1", "P2", "P3", "P2"])
     changed = materialize(store, u2_gets_p3)
     after = snapshot(folder)
-    assert changed.metadata["emails_reused"] == 1
+    assert (changed.metadata["emails_written"], changed.metadata["emails_reused"]) == (1, 1)
     assert after["U1.eml"] == before["U1.eml"] and after["U2.eml"][0] != before["U2.eml"][0]
 
 

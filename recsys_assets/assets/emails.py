@@ -8,7 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
-from recsys_assets.assets.metadata import table_metadata
+from recsys_assets.assets.metadata import share_table, table_metadata
 from recsys_assets.assets.partitions import segments
 from recsys_assets.emails import email_filename, email_items, input_digests
 from recsys_assets.resources.email_writer import EmailWriter
@@ -72,7 +72,7 @@ def emails(
     digests = input_digests(email_items(recommendations, products), users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
     manifest, failures, sample = [reused], [], None
-    origins, usage = Counter(), Counter()
+    origins, usage, fallback_reasons = Counter(), Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
     for batch, failed in email_writer.write(todo, products, users):
         batch_keys = (folder + email_filename(pd.Series([e.user_id for e in batch], dtype="string"))).tolist()
@@ -92,6 +92,7 @@ def emails(
         )
         failures += failed
         origins.update(e.origin for e in batch)
+        fallback_reasons.update(e.fallback_reason for e in batch if e.origin == "fallback")
         usage.update(input_tokens=sum(e.input_tokens for e in batch), output_tokens=sum(e.output_tokens for e in batch))
         sample = sample or (batch[0].eml if batch else None)
     written = pd.concat(manifest, ignore_index=True)
@@ -107,15 +108,19 @@ def emails(
         ignore_index=True,
     ).astype("string").sort_values("user_id", kind="stable", ignore_index=True)
     sample_text = message_from_bytes(sample).get_payload(0).get_payload(decode=True).decode() if sample else ""
+    if fallback_reasons:
+        reason, count = fallback_reasons.most_common(1)[0]
+        context.log.warning(f"{origins['fallback']:,} emails fell back to the template; the most common reason ({count:,}): {reason}")
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table[["user_id", "subject", "status"]],
-            emails_written=len(written),
+            emails_written=len(written) - len(reused),
             emails_failed=len(failures),
             emails_from_model=origins["model"],
             emails_reused=len(reused),
             emails_fallback=origins["fallback"],
+            **({"fallback_reasons": share_table(pd.Series(dict(fallback_reasons.most_common(10))), "reason")} if fallback_reasons else {}),
             model_input_tokens=usage["input_tokens"],
             model_output_tokens=usage["output_tokens"],
             folder=MetadataValue.path(storage.location(folder)),

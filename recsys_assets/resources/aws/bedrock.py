@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, PrivateAttr
 
 from recsys_assets.email_validation import SYSTEM_PROMPT, TASK, CopyLimits, InvalidCopy, copy_problems, parse_copy, prompt_data
@@ -21,6 +21,12 @@ from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
 # Claude Haiku 4.5 through the US cross-region inference profile: fast and cheap for short copy.
 # Model ids retire (the original guidance's claude-3-sonnet-20240229 is gone): keep this a setting.
 DEFAULT_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+# Errors that every call would get (no model access, unknown model, bad credentials): they stop the run.
+REFUSALS = frozenset({"AccessDeniedException", "ResourceNotFoundException", "UnrecognizedClientException"})
+
+
+class BedrockRefused(RuntimeError):
+    """Bedrock refuses the model itself, so no email could be written by it."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,19 @@ class BedrockEmailWriter(EmailWriter):
                 yield [self._package(email, replies[email.user_id]) for email in rendered], failures
 
     def copy_for(self, user_name: str, items: pd.DataFrame, catalog_ids: frozenset[str]) -> ModelReply:
-        """Ask the model for one customer's copy and validate it."""
+        """Ask the model for one customer's copy and validate it; a refused model raises `BedrockRefused`."""
         try:
             response = self._converse(user_name, items)
         except ClientError as error:
-            return ModelReply(None, f"Bedrock {error.response.get('Error', {}).get('Code', 'error')}: {error}")
+            code = error.response.get("Error", {}).get("Code", "error")
+            if code in REFUSALS:
+                raise BedrockRefused(
+                    f"Bedrock refuses model {self.model_id}: {error}; check the model access of the account and "
+                    "region, and RECSYS_BEDROCK_MODEL_ID"
+                ) from error
+            return ModelReply(None, f"Bedrock {code}: {error}")
+        except BotoCoreError as error:  # timeouts, lost connections: this email falls back, the others go on
+            return ModelReply(None, f"Bedrock {type(error).__name__}: {error}")
         usage = response.get("usage", {})
         tokens = {"input_tokens": usage.get("inputTokens", 0), "output_tokens": usage.get("outputTokens", 0)}
         if response.get("stopReason") != "end_turn":
