@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.resources.aws.clients import resolve_region
+from recsys_assets.resources.aws.clients import DEFAULT_MAX_ATTEMPTS, resolve_region
 from recsys_assets.resources.aws.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.aws.s3 import S3ObjectStore
@@ -143,7 +143,8 @@ def _storage(options: RunOptions):
         return LocalObjectStore(root=options.home)
     if not options.s3_bucket:
         raise SettingsError("RECSYS_STORAGE=s3 needs RECSYS_S3_BUCKET")
-    return S3ObjectStore(s3=S3Resource(region_name=resolve_region()), bucket=options.s3_bucket, prefix=options.s3_prefix)
+    s3 = S3Resource(region_name=resolve_region(), max_attempts=DEFAULT_MAX_ATTEMPTS)
+    return S3ObjectStore(s3=s3, bucket=options.s3_bucket, prefix=options.s3_prefix)
 
 
 def _recommender(options: RunOptions, storage):

@@ -13,6 +13,7 @@ import yaml
 from botocore import xform_name
 
 from recsys_assets.costs import AwsPrices, AwsUsage, comprehend_units, estimate_cost, estimate_usage
+from recsys_assets.resources.aws.clients import DEFAULT_MAX_ATTEMPTS, aws_client
 from recsys_assets.resources.aws.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.aws.s3 import S3ObjectStore
@@ -53,6 +54,12 @@ def test_recsys_env_aws_selects_aws_and_a_role_variable_overrides_it(env):
     assert implementations(resources) == {"storage": S3ObjectStore, "profiles": DynamoDBProfileStore, "sentiment": VaderSentimentAnalyzer}
     assert resources["profiles"].table_name("users") == "prod_users"
     assert resources["settings"].input_location == "data/inbox"  # a key in the bucket, not a local path
+
+
+def test_s3_retries_as_often_as_every_other_client(env):
+    s3 = build_resources(RunOptions(storage="s3", s3_bucket="b"))["storage"].client()
+    assert s3.meta.config.retries == {"mode": "standard", "total_max_attempts": 1 + DEFAULT_MAX_ATTEMPTS}
+    assert aws_client("dynamodb").meta.config.retries["total_max_attempts"] == 1 + DEFAULT_MAX_ATTEMPTS
 
 
 def test_comprehend_gets_the_async_job_path_only_with_a_role(env):
