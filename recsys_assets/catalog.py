@@ -250,6 +250,10 @@ def parse_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce").astype("float64")
 
 
+# An empty entry of a comma-joined list: "U1,,U3", "U1,", ",U2" (or a blank field).
+EMPTY_LIST_ITEM = r"(?:^|,)\s*(?:,|$)"
+
+
 def split_list(values: pd.Series, pattern: str = ",") -> pd.Series:
     """Split comma-joined lists into Python lists."""
     return values.fillna("").str.split(pattern, regex=len(pattern) > 1)
@@ -288,6 +292,7 @@ def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, st
     faults.append((count.str.strip().ne("") & parse_number(count).isna(), "rating_count", "rating_count is not a number"))
     users = split_list(rows["user_id"]).str.len()
     faults.append((rows["user_id"].str.strip() == "", "user_id", "no reviewers listed"))
+    faults += [(rows[c].str.contains(EMPTY_LIST_ITEM, regex=True), c, f"an empty {c} in the list") for c in ("user_id", "review_id")]
     faults.append(
         (split_list(rows["review_id"]).str.len() != users, "review_id", "review_id and user_id lists differ in length")
     )
@@ -363,11 +368,12 @@ def concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def build_products(raw: pd.DataFrame) -> pd.DataFrame:
     """One row per product_id (later rows of a duplicated product win), with parsed numbers and category levels."""
-    latest = raw.drop_duplicates("product_id", keep="last").sort_values("product_id", kind="stable")
+    latest = raw.assign(product_id=raw["product_id"].str.strip()).drop_duplicates("product_id", keep="last")
+    latest = latest.sort_values("product_id", kind="stable")
     path = latest["category"].fillna("").str.split("|", regex=False)
     products = pd.DataFrame(
         {
-            "product_id": latest["product_id"].str.strip(),
+            "product_id": latest["product_id"],
             "product_name": latest["product_name"].str.strip(),
             "category_path": latest["category"],
             "top_category": path.str[0].fillna(""),

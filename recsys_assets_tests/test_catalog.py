@@ -135,9 +135,12 @@ def test_a_row_with_the_wrong_number_of_fields_is_quarantined():
     assert parsed.rejected[["source_line", "reason"]].values.tolist() == [[3, "expected 16 fields, found 3"]]
 
 
-def test_duplicate_product_rows_merge_into_one_product_with_the_later_values():
-    parsed = parse_catalog_csv(csv_bytes([product_row(), product_row(discounted_price="₹350")]), "in.csv")
+@pytest.mark.parametrize("later_id", [None, " B0001 "])  # None: the same id; else the same id padded with spaces
+def test_duplicate_product_rows_merge_into_one_product_with_the_later_values(later_id):
+    later = product_row(discounted_price="₹350", **({"product_id": later_id} if later_id else {}))
+    parsed = parse_catalog_csv(csv_bytes([product_row(), later]), "in.csv")
     products = build_products(parsed.rows)
+    assert products["product_id"].tolist() == ["B0001"]
     assert len(products) == 1
     row = products.iloc[0]
     assert (row.discounted_price, row.actual_price, row.discount_percentage, row.rating, row.rating_count) == (

@@ -70,9 +70,12 @@ CORPUS: dict[str, bytes] = {
     "missing_product_id.csv": bad_row(product_id=""),
     "no_reviewers.csv": bad_row(user_id=""),
     "review_ids_shorter.csv": bad_row(review_id="R9"),
+    "empty_reviewer_in_list.csv": bad_row(user_id="U1,,U3", review_id="R1,R2,R3"),
+    "empty_review_id_in_list.csv": bad_row(review_id="R1,"),
     "user_names_longer.csv": bad_row(user_name="Asha,Ravi,Extra"),
     "conflicting_review_id.csv": catalog({"user_id": "U1,U3"}),
     "repeated_product_row.csv": catalog({}),
+    "padded_product_id.csv": catalog({"product_id": " B0001 "}),
     "control_character.csv": bad_row(review_content="Fine\x1b[31m,ok"),
     # past the first 4 KiB, where a NUL byte would make the whole file binary
     "nul_in_field.csv": bad_row(about_product="x" * 3900 + "\x00"),
