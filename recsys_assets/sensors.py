@@ -31,22 +31,17 @@ SEGMENT_ASSETS = [AssetKey("recommendations"), AssetKey("emails")]
 def new_inbox_files(
     objects: list[StoredObject], cursor: dict, limit: int
 ) -> tuple[list[StoredObject], dict]:
-    """Objects not seen before (new, or rewritten since), oldest first, at most `limit`; and the next cursor.
+    """Objects whose version has not been handled (new, or rewritten since, whatever their modification
+    time), oldest first, at most `limit`; and the next cursor.
 
-    The cursor holds the newest modification time handled and the versions handled at exactly that
-    time, so a file written in the same second as the last one handled is not missed, and no file
-    is handled twice.
+    The cursor maps each key in the inbox to the version handled; keys no longer listed are dropped,
+    so it stays the size of the inbox.
     """
-    since, seen = cursor.get("since", float("-inf")), set(cursor.get("seen", []))
-    fresh = sorted(
-        (o for o in objects if o.modified > since or (o.modified == since and f"{o.key}:{o.version}" not in seen)),
-        key=lambda o: (o.modified, o.key),
-    )[:limit]
-    if not fresh:
-        return [], cursor
-    newest = fresh[-1].modified
-    handled = {f"{o.key}:{o.version}" for o in fresh if o.modified == newest}
-    return fresh, {"since": newest, "seen": sorted(handled | (seen if newest == since else set()))}
+    handled = cursor.get("handled", {})
+    fresh = sorted((o for o in objects if handled.get(o.key) != o.version), key=lambda o: (o.modified, o.key))[:limit]
+    listed = {o.key for o in objects}
+    kept = {key: version for key, version in handled.items() if key in listed}
+    return fresh, {"handled": kept | {o.key: o.version for o in fresh}}
 
 
 def latest_materialization(context: SensorEvaluationContext, asset: str) -> EventLogRecord | None:
@@ -65,8 +60,7 @@ def latest_materialization(context: SensorEvaluationContext, asset: str) -> Even
 def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, settings: PipelineSettings):
     inbox = settings.input_location.rstrip("/")
     cursor = json.loads(context.cursor or "{}")
-    listed = storage.list_objects(inbox, modified_since=cursor.get("since"))
-    objects = [o for o in listed if o.key.lower().endswith(INPUT_SUFFIXES)]
+    objects = [o for o in storage.list_objects(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
     fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick)
     if not fresh:
         return SkipReason(f"no new file in {inbox}")

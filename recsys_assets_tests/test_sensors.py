@@ -65,6 +65,25 @@ def test_a_file_rewritten_in_place_is_requested_again_with_a_new_run_key(tmp_pat
     assert second.dynamic_partitions_requests[0].partition_keys == []
 
 
+def test_a_file_older_than_those_handled_is_read_once_and_again_when_rewritten(tmp_path, instance):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "today.csv").write_text("x")
+    os.utime(inbox / "today.csv", (2_000, 2_000))
+    first = evaluate_inbox(instance, inbox)
+    old = inbox / "yesterday.csv"  # moved in with `mv` or `cp -p`: it keeps its older modification time
+    old.write_text("y")
+    os.utime(old, (1_000, 1_000))
+    second = evaluate_inbox(instance, inbox, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["yesterday.csv"]
+    assert isinstance(evaluate_inbox(instance, inbox, second.cursor), SkipReason)
+    old.write_text("y, corrected")
+    os.utime(old, (1_500, 1_500))
+    third = evaluate_inbox(instance, inbox, second.cursor)
+    assert [r.partition_key for r in third.run_requests] == ["yesterday.csv"]
+    assert third.run_requests[0].run_key != second.run_requests[0].run_key
+
+
 def test_files_arriving_in_the_same_second_are_not_missed_and_work_per_tick_is_bounded():
     objects = [StoredObject("in/a.csv", "1", 10.0), StoredObject("in/b.csv", "1", 10.0), StoredObject("in/c.csv", "1", 11.0)]
     first, cursor = new_inbox_files(objects[:1], {}, limit=5)
