@@ -72,7 +72,7 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
             for key, o in zip(partition_keys, fresh)
         ],
         dynamic_partitions_requests=[
-            AddDynamicPartitionsRequest(raw_files.name, sorted(set(partition_keys) - known))
+            AddDynamicPartitionsRequest(raw_files.name, [key for key in partition_keys if key not in known])
         ],
         cursor=json.dumps(cursor),
     )

@@ -176,6 +176,26 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     assert len(reviews) == 700
 
 
+def test_files_found_in_one_tick_are_registered_oldest_first_so_the_newer_file_wins(tmp_path, instance):
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    inbox.mkdir()
+    catalog = generate_catalog(n_products=30, n_users=60, n_reviews=200, seed=3)
+    write_catalog(catalog, inbox / "z-october.csv")
+    os.utime(inbox / "z-october.csv", (1_700_000_000, 1_700_000_000))
+    write_catalog(catalog.iloc[[0]].assign(discounted_price="₹1"), inbox / "a-november.csv")  # an hour later
+    os.utime(inbox / "a-november.csv", (1_700_003_600, 1_700_003_600))
+    defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
+    resources = {"storage": defs.resources["storage"], "settings": defs.resources["settings"]}
+
+    result = inbox_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in result.run_requests] == ["z-october.csv", "a-november.csv"]
+    run_sensor_requests(defs, instance, result)
+    assert instance.get_dynamic_partitions(raw_files.name) == ["z-october.csv", "a-november.csv"]
+    assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance).success
+    products = pd.read_parquet(home / "assets" / "products.parquet").set_index("product_id")
+    assert products.loc[catalog["product_id"].iloc[0], "discounted_price"] == 1.0
+
+
 def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
     from dagster_aws.s3 import S3Resource
     from moto import mock_aws
