@@ -2,6 +2,7 @@
 interactions retrain the model. Everything else follows by declarative automation."""
 
 import json
+import time
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -29,19 +30,26 @@ SEGMENT_ASSETS = [AssetKey("recommendations"), AssetKey("emails")]
 
 
 def new_inbox_files(
-    objects: list[StoredObject], cursor: dict, limit: int
+    objects: list[StoredObject], cursor: dict, limit: int, now: float, settle_seconds: float
 ) -> tuple[list[StoredObject], dict]:
     """Objects whose version has not been handled (new, or rewritten since, whatever their modification
-    time), oldest first, at most `limit`; and the next cursor.
+    time) and has been seen unchanged for `settle_seconds`, oldest first, at most `limit`; and the next cursor.
 
-    The cursor maps each key in the inbox to the version handled; keys no longer listed are dropped,
-    so it stays the size of the inbox.
+    The cursor maps each key in the inbox to the version handled ("handled") and to the version waiting
+    with when it was first seen ("waiting"); a version that changes waits anew, so a file still being
+    written is not read. Keys no longer listed are dropped, so the cursor stays the size of the inbox.
     """
-    handled = cursor.get("handled", {})
-    fresh = sorted((o for o in objects if handled.get(o.key) != o.version), key=lambda o: (o.modified, o.key))[:limit]
-    listed = {o.key for o in objects}
+    handled, waiting = cursor.get("handled", {}), cursor.get("waiting", {})
+    unhandled = [o for o in objects if handled.get(o.key) != o.version]
+    seen = {o.key: waiting[o.key][1] if waiting.get(o.key, [None])[0] == o.version else now for o in unhandled}
+    settled = [o for o in unhandled if now - seen[o.key] >= settle_seconds]
+    fresh = sorted(settled, key=lambda o: (o.modified, o.key))[:limit]
+    listed, taken = {o.key for o in objects}, {o.key for o in fresh}
     kept = {key: version for key, version in handled.items() if key in listed}
-    return fresh, {"handled": kept | {o.key: o.version for o in fresh}}
+    return fresh, {
+        "handled": kept | {o.key: o.version for o in fresh},
+        "waiting": {o.key: [o.version, seen[o.key]] for o in unhandled if o.key not in taken},
+    }
 
 
 def latest_materialization(context: SensorEvaluationContext, asset: str) -> EventLogRecord | None:
@@ -61,9 +69,10 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
     inbox = settings.input_location.rstrip("/")
     cursor = json.loads(context.cursor or "{}")
     objects = [o for o in storage.list_objects(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
-    fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick)
+    fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick, time.time(), settings.inbox_settle_seconds)
     if not fresh:
-        return SkipReason(f"no new file in {inbox}")
+        waiting = f"; {len(cursor['waiting'])} waiting to settle" if cursor["waiting"] else ""
+        return SensorResult(skip_reason=f"no new file in {inbox}{waiting}", cursor=json.dumps(cursor))
     partition_keys = [o.key[len(inbox) + 1 :] for o in fresh]
     known = set(context.instance.get_dynamic_partitions(raw_files.name))
     return SensorResult(
