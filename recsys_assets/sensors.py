@@ -95,12 +95,16 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
     description="Registers new customer segments as partitions; re-runs a segment that emptied, to clear it.",
 )
 def segment_sensor(context: SensorEvaluationContext):
+    cursor = json.loads(context.cursor or "{}")
+    if isinstance(cursor, int):  # the cursor of earlier versions: the storage id alone
+        cursor = {"after": cursor}
     event = latest_materialization(context, "customer_segments")
-    if event is None or event.storage_id <= int(context.cursor or 0):
+    if event is None or event.storage_id <= cursor.get("after", 0):
         return SkipReason("no new customer_segments materialization")
     current = set(event.asset_materialization.metadata[SEGMENT_NAMES].value)
     known = set(context.instance.get_dynamic_partitions(segments.name))
-    emptied = sorted(known - current)
+    cleared = set(cursor.get("cleared", [])) - current  # a segment that has customers again is cleared again when it empties
+    emptied = sorted(known - current - cleared)
     if emptied:
         context.log.warning(f"segments with no customers any more: {emptied}; their outputs are cleared")
     return SensorResult(
@@ -109,7 +113,7 @@ def segment_sensor(context: SensorEvaluationContext):
             for segment in emptied
         ],
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(segments.name, sorted(current - known))],
-        cursor=str(event.storage_id),
+        cursor=json.dumps({"after": event.storage_id, "cleared": sorted(cleared | set(emptied))}),
     )
 
 

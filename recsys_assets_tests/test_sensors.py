@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from dagster import (
+    AssetKey,
     AssetMaterialization,
     DagsterInstance,
     RunRequest,
@@ -139,6 +140,29 @@ def test_segments_become_partitions_and_an_emptied_segment_is_rerun_to_clear_it(
     second = segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
     assert second.dynamic_partitions_requests[0].partition_keys == ["toys-games"]
     assert [r.partition_key for r in second.run_requests] == ["electronics"]
+
+
+def test_an_emptied_segment_is_cleared_once_and_again_only_after_it_comes_back_and_empties(instance):
+    def tick(cursor, names):
+        report(instance, "customer_segments", segment_names=names)
+        result = segment_sensor(build_sensor_context(instance=instance, cursor=cursor))
+        instance.add_dynamic_partitions(segments.name, result.dynamic_partitions_requests[0].partition_keys)
+        return [r.partition_key for r in result.run_requests], result.cursor
+
+    _, cursor = tick(None, ["electronics", "general"])
+    cleared, cursor = tick(cursor, ["general"])
+    assert cleared == ["electronics"]
+    for _ in range(2):  # customer_segments materialized again, nothing changed
+        cleared, cursor = tick(cursor, ["general"])
+        assert cleared == []
+    _, cursor = tick(cursor, ["electronics", "general"])
+    assert tick(cursor, ["general"])[0] == ["electronics"]
+
+
+def test_the_segment_sensor_takes_the_cursor_of_earlier_versions(instance):
+    report(instance, "customer_segments", segment_names=["general"])
+    storage_id = instance.fetch_materializations(AssetKey("customer_segments"), limit=1).records[0].storage_id
+    assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=str(storage_id))), SkipReason)
 
 
 def test_the_model_retrains_when_enough_new_interactions_arrived(instance):
