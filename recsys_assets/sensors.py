@@ -2,6 +2,7 @@
 interactions retrain the model. Everything else follows by declarative automation."""
 
 import json
+import time
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -29,24 +30,26 @@ SEGMENT_ASSETS = [AssetKey("recommendations"), AssetKey("emails")]
 
 
 def new_inbox_files(
-    objects: list[StoredObject], cursor: dict, limit: int
+    objects: list[StoredObject], cursor: dict, limit: int, now: float, settle_seconds: float
 ) -> tuple[list[StoredObject], dict]:
-    """Objects not seen before (new, or rewritten since), oldest first, at most `limit`; and the next cursor.
+    """Objects whose version has not been handled (new, or rewritten since, whatever their modification
+    time) and has been seen unchanged for `settle_seconds`, oldest first, at most `limit`; and the next cursor.
 
-    The cursor holds the newest modification time handled and the versions handled at exactly that
-    time, so a file written in the same second as the last one handled is not missed, and no file
-    is handled twice.
+    The cursor maps each key in the inbox to the version handled ("handled") and to the version waiting
+    with when it was first seen ("waiting"); a version that changes waits anew, so a file still being
+    written is not read. Keys no longer listed are dropped, so the cursor stays the size of the inbox.
     """
-    since, seen = cursor.get("since", float("-inf")), set(cursor.get("seen", []))
-    fresh = sorted(
-        (o for o in objects if o.modified > since or (o.modified == since and f"{o.key}:{o.version}" not in seen)),
-        key=lambda o: (o.modified, o.key),
-    )[:limit]
-    if not fresh:
-        return [], cursor
-    newest = fresh[-1].modified
-    handled = {f"{o.key}:{o.version}" for o in fresh if o.modified == newest}
-    return fresh, {"since": newest, "seen": sorted(handled | (seen if newest == since else set()))}
+    handled, waiting = cursor.get("handled", {}), cursor.get("waiting", {})
+    unhandled = [o for o in objects if handled.get(o.key) != o.version]
+    seen = {o.key: waiting[o.key][1] if waiting.get(o.key, [None])[0] == o.version else now for o in unhandled}
+    settled = [o for o in unhandled if now - seen[o.key] >= settle_seconds]
+    fresh = sorted(settled, key=lambda o: (o.modified, o.key))[:limit]
+    listed, taken = {o.key for o in objects}, {o.key for o in fresh}
+    kept = {key: version for key, version in handled.items() if key in listed}
+    return fresh, {
+        "handled": kept | {o.key: o.version for o in fresh},
+        "waiting": {o.key: [o.version, seen[o.key]] for o in unhandled if o.key not in taken},
+    }
 
 
 def latest_materialization(context: SensorEvaluationContext, asset: str) -> EventLogRecord | None:
@@ -65,11 +68,11 @@ def latest_materialization(context: SensorEvaluationContext, asset: str) -> Even
 def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, settings: PipelineSettings):
     inbox = settings.input_location.rstrip("/")
     cursor = json.loads(context.cursor or "{}")
-    listed = storage.list_objects(inbox, modified_since=cursor.get("since"))
-    objects = [o for o in listed if o.key.lower().endswith(INPUT_SUFFIXES)]
-    fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick)
+    objects = [o for o in storage.list_objects(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
+    fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick, time.time(), settings.inbox_settle_seconds)
     if not fresh:
-        return SkipReason(f"no new file in {inbox}")
+        waiting = f"; {len(cursor['waiting'])} waiting to settle" if cursor["waiting"] else ""
+        return SensorResult(skip_reason=f"no new file in {inbox}{waiting}", cursor=json.dumps(cursor))
     partition_keys = [o.key[len(inbox) + 1 :] for o in fresh]
     known = set(context.instance.get_dynamic_partitions(raw_files.name))
     return SensorResult(
@@ -78,7 +81,7 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
             for key, o in zip(partition_keys, fresh)
         ],
         dynamic_partitions_requests=[
-            AddDynamicPartitionsRequest(raw_files.name, sorted(set(partition_keys) - known))
+            AddDynamicPartitionsRequest(raw_files.name, [key for key in partition_keys if key not in known])
         ],
         cursor=json.dumps(cursor),
     )
@@ -92,12 +95,16 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
     description="Registers new customer segments as partitions; re-runs a segment that emptied, to clear it.",
 )
 def segment_sensor(context: SensorEvaluationContext):
+    cursor = json.loads(context.cursor or "{}")
+    if isinstance(cursor, int):  # the cursor of earlier versions: the storage id alone
+        cursor = {"after": cursor}
     event = latest_materialization(context, "customer_segments")
-    if event is None or event.storage_id <= int(context.cursor or 0):
+    if event is None or event.storage_id <= cursor.get("after", 0):
         return SkipReason("no new customer_segments materialization")
     current = set(event.asset_materialization.metadata[SEGMENT_NAMES].value)
     known = set(context.instance.get_dynamic_partitions(segments.name))
-    emptied = sorted(known - current)
+    cleared = set(cursor.get("cleared", [])) - current  # a segment that has customers again is cleared again when it empties
+    emptied = sorted(known - current - cleared)
     if emptied:
         context.log.warning(f"segments with no customers any more: {emptied}; their outputs are cleared")
     return SensorResult(
@@ -106,7 +113,7 @@ def segment_sensor(context: SensorEvaluationContext):
             for segment in emptied
         ],
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(segments.name, sorted(current - known))],
-        cursor=str(event.storage_id),
+        cursor=json.dumps({"after": event.storage_id, "cleared": sorted(cleared | set(emptied))}),
     )
 
 

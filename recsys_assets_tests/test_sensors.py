@@ -1,10 +1,12 @@
 """Sensors: the inbox becomes raw partitions, segments become partitions, new interactions retrain."""
 
 import os
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from dagster import (
+    AssetKey,
     AssetMaterialization,
     DagsterInstance,
     RunRequest,
@@ -18,6 +20,7 @@ from recsys_assets.definitions import build_definitions
 from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import LocalObjectStore, StoredObject
 from recsys_assets.sample import generate_catalog, write_catalog
+from recsys_assets import sensors
 from recsys_assets.sensors import inbox_sensor, new_inbox_files, retrain_sensor, segment_sensor
 from recsys_assets.settings import RunOptions
 
@@ -28,12 +31,18 @@ def instance():
         yield instance
 
 
-def evaluate_inbox(instance, inbox, cursor=None, limit=20):
+def evaluate_inbox(instance, inbox, cursor=None, limit=20, settle=0):
     resources = {
         "storage": LocalObjectStore(root=str(inbox.parent / "home")),
-        "settings": PipelineSettings(input_location=str(inbox), max_files_per_tick=limit),
+        "settings": PipelineSettings(input_location=str(inbox), max_files_per_tick=limit, inbox_settle_seconds=settle),
     }
     return inbox_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+
+def sensor_resources(defs):
+    """The inbox sensor's resources in `defs`, reading a file on first sight (no settle wait)."""
+    settings = PipelineSettings(input_location=defs.resources["settings"].input_location, inbox_settle_seconds=0)
+    return {"storage": defs.resources["storage"], "settings": settings}
 
 
 def test_a_new_file_is_one_run_request_for_its_partition_and_never_twice(tmp_path, instance):
@@ -45,8 +54,7 @@ def test_a_new_file_is_one_run_request_for_its_partition_and_never_twice(tmp_pat
     assert isinstance(first, SensorResult)
     assert [(r.partition_key, r.run_key.split(":")[0]) for r in first.run_requests] == [("a.csv", "a.csv")]
     assert first.dynamic_partitions_requests[0].partition_keys == ["a.csv"]
-    again = evaluate_inbox(instance, inbox, first.cursor)
-    assert isinstance(again, SkipReason)
+    assert evaluate_inbox(instance, inbox, first.cursor).run_requests == []
 
 
 def test_a_file_rewritten_in_place_is_requested_again_with_a_new_run_key(tmp_path, instance):
@@ -65,15 +73,56 @@ def test_a_file_rewritten_in_place_is_requested_again_with_a_new_run_key(tmp_pat
     assert second.dynamic_partitions_requests[0].partition_keys == []
 
 
+def test_a_file_older_than_those_handled_is_read_once_and_again_when_rewritten(tmp_path, instance):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "today.csv").write_text("x")
+    os.utime(inbox / "today.csv", (2_000, 2_000))
+    first = evaluate_inbox(instance, inbox)
+    old = inbox / "yesterday.csv"  # moved in with `mv` or `cp -p`: it keeps its older modification time
+    old.write_text("y")
+    os.utime(old, (1_000, 1_000))
+    second = evaluate_inbox(instance, inbox, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["yesterday.csv"]
+    assert evaluate_inbox(instance, inbox, second.cursor).run_requests == []
+    old.write_text("y, corrected")
+    os.utime(old, (1_500, 1_500))
+    third = evaluate_inbox(instance, inbox, second.cursor)
+    assert [r.partition_key for r in third.run_requests] == ["yesterday.csv"]
+    assert third.run_requests[0].run_key != second.run_requests[0].run_key
+
+
+def test_a_file_is_read_once_it_has_been_unchanged_for_the_settle_interval(tmp_path, instance, monkeypatch):
+    clock = [1_000.0]
+    monkeypatch.setattr(sensors, "time", SimpleNamespace(time=lambda: clock[0]))
+    settle = PipelineSettings().inbox_settle_seconds
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / "export.csv"
+    path.write_text("product_id,")  # an upload in progress
+    writing = evaluate_inbox(instance, inbox, settle=settle)
+    assert writing.run_requests == [] and writing.skip_reason.skip_message.endswith("1 waiting to settle")
+    with path.open("a") as upload:
+        upload.write("product_name\n")
+    clock[0] += settle
+    changed = evaluate_inbox(instance, inbox, writing.cursor, settle=settle)
+    assert changed.run_requests == []  # it changed since the last tick: it waits anew
+    clock[0] += settle
+    settled = evaluate_inbox(instance, inbox, changed.cursor, settle=settle)
+    assert [r.partition_key for r in settled.run_requests] == ["export.csv"]
+    clock[0] += settle
+    assert evaluate_inbox(instance, inbox, settled.cursor, settle=settle).run_requests == []
+
+
 def test_files_arriving_in_the_same_second_are_not_missed_and_work_per_tick_is_bounded():
     objects = [StoredObject("in/a.csv", "1", 10.0), StoredObject("in/b.csv", "1", 10.0), StoredObject("in/c.csv", "1", 11.0)]
-    first, cursor = new_inbox_files(objects[:1], {}, limit=5)
+    first, cursor = new_inbox_files(objects[:1], {}, limit=5, now=20.0, settle_seconds=0)
     assert [o.key for o in first] == ["in/a.csv"]
-    second, cursor = new_inbox_files(objects, cursor, limit=1)
+    second, cursor = new_inbox_files(objects, cursor, limit=1, now=20.0, settle_seconds=0)
     assert [o.key for o in second] == ["in/b.csv"]
-    third, cursor = new_inbox_files(objects, cursor, limit=5)
+    third, cursor = new_inbox_files(objects, cursor, limit=5, now=20.0, settle_seconds=0)
     assert [o.key for o in third] == ["in/c.csv"]
-    assert new_inbox_files(objects, cursor, limit=5)[0] == []
+    assert new_inbox_files(objects, cursor, limit=5, now=20.0, settle_seconds=0)[0] == []
 
 
 def report(instance, asset: str, **metadata):
@@ -91,6 +140,29 @@ def test_segments_become_partitions_and_an_emptied_segment_is_rerun_to_clear_it(
     second = segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
     assert second.dynamic_partitions_requests[0].partition_keys == ["toys-games"]
     assert [r.partition_key for r in second.run_requests] == ["electronics"]
+
+
+def test_an_emptied_segment_is_cleared_once_and_again_only_after_it_comes_back_and_empties(instance):
+    def tick(cursor, names):
+        report(instance, "customer_segments", segment_names=names)
+        result = segment_sensor(build_sensor_context(instance=instance, cursor=cursor))
+        instance.add_dynamic_partitions(segments.name, result.dynamic_partitions_requests[0].partition_keys)
+        return [r.partition_key for r in result.run_requests], result.cursor
+
+    _, cursor = tick(None, ["electronics", "general"])
+    cleared, cursor = tick(cursor, ["general"])
+    assert cleared == ["electronics"]
+    for _ in range(2):  # customer_segments materialized again, nothing changed
+        cleared, cursor = tick(cursor, ["general"])
+        assert cleared == []
+    _, cursor = tick(cursor, ["electronics", "general"])
+    assert tick(cursor, ["general"])[0] == ["electronics"]
+
+
+def test_the_segment_sensor_takes_the_cursor_of_earlier_versions(instance):
+    report(instance, "customer_segments", segment_names=["general"])
+    storage_id = instance.fetch_materializations(AssetKey("customer_segments"), limit=1).records[0].storage_id
+    assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=str(storage_id))), SkipReason)
 
 
 def test_the_model_retrains_when_enough_new_interactions_arrived(instance):
@@ -129,7 +201,7 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     first_catalog = generate_catalog(n_products=40, n_users=80, n_reviews=400, seed=11)
     write_catalog(first_catalog, inbox / "monday.csv")
     defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
-    resources = {"storage": defs.resources["storage"], "settings": defs.resources["settings"]}
+    resources = sensor_resources(defs)
 
     first = inbox_sensor(build_sensor_context(instance=instance, resources=resources))
     run_sensor_requests(defs, instance, first)
@@ -157,6 +229,26 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     assert len(reviews) == 700
 
 
+def test_files_found_in_one_tick_are_registered_oldest_first_so_the_newer_file_wins(tmp_path, instance):
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    inbox.mkdir()
+    catalog = generate_catalog(n_products=30, n_users=60, n_reviews=200, seed=3)
+    write_catalog(catalog, inbox / "z-october.csv")
+    os.utime(inbox / "z-october.csv", (1_700_000_000, 1_700_000_000))
+    write_catalog(catalog.iloc[[0]].assign(discounted_price="₹1"), inbox / "a-november.csv")  # an hour later
+    os.utime(inbox / "a-november.csv", (1_700_003_600, 1_700_003_600))
+    defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
+    resources = sensor_resources(defs)
+
+    result = inbox_sensor(build_sensor_context(instance=instance, resources=resources))
+    assert [r.partition_key for r in result.run_requests] == ["z-october.csv", "a-november.csv"]
+    run_sensor_requests(defs, instance, result)
+    assert instance.get_dynamic_partitions(raw_files.name) == ["z-october.csv", "a-november.csv"]
+    assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance).success
+    products = pd.read_parquet(home / "assets" / "products.parquet").set_index("product_id")
+    assert products.loc[catalog["product_id"].iloc[0], "discounted_price"] == 1.0
+
+
 def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
     from dagster_aws.s3 import S3Resource
     from moto import mock_aws
@@ -168,7 +260,7 @@ def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
         store.client().create_bucket(Bucket="shop")
         store.write_bytes("inbox/a.csv", b"first")
         store.write_bytes("inbox/readme.txt", b"not an input")
-        resources = {"storage": store, "settings": PipelineSettings(input_location="inbox")}
+        resources = {"storage": store, "settings": PipelineSettings(input_location="inbox", inbox_settle_seconds=0)}
 
         def evaluate(cursor=None):
             with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
@@ -177,7 +269,7 @@ def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
         first = evaluate()
         etag = store.client().head_object(Bucket="shop", Key="recsys/inbox/a.csv")["ETag"].strip('"')
         assert [(r.partition_key, r.run_key) for r in first.run_requests] == [("a.csv", f"a.csv:{etag}")]
-        assert isinstance(evaluate(first.cursor), SkipReason)
+        assert evaluate(first.cursor).run_requests == []
         store.write_bytes("inbox/a.csv", b"rewritten")
         store.write_bytes("inbox/b.csv", b"second")
         second = evaluate(first.cursor)

@@ -25,6 +25,11 @@ class PipelineSettings(ConfigurableResource):
         default=2, ge=1, description="Customers with fewer reviews than this are in the `general` segment."
     )
     max_files_per_tick: int = Field(default=20, ge=1, description="Inbox files the sensor starts runs for per tick.")
+    inbox_settle_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="The sensor reads an inbox file once it has seen it unchanged this long (a file being written waits).",
+    )
     retrain_min_new_interactions: int = Field(default=1000, ge=1, description="Retrain after at least this many new interactions...")
     retrain_new_share: float = Field(default=0.10, ge=0, description="...and at least this share of those trained on.")
     max_rejected_share: float = Field(

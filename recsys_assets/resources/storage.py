@@ -60,9 +60,8 @@ class ObjectStore(ConfigurableResource, ABC):
         """Keys under a prefix (or the key itself when it names one object), sorted."""
 
     @abstractmethod
-    def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
-        """The objects under a prefix with their version and modification time (for sensors); with
-        `modified_since` (epoch seconds), only those modified at or after it."""
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """The objects under a prefix with their version and modification time (for sensors)."""
 
     @abstractmethod
     def delete(self, keys: list[str]) -> None: ...
@@ -133,14 +132,10 @@ class LocalObjectStore(ObjectStore):
         relative = sorted(path.relative_to(base) for path in base.rglob("*") if path.is_file())
         return [folder + path.as_posix() for path in relative if not any(part.startswith(".") for part in path.parts)]
 
-    def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
+    def list_objects(self, prefix: str) -> list[StoredObject]:
         """Version = modification time in ns and size, so a file rewritten in place gets a new version."""
-        objects = []
-        for key in self.list_keys(prefix):
-            stat = self._path(key).stat()
-            if modified_since is None or stat.st_mtime >= modified_since:
-                objects.append(StoredObject(key, f"{stat.st_mtime_ns}-{stat.st_size}", stat.st_mtime))
-        return objects
+        stats = [(key, self._path(key).stat()) for key in self.list_keys(prefix)]
+        return [StoredObject(key, f"{stat.st_mtime_ns}-{stat.st_size}", stat.st_mtime) for key, stat in stats]
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:

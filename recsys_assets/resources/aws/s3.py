@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -59,29 +58,23 @@ class S3ObjectStore(ObjectStore):
         """Keys of the object named `prefix` or under the folder `prefix/`, in the form `prefix` was given."""
         return [key for key, _ in self._listing(prefix)]
 
-    def list_objects(self, prefix: str, modified_since: float | None = None) -> list[StoredObject]:
+    def list_objects(self, prefix: str) -> list[StoredObject]:
         """As `list_keys`, with the ETag as version (a rewrite changes it) and LastModified."""
         return [
             StoredObject(key, item["ETag"].strip('"'), item["LastModified"].timestamp())
-            for key, item in self._listing(prefix, modified_since)
+            for key, item in self._listing(prefix)
         ]
 
     def object_sizes(self, prefix: str = "") -> dict[str, int]:
         """{key: bytes} of the objects at `prefix` (the whole store by default)."""
         return {key: item["Size"] for key, item in self._listing(prefix)}
 
-    def _listing(self, prefix: str, modified_since: float | None = None) -> list[tuple[str, dict]]:
+    def _listing(self, prefix: str) -> list[tuple[str, dict]]:
         """(key as the caller names it, ListObjectsV2 entry) of every object at `prefix`, sorted, through all
-        pages (dagster-aws's `get_objects`); with `modified_since`, only objects modified at or after it."""
+        pages (dagster-aws's `get_objects`)."""
         full = self._object_key(prefix)
         folder = full.rstrip("/") + "/" if full else ""
-        # get_objects keeps objects strictly newer than since_last_modified; S3 times have whole seconds
-        since = None if modified_since is None else datetime.fromtimestamp(modified_since - 1, tz=timezone.utc)
-        found = [
-            item
-            for item in get_objects(self.bucket, full, since_last_modified=since, client=self.client())
-            if modified_since is None or item["LastModified"].timestamp() >= modified_since
-        ]
+        found = get_objects(self.bucket, full, client=self.client())
         matches = sorted(
             (item for item in found if (item["Key"] == full or item["Key"].startswith(folder)) and not item["Key"].endswith("/")),
             key=lambda item: item["Key"],
