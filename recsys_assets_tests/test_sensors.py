@@ -13,6 +13,7 @@ from dagster import (
     SensorResult,
     SkipReason,
     build_sensor_context,
+    evaluate_automation_conditions,
 )
 
 from recsys_assets.assets.partitions import raw_files, segments
@@ -275,3 +276,24 @@ def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
         second = evaluate(first.cursor)
         assert sorted(r.partition_key for r in second.run_requests) == ["a.csv", "b.csv"]
         assert f"a.csv:{etag}" not in {r.run_key for r in second.run_requests}
+
+
+def test_a_file_whose_ingest_failed_does_not_hold_back_the_next_files(tmp_path, instance):
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    inbox.mkdir()
+    write_catalog(generate_catalog(n_products=30, n_users=60, n_reviews=200, seed=1), inbox / "a.csv")
+    (inbox / "broken.csv").write_text("product_id;user_id\n1;2\n")  # a semicolon export: the file is refused
+    write_catalog(generate_catalog(n_products=30, n_users=60, n_reviews=200, seed=2), inbox / "b.csv")
+    defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
+    ingest = defs.resolve_job_def("ingest_file_job")
+    instance.add_dynamic_partitions(raw_files.name, ["a.csv", "broken.csv", "b.csv"])
+    assert ingest.execute_in_process(instance=instance, partition_key="a.csv").success
+    assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance).success
+    handled = evaluate_automation_conditions(defs=defs, instance=instance)
+    assert not ingest.execute_in_process(instance=instance, partition_key="broken.csv", raise_on_error=False).success
+    assert ingest.execute_in_process(instance=instance, partition_key="b.csv").success
+
+    after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=handled.cursor)
+    assert {name: after.get_num_requested(AssetKey(name)) for name in ("products", "reviews", "users")} == {
+        "products": 1, "reviews": 1, "users": 1
+    }

@@ -5,7 +5,6 @@ from dagster import (
     MetadataValue,
     AssetExecutionContext,
     AssetOut,
-    AutomationCondition,
     Failure,
     MaterializeResult,
     asset,
@@ -14,7 +13,7 @@ from dagster import (
 
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import share_table, table_metadata
-from recsys_assets.assets.partitions import raw_files
+from recsys_assets.assets.partitions import EAGER_OVER_FILES, raw_files
 from recsys_assets.catalog import InputLimits, build_products, build_users, check_size, explode_reviews, parse_catalog_csv
 from recsys_assets.resources.profiles import ProfileStore
 from recsys_assets.resources.settings import PipelineSettings
@@ -90,7 +89,7 @@ def combined_raw_rows(context: AssetExecutionContext, raw_reviews: dict[str, pd.
     return pd.concat(frames, ignore_index=True)
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("products")], automation_condition=AutomationCondition.eager())
+@asset(group_name=GROUP, check_specs=[schema_check_spec("products")], automation_condition=EAGER_OVER_FILES)
 def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame], profiles: ProfileStore):
     """One row per product: parsed prices, discount, rating and category path; also in the profile store."""
     raw = combined_raw_rows(context, raw_reviews)
@@ -107,7 +106,7 @@ def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("reviews")], automation_condition=AutomationCondition.eager())
+@asset(group_name=GROUP, check_specs=[schema_check_spec("reviews")], automation_condition=EAGER_OVER_FILES)
 def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
     """One row per (customer, product) review, split from the comma-joined reviewer lists."""
     table = explode_reviews(combined_raw_rows(context, raw_reviews))
@@ -125,7 +124,7 @@ def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("users")], automation_condition=AutomationCondition.eager())
+@asset(group_name=GROUP, check_specs=[schema_check_spec("users")], automation_condition=EAGER_OVER_FILES)
 def users(
     context: AssetExecutionContext,
     reviews: pd.DataFrame,

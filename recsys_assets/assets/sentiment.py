@@ -1,11 +1,11 @@
 """Review sentiment, in Amazon Comprehend's shape."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, AutomationCondition, Failure, MaterializeResult, asset
+from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
 from recsys_assets.assets.checks import schema_check_result, schema_check_spec
 from recsys_assets.assets.metadata import share_table, table_metadata
-from recsys_assets.assets.partitions import raw_files
+from recsys_assets.assets.partitions import EAGER_OVER_FILES, raw_files
 from recsys_assets.catalog import explode_reviews
 from recsys_assets.costs import comprehend_units
 from recsys_assets.resources.sentiment import SentimentAnalyzer
@@ -40,7 +40,7 @@ def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, se
     )
 
 
-@asset(group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=AutomationCondition.eager())
+@asset(group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES)
 def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file_sentiment: dict[str, pd.DataFrame]):
     """Per review: POSITIVE / NEGATIVE / NEUTRAL / MIXED and the four scores, from the file its version came from."""
     scored = pd.concat(file_sentiment.values(), ignore_index=True).drop(columns="review_id")
