@@ -194,7 +194,7 @@ def _check_item_sizes(frame: pd.DataFrame, keys: tuple[str, ...]) -> None:
 
 def _attribute_bytes(column: pd.Series) -> pd.Series:
     """Bytes each value takes in an item (name + UTF-8 text, or at most NUMBER_SIZE for a number); 0 where missing."""
-    value = NUMBER_SIZE if pd.api.types.is_numeric_dtype(column) else column.astype(str).str.encode("utf-8").str.len()
+    value = NUMBER_SIZE if pd.api.types.is_numeric_dtype(column) else column.fillna("").astype(str).str.encode("utf-8").str.len()
     return column.notna() * (len(str(column.name).encode()) + value)
 
 
