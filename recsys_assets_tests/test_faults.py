@@ -1,4 +1,4 @@
-"""Faults: a Bedrock re-run asks the model only for what failed or changed; access denied is named."""
+"""Faults: a Bedrock re-run asks the model only for what failed or changed; access denied stops the run, named."""
 
 import pandas as pd
 import pytest
@@ -8,7 +8,7 @@ from dagster import build_asset_context
 from dagster_aws.s3 import S3Resource
 
 from recsys_assets.assets.emails import emails
-from recsys_assets.resources.aws.bedrock import BedrockEmailWriter
+from recsys_assets.resources.aws.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.aws.s3 import S3ObjectStore
 from recsys_assets.resources.storage import LocalObjectStore
 
@@ -54,11 +54,12 @@ def test_a_rerun_asks_the_model_only_for_emails_that_fell_back_or_whose_inputs_c
     assert changed.metadata["emails_reused"] == 0
 
 
-def test_bedrock_access_denied_sends_the_template_email_and_asks_again_next_run(monkeypatch, tmp_path):
+def test_bedrock_access_denied_stops_the_run_and_once_granted_every_email_comes_from_the_model(monkeypatch, tmp_path):
     store = LocalObjectStore(root=str(tmp_path))
-    result = materialize_emails(monkeypatch, store, ["AccessDeniedException", "AccessDeniedException"])
-    assert result.metadata["emails_fallback"] == 2 and result.metadata["emails_failed"] == 0
-    again = materialize_emails(monkeypatch, store, [reply(GOOD), reply(GOOD)])  # fallbacks are asked for again
+    with pytest.raises(BedrockRefused, match="AccessDenied"):
+        materialize_emails(monkeypatch, store, ["AccessDeniedException"])
+    assert not store.exists("email_inputs/general.parquet")  # nothing half written that a re-run would reuse
+    again = materialize_emails(monkeypatch, store, [reply(GOOD), reply(GOOD)])
     assert again.metadata["emails_reused"] == 0 and again.metadata["emails_from_model"] == 2
 
 
