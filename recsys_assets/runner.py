@@ -13,12 +13,14 @@ from pathlib import Path
 import pandas as pd
 from dagster import DagsterInstance
 
+from recsys_assets.assets.emails import email_folder
 from recsys_assets.assets.partitions import raw_files, segments
-from recsys_assets.assets.recommender import segment_csv
+from recsys_assets.assets.recommender import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
 from recsys_assets.assets.segments import SEGMENT_NAMES
 from recsys_assets.costs import estimate_usage, usage_report
+from recsys_assets.emails import email_filename
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
-from recsys_assets.resources.storage import ObjectStore
+from recsys_assets.resources.storage import ObjectStore, neutralize_formulas
 from recsys_assets.sensors import INPUT_SUFFIXES
 from recsys_assets.settings import RunOptions, build_resources
 
@@ -104,10 +106,12 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             raise PipelineError(f"no segment {segment!r}; the segments are: {', '.join(names)}")
         instance.add_dynamic_partitions(segments.name, names)
         served = {name: execute("segment_job", name) for name in ([segment] if segment else names)}
+        membership = defs.load_asset_value("customer_segments", instance=instance)
     home = Path(options.home)
     home.mkdir(parents=True, exist_ok=True)
-    # the segment CSVs are already spreadsheet-safe (written with for_spreadsheets=True)
-    combined = pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}) for name in names])
+    for name in sorted(set(names) - set(served)):  # a customer who left a segment that was not re-run loses its email there
+        keep_emails_of(storage, name, membership.loc[membership["segment"] == name, "user_id"])
+    combined = combined_recommendations(storage, membership)
     combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
     summary = {
         "input": options.input_location,
@@ -141,6 +145,24 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     summary["aws_usage"] = aws_usage(options, storage, summary, units)
     (home / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> pd.DataFrame:
+    """Every segment's recommendations CSV, each kept to the segment's current members (`membership`:
+    user_id, segment), so a customer who changed segments appears once, in their current segment."""
+    parts = []
+    for name, users in membership.groupby("segment")["user_id"]:
+        # the segment CSVs are spreadsheet-safe (written with for_spreadsheets=True), and so are their user ids
+        written_ids = neutralize_formulas(pd.DataFrame({"USER_ID": users}))["USER_ID"]
+        table = pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}, keep_default_na=False)
+        parts.append(table[table["USER_ID"].isin(written_ids)])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(RECOMMENDATIONS_CSV_COLUMNS))
+
+
+def keep_emails_of(storage: ObjectStore, segment: str, users: pd.Series) -> None:
+    """Delete the emails in a segment's folder of customers who are not its members any more."""
+    folder = email_folder(segment)
+    storage.delete_others(folder, set(folder + email_filename(users.astype("string"))))
 
 
 def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:

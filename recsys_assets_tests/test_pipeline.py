@@ -223,3 +223,39 @@ def test_the_real_amazon_export_gets_recommendations_and_an_email_for_every_user
     assert summary["counts"]["recommendations"] == 5 * users
     assert summary["emails_written"] == users
     assert len(list((tmp_path / "emails").glob("*/*.eml"))) == users
+
+
+def reviews_by(users: list[str], like: pd.Series, products: int) -> pd.DataFrame:
+    """`products` new products like the catalog row `like`, each reviewed by every one of `users`."""
+    joined = ",".join(users)
+    reviews = {"user_id": joined, "user_name": joined, "review_title": ",".join(["Great"] * len(users)), "review_content": ",".join(["Works well"] * len(users))}
+    return pd.DataFrame(
+        [{**like.to_dict(), **reviews, "product_id": f"NEW{i:03d}", "review_id": ",".join(f"R{i}{u}" for u in users)} for i in range(products)]
+    )
+
+
+@pytest.fixture
+def inbox_run(tmp_path, sample_csv):
+    """A full run on an inbox folder of its own (holding the sample as a.csv): (home, inbox, options)."""
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    inbox.mkdir()
+    (inbox / "a.csv").write_bytes(sample_csv.read_bytes())
+    options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
+    run_pipeline(options)
+    return home, inbox, options
+
+
+def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_email(inbox_run):
+    home, inbox, options = inbox_run
+    segments = table(home, "customer_segments")
+    movers = segments.loc[segments["segment"] == "home-kitchen", "user_id"].head(5).tolist()
+    catalog = pd.read_csv(inbox / "a.csv", dtype=str, keep_default_na=False)
+    reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(inbox / "b.csv", index=False)
+    run_pipeline(options, segment="electronics")
+    segments = table(home, "customer_segments")
+    assert set(segments.loc[segments["user_id"].isin(movers), "segment"]) == {"electronics"}
+    csv = pd.read_csv(home / "recommendations.csv", dtype=str)
+    assert not csv.duplicated(["USER_ID", "RANK"]).any() and csv.groupby("USER_ID").size().eq(3).all()
+    emails = pd.Series([p.relative_to(home / "emails") for p in (home / "emails").glob("*/*.eml")])
+    assert not emails.map(lambda p: p.stem).duplicated().any()
+    assert sorted(str(p) for p in emails if p.stem in movers) == sorted(f"electronics/{user}.eml" for user in movers)
