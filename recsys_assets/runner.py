@@ -149,9 +149,12 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
 
 def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> pd.DataFrame:
     """Every segment's recommendations CSV, each kept to the segment's current members (`membership`:
-    user_id, segment), so a customer who changed segments appears once, in their current segment."""
+    user_id, segment), so a customer who changed segments appears once, in their current segment; a
+    segment never served (no CSV yet) adds nothing."""
     parts = []
     for name, users in membership.groupby("segment")["user_id"]:
+        if not storage.exists(segment_csv(name)):
+            continue
         # the segment CSVs are spreadsheet-safe (written with for_spreadsheets=True), and so are their user ids
         written_ids = neutralize_formulas(pd.DataFrame({"USER_ID": users}))["USER_ID"]
         table = pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}, keep_default_na=False)

@@ -259,3 +259,12 @@ def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_e
     emails = pd.Series([p.relative_to(home / "emails") for p in (home / "emails").glob("*/*.eml")])
     assert not emails.map(lambda p: p.stem).duplicated().any()
     assert sorted(str(p) for p in emails if p.stem in movers) == sorted(f"electronics/{user}.eml" for user in movers)
+
+
+def test_a_segment_run_on_a_fresh_home_lists_only_what_was_served(tmp_path, sample_csv, capsys):
+    assert main(["run", "--input", str(sample_csv), "--home", str(tmp_path), "--segment", "general"]) == 0
+    segments = table(tmp_path, "customer_segments")
+    csv = pd.read_csv(tmp_path / "recommendations.csv", dtype=str)
+    assert set(csv["USER_ID"]) == set(segments.loc[segments["segment"] == "general", "user_id"])
+    assert [p.name for p in (tmp_path / "emails").iterdir()] == ["general"]
+    assert "1 segments (general)" in capsys.readouterr().out
