@@ -268,3 +268,25 @@ def test_a_segment_run_on_a_fresh_home_lists_only_what_was_served(tmp_path, samp
     assert set(csv["USER_ID"]) == set(segments.loc[segments["segment"] == "general", "user_id"])
     assert [p.name for p in (tmp_path / "emails").iterdir()] == ["general"]
     assert "1 segments (general)" in capsys.readouterr().out
+
+
+def test_a_full_run_clears_the_outputs_of_segments_and_customers_the_data_no_longer_has(inbox_run):
+    home, inbox, options = inbox_run
+    catalog = pd.read_csv(inbox / "a.csv", dtype=str, keep_default_na=False)
+    newcomers = [f"NEWUSER{i}" for i in range(4)]
+    like = catalog.iloc[0].copy()
+    like["category"] = "Garden&Outdoors|Plants"
+    reviews_by(newcomers, like, 3).to_csv(inbox / "b.csv", index=False)
+    assert "garden-outdoors" in run_pipeline(options)["segments"]
+    (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
+    summary = run_pipeline(options)
+    current = set(summary["segments"])
+    assert "garden-outdoors" not in current
+    assert {p.name for p in (home / "emails").iterdir()} == current
+    for folder in ("recommendations", "email_inputs", "assets/recommendations", "assets/emails"):
+        assert {p.stem for p in (home / folder).iterdir()} == current, folder
+    users = set(table(home, "users")["user_id"])
+    assert {p.stem for p in (home / "emails").glob("*/*.eml")} == users
+    with sqlite3.connect(home / "profiles.sqlite") as db:
+        served = pd.read_sql("SELECT user_id FROM recommendations", db)["user_id"]
+    assert set(served) == users and len(served) == 3 * len(users)

@@ -50,3 +50,10 @@ def test_new_columns_keep_the_other_scopes_rows(tmp_path):
     store.replace_rows("recommendations", recs([["u2", 1, "c"]]).assign(SCORE=0.5), "user_id", pd.Series(["u2"]))
     table = store.read_table("recommendations").sort_values("user_id")
     assert table.astype(object).where(table.notna(), None).values.tolist() == [["u1", 1, "a", None], ["u2", 1, "c", 0.5]]
+
+
+def test_rows_outside_the_population_are_deleted_with_the_scope(tmp_path):
+    store = SqliteProfileStore(path=str(tmp_path / "p.sqlite"))
+    store.replace_table("recommendations", recs([["u1", 1, "a"], ["u2", 1, "b"], ["gone", 1, "c"]]))
+    store.replace_rows("recommendations", recs([["u1", 1, "z"]]), "user_id", pd.Series(["u1"]), population=pd.Series(["u1", "u2"]))
+    assert store.read_table("recommendations").sort_values("user_id").values.tolist() == [["u1", 1, "z"], ["u2", 1, "b"]]

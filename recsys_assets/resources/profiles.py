@@ -28,8 +28,11 @@ class ProfileStore(ConfigurableResource, ABC):
         """Make `table` hold exactly `frame`'s rows (upserting by key); returns the row count."""
 
     @abstractmethod
-    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
-        """Make the rows of `table` whose `scope_column` is in `scope` exactly `frame`'s rows; others stay."""
+    def replace_rows(
+        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
+    ) -> int:
+        """Make the rows of `table` whose `scope_column` is in `scope`, or (given `population`) not in
+        `population`, exactly `frame`'s rows; others stay."""
 
     @abstractmethod
     def count(self, table: str) -> int: ...
@@ -57,19 +60,23 @@ class SqliteProfileStore(ProfileStore):
             _insert(connection, table, frame)
         return self.count(table)
 
-    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
-        """Delete the scope's rows and insert `frame` in one write transaction, so concurrent runs writing
-        other scopes wait for each other; the table is created if missing and gains the frame's new
-        columns (other rows get NULL there), never dropped."""
+    def replace_rows(
+        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
+    ) -> int:
+        """Delete the scope's rows (and those outside `population`) and insert `frame` in one write
+        transaction, so concurrent runs writing other scopes wait for each other; the table is created
+        if missing and gains the frame's new columns (other rows get NULL there), never dropped."""
         with closing(self._connect()) as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
             existing = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608
             if existing:
                 for column in [str(c) for c in frame.columns if str(c) not in existing]:
                     connection.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}"')  # nosec B608
-                connection.execute("CREATE TEMP TABLE scope (value PRIMARY KEY)")
-                connection.executemany("INSERT OR IGNORE INTO scope VALUES (?)", ((value,) for value in pd.unique(scope)))
+                _temp_values(connection, "scope", scope)
                 connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" IN (SELECT value FROM scope)')  # nosec B608
+                if population is not None:
+                    _temp_values(connection, "population", population)
+                    connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" NOT IN (SELECT value FROM population)')  # nosec B608
             _insert(connection, table, frame)
         return self.count(table)
 
@@ -105,3 +112,9 @@ def _insert(connection: sqlite3.Connection, table: str, frame: pd.DataFrame) -> 
     rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
     connection.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({columns}, PRIMARY KEY ({keys}))')  # nosec B608
     connection.executemany(f'INSERT OR REPLACE INTO "{table}" ({columns}) VALUES ({placeholders})', rows)  # nosec B608
+
+
+def _temp_values(connection: sqlite3.Connection, name: str, values: pd.Series) -> None:
+    """A temporary one-column table `name` of the distinct `values` (for IN / NOT IN)."""
+    connection.execute(f"CREATE TEMP TABLE {name} (value PRIMARY KEY)")
+    connection.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((value,) for value in pd.unique(values)))  # nosec B608
