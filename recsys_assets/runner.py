@@ -123,7 +123,7 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         "counts": {
             **{name: int(catalog[name]["dagster/row_count"]) for name in ("products", "users", "reviews", "interactions")},
             "quarantined_rows": sum(int(meta["rejected_rows"]["dagster/row_count"]) for meta in ingested),
-            "recommendations": len(combined),
+            "recommendations": sum(int(meta["recommendations"]["dagster/row_count"]) for meta in served.values()),
         },
         "quarantine_reasons": quarantine_reasons([meta["rejected_rows"]["reason_counts"] for meta in ingested]),
         "segments": {

@@ -143,7 +143,9 @@ def test_rerunning_one_segment_leaves_the_other_segments_untouched(run):
     assert list(rerun["segments"]) == [segment]
     assert {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment} == others
     assert {p.name for p in (home / "emails" / segment).glob("*.eml")} == mine
-    assert rerun["counts"]["recommendations"] == summary["counts"]["recommendations"]
+    assert rerun["counts"]["recommendations"] == len(pd.read_csv(home / "recommendations" / f"{segment}.csv"))
+    assert rerun["counts"]["recommendations"] < summary["counts"]["recommendations"]
+    assert rerun["emails_written"] == len(mine)
 
 
 def test_an_unknown_segment_is_a_clear_error(run, capsys):
