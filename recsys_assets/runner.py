@@ -13,12 +13,15 @@ from pathlib import Path
 import pandas as pd
 from dagster import DagsterInstance
 
+from recsys_assets.assets.emails import email_folder, inputs_manifest
 from recsys_assets.assets.partitions import raw_files, segments
-from recsys_assets.assets.recommender import segment_csv
+from recsys_assets.assets.recommender import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
 from recsys_assets.assets.segments import SEGMENT_NAMES
 from recsys_assets.costs import estimate_usage, usage_report
+from recsys_assets.emails import email_filename
 from recsys_assets.personalize_format import PERSONALIZE_PREFIX
-from recsys_assets.resources.storage import ObjectStore
+from recsys_assets.resources.io_manager import AssetStoreIOManager
+from recsys_assets.resources.storage import ObjectStore, neutralize_formulas
 from recsys_assets.sensors import INPUT_SUFFIXES
 from recsys_assets.settings import RunOptions, build_resources
 
@@ -78,7 +81,8 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     from recsys_assets.definitions import build_definitions
 
     started = time.perf_counter()
-    storage = build_resources(options)["storage"]
+    resources = build_resources(options)
+    storage = resources["storage"]
     local = options.storage == "local"
     inbox, files = inbox_files(storage, str(Path(options.input_location).resolve()) if local else options.input_location)
     defs = build_definitions(replace(options, input_location=inbox))
@@ -104,10 +108,14 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             raise PipelineError(f"no segment {segment!r}; the segments are: {', '.join(names)}")
         instance.add_dynamic_partitions(segments.name, names)
         served = {name: execute("segment_job", name) for name in ([segment] if segment else names)}
+        membership = defs.load_asset_value("customer_segments", instance=instance)
     home = Path(options.home)
     home.mkdir(parents=True, exist_ok=True)
-    # the segment CSVs are already spreadsheet-safe (written with for_spreadsheets=True)
-    combined = pd.concat([pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}) for name in names])
+    for name in sorted(stored_segments(storage) - set(names)):
+        storage.delete(segment_outputs(storage, resources["io_manager"], name))
+    for name in sorted(set(names) - set(served)):  # a customer who left a segment that was not re-run loses its email there
+        keep_emails_of(storage, name, membership.loc[membership["segment"] == name, "user_id"])
+    combined = combined_recommendations(storage, membership)
     combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
     summary = {
         "input": options.input_location,
@@ -115,7 +123,7 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         "counts": {
             **{name: int(catalog[name]["dagster/row_count"]) for name in ("products", "users", "reviews", "interactions")},
             "quarantined_rows": sum(int(meta["rejected_rows"]["dagster/row_count"]) for meta in ingested),
-            "recommendations": len(combined),
+            "recommendations": sum(int(meta["recommendations"]["dagster/row_count"]) for meta in served.values()),
         },
         "quarantine_reasons": quarantine_reasons([meta["rejected_rows"]["reason_counts"] for meta in ingested]),
         "segments": {
@@ -141,6 +149,42 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     summary["aws_usage"] = aws_usage(options, storage, summary, units)
     (home / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> pd.DataFrame:
+    """Every segment's recommendations CSV, each kept to the segment's current members (`membership`:
+    user_id, segment), so a customer who changed segments appears once, in their current segment; a
+    segment never served (no CSV yet) adds nothing."""
+    parts = []
+    for name, users in membership.groupby("segment")["user_id"]:
+        if not storage.exists(segment_csv(name)):
+            continue
+        # the segment CSVs are spreadsheet-safe (written with for_spreadsheets=True), and so are their user ids
+        written_ids = neutralize_formulas(pd.DataFrame({"USER_ID": users}))["USER_ID"]
+        table = pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}, keep_default_na=False)
+        parts.append(table[table["USER_ID"].isin(written_ids)])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(RECOMMENDATIONS_CSV_COLUMNS))
+
+
+def stored_segments(storage: ObjectStore) -> set[str]:
+    """The segments that have outputs in storage: a recommendations CSV, email files or an email manifest."""
+    return (
+        {Path(key).stem for key in storage.list_keys("recommendations/")}
+        | {key.split("/")[1] for key in storage.list_keys("emails/")}
+        | {Path(key).stem for key in storage.list_keys("email_inputs/")}
+    )
+
+
+def segment_outputs(storage: ObjectStore, io_manager: AssetStoreIOManager, segment: str) -> list[str]:
+    """Every key a segment's run writes: its CSV, emails and manifest, and its recommendations and emails partitions."""
+    tables = [f"{io_manager.table_key([asset], segment)}.parquet" for asset in ("recommendations", "emails")]
+    return [segment_csv(segment), *storage.list_keys(email_folder(segment)), inputs_manifest(segment), *tables]
+
+
+def keep_emails_of(storage: ObjectStore, segment: str, users: pd.Series) -> None:
+    """Delete the emails in a segment's folder of customers who are not its members any more."""
+    folder = email_folder(segment)
+    storage.delete_others(folder, set(folder + email_filename(users.astype("string"))))
 
 
 def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:

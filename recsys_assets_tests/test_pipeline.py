@@ -143,7 +143,9 @@ def test_rerunning_one_segment_leaves_the_other_segments_untouched(run):
     assert list(rerun["segments"]) == [segment]
     assert {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment} == others
     assert {p.name for p in (home / "emails" / segment).glob("*.eml")} == mine
-    assert rerun["counts"]["recommendations"] == summary["counts"]["recommendations"]
+    assert rerun["counts"]["recommendations"] == len(pd.read_csv(home / "recommendations" / f"{segment}.csv"))
+    assert rerun["counts"]["recommendations"] < summary["counts"]["recommendations"]
+    assert rerun["emails_written"] == len(mine)
 
 
 def test_an_unknown_segment_is_a_clear_error(run, capsys):
@@ -223,3 +225,70 @@ def test_the_real_amazon_export_gets_recommendations_and_an_email_for_every_user
     assert summary["counts"]["recommendations"] == 5 * users
     assert summary["emails_written"] == users
     assert len(list((tmp_path / "emails").glob("*/*.eml"))) == users
+
+
+def reviews_by(users: list[str], like: pd.Series, products: int) -> pd.DataFrame:
+    """`products` new products like the catalog row `like`, each reviewed by every one of `users`."""
+    joined = ",".join(users)
+    reviews = {"user_id": joined, "user_name": joined, "review_title": ",".join(["Great"] * len(users)), "review_content": ",".join(["Works well"] * len(users))}
+    return pd.DataFrame(
+        [{**like.to_dict(), **reviews, "product_id": f"NEW{i:03d}", "review_id": ",".join(f"R{i}{u}" for u in users)} for i in range(products)]
+    )
+
+
+@pytest.fixture
+def inbox_run(tmp_path, sample_csv):
+    """A full run on an inbox folder of its own (holding the sample as a.csv): (home, inbox, options)."""
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    inbox.mkdir()
+    (inbox / "a.csv").write_bytes(sample_csv.read_bytes())
+    options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
+    run_pipeline(options)
+    return home, inbox, options
+
+
+def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_email(inbox_run):
+    home, inbox, options = inbox_run
+    segments = table(home, "customer_segments")
+    movers = segments.loc[segments["segment"] == "home-kitchen", "user_id"].head(5).tolist()
+    catalog = pd.read_csv(inbox / "a.csv", dtype=str, keep_default_na=False)
+    reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(inbox / "b.csv", index=False)
+    run_pipeline(options, segment="electronics")
+    segments = table(home, "customer_segments")
+    assert set(segments.loc[segments["user_id"].isin(movers), "segment"]) == {"electronics"}
+    csv = pd.read_csv(home / "recommendations.csv", dtype=str)
+    assert not csv.duplicated(["USER_ID", "RANK"]).any() and csv.groupby("USER_ID").size().eq(3).all()
+    emails = pd.Series([p.relative_to(home / "emails") for p in (home / "emails").glob("*/*.eml")])
+    assert not emails.map(lambda p: p.stem).duplicated().any()
+    assert sorted(str(p) for p in emails if p.stem in movers) == sorted(f"electronics/{user}.eml" for user in movers)
+
+
+def test_a_segment_run_on_a_fresh_home_lists_only_what_was_served(tmp_path, sample_csv, capsys):
+    assert main(["run", "--input", str(sample_csv), "--home", str(tmp_path), "--segment", "general"]) == 0
+    segments = table(tmp_path, "customer_segments")
+    csv = pd.read_csv(tmp_path / "recommendations.csv", dtype=str)
+    assert set(csv["USER_ID"]) == set(segments.loc[segments["segment"] == "general", "user_id"])
+    assert [p.name for p in (tmp_path / "emails").iterdir()] == ["general"]
+    assert "1 segments (general)" in capsys.readouterr().out
+
+
+def test_a_full_run_clears_the_outputs_of_segments_and_customers_the_data_no_longer_has(inbox_run):
+    home, inbox, options = inbox_run
+    catalog = pd.read_csv(inbox / "a.csv", dtype=str, keep_default_na=False)
+    newcomers = [f"NEWUSER{i}" for i in range(4)]
+    like = catalog.iloc[0].copy()
+    like["category"] = "Garden&Outdoors|Plants"
+    reviews_by(newcomers, like, 3).to_csv(inbox / "b.csv", index=False)
+    assert "garden-outdoors" in run_pipeline(options)["segments"]
+    (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
+    summary = run_pipeline(options)
+    current = set(summary["segments"])
+    assert "garden-outdoors" not in current
+    assert {p.name for p in (home / "emails").iterdir()} == current
+    for folder in ("recommendations", "email_inputs", "assets/recommendations", "assets/emails"):
+        assert {p.stem for p in (home / folder).iterdir()} == current, folder
+    users = set(table(home, "users")["user_id"])
+    assert {p.stem for p in (home / "emails").glob("*/*.eml")} == users
+    with sqlite3.connect(home / "profiles.sqlite") as db:
+        served = pd.read_sql("SELECT user_id FROM recommendations", db)["user_id"]
+    assert set(served) == users and len(served) == 3 * len(users)

@@ -119,7 +119,10 @@ def recommendations(
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
     table = recommender_model.recommend(recommender, interactions, members, settings.num_results)
     storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
-    profiles.replace_rows("recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members)
+    # customers no longer in any segment (gone from the data) lose their rows too
+    profiles.replace_rows(
+        "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members, customer_segments["user_id"]
+    )
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,

@@ -1,6 +1,7 @@
 """IO manager: tables as Parquet, models as folders of open formats, all in the object store."""
 
 import tempfile
+from collections.abc import Sequence
 from urllib.parse import quote
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,11 @@ class AssetStoreIOManager(ConfigurableIOManager):
     prefix: str = "assets"
 
     def _key(self, context: OutputContext | InputContext, partition: str | None = None) -> str:
-        parts = [self.prefix, *context.asset_key.path]
+        return self.table_key(context.asset_key.path, partition)
+
+    def table_key(self, asset_path: Sequence[str], partition: str | None = None) -> str:
+        """Where an asset (or one partition of it) is stored, without the file suffix."""
+        parts = [self.prefix, *asset_path]
         if partition is not None:
             parts.append(quote(partition, safe=""))
         return "/".join(parts)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -26,11 +27,12 @@ class ProfileStore(ConfigurableResource, ABC):
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
         """Make `table` hold exactly `frame`'s rows (upserting by key); returns the row count."""
 
-    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
-        """Make the rows of `table` whose `scope_column` is in `scope` exactly `frame`'s rows; others stay."""
-        current = self.read_table(table) if self.count(table) else frame.iloc[:0]
-        kept = current[~current[scope_column].isin(scope)]
-        return self.replace_table(table, pd.concat([kept, frame], ignore_index=True) if len(kept) else frame)
+    @abstractmethod
+    def replace_rows(
+        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
+    ) -> int:
+        """Make the rows of `table` whose `scope_column` is in `scope`, or (given `population`) not in
+        `population`, exactly `frame`'s rows; others stay."""
 
     @abstractmethod
     def count(self, table: str) -> int: ...
@@ -43,47 +45,39 @@ class SqliteProfileStore(ProfileStore):
     """A single SQLite file; each table has a primary key, so re-runs never duplicate rows."""
 
     path: str = Field(default=".recsys/profiles.sqlite", description="SQLite database file.")
+    busy_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="How long a write waits for another run's write to the same file to finish."
+    )
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(self.path, isolation_level=None)
+        return sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_seconds)
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
-        keys = TABLE_KEYS[table]
-        columns = [str(c) for c in frame.columns]
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        placeholders = ", ".join("?" for _ in columns)
-        key_list = ", ".join(f'"{k}"' for k in keys)
-        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-        with closing(self._connect()) as connection:
+        with closing(self._connect()) as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
-            connection.execute("BEGIN")
             connection.execute(f'DROP TABLE IF EXISTS "{table}"')  # nosec B608
-            connection.execute(f'CREATE TABLE "{table}" ({quoted}, PRIMARY KEY ({key_list}))')  # nosec B608
-            connection.executemany(
-                f'INSERT OR REPLACE INTO "{table}" ({quoted}) VALUES ({placeholders})', rows  # nosec B608
-            )
-            connection.execute("COMMIT")
+            _insert(connection, table, frame)
         return self.count(table)
 
-    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
-        """Delete the scope's rows and insert `frame` in one transaction (the other rows are not touched)."""
-        columns = [str(c) for c in frame.columns]
-        with closing(self._connect()) as connection:
-            existing = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608 (our table names)
-        if existing != columns:  # a new table, or new columns: rebuild it whole
-            return super().replace_rows(table, frame, scope_column, scope)
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        placeholders = ", ".join("?" for _ in columns)
-        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-        with closing(self._connect()) as connection:
+    def replace_rows(
+        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
+    ) -> int:
+        """Delete the scope's rows (and those outside `population`) and insert `frame` in one write
+        transaction, so concurrent runs writing other scopes wait for each other; the table is created
+        if missing and gains the frame's new columns (other rows get NULL there), never dropped."""
+        with closing(self._connect()) as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
-            connection.execute("BEGIN")
-            connection.execute("CREATE TEMP TABLE scope (value PRIMARY KEY)")
-            connection.executemany("INSERT OR IGNORE INTO scope VALUES (?)", ((value,) for value in pd.unique(scope)))
-            connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" IN (SELECT value FROM scope)')  # nosec B608
-            connection.executemany(f'INSERT OR REPLACE INTO "{table}" ({quoted}) VALUES ({placeholders})', rows)  # nosec B608
-            connection.execute("COMMIT")
+            existing = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608
+            if existing:
+                for column in [str(c) for c in frame.columns if str(c) not in existing]:
+                    connection.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}"')  # nosec B608
+                _temp_values(connection, "scope", scope)
+                connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" IN (SELECT value FROM scope)')  # nosec B608
+                if population is not None:
+                    _temp_values(connection, "population", population)
+                    connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" NOT IN (SELECT value FROM population)')  # nosec B608
+            _insert(connection, table, frame)
         return self.count(table)
 
     def count(self, table: str) -> int:
@@ -96,3 +90,31 @@ class SqliteProfileStore(ProfileStore):
     def read_table(self, table: str) -> pd.DataFrame:
         with closing(self._connect()) as connection:
             return pd.read_sql_query(f'SELECT * FROM "{table}"', connection)  # nosec B608
+
+
+@contextmanager
+def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (the write lock first, waiting up to the busy timeout), then COMMIT, or ROLLBACK on error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _insert(connection: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:
+    """Create `table` (keyed by TABLE_KEYS) if it does not exist and upsert `frame`'s rows into it."""
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    keys = ", ".join(f'"{k}"' for k in TABLE_KEYS[table])
+    placeholders = ", ".join("?" for _ in frame.columns)
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    connection.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({columns}, PRIMARY KEY ({keys}))')  # nosec B608
+    connection.executemany(f'INSERT OR REPLACE INTO "{table}" ({columns}) VALUES ({placeholders})', rows)  # nosec B608
+
+
+def _temp_values(connection: sqlite3.Connection, name: str, values: pd.Series) -> None:
+    """A temporary one-column table `name` of the distinct `values` (for IN / NOT IN)."""
+    connection.execute(f"CREATE TEMP TABLE {name} (value PRIMARY KEY)")
+    connection.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((value,) for value in pd.unique(values)))  # nosec B608

@@ -138,8 +138,15 @@ class LocalObjectStore(ObjectStore):
         return [StoredObject(key, f"{stat.st_mtime_ns}-{stat.st_size}", stat.st_mtime) for key, stat in stats]
 
     def delete(self, keys: list[str]) -> None:
+        """Delete the files, and the folders under the root that they leave empty."""
+        root = Path(self.root).resolve()
         for key in keys:
-            self._path(key).unlink(missing_ok=True)
+            path = self._path(key)
+            path.unlink(missing_ok=True)
+            folder = path.parent.resolve()
+            while folder != root and folder.is_relative_to(root) and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
 
     def location(self, key: str) -> str:
         return str(self._path(key).resolve())
