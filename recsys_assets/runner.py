@@ -130,11 +130,13 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             name: {
                 "users": int(meta["recommendations"]["segment_users"]),
                 "emails_written": int(meta["emails"]["emails_written"]),
+                "emails_kept": int(meta["emails"]["emails_reused"]),
                 "emails_failed": int(meta["emails"]["emails_failed"]),
             }
             for name, meta in served.items()
         },
         "emails_written": sum(int(meta["emails"]["emails_written"]) for meta in served.values()),
+        "emails_kept": sum(int(meta["emails"]["emails_reused"]) for meta in served.values()),
         "emails_failed": sum(int(meta["emails"]["emails_failed"]) for meta in served.values()),
         "offline_metrics": catalog["recommender"]["offline_metrics"],
         "outputs": {
@@ -212,7 +214,7 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"recsys run: {summary['input']} in {summary['seconds']:.1f} s",
         "  " + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()),
-        f"  {summary['emails_written']:,} emails written, {summary['emails_failed']:,} failed, in "
+        f"  {summary['emails_written']:,} emails written, {summary['emails_kept']:,} kept unchanged, {summary['emails_failed']:,} failed, in "
         f"{len(summary['segments'])} segments ({', '.join(summary['segments'])}); every schema check passed",
         "  offline metrics (held-out users)".ljust(48) + "".join(f"{name:>19}" for name in metrics),
     ]
