@@ -4,13 +4,19 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from dagster import build_asset_context
+from dagster import DagsterInstance, build_asset_context
 from dagster_aws.s3 import S3Resource
 
+from recsys_assets.assets import ingest
 from recsys_assets.assets.emails import emails
+from recsys_assets.assets.ingest import products
+from recsys_assets.assets.partitions import raw_files
+from recsys_assets.catalog import build_products, parse_catalog_csv
 from recsys_assets.resources.aws.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.aws.s3 import S3ObjectStore
+from recsys_assets.resources.profiles import SqliteProfileStore
 from recsys_assets.resources.storage import LocalObjectStore
+from recsys_assets.sample import generate_catalog, write_catalog
 
 from .test_bedrock_email import GOOD, PRODUCTS, reply, stubbed_bedrock
 
@@ -69,3 +75,19 @@ def test_s3_access_denied_is_an_error_naming_the_call():
     stubber.add_client_error("get_object", service_error_code="AccessDenied", service_message="Access Denied", http_status_code=403)
     with stubber, pytest.raises(ClientError, match=r"\(AccessDenied\) when calling the GetObject operation: Access Denied"):
         store.read_bytes("inbox/a.csv")
+
+
+def test_a_table_its_blocking_check_rejects_never_reaches_the_profile_store(monkeypatch, tmp_path):
+    path = tmp_path / "a.csv"
+    write_catalog(generate_catalog(n_products=20, n_users=30, n_reviews=80, seed=4), path)
+    raw = {"a.csv": parse_catalog_csv(path.read_bytes(), "a.csv").rows}
+    profiles = SqliteProfileStore(path=str(tmp_path / "profiles.sqlite"))
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(raw_files.name, ["a.csv"])
+        context = build_asset_context(instance=instance)
+        good = products(context, raw, profiles)
+        monkeypatch.setattr(ingest, "build_products", lambda rows: build_products(rows).assign(rating=9.0))
+        bad = products(context, raw, profiles)
+    assert good.check_results[0].passed and not bad.check_results[0].passed
+    served = profiles.read_table("products").set_index("product_id")["rating"]
+    assert served.to_dict() == good.value.set_index("product_id")["rating"].to_dict()  # still the good table

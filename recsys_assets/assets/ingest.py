@@ -94,7 +94,9 @@ def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame
     """One row per product: parsed prices, discount, rating and category path; also in the profile store."""
     raw = combined_raw_rows(context, raw_reviews)
     table = build_products(raw)
-    profiles.replace_table("products", table.drop(columns=["about_product"]))
+    check = schema_check_result("products", table)
+    if check.passed:  # a table its blocking check rejects never reaches the serving store
+        profiles.replace_table("products", table.drop(columns=["about_product"]))
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -102,7 +104,7 @@ def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame
             duplicate_rows_merged=len(raw) - len(table),
             top_categories=share_table(table["top_category"].value_counts(), "top category"),
         ),
-        check_results=[schema_check_result("products", table)],
+        check_results=[check],
     )
 
 
@@ -134,7 +136,9 @@ def users(
 ):
     """One row per customer: name, review count and favourite top-level category; also in the profile store."""
     table = build_users(reviews, products, combined_raw_rows(context, raw_reviews))
-    profiles.replace_table("users", table)
+    check = schema_check_result("users", table)
+    if check.passed:
+        profiles.replace_table("users", table)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -142,5 +146,5 @@ def users(
             users_with_one_review=int((table["review_count"] == 1).sum()),
             favourite_categories=share_table(table["favourite_category"].value_counts(), "favourite category"),
         ),
-        check_results=[schema_check_result("users", table)],
+        check_results=[check],
     )

@@ -118,11 +118,13 @@ def recommendations(
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
     table = recommender_model.recommend(recommender, interactions, members, settings.num_results)
-    storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
-    # customers no longer in any segment (gone from the data) lose their rows too
-    profiles.replace_rows(
-        "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members, customer_segments["user_id"]
-    )
+    check = schema_check_result("recommendations", table)
+    if check.passed:  # a table its blocking check rejects is not served
+        storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
+        # customers no longer in any segment (gone from the data) lose their rows too
+        profiles.replace_rows(
+            "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members, customer_segments["user_id"]
+        )
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,
@@ -133,5 +135,5 @@ def recommendations(
             from_model_share=float(1 - sources.get("popularity", 0) / max(len(table), 1)),
             csv=MetadataValue.path(storage.location(segment_csv(segment))),
         ),
-        check_results=[schema_check_result("recommendations", table)],
+        check_results=[check],
     )
