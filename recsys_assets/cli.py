@@ -78,9 +78,6 @@ def _sentiment(args: argparse.Namespace) -> int:
         else:
             output.writelines(json.dumps(record) + "\n" for record in comprehend_records(scores))
         output.flush()
-    except BrokenPipeError:  # the reader stopped early (`| head`): exit quietly, as Python's docs advise
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
     finally:
         if args.out:
             output.close()
@@ -198,7 +195,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here at the latest, not as a traceback at exit
+        return code
+    except BrokenPipeError:  # the reader stopped early (`recsys ... | head`): exit quietly, as Python's docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
