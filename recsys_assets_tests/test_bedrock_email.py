@@ -6,7 +6,7 @@ import json
 import boto3
 import pandas as pd
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import ANY, Stubber
 from dagster import build_asset_context
 
@@ -121,11 +121,34 @@ def test_an_invalid_reply_falls_back_and_says_why(bad, reason):
     assert "We think these suit you." not in text_part(emails[0])
 
 
-def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check():
+@pytest.mark.parametrize(
+    "code, message",
+    [("AccessDeniedException", ""), ("ValidationException", "The provided model identifier is invalid.")],
+)
+def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check(code, message):
     writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0)
-    writer._client, stubber = stubbed_bedrock(["AccessDeniedException"])
-    with stubber, pytest.raises(BedrockRefused, match=r"refuses model us\.anthropic.*AccessDenied.*RECSYS_BEDROCK_MODEL_ID"):
+    writer._client, stubber = stubbed_bedrock([])
+    stubber.add_client_error("converse", service_error_code=code, service_message=message, http_status_code=400)
+    with stubber, pytest.raises(BedrockRefused, match=rf"refuses model us\.anthropic.*{code}.*RECSYS_BEDROCK_MODEL_ID"):
         list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS))
+
+
+def test_missing_credentials_stop_the_run_too(monkeypatch):
+    def no_credentials(*_):
+        raise NoCredentialsError()
+
+    monkeypatch.setattr(BedrockEmailWriter, "_converse", no_credentials)
+    with pytest.raises(BedrockRefused, match="Unable to locate credentials"):
+        list(BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS))
+
+
+def test_a_request_the_model_rejects_falls_back_for_that_email_only():
+    writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0)
+    writer._client, stubber = stubbed_bedrock([])
+    stubber.add_client_error("converse", service_error_code="ValidationException", service_message="Input is too long", http_status_code=400)
+    with stubber:
+        [sent] = [e for batch, _ in writer.write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch]
+    assert sent.origin == "fallback" and "Input is too long" in sent.fallback_reason
 
 
 def test_a_lost_connection_falls_back_for_that_email_and_says_why(monkeypatch):

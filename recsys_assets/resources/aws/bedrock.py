@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 from pydantic import Field, PrivateAttr
 
 from recsys_assets.email_validation import SYSTEM_PROMPT, TASK, CopyLimits, InvalidCopy, copy_problems, parse_copy, prompt_data
@@ -21,8 +21,9 @@ from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
 # Claude Haiku 4.5 through the US cross-region inference profile: fast and cheap for short copy.
 # Model ids retire (the original guidance's claude-3-sonnet-20240229 is gone): keep this a setting.
 DEFAULT_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-# Errors that every call would get (no model access, unknown model, bad credentials): they stop the run.
+# Errors that every call would get (no model access, unknown model, bad or missing credentials): they stop the run.
 REFUSALS = frozenset({"AccessDeniedException", "ResourceNotFoundException", "UnrecognizedClientException"})
+UNUSABLE_SETUP = (NoCredentialsError, PartialCredentialsError, NoRegionError)
 
 
 class BedrockRefused(RuntimeError):
@@ -89,12 +90,11 @@ class BedrockEmailWriter(EmailWriter):
             response = self._converse(user_name, items)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "error")
-            if code in REFUSALS:
-                raise BedrockRefused(
-                    f"Bedrock refuses model {self.model_id}: {error}; check the model access of the account and "
-                    "region, and RECSYS_BEDROCK_MODEL_ID"
-                ) from error
+            if code in REFUSALS or (code == "ValidationException" and "model identifier" in str(error)):
+                raise self._refused(error) from error
             return ModelReply(None, f"Bedrock {code}: {error}")
+        except UNUSABLE_SETUP as error:
+            raise self._refused(error) from error
         except BotoCoreError as error:  # timeouts, lost connections: this email falls back, the others go on
             return ModelReply(None, f"Bedrock {type(error).__name__}: {error}")
         usage = response.get("usage", {})
@@ -108,6 +108,12 @@ class BedrockEmailWriter(EmailWriter):
             return ModelReply(None, str(error), **tokens)
         problems = copy_problems(copy, items, catalog_ids, CopyLimits())
         return ModelReply(None if problems else copy, "; ".join(problems), **tokens)
+
+    def _refused(self, error: Exception) -> BedrockRefused:
+        return BedrockRefused(
+            f"Bedrock refuses model {self.model_id}: {error}; check the credentials, the model access of the account "
+            "and region, and RECSYS_BEDROCK_MODEL_ID"
+        )
 
     def _converse(self, user_name: str, items: pd.DataFrame) -> dict:
         """One Converse call; throttling is retried with jittered exponential backoff."""
