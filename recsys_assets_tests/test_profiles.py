@@ -52,8 +52,9 @@ def test_new_columns_keep_the_other_scopes_rows(tmp_path):
     assert table.astype(object).where(table.notna(), None).values.tolist() == [["u1", 1, "a", None], ["u2", 1, "c", 0.5]]
 
 
-def test_rows_outside_the_population_are_deleted_with_the_scope(tmp_path):
+def test_keep_only_deletes_the_rows_of_customers_no_longer_there(tmp_path):
     store = SqliteProfileStore(path=str(tmp_path / "p.sqlite"))
+    assert store.keep_only("recommendations", "user_id", pd.Series(["u1"])) == 0  # no table yet: nothing to do
     store.replace_table("recommendations", recs([["u1", 1, "a"], ["u2", 1, "b"], ["gone", 1, "c"]]))
-    store.replace_rows("recommendations", recs([["u1", 1, "z"]]), "user_id", pd.Series(["u1"]), population=pd.Series(["u1", "u2"]))
-    assert store.read_table("recommendations").sort_values("user_id").values.tolist() == [["u1", 1, "z"], ["u2", 1, "b"]]
+    assert store.keep_only("recommendations", "user_id", pd.Series(["u1", "u2"])) == 2
+    assert store.read_table("recommendations").sort_values("user_id").values.tolist() == [["u1", 1, "a"], ["u2", 1, "b"]]

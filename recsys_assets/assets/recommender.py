@@ -121,10 +121,7 @@ def recommendations(
     check = schema_check_result("recommendations", table)
     if check.passed:  # a table its blocking check rejects is not served
         storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
-        # customers no longer in any segment (gone from the data) lose their rows too
-        profiles.replace_rows(
-            "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members, customer_segments["user_id"]
-        )
+        profiles.replace_rows("recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members)
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,

@@ -28,11 +28,12 @@ class ProfileStore(ConfigurableResource, ABC):
         """Make `table` hold exactly `frame`'s rows (upserting by key); returns the row count."""
 
     @abstractmethod
-    def replace_rows(
-        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
-    ) -> int:
-        """Make the rows of `table` whose `scope_column` is in `scope`, or (given `population`) not in
-        `population`, exactly `frame`'s rows; others stay."""
+    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
+        """Make the rows of `table` whose `scope_column` is in `scope` exactly `frame`'s rows; others stay."""
+
+    @abstractmethod
+    def keep_only(self, table: str, column: str, values: pd.Series) -> int:
+        """Delete the rows of `table` whose `column` is not in `values`; returns the row count."""
 
     @abstractmethod
     def count(self, table: str) -> int: ...
@@ -60,12 +61,10 @@ class SqliteProfileStore(ProfileStore):
             _insert(connection, table, frame)
         return self.count(table)
 
-    def replace_rows(
-        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
-    ) -> int:
-        """Delete the scope's rows (and those outside `population`) and insert `frame` in one write
-        transaction, so concurrent runs writing other scopes wait for each other; the table is created
-        if missing and gains the frame's new columns (other rows get NULL there), never dropped."""
+    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
+        """Delete the scope's rows and insert `frame` in one write transaction, so concurrent runs writing
+        other scopes wait for each other; the table is created if missing and gains the frame's new
+        columns (other rows get NULL there), never dropped."""
         with closing(self._connect()) as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
             existing = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608
@@ -74,10 +73,14 @@ class SqliteProfileStore(ProfileStore):
                     connection.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}"')  # nosec B608
                 _temp_values(connection, "scope", scope)
                 connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" IN (SELECT value FROM scope)')  # nosec B608
-                if population is not None:
-                    _temp_values(connection, "population", population)
-                    connection.execute(f'DELETE FROM "{table}" WHERE "{scope_column}" NOT IN (SELECT value FROM population)')  # nosec B608
             _insert(connection, table, frame)
+        return self.count(table)
+
+    def keep_only(self, table: str, column: str, values: pd.Series) -> int:
+        with closing(self._connect()) as connection, _write_transaction(connection):
+            if list(connection.execute(f'PRAGMA table_info("{table}")')):  # nosec B608 (our table names)
+                _temp_values(connection, "kept", values)
+                connection.execute(f'DELETE FROM "{table}" WHERE "{column}" NOT IN (SELECT value FROM kept)')  # nosec B608
         return self.count(table)
 
     def count(self, table: str) -> int:

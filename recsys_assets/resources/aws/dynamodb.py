@@ -54,23 +54,23 @@ class DynamoDBProfileStore(ProfileStore):
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
         return self._upsert(table, frame)
 
-    def replace_rows(
-        self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series, population: pd.Series | None = None
-    ) -> int:
-        """Upsert `frame` and delete only the items of `scope` (by `scope_column`), or outside `population`, that it no longer has."""
-        known = None if population is None else set(population.astype(str))
-        return self._upsert(table, frame, scope_column, set(scope.astype(str)), known)
+    def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
+        """Upsert `frame` and delete only the items of `scope` (by `scope_column`) that it no longer has."""
+        return self._upsert(table, frame, scope_column, set(scope.astype(str)))
 
-    def _upsert(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        scope_column: str | None = None,
-        scope: set[str] | None = None,
-        population: set[str] | None = None,
-    ) -> int:
-        """Put every row of `frame`; delete the items (of `scope` or outside `population`, when given) whose
-        key it lacks; returns the table's item count."""
+    def keep_only(self, table: str, column: str, values: pd.Series) -> int:
+        keys = TABLE_KEYS[table]
+        self._ensure_table(table)
+        kept = set(values.astype(str))
+        existing = self._scan(table, keys if column in keys else (*keys, column))
+        stale = [
+            {"DeleteRequest": {"Key": {key: item[key] for key in keys}}} for item in existing if str(_deserialize(item[column])) not in kept
+        ]
+        self._write_batches(self.table_name(table), [stale[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(stale), BATCH_WRITE_LIMIT)])
+        return len(existing) - len(stale)
+
+    def _upsert(self, table: str, frame: pd.DataFrame, scope_column: str | None = None, scope: set[str] | None = None) -> int:
+        """Put every row of `frame`; delete the items (of `scope`, when given) whose key it lacks; returns the table's item count."""
         keys = TABLE_KEYS[table]
         self._ensure_table(table)
         items = dynamodb_items(frame, keys)
@@ -80,7 +80,7 @@ class DynamoDBProfileStore(ProfileStore):
         stale = [
             {key: item[key] for key in keys}
             for item in existing
-            if _key_tuple(item, keys) not in wanted and (scope is None or _in_scope(str(_deserialize(item[scope_column])), scope, population))
+            if _key_tuple(item, keys) not in wanted and (scope is None or str(_deserialize(item[scope_column])) in scope)
         ]
         requests = [{"PutRequest": {"Item": item}} for item in items] + [{"DeleteRequest": {"Key": key}} for key in stale]
         batches = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
@@ -221,11 +221,6 @@ def _python_values(column: pd.Series) -> list:
     else:
         values = [str(v) for v in column.astype(object)]
     return [None if gone else value for value, gone in zip(values, missing)]
-
-
-def _in_scope(value: str, scope: set[str], population: set[str] | None) -> bool:
-    """Whether a scoped replace may delete an item whose scope column is `value`."""
-    return value in scope or (population is not None and value not in population)
 
 
 def _key_tuple(item: dict, keys: tuple[str, ...]) -> tuple:
