@@ -71,18 +71,26 @@ class StubbedPersonalize:
             )
         self.add("describe_dataset_import_job", {"datasetImportJob": {"status": import_status, "failureReason": reason}}, datasetImportJobArn=f"{ARN}import/interactions")
 
-    def training(self, existing_versions: list[dict] = ()) -> None:
+    def training(self, existing_versions: list[dict] = (), retraining_solution: bool = False) -> None:
+        """Stubs for training; `retraining_solution`: the solution exists, made with automatic training on."""
         self.add("describe_dataset_import_job", {"datasetImportJob": {"status": "ACTIVE"}}, datasetImportJobArn=f"{ARN}import/items")
         self.add("list_filters", {"Filters": []}, datasetGroupArn=GROUP)
         self.add("create_filter", {"filterArn": f"{ARN}filter/f"}, name="recsys-exclude-reviewed", datasetGroupArn=GROUP, filterExpression=EXCLUDE_REVIEWED)
         self.add("describe_filter", {"filter": {"status": "ACTIVE"}}, filterArn=f"{ARN}filter/f")
-        self.add("list_solutions", {"solutions": []}, datasetGroupArn=GROUP)
-        self.add(
-            "create_solution", {"solutionArn": f"{ARN}solution/s"},
-            name="recsys-solution", datasetGroupArn=GROUP, recipeArn=RECIPE_USER_PERSONALIZATION_V2, solutionConfig={"eventValueThreshold": "0.0001"},
-            performAutoTraining=False,
-        )
-        self.add("describe_solution", {"solution": {"status": "ACTIVE"}}, solutionArn=f"{ARN}solution/s")
+        solution = {"name": "recsys-solution", "solutionArn": f"{ARN}solution/s", "status": "ACTIVE"}
+        self.add("list_solutions", {"solutions": [solution] if retraining_solution else []}, datasetGroupArn=GROUP)
+        if not retraining_solution:
+            self.add(
+                "create_solution", {"solutionArn": f"{ARN}solution/s"},
+                name="recsys-solution", datasetGroupArn=GROUP, recipeArn=RECIPE_USER_PERSONALIZATION_V2,
+                solutionConfig={"eventValueThreshold": "0.0001"}, performAutoTraining=False,
+            )
+        self.add("describe_solution", {"solution": {"status": "ACTIVE", "performAutoTraining": retraining_solution}}, solutionArn=f"{ARN}solution/s")
+        if retraining_solution:
+            self.add("update_solution", {"solutionArn": f"{ARN}solution/s"}, solutionArn=f"{ARN}solution/s", performAutoTraining=False)
+            for status in ("CREATE IN_PROGRESS", "ACTIVE"):
+                updated = {"status": "ACTIVE", "latestSolutionUpdate": {"status": status, "performAutoTraining": False}}
+                self.add("describe_solution", {"solution": updated}, solutionArn=f"{ARN}solution/s")
         self.add("list_solution_versions", {"solutionVersions": list(existing_versions)}, solutionArn=f"{ARN}solution/s")
         self.add("create_solution_version", {"solutionVersionArn": f"{ARN}solution/s/v1"}, name=ANY, solutionArn=f"{ARN}solution/s", trainingMode="FULL")
         self.add("describe_solution_version", {"solutionVersion": {"status": "CREATE IN_PROGRESS"}}, solutionVersionArn=f"{ARN}solution/s/v1")
@@ -129,6 +137,13 @@ def test_train_evaluate_and_recommend_through_the_whole_lifecycle(personalize):
     assert recommendations[["USER_ID", "RANK", "ITEM_ID", "SOURCE"]].values.tolist() == [
         ["u00", 1, "p10", "personalize"], ["u00", 2, "p11", "personalize"], ["u01", 1, "p00", "personalize"], ["u01", 2, "p01", "personalize"]
     ]
+
+
+def test_a_solution_made_with_automatic_training_has_it_switched_off_before_training(personalize):
+    personalize.dataset_group(existing=True)
+    personalize.datasets_and_imports()
+    personalize.training(retraining_solution=True)
+    assert personalize.recommender.train(interactions(), ITEMS).solution_version_arn == f"{ARN}solution/s/v1"
 
 
 def test_a_stopped_solution_version_is_not_waited_on_or_reused_but_trained_again(personalize):

@@ -7,6 +7,7 @@ neither imported nor trained twice. Waits poll `describe_*` every `poll_seconds`
 """
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -40,6 +41,11 @@ _DELETE_CALLS = {
     "schema": ("delete_schema", "describe_schema", "schemaArn"),
     "dataset_group": ("delete_dataset_group", "describe_dataset_group", "datasetGroupArn"),
 }
+
+
+def _latest_update_status(solution: dict) -> dict:
+    """A solution's latest update (its status and failureReason); a solution never updated counts as ACTIVE."""
+    return solution.get("latestSolutionUpdate") or {"status": "ACTIVE"}
 
 
 def _error_code(error: ClientError) -> str:
@@ -227,9 +233,12 @@ class PersonalizeRecommender(Recommender):
             datasetGroupArn=group_arn, recipeArn=recipe_arn, solutionConfig=solution_config,
             performAutoTraining=False,  # the default retrains (and bills) every 7 days; the pipeline retrains itself
         )
-        self._wait("describe_solution", "solutionArn", solution_arn, "solution")
-        version_name = resource_name(self.name, label, fingerprint)
+        solution = self._wait("describe_solution", "solutionArn", solution_arn, "solution")
         api = self.client("personalize")
+        if solution.get("performAutoTraining", False):  # made by an earlier release, which left it retraining weekly
+            api.update_solution(solutionArn=solution_arn, performAutoTraining=False)
+            self._wait("describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status)
+        version_name = resource_name(self.name, label, fingerprint)
         version_arn = next(
             (
                 summary["solutionVersionArn"]
@@ -272,18 +281,24 @@ class PersonalizeRecommender(Recommender):
                 raise
             return self._find(list_operation, result_key, "name", name, **list_params)[arn_key]
 
-    def _wait(self, operation: str, arn_key: str, arn: str, result_key: str) -> dict:
-        """Poll until ACTIVE; a failed resource raises with its failureReason, a slow one after timeout_seconds."""
+    def _wait(
+        self, operation: str, arn_key: str, arn: str, result_key: str, status_of: Callable[[dict], dict] = lambda d: d
+    ) -> dict:
+        """Poll until ACTIVE; a failed resource raises with its failureReason, a slow one after timeout_seconds.
+
+        `status_of` picks the part of the description whose status counts (default: the resource itself).
+        """
         deadline = time.monotonic() + self.timeout_seconds
         while True:
             described = getattr(self.client("personalize"), operation)(**{arn_key: arn})[result_key]
-            state = creation_state(described["status"])
+            part = status_of(described)
+            state = creation_state(part["status"])
             if state == "done":
                 return described
             if state == "failed":
-                raise PersonalizeFailure(f"{arn} failed ({described['status']}): {described.get('failureReason') or 'no reason given'}")
+                raise PersonalizeFailure(f"{arn} failed ({part['status']}): {part.get('failureReason') or 'no reason given'}")
             if time.monotonic() >= deadline:
-                raise PersonalizeFailure(f"{arn} still {described['status']} after {self.timeout_seconds:,.0f} s")
+                raise PersonalizeFailure(f"{arn} still {part['status']} after {self.timeout_seconds:,.0f} s")
             time.sleep(self.poll_seconds)
 
     def _delete(self, step: Deletion) -> None:
