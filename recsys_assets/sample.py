@@ -308,8 +308,6 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
     return _Draw(table, products, _Tastes(favourite_top, second_top, favourite_sub), user_ids, catalog["product_id"])
 
 
-
-
 def write_catalog(catalog: pd.DataFrame, path: str | PathLike) -> None:
     """Write the catalog as amazon.csv is written: UTF-8 without BOM, minimal quoting, header, '\\n' endings."""
     catalog.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")

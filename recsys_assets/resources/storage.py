@@ -144,7 +144,7 @@ class LocalObjectStore(ObjectStore):
             path = self._path(key)
             path.unlink(missing_ok=True)
             folder = path.parent.resolve()
-            while folder != root and folder.is_relative_to(root) and not any(folder.iterdir()):
+            while folder != root and folder.is_relative_to(root) and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
                 folder = folder.parent
 
