@@ -31,35 +31,35 @@ SEGMENT_ASSETS = [AssetKey("recommendations"), AssetKey("emails")]
 
 def new_inbox_files(
     objects: list[StoredObject], cursor: dict, limit: int, now: float, settle_seconds: float
-) -> tuple[list[tuple[StoredObject, float]], dict]:
-    """Objects whose version has not been handled (new, or rewritten since, whatever their modification
-    time) and has been seen unchanged for `settle_seconds`, oldest first, at most `limit`, each with
-    when that version was first seen; and the next cursor.
+) -> tuple[list[tuple[StoredObject, int]], dict]:
+    """Objects whose version is not the one last handled for their key (new, rewritten, or put back to an
+    earlier version, whatever their modification time) and has been seen unchanged for `settle_seconds`,
+    oldest first, at most `limit`, each with how many versions of its key were handled before; and the
+    next cursor.
 
-    The cursor maps each key in the inbox to the version handled ("handled") and to the version waiting
-    with when it was first seen ("waiting"); a version that changes waits anew, so a file still being
-    written is not read. Keys no longer listed are dropped, so the cursor stays the size of the inbox.
+    The cursor keeps, for every key ever handled, the version last handled and that count ("handled"),
+    and for keys waiting to settle, the version and when it was first seen ("waiting"); a version that
+    changes waits anew, so a file still being written is not read.
     """
     handled, waiting = _handled_versions(objects, cursor), cursor.get("waiting", {})
-    unhandled = [o for o in objects if handled.get(o.key) != o.version]
+    unhandled = [o for o in objects if handled.get(o.key, [None])[0] != o.version]
     seen = {o.key: waiting[o.key][1] if waiting.get(o.key, [None])[0] == o.version else now for o in unhandled}
     settled = [o for o in unhandled if now - seen[o.key] >= settle_seconds]
-    fresh = sorted(settled, key=lambda o: (o.modified, o.key))[:limit]
-    listed, taken = {o.key for o in objects}, {o.key for o in fresh}
-    kept = {key: version for key, version in handled.items() if key in listed}
-    return [(o, seen[o.key]) for o in fresh], {
-        "handled": kept | {o.key: o.version for o in fresh},
+    fresh = [(o, handled[o.key][1] + 1 if o.key in handled else 0) for o in sorted(settled, key=lambda o: (o.modified, o.key))[:limit]]
+    taken = {o.key for o, _ in fresh}
+    return fresh, {
+        "handled": handled | {o.key: [o.version, count] for o, count in fresh},
         "waiting": {o.key: [o.version, seen[o.key]] for o in unhandled if o.key not in taken},
     }
 
 
-def _handled_versions(objects: list[StoredObject], cursor: dict) -> dict[str, str]:
+def _handled_versions(objects: list[StoredObject], cursor: dict) -> dict[str, list]:
     """The cursor's handled versions; from the cursor of earlier releases (the newest modification time
     handled, "since", and the key:version handled at exactly that time, "seen"), the listed files it covers."""
     if "since" not in cursor:
         return cursor.get("handled", {})
     since, seen = cursor["since"], set(cursor.get("seen", []))
-    return {o.key: o.version for o in objects if o.modified < since or (o.modified == since and f"{o.key}:{o.version}" in seen)}
+    return {o.key: [o.version, 0] for o in objects if o.modified < since or (o.modified == since and f"{o.key}:{o.version}" in seen)}
 
 
 def latest_materialization(context: SensorEvaluationContext, asset: str) -> EventLogRecord | None:
@@ -87,9 +87,10 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
     known = set(context.instance.get_dynamic_partitions(raw_files.name))
     return SensorResult(
         run_requests=[
-            # with when the version was first seen: a file put back to an earlier version is read again
-            RunRequest(partition_key=key, asset_selection=RAW_ASSETS, run_key=f"{key}:{o.version}:{seen:.3f}")
-            for key, (o, seen) in zip(partition_keys, fresh)
+            # the count tells apart a file put back to an earlier version (Dagster skips a run key it has seen),
+            # and a tick evaluated again from the same cursor asks with the same keys
+            RunRequest(partition_key=key, asset_selection=RAW_ASSETS, run_key=f"{key}:{o.version}:{count}")
+            for key, (o, count) in zip(partition_keys, fresh)
         ],
         dynamic_partitions_requests=[
             AddDynamicPartitionsRequest(raw_files.name, [key for key in partition_keys if key not in known])

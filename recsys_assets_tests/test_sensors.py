@@ -132,13 +132,24 @@ def test_a_file_put_back_to_an_earlier_version_is_read_again_with_a_run_key_of_i
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     path, cursor, run_keys = inbox / "p.csv", None, []
-    for content in ("version 1", "version 2 is longer", "version 1"):  # `cp -p backup.csv p.csv` restores size and mtime
+    for content in ("version 1", "version 2 is longer") * 2:  # `cp -p backup.csv p.csv` restores size and mtime
         path.write_text(content)
         os.utime(path, (1_700_000_000, 1_700_000_000))
         result = evaluate_inbox(instance, inbox, cursor)
-        cursor, run_keys = result.cursor, run_keys + [r.run_key for r in result.run_requests]
         clock[0] += 60
-    assert len(run_keys) == len(set(run_keys)) == 3  # Dagster skips a run key it has already seen: each must be new
+        again = evaluate_inbox(instance, inbox, cursor)  # a tick evaluated again from the same cursor (its cursor was not saved)
+        assert [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests]
+        cursor, run_keys = result.cursor, run_keys + [r.run_key for r in result.run_requests]
+    assert len(run_keys) == len(set(run_keys)) == 4  # Dagster skips a run key it has already seen: each must be new
+
+
+def test_a_file_that_leaves_and_comes_back_is_read_only_if_it_changed():
+    a, b = StoredObject("in/p.csv", "A", 10.0), StoredObject("in/p.csv", "B", 10.0)
+    _, cursor = new_inbox_files([a], {}, limit=5, now=0.0, settle_seconds=0)
+    _, cursor = new_inbox_files([b], cursor, limit=5, now=1.0, settle_seconds=0)
+    _, cursor = new_inbox_files([], cursor, limit=5, now=2.0, settle_seconds=0)  # moved away
+    assert new_inbox_files([b], cursor, limit=5, now=3.0, settle_seconds=0)[0] == []  # back as it was handled
+    assert new_inbox_files([a], cursor, limit=5, now=3.0, settle_seconds=0)[0] == [(a, 2)]  # back as an older version
 
 
 def test_the_cursor_of_earlier_releases_counts_its_files_as_handled():
