@@ -2,11 +2,12 @@
 
 import email
 import json
+import os
 
 import boto3
 import pandas as pd
 import pytest
-from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 from dagster import build_asset_context
 
@@ -123,7 +124,12 @@ def test_an_invalid_reply_falls_back_and_says_why(bad, reason):
 
 @pytest.mark.parametrize(
     "code, message",
-    [("AccessDeniedException", ""), ("ValidationException", "The provided model identifier is invalid.")],
+    [
+        ("AccessDeniedException", ""),
+        ("ExpiredTokenException", "The security token included in the request is expired"),
+        ("ValidationException", "The provided model identifier is invalid."),
+        ("ValidationException", "Invocation of model ID anthropic.x with on-demand throughput isn't supported. Retry with an inference profile."),
+    ],
 )
 def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check(code, message):
     writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0)
@@ -133,12 +139,19 @@ def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check(cod
         list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS))
 
 
-def test_missing_credentials_stop_the_run_too(monkeypatch):
-    def no_credentials(*_):
-        raise NoCredentialsError()
-
-    monkeypatch.setattr(BedrockEmailWriter, "_converse", no_credentials)
-    with pytest.raises(BedrockRefused, match="Unable to locate credentials"):
+@pytest.mark.parametrize(
+    "environment, message",
+    [({"AWS_DEFAULT_REGION": "us-east-1"}, "Unable to locate credentials"), ({}, "You must specify a region")],
+)
+def test_missing_credentials_or_region_stop_the_run_too(monkeypatch, tmp_path, environment, message):
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata lookup: tests stay off the network
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(BedrockRefused, match=message):
         list(BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS))
 
 
@@ -156,6 +169,7 @@ def test_a_lost_connection_falls_back_for_that_email_and_says_why(monkeypatch):
         raise EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com")
 
     monkeypatch.setattr(BedrockEmailWriter, "_converse", unreachable)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     [sent] = [e for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch]
     assert sent.origin == "fallback" and sent.fallback_reason.startswith("Bedrock EndpointConnectionError: Could not connect")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,11 @@ from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
 # Model ids retire (the original guidance's claude-3-sonnet-20240229 is gone): keep this a setting.
 DEFAULT_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 # Errors that every call would get (no model access, unknown model, bad or missing credentials): they stop the run.
-REFUSALS = frozenset({"AccessDeniedException", "ResourceNotFoundException", "UnrecognizedClientException"})
+REFUSALS = frozenset(
+    {"AccessDeniedException", "ResourceNotFoundException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException"}
+)
+# A ValidationException that is about the model id (unknown, or a foundation model that needs an inference profile).
+MODEL_ID_PROBLEM = re.compile(r"model identifier|model id|inference profile", re.IGNORECASE)
 UNUSABLE_SETUP = (NoCredentialsError, PartialCredentialsError, NoRegionError)
 
 
@@ -73,6 +78,10 @@ class BedrockEmailWriter(EmailWriter):
         names = users.set_index("user_id")["user_name"].fillna("")
         catalog_ids = frozenset(products["product_id"].astype(str))
         user_ids = items["user_id"].drop_duplicates().tolist()
+        try:
+            self.client()  # once, before the threads share it
+        except UNUSABLE_SETUP as error:
+            raise self._refused(error) from error
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
             for start in range(0, len(user_ids), self.users_per_batch):
                 part = items[items["user_id"].isin(user_ids[start : start + self.users_per_batch])]
@@ -90,7 +99,7 @@ class BedrockEmailWriter(EmailWriter):
             response = self._converse(user_name, items)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "error")
-            if code in REFUSALS or (code == "ValidationException" and "model identifier" in str(error)):
+            if code in REFUSALS or (code == "ValidationException" and MODEL_ID_PROBLEM.search(str(error))):
                 raise self._refused(error) from error
             return ModelReply(None, f"Bedrock {code}: {error}")
         except UNUSABLE_SETUP as error:
