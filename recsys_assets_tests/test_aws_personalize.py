@@ -71,25 +71,27 @@ class StubbedPersonalize:
             )
         self.add("describe_dataset_import_job", {"datasetImportJob": {"status": import_status, "failureReason": reason}}, datasetImportJobArn=f"{ARN}import/interactions")
 
-    def training(self, existing_versions: list[dict] = (), retraining_solution: bool = False) -> None:
-        """Stubs for training; `retraining_solution`: the solution exists, made with automatic training on."""
+    def training(self, existing_versions: list[dict] = (), solution_descriptions: list[dict] | None = None, update: str = "") -> None:
+        """Stubs for training. `solution_descriptions`: the solution exists and describe_solution returns these
+        in turn; `update`: the statuses update_solution's update goes through ("": no update expected)."""
         self.add("describe_dataset_import_job", {"datasetImportJob": {"status": "ACTIVE"}}, datasetImportJobArn=f"{ARN}import/items")
         self.add("list_filters", {"Filters": []}, datasetGroupArn=GROUP)
         self.add("create_filter", {"filterArn": f"{ARN}filter/f"}, name="recsys-exclude-reviewed", datasetGroupArn=GROUP, filterExpression=EXCLUDE_REVIEWED)
         self.add("describe_filter", {"filter": {"status": "ACTIVE"}}, filterArn=f"{ARN}filter/f")
         solution = {"name": "recsys-solution", "solutionArn": f"{ARN}solution/s", "status": "ACTIVE"}
-        self.add("list_solutions", {"solutions": [solution] if retraining_solution else []}, datasetGroupArn=GROUP)
-        if not retraining_solution:
+        self.add("list_solutions", {"solutions": [solution] if solution_descriptions else []}, datasetGroupArn=GROUP)
+        if not solution_descriptions:
             self.add(
                 "create_solution", {"solutionArn": f"{ARN}solution/s"},
                 name="recsys-solution", datasetGroupArn=GROUP, recipeArn=RECIPE_USER_PERSONALIZATION_V2,
                 solutionConfig={"eventValueThreshold": "0.0001"}, performAutoTraining=False,
             )
-        self.add("describe_solution", {"solution": {"status": "ACTIVE", "performAutoTraining": retraining_solution}}, solutionArn=f"{ARN}solution/s")
-        if retraining_solution:
+        for described in solution_descriptions or [{"status": "ACTIVE", "performAutoTraining": False}]:
+            self.add("describe_solution", {"solution": described}, solutionArn=f"{ARN}solution/s")
+        if update:
             self.add("update_solution", {"solutionArn": f"{ARN}solution/s"}, solutionArn=f"{ARN}solution/s", performAutoTraining=False)
-            for status in ("CREATE IN_PROGRESS", "ACTIVE"):
-                updated = {"status": "ACTIVE", "latestSolutionUpdate": {"status": status, "performAutoTraining": False}}
+            for status in update.split(","):
+                updated = {"status": "ACTIVE", "latestSolutionUpdate": {"status": status, "performAutoTraining": False, "failureReason": "quota"}}
                 self.add("describe_solution", {"solution": updated}, solutionArn=f"{ARN}solution/s")
         self.add("list_solution_versions", {"solutionVersions": list(existing_versions)}, solutionArn=f"{ARN}solution/s")
         self.add("create_solution_version", {"solutionVersionArn": f"{ARN}solution/s/v1"}, name=ANY, solutionArn=f"{ARN}solution/s", trainingMode="FULL")
@@ -139,10 +141,23 @@ def test_train_evaluate_and_recommend_through_the_whole_lifecycle(personalize):
     ]
 
 
-def test_a_solution_made_with_automatic_training_has_it_switched_off_before_training(personalize):
+RETRAINING = {"status": "ACTIVE", "performAutoTraining": True}
+
+
+@pytest.mark.parametrize(
+    "descriptions, update",
+    [
+        ([RETRAINING], "CREATE IN_PROGRESS,ACTIVE"),  # made with automatic training on: switched off, waited for
+        ([RETRAINING], "CREATE FAILED"),  # the update fails: logged, and training goes on
+        # an update another run started is waited for, and not asked again once it has switched training off
+        ([{**RETRAINING, "latestSolutionUpdate": {"status": "CREATE IN_PROGRESS", "performAutoTraining": False}},
+          {**RETRAINING, "latestSolutionUpdate": {"status": "ACTIVE", "performAutoTraining": False}}], ""),
+    ],
+)
+def test_a_solution_that_trains_itself_weekly_has_it_switched_off_before_training(personalize, descriptions, update):
     personalize.dataset_group(existing=True)
     personalize.datasets_and_imports()
-    personalize.training(retraining_solution=True)
+    personalize.training(solution_descriptions=descriptions, update=update)
     assert personalize.recommender.train(interactions(), ITEMS).solution_version_arn == f"{ARN}solution/s/v1"
 
 

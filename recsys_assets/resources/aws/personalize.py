@@ -43,6 +43,14 @@ _DELETE_CALLS = {
 }
 
 
+def _automatic_training(solution: dict) -> bool:
+    """Whether a solution trains itself weekly: its latest successful update's setting, else its own."""
+    update = solution.get("latestSolutionUpdate") or {}
+    if creation_state(update.get("status", "")) == "done" and "performAutoTraining" in update:
+        return bool(update["performAutoTraining"])
+    return bool(solution.get("performAutoTraining", False))
+
+
 def _latest_update_status(solution: dict) -> dict:
     """A solution's latest update (its status and failureReason); a solution never updated counts as ACTIVE."""
     return solution.get("latestSolutionUpdate") or {"status": "ACTIVE"}
@@ -234,10 +242,8 @@ class PersonalizeRecommender(Recommender):
             performAutoTraining=False,  # the default retrains (and bills) every 7 days; the pipeline retrains itself
         )
         solution = self._wait("describe_solution", "solutionArn", solution_arn, "solution")
+        self._switch_off_automatic_training(solution_arn, solution)
         api = self.client("personalize")
-        if solution.get("performAutoTraining", False):  # made by an earlier release, which left it retraining weekly
-            api.update_solution(solutionArn=solution_arn, performAutoTraining=False)
-            self._wait("describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status)
         version_name = resource_name(self.name, label, fingerprint)
         version_arn = next(
             (
@@ -250,6 +256,21 @@ class PersonalizeRecommender(Recommender):
         ) or api.create_solution_version(name=version_name, solutionArn=solution_arn, trainingMode="FULL")["solutionVersionArn"]
         version = self._wait("describe_solution_version", "solutionVersionArn", version_arn, "solutionVersion")
         return version_arn, float(version.get("trainingHours", 0.0))
+
+    def _switch_off_automatic_training(self, solution_arn: str, solution: dict) -> None:
+        """Turn off the weekly automatic training of a solution an earlier release made with it on.
+
+        An update already under way is waited for first. If the update fails, training goes on and
+        the failure is logged: the solution then still retrains weekly, as before.
+        """
+        try:
+            if creation_state(_latest_update_status(solution)["status"]) == "pending":
+                solution = self._wait("describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status)
+            if _automatic_training(solution):
+                self.client("personalize").update_solution(solutionArn=solution_arn, performAutoTraining=False)
+                self._wait("describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status)
+        except (PersonalizeFailure, ClientError) as failure:
+            get_dagster_logger().warning(f"{solution_arn} keeps Personalize's weekly automatic training: {failure}")
 
     def _metrics(self, version_arn: str) -> dict[str, float]:
         return personalize.solution_metrics(self.client("personalize").get_solution_metrics(solutionVersionArn=version_arn)["metrics"])
