@@ -156,6 +156,12 @@ def test_a_rerun_leaves_exactly_the_new_rows_with_decimals_and_empty_strings(pro
     assert read["rating"].isna().tolist() == [True, False]
 
 
+def test_keep_only_on_a_table_not_made_yet_does_nothing(aws):
+    store = DynamoDBProfileStore(table_prefix="t_", create_tables=False)
+    assert store.keep_only("recommendations", "user_id", pd.Series(["u1"])) == 0
+    assert "t_recommendations" not in boto3.client("dynamodb").list_tables()["TableNames"]
+
+
 def test_replace_rows_deletes_only_stale_items_of_its_scope(profiles):
     recs = frame_of([{"user_id": u, "rank": r, "ITEM_ID": f"p{r}"} for u in ("u1", "u2") for r in (1, 2)])
     profiles.replace_table("recommendations", recs)

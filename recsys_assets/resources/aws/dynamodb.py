@@ -59,10 +59,12 @@ class DynamoDBProfileStore(ProfileStore):
         return self._upsert(table, frame, scope_column, set(scope.astype(str)))
 
     def keep_only(self, table: str, column: str, values: pd.Series) -> int:
-        keys = TABLE_KEYS[table]
-        self._ensure_table(table)
+        keys, client = TABLE_KEYS[table], self.client()
         kept = set(values.astype(str))
-        existing = self._scan(table, keys if column in keys else (*keys, column))
+        try:
+            existing = self._scan(table, keys if column in keys else (*keys, column))
+        except client.exceptions.ResourceNotFoundException:
+            return 0  # no table yet: nothing to keep or delete
         stale = [
             {"DeleteRequest": {"Key": {key: item[key] for key in keys}}} for item in existing if str(_deserialize(item[column])) not in kept
         ]
