@@ -1,5 +1,7 @@
 """Faults: a Bedrock re-run asks the model only for what failed or changed; access denied stops the run, named."""
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
@@ -9,12 +11,16 @@ from dagster_aws.s3 import S3Resource
 
 from recsys_assets.assets import ingest
 from recsys_assets.assets.emails import emails
-from recsys_assets.assets.ingest import products
+from recsys_assets.assets import segments
+from recsys_assets.assets.ingest import products, users
+from recsys_assets.assets.recommender import recommendations, segment_csv
+from recsys_assets.assets.segments import customer_segments
 from recsys_assets.assets.partitions import raw_files
-from recsys_assets.catalog import build_products, parse_catalog_csv
+from recsys_assets.catalog import build_products, build_users, explode_reviews, parse_catalog_csv
 from recsys_assets.resources.aws.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.aws.s3 import S3ObjectStore
 from recsys_assets.resources.profiles import SqliteProfileStore
+from recsys_assets.resources.settings import PipelineSettings
 from recsys_assets.resources.storage import LocalObjectStore
 from recsys_assets.sample import generate_catalog, write_catalog
 
@@ -77,17 +83,59 @@ def test_s3_access_denied_is_an_error_naming_the_call():
         store.read_bytes("inbox/a.csv")
 
 
-def test_a_table_its_blocking_check_rejects_never_reaches_the_profile_store(monkeypatch, tmp_path):
+@pytest.fixture
+def served(tmp_path):
+    """A small catalog's raw rows, a SQLite profile store and a Dagster context that knows its file."""
     path = tmp_path / "a.csv"
     write_catalog(generate_catalog(n_products=20, n_users=30, n_reviews=80, seed=4), path)
     raw = {"a.csv": parse_catalog_csv(path.read_bytes(), "a.csv").rows}
-    profiles = SqliteProfileStore(path=str(tmp_path / "profiles.sqlite"))
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(raw_files.name, ["a.csv"])
-        context = build_asset_context(instance=instance)
-        good = products(context, raw, profiles)
-        monkeypatch.setattr(ingest, "build_products", lambda rows: build_products(rows).assign(rating=9.0))
-        bad = products(context, raw, profiles)
+        yield SimpleNamespace(raw=raw, profiles=SqliteProfileStore(path=str(tmp_path / "profiles.sqlite")), instance=instance, home=tmp_path)
+
+
+def test_products_that_fail_their_blocking_check_never_reach_the_profile_store(served, monkeypatch):
+    context = build_asset_context(instance=served.instance)
+    good = products(context, served.raw, served.profiles)
+    monkeypatch.setattr(ingest, "build_products", lambda rows: build_products(rows).assign(rating=9.0))
+    bad = products(context, served.raw, served.profiles)
     assert good.check_results[0].passed and not bad.check_results[0].passed
-    served = profiles.read_table("products").set_index("product_id")["rating"]
-    assert served.to_dict() == good.value.set_index("product_id")["rating"].to_dict()  # still the good table
+    stored = served.profiles.read_table("products").set_index("product_id")["rating"]
+    assert stored.to_dict() == good.value.set_index("product_id")["rating"].to_dict()  # still the good table
+
+
+def test_users_that_fail_their_blocking_check_never_reach_the_profile_store(served, monkeypatch):
+    context = build_asset_context(instance=served.instance)
+    catalog, reviews = build_products(served.raw["a.csv"]), explode_reviews(served.raw["a.csv"])
+    good = users(context, reviews, catalog, served.raw, served.profiles)
+    monkeypatch.setattr(ingest, "build_users", lambda *inputs: build_users(*inputs).assign(review_count=0))
+    bad = users(context, reviews, catalog, served.raw, served.profiles)
+    assert good.check_results[0].passed and not bad.check_results[0].passed
+    assert served.profiles.read_table("users")["review_count"].min() >= 1
+
+
+def test_segments_that_fail_their_blocking_check_delete_no_served_recommendation(served, monkeypatch):
+    kept = pd.DataFrame({"user_id": ["gone"], "rank": [1], "ITEM_ID": ["P1"]})
+    served.profiles.replace_table("recommendations", kept)
+    catalog, reviews = build_products(served.raw["a.csv"]), explode_reviews(served.raw["a.csv"])
+    customers = build_users(reviews, catalog, served.raw["a.csv"])
+    monkeypatch.setattr(segments, "assign_segments", lambda *_, **__: pd.DataFrame({"user_id": customers["user_id"], "segment": "Not A Slug"}))
+    result = customer_segments(customers, PipelineSettings(), served.profiles)
+    assert not result.check_results[0].passed
+    assert served.profiles.read_table("recommendations")["user_id"].tolist() == ["gone"]
+
+
+def test_recommendations_that_fail_their_blocking_check_are_not_served(served):
+    class RanksFromZero:
+        def recommend(self, model, interactions, user_ids, num_results):
+            return pd.DataFrame({"USER_ID": list(user_ids), "RANK": 0, "ITEM_ID": "P1", "SCORE": 1.0, "SOURCE": "popularity",
+                                 "REASON_ITEM_ID": None, "REASON_CATEGORY": None})
+
+    members = pd.DataFrame({"user_id": ["u1", "u2"], "segment": "general"})
+    storage = LocalObjectStore(root=str(served.home / "home"))
+    result = recommendations(
+        build_asset_context(partition_key="general"), None, pd.DataFrame(), members, RanksFromZero(), PipelineSettings(), storage,
+        served.profiles,
+    )
+    assert not result.check_results[0].passed
+    assert not storage.exists(segment_csv("general")) and served.profiles.count("recommendations") == 0
