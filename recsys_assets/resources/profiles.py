@@ -67,7 +67,7 @@ class SqliteProfileStore(ProfileStore):
         columns (other rows get NULL there), never dropped."""
         with closing(self._connect()) as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
-            existing = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608
+            existing = _columns(connection, table)
             if existing:
                 for column in [str(c) for c in frame.columns if str(c) not in existing]:
                     connection.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}"')  # nosec B608
@@ -78,7 +78,7 @@ class SqliteProfileStore(ProfileStore):
 
     def keep_only(self, table: str, column: str, values: pd.Series) -> int:
         with closing(self._connect()) as connection, _write_transaction(connection):
-            if list(connection.execute(f'PRAGMA table_info("{table}")')):  # nosec B608 (our table names)
+            if _columns(connection, table):
                 _temp_values(connection, "kept", values)
                 connection.execute(f'DELETE FROM "{table}" WHERE "{column}" NOT IN (SELECT value FROM kept)')  # nosec B608
         return self.count(table)
@@ -105,6 +105,11 @@ def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    """The table's column names; none when it does not exist."""
+    return [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]  # nosec B608 (our table names)
 
 
 def _insert(connection: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:

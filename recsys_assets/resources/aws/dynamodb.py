@@ -68,7 +68,7 @@ class DynamoDBProfileStore(ProfileStore):
         stale = [
             {"DeleteRequest": {"Key": {key: item[key] for key in keys}}} for item in existing if str(_deserialize(item[column])) not in kept
         ]
-        self._write_batches(self.table_name(table), [stale[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(stale), BATCH_WRITE_LIMIT)])
+        self._write_batches(self.table_name(table), stale)
         return len(existing) - len(stale)
 
     def _upsert(self, table: str, frame: pd.DataFrame, scope_column: str | None = None, scope: set[str] | None = None) -> int:
@@ -85,8 +85,7 @@ class DynamoDBProfileStore(ProfileStore):
             if _key_tuple(item, keys) not in wanted and (scope is None or str(_deserialize(item[scope_column])) in scope)
         ]
         requests = [{"PutRequest": {"Item": item}} for item in items] + [{"DeleteRequest": {"Key": key}} for key in stale]
-        batches = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
-        self._write_batches(self.table_name(table), batches)
+        self._write_batches(self.table_name(table), requests)
         return len(wanted | {_key_tuple(item, keys) for item in existing}) - len(stale)
 
     def count(self, table: str) -> int:
@@ -147,13 +146,15 @@ class DynamoDBProfileStore(ProfileStore):
         pages = self.client().get_paginator("scan").paginate(TableName=self.table_name(table), **projection)
         return [item for page in pages for item in page["Items"]]
 
-    def _write_batches(self, name: str, batches: list[list[dict]]) -> None:
-        """Every batch, `write_concurrency` at a time (a key is in one batch only, so their order does not matter).
+    def _write_batches(self, name: str, requests: list[dict]) -> None:
+        """The requests in batches of BATCH_WRITE_LIMIT, `write_concurrency` batches at a time (a key is in one
+        batch only, so their order does not matter).
 
         A batch that fails does not stop the others: once all have run, the first exception a batch
         raised is raised again, else an error for the batches left unprocessed.
         """
         client = self.client()  # built before the threads share it
+        batches = [requests[start : start + BATCH_WRITE_LIMIT] for start in range(0, len(requests), BATCH_WRITE_LIMIT)]
         with ThreadPoolExecutor(min(self.write_concurrency, max(len(batches), 1))) as pool:
             futures = [pool.submit(self._write_batch, client, name, batch) for batch in batches]
         raised = [future.exception() for future in futures if future.exception()]
