@@ -254,7 +254,7 @@ def _ratios_per_draw(ndcg: dict[str, list[float]]) -> str:
     """The default's NDCG@10 per draw: as a multiple of popularity-count's, and its margin over the best other model."""
     default = np.array(ndcg[DEFAULT_MODEL])
     ratios = [f"{d / p:.2f}x" if p else "n/a" for d, p in zip(default, ndcg["popularity-count"])]
-    margin = default - np.max([values for name, values in ndcg.items() if name not in (DEFAULT_MODEL, CEILING)], axis=0)
+    margin = default - np.max(list(_others(ndcg).values()), axis=0)
     return (
         f"Default / popularity-count NDCG@10 per draw: {', '.join(ratios)}; of the means: "
         f"{default.mean() / _mean(ndcg['popularity-count']):.2f}x. The default's margin over the best other model "
@@ -262,9 +262,14 @@ def _ratios_per_draw(ndcg: dict[str, list[float]]) -> str:
     )
 
 
+def _others(ndcg: dict[str, list[float | None]]) -> dict[str, np.ndarray]:
+    """The figures of the models the default is compared with: every candidate but itself (not the ceiling)."""
+    return {name: np.array(values, dtype=float) for name, values in ndcg.items() if name not in (DEFAULT_MODEL, CEILING)}
+
+
 def _paired_difference(ndcg: dict[str, list[float | None]], unit: str) -> str:
     """The default's NDCG@10 minus that of the best other model (by mean), paired by split or draw."""
-    others = {name: np.array(values, dtype=float) for name, values in ndcg.items() if name not in (DEFAULT_MODEL, CEILING)}
+    others = _others(ndcg)
     best = max(others, key=lambda name: np.nanmean(others[name]))
     difference = np.array(ndcg[DEFAULT_MODEL], dtype=float) - others[best]
     if len(difference) < 2:

@@ -117,6 +117,15 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         keep_emails_of(storage, name, membership.loc[membership["segment"] == name, "user_id"])
     combined = combined_recommendations(storage, membership)
     combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
+    per_segment = {
+        name: {
+            "users": int(meta["recommendations"]["segment_users"]),
+            "emails_written": int(meta["emails"]["emails_written"]),
+            "emails_kept": int(meta["emails"]["emails_reused"]),
+            "emails_failed": int(meta["emails"]["emails_failed"]),
+        }
+        for name, meta in served.items()
+    }
     summary = {
         "input": options.input_location,
         "files": files,
@@ -126,18 +135,8 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             "recommendations": sum(int(meta["recommendations"]["dagster/row_count"]) for meta in served.values()),
         },
         "quarantine_reasons": quarantine_reasons([meta["rejected_rows"]["reason_counts"] for meta in ingested]),
-        "segments": {
-            name: {
-                "users": int(meta["recommendations"]["segment_users"]),
-                "emails_written": int(meta["emails"]["emails_written"]),
-                "emails_kept": int(meta["emails"]["emails_reused"]),
-                "emails_failed": int(meta["emails"]["emails_failed"]),
-            }
-            for name, meta in served.items()
-        },
-        "emails_written": sum(int(meta["emails"]["emails_written"]) for meta in served.values()),
-        "emails_kept": sum(int(meta["emails"]["emails_reused"]) for meta in served.values()),
-        "emails_failed": sum(int(meta["emails"]["emails_failed"]) for meta in served.values()),
+        "segments": per_segment,
+        **{count: sum(counts[count] for counts in per_segment.values()) for count in ("emails_written", "emails_kept", "emails_failed")},
         "offline_metrics": catalog["recommender"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": str((home / "recommendations.csv").resolve()),

@@ -272,7 +272,8 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
     _check_sizes(n_products, n_users, n_reviews)
     rng = np.random.default_rng(seed)
     products = _products(rng, n_products)
-    favourite_top, second_top, favourite_sub = _user_tastes(rng, n_users, products)
+    tastes = _user_tastes(rng, n_users, products)
+    favourite_top, second_top, favourite_sub = tastes
     reviews_per_user = _reviews_per_user(rng, n_users, n_reviews, n_products)
     user, product = _review_pairs(rng, reviews_per_user, products, favourite_top, second_top, favourite_sub)
     product = _give_every_product_a_review(rng, product, products)
@@ -305,7 +306,7 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
         catalog["timestamp"] = _join_lists(timestamp.astype(str).astype(object), last_of_product)
         columns.append("timestamp")
     table = pd.DataFrame({name: catalog[name] for name in columns}, dtype="str")
-    return _Draw(table, products, _Tastes(favourite_top, second_top, favourite_sub), user_ids, catalog["product_id"])
+    return _Draw(table, products, tastes, user_ids, catalog["product_id"])
 
 
 def write_catalog(catalog: pd.DataFrame, path: str | PathLike) -> None:
@@ -412,7 +413,7 @@ def _sample_in_ranges(rng: np.random.Generator, cumulative_weight: np.ndarray, b
 
 
 def _user_tastes(rng: np.random.Generator, n_users: int,
-                 products: _Products) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 products: _Products) -> _Tastes:
     """Favourite top level, optional second one (-1 if none) and favourite subcategory of each user."""
     top_size = np.diff(products.top_bounds, axis=1).ravel()
     with np.errstate(divide="ignore"):
@@ -424,7 +425,7 @@ def _user_tastes(rng: np.random.Generator, n_users: int,
     sub_size = np.diff(products.sub_bounds, axis=1).ravel()
     subs_of_favourite = _bounds(products.sub_top, len(top_size))[favourite]
     favourite_sub = _sample_in_ranges(rng, np.cumsum(sub_size).astype(float), subs_of_favourite)
-    return favourite, np.where(has_second, second, -1), favourite_sub
+    return _Tastes(favourite, np.where(has_second, second, -1), favourite_sub)
 
 
 def _reviews_per_user(rng: np.random.Generator, n_users: int, n_reviews: int, n_products: int) -> np.ndarray:
