@@ -17,10 +17,10 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
-from recsys_assets.assets.partitions import raw_files, segments
+from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.definitions import build_definitions
-from recsys_assets.sample import generate_catalog, write_catalog
-from recsys_assets.settings import RunOptions
+from recsys_assets.sample.generator import generate_catalog, write_catalog
+from recsys_assets.environment import RunOptions
 
 from results import write_section
 

@@ -54,7 +54,7 @@ def prepare(reviews: int, folder: Path) -> dict:
     """Generate the catalog, run it through the pipeline's code and save interactions and items."""
     from bench_quality import catalog
 
-    from recsys_assets.sample import generate_catalog, write_catalog
+    from recsys_assets.sample.generator import generate_catalog, write_catalog
 
     path = folder / "catalog.csv"
     write_catalog(generate_catalog(n_products=reviews // 10, n_users=reviews // 5, n_reviews=reviews), path)

@@ -24,9 +24,9 @@ def run_once(path: Path, home: Path, workers: int) -> dict:
     """Run the whole graph once on `path`, job by job as `recsys run` does; seconds per step, row counts, peak memory."""
     from dagster import DagsterInstance
 
-    from recsys_assets.assets.partitions import raw_files, segments
+    from recsys_assets.defs.partitions import raw_files, segments
     from recsys_assets.definitions import build_definitions
-    from recsys_assets.settings import RunOptions
+    from recsys_assets.environment import RunOptions
 
     options = RunOptions(home=str(home), input_location=str(path.parent), sentiment_workers=workers)
     defs = build_definitions(options)
@@ -65,7 +65,7 @@ def run_once(path: Path, home: Path, workers: int) -> dict:
 
 def measure(reviews: int, workers: int) -> dict:
     """Generate a catalog of `reviews` reviews, then time one run of it in a child process."""
-    from recsys_assets.sample import generate_catalog, write_catalog
+    from recsys_assets.sample.generator import generate_catalog, write_catalog
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "catalog.csv"

@@ -1,4 +1,4 @@
-"""Recommendation quality of every model in `recsys_assets.models`, measured Personalize's way.
+"""Recommendation quality of every model in `recsys_assets.ml.models`, measured Personalize's way.
 
 Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
 5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys_assets.evaluation import compare_models
-from recsys_assets.models import DEFAULT_MODEL, MODELS, ModelSpec, TrainingData
+from recsys_assets.ml.evaluation import compare_models
+from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, TrainingData
 
 from results import write_section
 
@@ -80,11 +80,11 @@ def all_beauty() -> tuple[pd.DataFrame, None] | None:
 
 def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """An amazon.csv-format export through the pipeline's own code: interactions and catalog items."""
-    from recsys_assets.assets.recommender import catalog_items
-    from recsys_assets.assets.sentiment import review_texts
-    from recsys_assets.catalog import build_products, explode_reviews, parse_catalog_csv
+    from recsys_assets.defs.model.assets import catalog_items
+    from recsys_assets.defs.sentiment.assets import review_texts
+    from recsys_assets.catalog.reading import build_products, explode_reviews, parse_catalog_csv
     from recsys_assets.interactions import build_interactions
-    from recsys_assets.sentiment import score_texts
+    from recsys_assets.sentiment.vader import score_texts
 
     if not path.exists():
         return None
@@ -101,7 +101,7 @@ def generated_sample(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, dict[st
 
     The third element adds the `CEILING` model: ranking by the generator's planted tastes.
     """
-    from recsys_assets.sample import generate_catalog, planted_tastes, write_catalog
+    from recsys_assets.sample.generator import generate_catalog, planted_tastes, write_catalog
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sample.csv"

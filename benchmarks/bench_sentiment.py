@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets.assets.sentiment import review_texts
-from recsys_assets.evaluation import EvaluationSplit, item_count, offline_metrics, personalize_split
+from recsys_assets.defs.sentiment.assets import review_texts
+from recsys_assets.ml.evaluation import EvaluationSplit, item_count, offline_metrics, personalize_split
 from recsys_assets.interactions import EventValueRule, event_values
-from recsys_assets.recommender import recommend_popular
+from recsys_assets.ml.als import recommend_popular
 from recsys_assets.resources.recommender import LocalRecommender
-from recsys_assets.sentiment import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
+from recsys_assets.sentiment.vader import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
 
 from results import write_section
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
-from recsys_assets.assets import emails, ingest, recommender, segments, sentiment
-from recsys_assets.jobs import cleanup_aws
-from recsys_assets.sensors import all_sensors
-from recsys_assets.settings import RunOptions, build_resources
+from recsys_assets.defs.ingest import assets as ingest
+from recsys_assets.defs.marketing import assets as marketing
+from recsys_assets.defs.model import assets as recommender
+from recsys_assets.defs.sentiment import assets as sentiment
+from recsys_assets.defs.jobs import cleanup_aws
+from recsys_assets.defs.sensors import all_sensors
+from recsys_assets.environment import RunOptions, build_resources
 
 all_assets = [
     ingest.raw_reviews,
@@ -18,14 +21,14 @@ all_assets = [
     sentiment.review_sentiment,
     recommender.interactions,
     recommender.recommender,
-    segments.customer_segments,
+    marketing.customer_segments,
     recommender.recommendations,
-    emails.emails,
+    marketing.emails,
 ]
 
 # One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment.
 per_file = AssetSelection.assets(ingest.raw_reviews, sentiment.file_sentiment)
-per_segment = AssetSelection.assets(recommender.recommendations, emails.emails)
+per_segment = AssetSelection.assets(recommender.recommendations, marketing.emails)
 ingest_file_job = define_asset_job(
     "ingest_file_job", selection=per_file, description="Read and score one inbox file (a raw_files partition)."
 )

@@ -10,7 +10,7 @@ SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "dat
 @pytest.fixture(scope="session")
 def sample_csv(tmp_path_factory):
     """A small generated catalog in the amazon.csv format."""
-    from recsys_assets.sample import generate_catalog, write_catalog
+    from recsys_assets.sample.generator import generate_catalog, write_catalog
 
     path = tmp_path_factory.mktemp("input") / "catalog.csv"
     write_catalog(generate_catalog(n_products=60, n_users=150, n_reviews=900, seed=3), path)

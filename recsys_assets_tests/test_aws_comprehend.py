@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from recsys_assets.comprehend import job_output_lines, one_line, truncate_utf8
-from recsys_assets.resources.aws.comprehend import ComprehendSentimentAnalyzer, SentimentJobError
-from recsys_assets.sentiment import SENTIMENT_COLUMNS
+from recsys_assets.aws_formats.comprehend_documents import job_output_lines, one_line, truncate_utf8
+from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer, SentimentJobError
+from recsys_assets.sentiment.vader import SENTIMENT_COLUMNS
 
 POSITIVE = {"Sentiment": "POSITIVE", "SentimentScore": {"Positive": 0.9, "Negative": 0.02, "Neutral": 0.07, "Mixed": 0.01}}
 NEGATIVE = {"Sentiment": "NEGATIVE", "SentimentScore": {"Positive": 0.05, "Negative": 0.9, "Neutral": 0.04, "Mixed": 0.01}}

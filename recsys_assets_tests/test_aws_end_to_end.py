@@ -11,9 +11,9 @@ import boto3
 import pandas as pd
 import pytest
 
-from recsys_assets.runner import run_pipeline
-from recsys_assets.sample import generate_catalog, write_catalog
-from recsys_assets.settings import RunOptions
+from recsys_assets.cli.run import run_pipeline
+from recsys_assets.sample.generator import generate_catalog, write_catalog
+from recsys_assets.environment import RunOptions
 
 BUCKET = "recsys-e2e"
 

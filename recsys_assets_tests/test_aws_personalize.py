@@ -8,17 +8,17 @@ import pytest
 from botocore.stub import ANY, Stubber
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.personalize import (
+from recsys_assets.aws_formats.personalize_api import (
     EXCLUDE_REVIEWED,
     RECIPE_USER_PERSONALIZATION_V2,
     PersonalizeDataError,
     PersonalizeFailure,
     PersonalizeSolutionVersion,
 )
-from recsys_assets.recommender import RECOMMENDATION_COLUMNS
-from recsys_assets.personalize_format import dataset_key
-from recsys_assets.resources.aws.personalize import PersonalizeRecommender
-from recsys_assets.resources.aws.s3 import S3ObjectStore
+from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
+from recsys_assets.aws_formats.personalize_datasets import dataset_key
+from recsys_assets.resources.personalize import PersonalizeRecommender
+from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets_tests.test_aws_storage import aws  # noqa: F401  (fixture: moto, fake credentials)
 from recsys_assets_tests.test_personalize import interactions
 
@@ -222,8 +222,8 @@ def test_cleanup_deletes_in_order_and_tolerates_what_is_already_gone(personalize
 def test_cleanup_job_deletes_the_pipelines_s3_objects_and_tables_and_keeps_the_inputs(personalize):
     import pandas as pd
 
-    from recsys_assets.jobs import cleanup_aws
-    from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
+    from recsys_assets.defs.jobs import cleanup_aws
+    from recsys_assets.resources.dynamodb import DynamoDBProfileStore
     from recsys_assets.resources.recommender import LocalRecommender
 
     personalize.storage.write_bytes("inbox/catalog.csv", b"product_id\n")

@@ -12,15 +12,15 @@ import pytest
 import yaml
 from botocore import xform_name
 
-from recsys_assets.costs import AwsPrices, AwsUsage, comprehend_units, estimate_cost, estimate_usage
-from recsys_assets.resources.aws.clients import DEFAULT_MAX_ATTEMPTS, aws_client
-from recsys_assets.resources.aws.comprehend import ComprehendSentimentAnalyzer
-from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
-from recsys_assets.resources.aws.s3 import S3ObjectStore
-from recsys_assets.resources.profiles import SqliteProfileStore
-from recsys_assets.resources.sentiment import VaderSentimentAnalyzer
-from recsys_assets.resources.storage import LocalObjectStore
-from recsys_assets.settings import RunOptions, SettingsError, build_resources
+from recsys_assets.aws_formats.costs import AwsPrices, AwsUsage, comprehend_units, estimate_cost, estimate_usage
+from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, aws_client
+from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
+from recsys_assets.resources.dynamodb import DynamoDBProfileStore
+from recsys_assets.resources.s3 import S3ObjectStore
+from recsys_assets.resources.profile_store import SqliteProfileStore
+from recsys_assets.resources.sentiment_analyzer import VaderSentimentAnalyzer
+from recsys_assets.resources.object_store import LocalObjectStore
+from recsys_assets.environment import RunOptions, SettingsError, build_resources
 
 TEMPLATE = Path(__file__).parent.parent / "deployment" / "cloudformation.yaml"
 RECSYS_VARIABLES = ("RECSYS_ENV", "RECSYS_STORAGE", "RECSYS_PROFILES", "RECSYS_SENTIMENT", "RECSYS_RECOMMENDER", "RECSYS_EMAIL")
@@ -134,7 +134,7 @@ def test_no_allow_statement_grants_a_wildcard_action():
 
 @pytest.mark.parametrize("service", ["personalize", "dynamodb", "comprehend"])
 def test_the_pipeline_policy_allows_every_operation_the_code_names(service):
-    source = (TEMPLATE.parent.parent / "recsys_assets" / "resources" / "aws" / f"{service}.py").read_text()
+    source = (TEMPLATE.parent.parent / "recsys_assets" / "resources" / f"{service}.py").read_text()
     operations = botocore.session.get_session().get_service_model(service).operation_names
     named = {f"{service}:{op}" for op in operations if re.search(rf"\b{xform_name(op)}\b", source)}
     assert len(named) >= 3, named  # the calls are found

@@ -12,9 +12,9 @@ from botocore.stub import ANY, Stubber
 from dagster_aws.s3 import S3Resource
 from moto import mock_aws
 
-from recsys_assets.resources.aws.clients import aws_client, backoff_delays
-from recsys_assets.resources.aws.dynamodb import DynamoDBProfileStore
-from recsys_assets.resources.aws.s3 import S3ObjectStore
+from recsys_assets.resources.aws_clients import aws_client, backoff_delays
+from recsys_assets.resources.dynamodb import DynamoDBProfileStore
+from recsys_assets.resources.s3 import S3ObjectStore
 
 BUCKET = "recsys-test"
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recsys_assets.catalog import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
+from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
 from recsys_assets.cli import main
 
 from .bad_files.make_bad_files import CORPUS, GOOD, LIMITS
@@ -146,9 +146,9 @@ def test_a_run_stops_when_the_quarantined_share_passes_the_limit(tmp_path, capsy
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
     from dagster import DagsterInstance, materialize
 
-    from recsys_assets.assets.ingest import raw_reviews
-    from recsys_assets.resources.settings import PipelineSettings
-    from recsys_assets.resources.storage import LocalObjectStore
+    from recsys_assets.defs.ingest.assets import raw_reviews
+    from recsys_assets.resources.pipeline_settings import PipelineSettings
+    from recsys_assets.resources.object_store import LocalObjectStore
 
     class StoreThatMustNotRead(LocalObjectStore):
         def read_bytes(self, key: str) -> bytes:

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from recsys_assets.catalog import (
+from recsys_assets.catalog.reading import (
     REQUIRED_COLUMNS,
     InputFileError,
     build_products,

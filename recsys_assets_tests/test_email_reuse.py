@@ -2,9 +2,9 @@
 
 from dagster import build_asset_context
 
-from recsys_assets.assets.emails import emails, inputs_manifest
+from recsys_assets.defs.marketing.assets import emails, inputs_manifest
 from recsys_assets.resources.email_writer import TemplateEmailWriter
-from recsys_assets.resources.storage import LocalObjectStore
+from recsys_assets.resources.object_store import LocalObjectStore
 
 from .test_bedrock_email import PRODUCTS
 from .test_faults import RECOMMENDATIONS, USERS

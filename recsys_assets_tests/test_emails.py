@@ -9,7 +9,7 @@ from email.utils import formataddr
 import pandas as pd
 import pytest
 
-from recsys_assets.emails import (
+from recsys_assets.emails.render import (
     DEFAULT_SENDER,
     RenderedEmail,
     email_filename,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_assets.evaluation import (
+from recsys_assets.ml.evaluation import (
     METRIC_NAMES,
     EvaluationSplit,
     already_reviewed_share,
@@ -15,8 +15,8 @@ from recsys_assets.evaluation import (
     read_interactions,
     read_items,
 )
-from recsys_assets.item_item import recommend_item_item, train_item_item
-from recsys_assets.recommender import RecommenderParams, recommend
+from recsys_assets.ml.item_item import recommend_item_item, train_item_item
+from recsys_assets.ml.als import RecommenderParams, recommend
 
 
 def ranked(lists: dict[str, list[str]]) -> pd.DataFrame:

@@ -9,20 +9,20 @@ from botocore.stub import Stubber
 from dagster import DagsterInstance, build_asset_context
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.assets import ingest
-from recsys_assets.assets.emails import emails
-from recsys_assets.assets import segments
-from recsys_assets.assets.ingest import products, users
-from recsys_assets.assets.recommender import recommendations, segment_csv
-from recsys_assets.assets.segments import customer_segments
-from recsys_assets.assets.partitions import raw_files
-from recsys_assets.catalog import build_products, build_users, explode_reviews, parse_catalog_csv
-from recsys_assets.resources.aws.bedrock import BedrockEmailWriter, BedrockRefused
-from recsys_assets.resources.aws.s3 import S3ObjectStore
-from recsys_assets.resources.profiles import SqliteProfileStore
-from recsys_assets.resources.settings import PipelineSettings
-from recsys_assets.resources.storage import LocalObjectStore
-from recsys_assets.sample import generate_catalog, write_catalog
+from recsys_assets.defs.ingest import assets as ingest
+from recsys_assets.defs.marketing.assets import emails
+from recsys_assets.defs.marketing import assets as segments
+from recsys_assets.defs.ingest.assets import products, users
+from recsys_assets.defs.model.assets import recommendations, segment_csv
+from recsys_assets.defs.marketing.assets import customer_segments
+from recsys_assets.defs.partitions import raw_files
+from recsys_assets.catalog.reading import build_products, build_users, explode_reviews, parse_catalog_csv
+from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
+from recsys_assets.resources.s3 import S3ObjectStore
+from recsys_assets.resources.profile_store import SqliteProfileStore
+from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.resources.object_store import LocalObjectStore
+from recsys_assets.sample.generator import generate_catalog, write_catalog
 
 from .test_bedrock_email import GOOD, PRODUCTS, reply, stubbed_bedrock
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys_assets import models
+from recsys_assets.ml import models
 from recsys_assets.cli import main
-from recsys_assets.evaluation import METRIC_NAMES, top_k_recommendations
-from recsys_assets.models import (
+from recsys_assets.ml.evaluation import METRIC_NAMES, top_k_recommendations
+from recsys_assets.ml.models import (
     DEFAULT_MODEL,
     MODELS,
     HybridSettings,
@@ -25,7 +25,7 @@ from recsys_assets.models import (
     simplest_within_one_standard_error,
     validated_settings,
 )
-from recsys_assets.models import _order_ndcg
+from recsys_assets.ml.models import _order_ndcg
 
 
 def interactions(pairs: list[tuple[str, str]]) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from recsys_assets.personalize_format import MAX_DESCRIPTION_CHARS, dataset_key, personalize_datasets
+from recsys_assets.aws_formats.personalize_datasets import MAX_DESCRIPTION_CHARS, dataset_key, personalize_datasets
 
 INTERACTIONS = pd.DataFrame(
     {"USER_ID": ["u1"], "ITEM_ID": ["p1"], "TIMESTAMP": [1_700_000_000], "EVENT_TYPE": ["review"], "EVENT_VALUE": [0.8], "extra": [1]}

@@ -11,11 +11,11 @@ import pytest
 from dagster import Definitions
 
 from recsys_assets.cli import main
-from recsys_assets import runner
-from recsys_assets.runner import PipelineError, inbox_files, run_pipeline
+from recsys_assets.cli import run as runner
+from recsys_assets.cli.run import PipelineError, inbox_files, run_pipeline
 from recsys_assets.definitions import defs
-from recsys_assets.resources.storage import LocalObjectStore
-from recsys_assets.settings import RunOptions
+from recsys_assets.resources.object_store import LocalObjectStore
+from recsys_assets.environment import RunOptions
 
 from .conftest import shared_file
 

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from recsys_assets.resources.profiles import SqliteProfileStore
+from recsys_assets.resources.profile_store import SqliteProfileStore
 
 
 def recs(rows):

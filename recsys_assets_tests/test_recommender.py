@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_assets.recommender import (
+from recsys_assets.ml.als import (
     RECOMMENDATION_COLUMNS,
     RecommenderParams,
     TrainedRecommender,

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets.sample import _TITLES, generate_catalog, planted_tastes, review_texts, write_catalog
+from recsys_assets.sample.generator import _TITLES, generate_catalog, planted_tastes, review_texts, write_catalog
 
 AMAZON_COLUMNS = [
     "product_id", "product_name", "category", "discounted_price", "actual_price", "discount_percentage",

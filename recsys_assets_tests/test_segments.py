@@ -1,6 +1,6 @@
 import pandas as pd
 
-from recsys_assets.segments import assign_segments, segment_slug
+from recsys_assets.segmentation import assign_segments, segment_slug
 
 
 def test_segment_names_are_slugs_of_the_category():

@@ -16,14 +16,14 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
-from recsys_assets.assets.partitions import raw_files, segments
+from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.definitions import build_definitions
-from recsys_assets.resources.settings import PipelineSettings
-from recsys_assets.resources.storage import LocalObjectStore, StoredObject
-from recsys_assets.sample import generate_catalog, write_catalog
-from recsys_assets import sensors
-from recsys_assets.sensors import inbox_sensor, new_inbox_files, retrain_sensor, segment_sensor
-from recsys_assets.settings import RunOptions
+from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
+from recsys_assets.sample.generator import generate_catalog, write_catalog
+from recsys_assets.defs import sensors
+from recsys_assets.defs.sensors import inbox_sensor, new_inbox_files, retrain_sensor, segment_sensor
+from recsys_assets.environment import RunOptions
 
 
 @pytest.fixture
@@ -287,7 +287,7 @@ def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
     from dagster_aws.s3 import S3Resource
     from moto import mock_aws
 
-    from recsys_assets.resources.aws.s3 import S3ObjectStore
+    from recsys_assets.resources.s3 import S3ObjectStore
 
     with mock_aws():
         store = S3ObjectStore(s3=S3Resource(region_name="us-east-1"), bucket="shop", prefix="recsys")

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets import sentiment
+from recsys_assets.sentiment import vader as sentiment
 from recsys_assets.schemas import FileSentiment
-from recsys_assets.sentiment import (
+from recsys_assets.sentiment.vader import (
     LABELS,
     SENTIMENT_COLUMNS,
     _FastSentimentIntensityAnalyzer,

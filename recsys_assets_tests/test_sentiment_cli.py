@@ -7,7 +7,7 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.cli import main
-from recsys_assets.sentiment import SENTIMENT_COLUMNS, _analyzer, score_texts
+from recsys_assets.sentiment.vader import SENTIMENT_COLUMNS, _analyzer, score_texts
 
 TEXTS = ["I love it", "stopped working after a week", "", "no complaints"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from recsys_assets.sequence import newer_counts, newest_share, recency_weights, transitions
+from recsys_assets.ml.sequence import newer_counts, newest_share, recency_weights, transitions
 
 
 def test_newer_counts_count_strictly_later_items_of_the_same_user():

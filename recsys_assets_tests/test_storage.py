@@ -1,6 +1,6 @@
 """The local object store: keys under a root folder."""
 
-from recsys_assets.resources.storage import LocalObjectStore
+from recsys_assets.resources.object_store import LocalObjectStore
 
 
 def test_deleting_removes_the_folders_it_empties_and_missing_keys_are_no_error(tmp_path):

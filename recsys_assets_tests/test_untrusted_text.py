@@ -12,11 +12,11 @@ import pytest
 from cfnlint.decode import cfn_yaml
 from dagster import DagsterInstance
 
-from recsys_assets import runner
-from recsys_assets.emails import email_items, render_emails, template_environment
-from recsys_assets.resources.storage import LocalObjectStore, neutralize_formulas
-from recsys_assets.sample import generate_catalog, write_catalog
-from recsys_assets.settings import RunOptions
+from recsys_assets.cli import run as runner
+from recsys_assets.emails.render import email_items, render_emails, template_environment
+from recsys_assets.resources.object_store import LocalObjectStore, neutralize_formulas
+from recsys_assets.sample.generator import generate_catalog, write_catalog
+from recsys_assets.environment import RunOptions
 
 ROOT = Path(__file__).parent.parent
 FAKE_SECRETS = {

@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
-from recsys_assets.item_item import TrainedItemItem
-from recsys_assets.personalize import PersonalizeSolutionVersion
-from recsys_assets.recommender import TrainedRecommender
-from recsys_assets.resources.storage import ObjectStore
+from recsys_assets.ml.item_item import TrainedItemItem
+from recsys_assets.aws_formats.personalize_api import PersonalizeSolutionVersion
+from recsys_assets.ml.als import TrainedRecommender
+from recsys_assets.resources.object_store import ObjectStore
 
 
 class AssetStoreIOManager(ConfigurableIOManager):

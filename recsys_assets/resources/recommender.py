@@ -10,9 +10,9 @@ import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from recsys_assets import evaluation
-from recsys_assets.item_item import TrainedItemItem, recommend_item_item, train_item_item
-from recsys_assets.recommender import RecommenderParams, TrainedRecommender, recommend, train_recommender
+from recsys_assets.ml import evaluation
+from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
+from recsys_assets.ml.als import RecommenderParams, TrainedRecommender, recommend, train_recommender
 
 LocalModel = TrainedRecommender | TrainedItemItem
 

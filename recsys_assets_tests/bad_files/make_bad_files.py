@@ -13,7 +13,7 @@ import io
 import json
 from pathlib import Path
 
-from recsys_assets.catalog import InputLimits
+from recsys_assets.catalog.reading import InputLimits
 
 LIMITS = InputLimits(max_file_bytes=20_000, max_item_chars=1_000, max_field_chars=4_000)
 

@@ -1,0 +1,53 @@
+"""Op jobs that are not asset materializations: deleting what the pipeline created on AWS."""
+
+import logging
+
+from dagster import OpExecutionContext, job, op
+
+from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
+from recsys_assets.resources.personalize import PersonalizeRecommender
+from recsys_assets.resources.dynamodb import DynamoDBProfileStore
+from recsys_assets.resources.s3 import S3ObjectStore
+from recsys_assets.resources.profile_store import ProfileStore
+from recsys_assets.resources.recommender import Recommender
+from recsys_assets.resources.object_store import ObjectStore
+
+# What the pipeline writes in the object store: asset tables, emails and their manifests, recommendation CSVs,
+# Personalize import and batch files, Comprehend job files (inputs in the inbox are left alone).
+CREATED_PREFIXES = ("assets/", "emails/", "email_inputs/", "recommendations/", PERSONALIZE_PREFIX, "comprehend/")
+
+
+def delete_created(
+    recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore, log: logging.Logger
+) -> list[str]:
+    """Delete the Personalize resources, then the S3 objects and DynamoDB tables the pipeline created;
+    local ones are left alone. Returns what was deleted (kinds and ARNs, s3:// URLs, table names)."""
+    deleted = []
+    if isinstance(recommender_model, PersonalizeRecommender):
+        deleted += [f"{step.kind} {step.arn}" for step in recommender_model.cleanup()]
+    else:
+        log.info("the recommender is not Amazon Personalize: no Personalize resources to delete")
+    if isinstance(storage, S3ObjectStore):
+        keys = [key for prefix in CREATED_PREFIXES for key in storage.list_keys(prefix)]
+        storage.delete(keys)
+        deleted += [storage.location(key) for key in keys]
+    else:
+        log.info("the object store is not S3: local files are left alone")
+    if isinstance(profiles, DynamoDBProfileStore):
+        deleted += profiles.delete_tables()
+    else:
+        log.info("the profile store is not DynamoDB: the SQLite file is left alone")
+    return deleted
+
+
+@op(description="Delete the Personalize resources (campaigns to dataset group), then the S3 objects and DynamoDB tables the pipeline wrote.")
+def delete_aws_resources(
+    context: OpExecutionContext, recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore
+) -> None:
+    deleted = delete_created(recommender_model, storage, profiles, context.log)
+    context.log.info("\n".join([f"deleted {len(deleted)} resources and objects", *deleted]))
+
+
+@job(description="Delete what the pipeline created on AWS, dependents first, waiting until each is gone.")
+def cleanup_aws():
+    delete_aws_resources()

@@ -1,0 +1,159 @@
+"""Marketing: customer segments, and one personalized email per customer of a segment."""
+
+from collections import Counter
+from email import message_from_bytes
+from io import BytesIO
+
+import pandas as pd
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+
+from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.metadata import share_table, table_metadata
+from recsys_assets.defs.partitions import segments
+from recsys_assets.emails.render import email_filename, email_items, input_digests
+from recsys_assets.resources.email_writer import EmailWriter
+from recsys_assets.resources.object_store import ObjectStore
+from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.resources.profile_store import ProfileStore
+from recsys_assets.segmentation import assign_segments
+
+SEGMENT_NAMES = "segment_names"
+
+
+@asset(group_name="marketing", check_specs=[schema_check_spec("customer_segments")], automation_condition=AutomationCondition.eager())
+def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles: ProfileStore):
+    """Each customer's segment: the top-level category they review most, or `general` with little history.
+
+    Customers no longer in the data lose their served recommendations here, where the newest
+    segmentation is known (a segment run may still be working from the previous one).
+    """
+    table = assign_segments(users, min_reviews=settings.segment_min_reviews)
+    check = schema_check_result("customer_segments", table)
+    if check.passed:
+        profiles.keep_only("recommendations", "user_id", table["user_id"])
+    return MaterializeResult(
+        value=table,
+        metadata=table_metadata(
+            table,
+            segments=int(table["segment"].nunique()),
+            segment_sizes=share_table(table["segment"].value_counts(), "segment"),
+            **{SEGMENT_NAMES: MetadataValue.json(sorted(table["segment"].unique().tolist()))},
+        ),
+        check_results=[check],
+    )
+
+
+
+def email_folder(segment: str) -> str:
+    """Where a segment's .eml files are written."""
+    return f"emails/{segment}/"
+
+
+def inputs_manifest(segment: str) -> str:
+    """Where a segment's email manifest is kept: user_id, digest of the email's inputs, subject, key."""
+    return f"email_inputs/{segment}.parquet"
+
+
+MANIFEST_COLUMNS = ["user_id", "digest", "subject", "key"]
+
+
+def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> pd.DataFrame:
+    """The stored emails (user_id, digest, subject, key) whose inputs hash equals the user's current one.
+
+    Read from the segment's manifest (no email is opened); an email whose file is gone is not
+    reused. No manifest (first run) or an unreadable one: nothing is reused.
+    """
+    empty = pd.DataFrame(columns=MANIFEST_COLUMNS, dtype="string")
+    if not storage.exists(inputs_manifest(segment)):
+        return empty
+    try:
+        previous = pd.read_parquet(BytesIO(storage.read_bytes(inputs_manifest(segment))))[MANIFEST_COLUMNS]
+    except (ValueError, KeyError, OSError):
+        return empty
+    previous = previous[previous["key"].isin(set(storage.list_keys(email_folder(segment))))]
+    current = pd.DataFrame({"user_id": digests.index, "digest": digests.to_numpy()}, dtype="string")
+    return previous.astype("string").merge(current, on=["user_id", "digest"])[MANIFEST_COLUMNS]
+
+
+@asset(
+    group_name="marketing",
+    partitions_def=segments,
+    check_specs=[schema_check_spec("emails")],
+    automation_condition=AutomationCondition.eager(),
+    pool="bedrock",
+)
+def emails(
+    context: AssetExecutionContext,
+    recommendations: pd.DataFrame,
+    products: pd.DataFrame,
+    users: pd.DataFrame,
+    email_writer: EmailWriter,
+    storage: ObjectStore,
+):
+    """One email per customer of a segment: subject, plain text and HTML, as a standard .eml file.
+
+    An email whose inputs (the customer's recommended products, name and the writer's version:
+    templates, model settings) did not change since it was written is kept as it is, so a re-run
+    renders, or asks the model for, only new, changed, failed and fallback emails.
+    """
+    segment = context.partition_key
+    folder = email_folder(segment)
+    digests = input_digests(email_items(recommendations, products), users, email_writer.version())
+    reused = unchanged_emails(storage, segment, digests)
+    manifest, failures, sample = [reused], [], None
+    origins, usage, fallback_reasons = Counter(), Counter(), Counter()
+    todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
+    for batch, failed in email_writer.write(todo, products, users):
+        batch_keys = (folder + email_filename(pd.Series([e.user_id for e in batch], dtype="string"))).tolist()
+        for key, packaged in zip(batch_keys, batch):
+            storage.write_bytes(key, packaged.eml)
+        # a fallback email gets no digest, so the next run asks the model again
+        manifest.append(
+            pd.DataFrame(
+                {
+                    "user_id": [e.user_id for e in batch],
+                    "digest": [digests[e.user_id] if e.origin != "fallback" else "" for e in batch],
+                    "subject": [e.subject for e in batch],
+                    "key": batch_keys,
+                },
+                dtype="string",
+            )
+        )
+        failures += failed
+        origins.update(e.origin for e in batch)
+        fallback_reasons.update(e.fallback_reason for e in batch if e.origin == "fallback")
+        usage.update(input_tokens=sum(e.input_tokens for e in batch), output_tokens=sum(e.output_tokens for e in batch))
+        sample = sample or (batch[0].eml if batch else None)
+    written = pd.concat(manifest, ignore_index=True)
+    storage.delete_others(folder, set(written["key"]))
+    storage.write_bytes(inputs_manifest(segment), written.to_parquet(index=False))
+    table = pd.concat(
+        [
+            written[["user_id", "subject", "key"]].assign(status="written", error=""),
+            pd.DataFrame(
+                {"user_id": [f.user_id for f in failures], "subject": "", "key": "", "status": "failed", "error": [f.reason for f in failures]}
+            ),
+        ],
+        ignore_index=True,
+    ).astype("string").sort_values("user_id", kind="stable", ignore_index=True)
+    sample_text = message_from_bytes(sample).get_payload(0).get_payload(decode=True).decode() if sample else ""
+    if fallback_reasons:
+        reason, count = fallback_reasons.most_common(1)[0]
+        context.log.warning(f"{origins['fallback']:,} emails fell back to the template; the most common reason ({count:,}): {reason}")
+    return MaterializeResult(
+        value=table,
+        metadata=table_metadata(
+            table[["user_id", "subject", "status"]],
+            emails_written=len(written) - len(reused),
+            emails_failed=len(failures),
+            emails_from_model=origins["model"],
+            emails_reused=len(reused),
+            emails_fallback=origins["fallback"],
+            **({"fallback_reasons": share_table(pd.Series(dict(fallback_reasons.most_common(10))), "reason")} if fallback_reasons else {}),
+            model_input_tokens=usage["input_tokens"],
+            model_output_tokens=usage["output_tokens"],
+            folder=MetadataValue.path(storage.location(folder)),
+            sample_email=MetadataValue.md(f"```\n{sample_text}\n```"),
+        ),
+        check_results=[schema_check_result("emails", table)],
+    )

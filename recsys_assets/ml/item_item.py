@@ -1,0 +1,278 @@
+"""The hybrid item-item recommender (EASE + item-kNN tail + transitions + content kNN) as a storable model.
+
+It trains `models.fit_hybrid` and recommends with the same rules and columns as the ALS model
+of `recsys_assets.ml.als`: user u's score of item i is sum over u's liked items j of
+r_uj * S_u[j, i], S_u[j, i] = EASE[j, i] + tail[j, i] + sequence[j, i] + c_u content[j, i]
+(r_uj = the recency weight of j in u's history, c_u = content_weight / liked ** decay), so the
+liked item with the largest positive term is the one that drove the score and is the reason.
+Only positive scores are model picks (SOURCE 'item-item'); the rest is topped up by the
+category-aware popularity fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recsys_assets.ml.models import HybridSettings, fit_hybrid, training_data, validated_settings
+from recsys_assets.ml.als import (
+    Opinions,
+    Picks,
+    Request,
+    TrainedOnCatalog,
+    categories_of,
+    concatenate,
+    pair_matrix,
+    recommend_with_fallback,
+    rows_of,
+)
+from recsys_assets.ml.sequence import recency_matrix
+
+_ARRAYS_FILE = "arrays.npz"
+_PARAMS_FILE = "params.json"
+# Requested users scored together by one thread.
+_USERS_PER_CHUNK = 2048
+_SPARSE_MATRICES = ("tail", "content", "sequence")
+
+
+@dataclass(frozen=True)
+class ItemItemParams:
+    """Hyper-parameters of `models.fit_hybrid` (settings None = `models.validated_settings` at fit time)."""
+
+    neighbours: int = 100
+    content_weight: float = 0.003
+    decay: float = 2.0
+    settings: HybridSettings | None = None
+    max_items: int = 3000
+    tail_weight: float = 0.001
+    min_positive_value: float = 0.0
+
+
+@dataclass(eq=False)
+class TrainedItemItem(TrainedOnCatalog):
+    """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
+
+    `ease` is over the `kept` item codes; `tail`, `content` and `sequence` (the weighted
+    transitions) are item x item CSR matrices.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    item_popularity: np.ndarray
+    item_categories: np.ndarray
+    kept: np.ndarray
+    ease: np.ndarray
+    tail: sp.csr_matrix
+    content: sp.csr_matrix
+    sequence: sp.csr_matrix
+    params: ItemItemParams
+
+    @cached_property
+    def sparse_collaborative(self) -> sp.csr_matrix:
+        """tail + sequence: the collaborative weights outside the dense EASE block, and transitions."""
+        return sp.csr_matrix(self.tail + self.sequence, dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        sparse = {
+            f"{name}_{part}": getattr(getattr(self, name), part)
+            for name in _SPARSE_MATRICES
+            for part in ("data", "indices", "indptr")
+        }
+        np.savez(
+            directory / _ARRAYS_FILE,
+            user_ids=self.user_ids,
+            item_ids=self.item_ids,
+            item_popularity=self.item_popularity,
+            item_categories=self.item_categories,
+            kept=self.kept,
+            ease=self.ease,
+            **sparse,
+        )
+        (directory / _PARAMS_FILE).write_text(json.dumps({"model": "item-item", **asdict(self.params)}, indent=2))
+
+    @staticmethod
+    def is_saved_in(directory: Path) -> bool:
+        """Whether `directory` holds a model written by `save` (rather than an ALS model)."""
+        params = Path(directory) / _PARAMS_FILE
+        return params.exists() and json.loads(params.read_text()).get("model") == "item-item"
+
+    @classmethod
+    def load(cls, directory: Path) -> "TrainedItemItem":
+        """Read a model written by `save`."""
+        directory = Path(directory)
+        params = json.loads((directory / _PARAMS_FILE).read_text())
+        params.pop("model")
+        params["settings"] = HybridSettings(**params["settings"])
+        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+            n_items = len(arrays["item_ids"])
+            sparse = {
+                name: sp.csr_matrix(
+                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=(n_items, n_items)
+                )
+                for name in _SPARSE_MATRICES
+            }
+            dense = {name: arrays[name] for name in ("user_ids", "item_ids", "item_popularity", "item_categories", "kept", "ease")}
+        return cls(**dense, **sparse, params=ItemItemParams(**params))
+
+
+def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
+    """Fit the hybrid on the positive opinions; the item universe is the catalog plus reviewed items."""
+    data = training_data(interactions, items, params.min_positive_value)
+    settings = validated_settings(data, ease_items=params.max_items) if params.settings is None else params.settings
+    scorer = fit_hybrid(
+        data,
+        neighbours=params.neighbours,
+        content_weight=params.content_weight,
+        decay=params.decay,
+        settings=settings,
+        max_items=params.max_items,
+        tail_weight=params.tail_weight,
+    )
+    collaborative = scorer.collaborative
+    return TrainedItemItem(
+        user_ids=data.user_ids,
+        item_ids=data.item_ids,
+        item_popularity=data.popularity,
+        item_categories=categories_of(data.item_ids, items),
+        kept=collaborative.kept,
+        ease=collaborative.ease,
+        tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
+        content=sp.csr_matrix(scorer.content.similarity, dtype=np.float32),
+        sequence=scorer.sequence,
+        params=replace(params, settings=settings),
+    )
+
+
+def _kept_positions(model: TrainedItemItem) -> np.ndarray:
+    """Each item's row/column in `model.ease` (-1 outside the EASE items)."""
+    position = np.full(len(model.item_ids), -1)
+    position[model.kept] = np.arange(len(model.kept))
+    return position
+
+
+def _chunk_candidates(
+    model: TrainedItemItem,
+    kept_position: np.ndarray,
+    history: sp.csr_matrix,
+    content_scale: np.ndarray,
+    seen: sp.csr_matrix,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, item, score) of unseen positively scored candidates holding each row's n best.
+
+    The EASE block is dense over the kept items; tail and content scores are sparse. Sparse
+    scores on kept columns join the dense block; the others stay only where they reach the
+    row's n-th best dense score.
+    """
+    n_items = len(model.item_ids)
+    sparse = (history @ model.sparse_collaborative + sp.diags(content_scale) @ (history @ model.content)).tocoo()
+    dense = np.asarray(history[:, model.kept] @ model.ease, dtype=np.float32)
+    position = kept_position[sparse.col]
+    in_block = position >= 0
+    dense[sparse.row[in_block], position[in_block]] += sparse.data[in_block]
+    seen_row, seen_item = seen.nonzero()
+    seen_kept = kept_position[seen_item] >= 0
+    dense[seen_row[seen_kept], kept_position[seen_item[seen_kept]]] = -np.inf
+    width = min(n, dense.shape[1])
+    best = np.argpartition(-dense, width - 1, axis=1)[:, :width] if width else np.zeros((len(dense), 0), dtype=np.int64)
+    best_scores = np.take_along_axis(dense, best, axis=1)
+    floor = np.maximum(best_scores.min(axis=1, initial=np.inf) if width == n else np.zeros(len(dense)), 0.0)
+    outside = ~in_block & (sparse.data >= floor[sparse.row]) & (sparse.data > 0)
+    outside[outside] = ~np.isin(sparse.row[outside] * n_items + sparse.col[outside], seen_row * n_items + seen_item)
+    keep = best_scores.ravel() > 0
+    return (
+        np.concatenate([np.repeat(np.arange(len(dense)), width)[keep], sparse.row[outside]]),
+        np.concatenate([model.kept[best.ravel()][keep], sparse.col[outside]]),
+        np.concatenate([best_scores.ravel()[keep], sparse.data[outside]]),
+    )
+
+
+def _reasons(
+    model: TrainedItemItem,
+    kept_position: np.ndarray,
+    history: sp.csr_matrix,
+    content_scale: np.ndarray,
+    user: np.ndarray,
+    item: np.ndarray,
+) -> np.ndarray:
+    """For each (user, item) pick, the liked item with the largest positive term of its score (-1 if none)."""
+    entry, candidate = rows_of(history, user)
+    target = item[entry]
+    both_kept = (kept_position[candidate] >= 0) & (kept_position[target] >= 0)
+    term = np.zeros(len(entry), dtype=np.float64)
+    term[both_kept] = model.ease[kept_position[candidate[both_kept]], kept_position[target[both_kept]]]
+    if len(entry):
+        term += np.asarray(model.sparse_collaborative[candidate, target]).ravel()
+        term += content_scale[user[entry]] * np.asarray(model.content[candidate, target]).ravel()
+        term *= np.asarray(history[user[entry], candidate]).ravel()
+    order = np.lexsort((candidate, -term, entry))
+    counts = np.diff(history.indptr)[user]
+    first = order[np.cumsum(counts) - counts]
+    return np.where(term[first] > 0, candidate[first], -1)
+
+
+def _recency_history(model: TrainedItemItem, opinions: Opinions, n_users: int) -> sp.csr_matrix:
+    """Requested users x items: each liked item's recency weight (the model's half-life), else empty."""
+    liked = opinions.positive
+    shape = (n_users, len(model.item_ids))
+    return recency_matrix(opinions.user[liked], opinions.item[liked], opinions.timestamp[liked], shape, model.params.settings.half_life)
+
+
+def item_item_picks(model: TrainedItemItem, request: Request, num_results: int) -> Picks:
+    """Top positively scored unseen items, with reasons, for requested users with a liked item."""
+    opinions = request.opinions
+    n_users, n_items = len(request.user_ids), len(model.item_ids)
+    liked = _recency_history(model, opinions, n_users)
+    seen = pair_matrix(opinions.user, opinions.item, (n_users, n_items))
+    liked_count = np.diff(liked.indptr)
+    content_scale = model.params.content_weight / np.maximum(liked_count, 1).astype(np.float64) ** model.params.decay
+    users = np.flatnonzero(liked_count > 0)
+    kept_position = _kept_positions(model)
+    n = num_results
+
+    def score_chunk(chunk: np.ndarray) -> tuple[np.ndarray, ...]:
+        history = liked[chunk]
+        row, item, score = _chunk_candidates(model, kept_position, history, content_scale[chunk], seen[chunk], n)
+        order = np.lexsort((item, -score, row))
+        row, item, score = row[order], item[order], score[order]
+        position = np.arange(len(row)) - np.searchsorted(row, row)
+        top = position < n
+        user = chunk[row[top]]
+        reason = _reasons(model, kept_position, liked, content_scale, user, item[top])
+        return user, item[top], score[top], position[top], reason
+
+    chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
+        parts = list(pool.map(score_chunk, chunks))
+    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
+    return Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), "item-item")
+
+
+def recommend_item_item(
+    model: TrainedItemItem,
+    interactions: pd.DataFrame,
+    user_ids: pd.Series | np.ndarray | list[str],
+    num_results: int = 5,
+) -> pd.DataFrame:
+    """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
+
+    Same rules as `recommender.recommend` with the item-item model in place of ALS: users with
+    a liked item in `interactions` get its positively scored picks (SOURCE 'item-item',
+    REASON_ITEM_ID = the liked item whose term drove the score, null if none did), then
+    everyone is topped up from the popularity fallback.
+    """
+    return recommend_with_fallback(
+        model, interactions, user_ids, num_results, model_picks=item_item_picks, use_favourite_category=True
+    )
