@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 from dagster import DagsterInstance
-
-from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.definitions import build_definitions
-from recsys_assets.sample.generator import generate_catalog, write_catalog
-from recsys_assets.environment import RunOptions
-
 from results import write_section
+
+from recsys_assets.definitions import build_definitions
+from recsys_assets.defs.partitions import raw_files, segments
+from recsys_assets.environment import RunOptions
+from recsys_assets.sample.generator import generate_catalog, write_catalog
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -32,7 +31,9 @@ def timed_runs(defs, instance, file_key: str) -> dict[str, float]:
     times = {}
     started = time.perf_counter()
     instance.add_dynamic_partitions(raw_files.name, [file_key])
-    defs.resolve_job_def("ingest_file_job").execute_in_process(instance=instance, partition_key=file_key, run_config=QUIET)
+    defs.resolve_job_def("ingest_file_job").execute_in_process(
+        instance=instance, partition_key=file_key, run_config=QUIET
+    )
     times["read + score the file"] = time.perf_counter() - started
     started = time.perf_counter()
     catalog = defs.resolve_job_def("catalog_job").execute_in_process(instance=instance, run_config=QUIET)
@@ -58,7 +59,10 @@ def main() -> None:
         defs = build_definitions(RunOptions(home=str(Path(folder) / "home"), input_location=str(inbox)))
         with DagsterInstance.ephemeral() as instance:
             full = timed_runs(defs, instance, "full.csv")
-            write_catalog(generate_catalog(n_products=n // 1000, n_users=n // 500, n_reviews=n // 100, seed=2), inbox / "one-percent.csv")
+            write_catalog(
+                generate_catalog(n_products=n // 1000, n_users=n // 500, n_reviews=n // 100, seed=2),
+                inbox / "one-percent.csv",
+            )
             added = timed_runs(defs, instance, "one-percent.csv")
     lines = [
         f"Measured on {time.strftime('%Y-%m-%d')} on 2 cores with `python benchmarks/bench_incremental.py --reviews {n}`: "

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from memory import peak_rss_mb
 from results import write_section
 

@@ -24,8 +24,8 @@ def run_once(path: Path, home: Path, workers: int) -> dict:
     """Run the whole graph once on `path`, job by job as `recsys run` does; seconds per step, row counts, peak memory."""
     from dagster import DagsterInstance
 
-    from recsys_assets.defs.partitions import raw_files, segments
     from recsys_assets.definitions import build_definitions
+    from recsys_assets.defs.partitions import raw_files, segments
     from recsys_assets.environment import RunOptions
 
     options = RunOptions(home=str(home), input_location=str(path.parent), sentiment_workers=workers)
@@ -35,11 +35,18 @@ def run_once(path: Path, home: Path, workers: int) -> dict:
     with DagsterInstance.ephemeral() as instance, PeakTreeMemory() as tree:
 
         def execute(job: str, partition: str | None = None) -> dict:
-            result = defs.resolve_job_def(job).execute_in_process(instance=instance, partition_key=partition, run_config=quiet)
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, partition_key=partition, run_config=quiet
+            )
             for event in result.all_events:
                 if event.event_type_value == "STEP_SUCCESS":
-                    steps[event.step_key] = steps.get(event.step_key, 0.0) + event.event_specific_data.duration_ms / 1000
-            metadata = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+                    steps[event.step_key] = (
+                        steps.get(event.step_key, 0.0) + event.event_specific_data.duration_ms / 1000
+                    )
+            metadata = {
+                e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()
+            }
             for asset, values in metadata.items():
                 if "dagster/row_count" in values:
                     rows[asset] = rows.get(asset, 0) + values["dagster/row_count"].value
@@ -70,27 +77,49 @@ def measure(reviews: int, workers: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "catalog.csv"
         started = time.perf_counter()
-        catalog = generate_catalog(n_products=max(reviews // 10, 50), n_users=max(reviews // 5, 100), n_reviews=reviews, seed=1)
+        catalog = generate_catalog(
+            n_products=max(reviews // 10, 50), n_users=max(reviews // 5, 100), n_reviews=reviews, seed=1
+        )
         write_catalog(catalog, path)
         del catalog
         generated = time.perf_counter() - started
         command = [sys.executable, __file__, "--run", str(path), str(Path(folder) / "home"), "--workers", str(workers)]
         out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        return {"reviews": reviews, "input_mb": round(path.stat().st_size / 2**20, 1), "generate_s": round(generated, 1), **result}
+        return {
+            "reviews": reviews,
+            "input_mb": round(path.stat().st_size / 2**20, 1),
+            "generate_s": round(generated, 1),
+            **result,
+        }
 
 
 def markdown(results: list[dict], workers: int) -> str:
     """The results as a table: one column per size, one row per step."""
     steps = list(results[-1]["steps_s"])
-    lines = ["| step | " + " | ".join(f"{r['reviews']:,} reviews" for r in results) + " |", "|---|" + "---:|" * len(results)]
-    lines += [f"| {step} | " + " | ".join(f"{r['steps_s'].get(step, 0):.2f} s" for r in results) + " |" for step in steps]
+    lines = [
+        "| step | " + " | ".join(f"{r['reviews']:,} reviews" for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    lines += [
+        f"| {step} | " + " | ".join(f"{r['steps_s'].get(step, 0):.2f} s" for r in results) + " |" for step in steps
+    ]
     lines.append("| **whole run** | " + " | ".join(f"**{r['total_s']:.1f} s**" for r in results) + " |")
-    lines.append("| peak memory, main process (RSS) | " + " | ".join(f"{r['peak_rss_mb']:,} MB" for r in results) + " |")
-    lines.append("| peak memory, with workers (PSS) | " + " | ".join(f"{r['peak_tree_mb']:,} MB" for r in results) + " |")
+    lines.append(
+        "| peak memory, main process (RSS) | " + " | ".join(f"{r['peak_rss_mb']:,} MB" for r in results) + " |"
+    )
+    lines.append(
+        "| peak memory, with workers (PSS) | " + " | ".join(f"{r['peak_tree_mb']:,} MB" for r in results) + " |"
+    )
     lines.append("| input file | " + " | ".join(f"{r['input_mb']:,} MB" for r in results) + " |")
-    lines.append("| users / products / segments | " + " | ".join(f"{r['rows']['users']:,} / {r['rows']['products']:,} / {r['segments']}" for r in results) + " |")
-    lines.append("| generating the input (not in the run) | " + " | ".join(f"{r['generate_s']:.1f} s" for r in results) + " |")
+    lines.append(
+        "| users / products / segments | "
+        + " | ".join(f"{r['rows']['users']:,} / {r['rows']['products']:,} / {r['segments']}" for r in results)
+        + " |"
+    )
+    lines.append(
+        "| generating the input (not in the run) | " + " | ".join(f"{r['generate_s']:.1f} s" for r in results) + " |"
+    )
     return (
         f"Measured on {time.strftime('%Y-%m-%d')} on 2 cores / 24 GiB with `make bench` (workers = {workers}: "
         "0 is one process per core for sentiment and emails); one `recsys run`-like pass per size (one run per "

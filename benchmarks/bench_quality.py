@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from results import write_section
 
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, TrainingData
-
-from results import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -56,7 +55,9 @@ def movielens() -> tuple[pd.DataFrame, pd.DataFrame] | None:
         }
     )
     movies = pd.read_csv(folder / "movies.csv")
-    items = pd.DataFrame({"ITEM_ID": movies["movieId"].astype("str"), "CATEGORY": movies["genres"], "NAME": movies["title"]})
+    items = pd.DataFrame(
+        {"ITEM_ID": movies["movieId"].astype("str"), "CATEGORY": movies["genres"], "NAME": movies["title"]}
+    )
     return interactions, items
 
 
@@ -80,9 +81,9 @@ def all_beauty() -> tuple[pd.DataFrame, None] | None:
 
 def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """An amazon.csv-format export through the pipeline's own code: interactions and catalog items."""
+    from recsys_assets.catalog.reading import build_products, explode_reviews, parse_catalog_csv
     from recsys_assets.defs.model.assets import catalog_items
     from recsys_assets.defs.sentiment.assets import review_texts
-    from recsys_assets.catalog.reading import build_products, explode_reviews, parse_catalog_csv
     from recsys_assets.interactions import build_interactions
     from recsys_assets.sentiment.vader import score_texts
 
@@ -164,7 +165,8 @@ def measure(name: str) -> dict | None:
     if name in MORE_SPLITS:
         more = [result] + [compare(*loaded, seed=seed) for seed in range(5, MORE_SPLITS[name], 5)]
         result["protocol"]["ndcg_at_10_per_more_splits"] = {
-            model: [value for run in more for value in run["protocol"]["ndcg_at_10_per_split"][model]] for model in result["models"]
+            model: [value for run in more for value in run["protocol"]["ndcg_at_10_per_split"][model]]
+            for model in result["models"]
         }
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
@@ -177,7 +179,9 @@ def across_draws(runs: list[dict]) -> dict:
     """
     names, metrics = list(runs[0]["models"]), list(runs[0]["models"][DEFAULT_MODEL])
     values = {
-        name: np.array([[np.nan if run["models"][name][m] is None else run["models"][name][m] for m in metrics] for run in runs])
+        name: np.array(
+            [[np.nan if run["models"][name][m] is None else run["models"][name][m] for m in metrics] for run in runs]
+        )
         for name in names
     }
     ndcg = metrics.index("normalized_discounted_cumulative_gain_at_10")
@@ -207,7 +211,7 @@ def markdown(results: dict[str, dict]) -> str:
         "included (the recipe has no filter); every other model, `popularity-unseen` included, never recommends an "
         "item the user already reviewed, so the relevant truth items they had reviewed before (share in each "
         "heading) are out of its reach. Rows identical in every column count as one event (All Beauty's dump repeats "
-        "1,103 reviews verbatim; before, one copy could be input and the other the truth it \"predicted\").",
+        '1,103 reviews verbatim; before, one copy could be input and the other the truth it "predicted").',
         "",
     ]
     for name, result in results.items():
@@ -230,8 +234,11 @@ def markdown(results: dict[str, dict]) -> str:
         if "ndcg_at_10_per_more_splits" in protocol:
             more = protocol["ndcg_at_10_per_more_splits"]
             means = ", ".join(f"{model} {np.mean(values):.4f}" for model, values in more.items())
-            lines += ["", f"The same models on {len(more[DEFAULT_MODEL])} splits (seeds 0-{len(more[DEFAULT_MODEL]) - 1}), "
-                      f"NDCG@10: {means}. {_paired_difference(more, 'splits')}"]
+            lines += [
+                "",
+                f"The same models on {len(more[DEFAULT_MODEL])} splits (seeds 0-{len(more[DEFAULT_MODEL]) - 1}), "
+                f"NDCG@10: {means}. {_paired_difference(more, 'splits')}",
+            ]
         if CEILING in result["models"]:
             lines += ["", _against_ceiling(result["models"])]
         lines.append("")
@@ -264,7 +271,9 @@ def _ratios_per_draw(ndcg: dict[str, list[float]]) -> str:
 
 def _others(ndcg: dict[str, list[float | None]]) -> dict[str, np.ndarray]:
     """The figures of the models the default is compared with: every candidate but itself (not the ceiling)."""
-    return {name: np.array(values, dtype=float) for name, values in ndcg.items() if name not in (DEFAULT_MODEL, CEILING)}
+    return {
+        name: np.array(values, dtype=float) for name, values in ndcg.items() if name not in (DEFAULT_MODEL, CEILING)
+    }
 
 
 def _paired_difference(ndcg: dict[str, list[float | None]], unit: str) -> str:

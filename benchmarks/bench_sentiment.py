@@ -18,16 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from results import write_section
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.defs.sentiment.assets import review_texts
-from recsys_assets.ml.evaluation import EvaluationSplit, item_count, offline_metrics, personalize_split
 from recsys_assets.interactions import EventValueRule, event_values
 from recsys_assets.ml.als import recommend_popular
+from recsys_assets.ml.evaluation import EvaluationSplit, item_count, offline_metrics, personalize_split
 from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.sentiment.vader import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
-
-from results import write_section
 
 CELLS = Path("sentiment-labelled-sentences/amazon_cells_labelled.txt")
 BEAUTY = Path("amazon-all-beauty-5core/All_Beauty_5.json.gz")
@@ -94,7 +93,11 @@ def stars_truth(stars: pd.Series) -> np.ndarray:
 def quality_rows(datasets: dict[str, tuple[list[str], np.ndarray]]) -> list[dict]:
     """binary_quality of each lexicon on each dataset."""
     return [
-        {"dataset": name, "lexicon": lexicon, **binary_quality(truth, binary_labels(score_texts(texts, lexicon=lexicon)))}
+        {
+            "dataset": name,
+            "lexicon": lexicon,
+            **binary_quality(truth, binary_labels(score_texts(texts, lexicon=lexicon))),
+        }
         for name, (texts, truth) in datasets.items()
         for lexicon in LEXICONS
     ]
@@ -103,7 +106,10 @@ def quality_rows(datasets: dict[str, tuple[list[str], np.ndarray]]) -> list[dict
 def label_mix(texts: list[str]) -> dict[str, dict[str, float]]:
     """Share of each Comprehend label per lexicon."""
     return {
-        lexicon: score_texts(texts, lexicon=lexicon)["Sentiment"].value_counts(normalize=True).reindex(list(LABELS), fill_value=0.0).to_dict()
+        lexicon: score_texts(texts, lexicon=lexicon)["Sentiment"]
+        .value_counts(normalize=True)
+        .reindex(list(LABELS), fill_value=0.0)
+        .to_dict()
         for lexicon in LEXICONS
     }
 
@@ -125,7 +131,10 @@ def reviews_per_second(texts: list[str], repeats: int) -> dict[str, dict[str, fl
             started = time.process_time()
             run()
             seconds[name].append(time.process_time() - started)
-    return {lexicon: {"best": len(texts) / min(runs), "median": len(texts) / float(np.median(runs))} for lexicon, runs in seconds.items()}
+    return {
+        lexicon: {"best": len(texts) / min(runs), "median": len(texts) / float(np.median(runs))}
+        for lexicon, runs in seconds.items()
+    }
 
 
 def weightings(reviews: pd.DataFrame, lexicon: str) -> dict[str, np.ndarray]:
@@ -159,7 +168,12 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
 
     def fixed_truth(split: EvaluationSplit, values: np.ndarray) -> tuple[dict, pd.DataFrame, pd.DataFrame, object]:
         """The default model on `split` (of `base`) with these EVENT_VALUEs, against the 4-5-star truth."""
-        split = EvaluationSplit(*(frame.assign(EVENT_VALUE=values[frame.index]) for frame in (split.train, split.test_input, split.test_truth)))
+        split = EvaluationSplit(
+            *(
+                frame.assign(EVENT_VALUE=values[frame.index])
+                for frame in (split.train, split.test_input, split.test_truth)
+            )
+        )
         model = recommender.train(split.train, items)
         test_users = pd.Series(split.test_truth["USER_ID"].unique())
         relevant = split.test_truth[liked[split.test_truth.index]]
@@ -185,7 +199,9 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
                 | {f"own:{k}": v for k, v in own.items()}
             )
             if rule == UNWEIGHTED:
-                unseen = recommend_popular(model, split.test_input.assign(EVENT_VALUE=1.0), test_users, 25, include_reviewed=False)
+                unseen = recommend_popular(
+                    model, split.test_input.assign(EVENT_VALUE=1.0), test_users, 25, include_reviewed=False
+                )
                 popular.append(offline_metrics(unseen, relevant, item_count(split, model.item_ids)))
     protocol = {
         "test_users": len(test_users),
@@ -196,7 +212,14 @@ def interaction_rows(reviews: pd.DataFrame, seeds: int, lexicon: str) -> tuple[l
     return rows, protocol
 
 
-def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[list[dict], dict] | None, seeds: int, n_speed: int) -> str:
+def markdown(
+    quality: list[dict],
+    mixes: dict,
+    speed: dict,
+    interactions: tuple[list[dict], dict] | None,
+    seeds: int,
+    n_speed: int,
+) -> str:
     """The RESULTS.md section."""
     lines = [
         f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_sentiment.py`. `vader` is vaderSentiment "
@@ -216,9 +239,14 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
         for r in quality
     ]
     for name, mix in mixes.items():
-        lines += ["", f"{name}: label mix " + "; ".join(
-            f"`{lexicon}` " + ", ".join(f"{label} {share:.0%}" for label, share in shares.items()) for lexicon, shares in mix.items()
-        )]
+        lines += [
+            "",
+            f"{name}: label mix "
+            + "; ".join(
+                f"`{lexicon}` " + ", ".join(f"{label} {share:.0%}" for label, share in shares.items())
+                for lexicon, shares in mix.items()
+            ),
+        ]
     if speed:
         lines += [
             "",
@@ -253,7 +281,10 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
             f"rules that zero the same reviews score the same; the pipeline's rule zeroes {protocol['zeroed_by_pipeline_rule']:,} "
             f"of the {protocol['reviews']:,} reviews. "
             "Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
-            + ", ".join(f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}" for name, value in protocol["popularity"].items())
+            + ", ".join(
+                f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}"
+                for name, value in protocol["popularity"].items()
+            )
             + ".",
             "",
             "| EVENT_VALUE rule | NDCG@10 fixed truth | MRR@25 fixed | coverage | NDCG@10 validation | vs pipeline rule (test / validation) | NDCG@10 harness |",
@@ -261,7 +292,10 @@ def markdown(quality: list[dict], mixes: dict, speed: dict, interactions: tuple[
         ]
         for rule in mean.index:
             cell = lambda column: f"{mean.loc[rule, column]:.4f} ± {spread.loc[rule, column]:.4f}"  # noqa: E731
-            versus = [_paired(table[table["rule"] == rule].set_index("seed")[f"{kind}:{ndcg}"] - reference[f"{kind}:{ndcg}"]) for kind in ("fixed", "validation")]
+            versus = [
+                _paired(table[table["rule"] == rule].set_index("seed")[f"{kind}:{ndcg}"] - reference[f"{kind}:{ndcg}"])
+                for kind in ("fixed", "validation")
+            ]
             lines.append(
                 f"| {rule} | {cell(f'fixed:{ndcg}')} | {cell('fixed:mean_reciprocal_rank_at_25')} | "
                 f"{mean.loc[rule, 'fixed:coverage']:.3f} | {cell(f'validation:{ndcg}')} | {' / '.join(versus)} | {cell(f'own:{ndcg}')} |"
@@ -285,9 +319,17 @@ def main() -> None:
     beauty = load_beauty(args.data / BEAUTY) if (args.data / BEAUTY).exists() else None
     if beauty is not None:
         rated = beauty[beauty["overall"] != 3]
-        datasets["All Beauty, title + review (1-2 vs 4-5 stars)"] = (rated["text"].tolist(), stars_truth(rated["overall"]))
-        datasets["All Beauty, review only (1-2 vs 4-5 stars)"] = (rated["content"].tolist(), stars_truth(rated["overall"]))
-        mixes["All Beauty 3-star reviews (title + review)"] = label_mix(beauty.loc[beauty["overall"] == 3, "text"].tolist())
+        datasets["All Beauty, title + review (1-2 vs 4-5 stars)"] = (
+            rated["text"].tolist(),
+            stars_truth(rated["overall"]),
+        )
+        datasets["All Beauty, review only (1-2 vs 4-5 stars)"] = (
+            rated["content"].tolist(),
+            stars_truth(rated["overall"]),
+        )
+        mixes["All Beauty 3-star reviews (title + review)"] = label_mix(
+            beauty.loc[beauty["overall"] == 3, "text"].tolist()
+        )
         speed_texts += beauty["text"].tolist()
     if (args.data / CELLS).exists():
         datasets["amazon_cells sentences"] = load_cells(args.data / CELLS)

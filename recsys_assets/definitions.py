@@ -5,11 +5,11 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from recsys_assets.defs.ingest import assets as ingest
+from recsys_assets.defs.jobs import cleanup_aws
 from recsys_assets.defs.marketing import assets as marketing
 from recsys_assets.defs.model import assets as recommender
-from recsys_assets.defs.sentiment import assets as sentiment
-from recsys_assets.defs.jobs import cleanup_aws
 from recsys_assets.defs.sensors import all_sensors
+from recsys_assets.defs.sentiment import assets as sentiment
 from recsys_assets.environment import RunOptions, build_resources
 
 all_assets = [

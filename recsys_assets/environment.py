@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from importlib import import_module
 from dataclasses import dataclass, fields
+from importlib import import_module
 
 from dagster_aws.s3 import S3Resource
 
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_region
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
-from recsys_assets.resources.s3 import S3ObjectStore
-
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.io_manager import AssetStoreIOManager
+from recsys_assets.resources.object_store import LocalObjectStore
+from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.profile_store import SqliteProfileStore
 from recsys_assets.resources.recommender import LocalRecommender
+from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.resources.sentiment_analyzer import VaderSentimentAnalyzer
-from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.object_store import LocalObjectStore
 
 DEFAULT_HOME = ".recsys"
 DEFAULT_INPUT = "data/inbox"
@@ -75,16 +74,23 @@ class RunOptions:
             if getattr(self, role) not in (local, aws):
                 raise SettingsError(f"{variable}={getattr(self, role)!r}: expected {local} or {aws}")
         if self.num_results < 1:
-            raise SettingsError(f"num_results (RECSYS_NUM_RESULTS, --num-results) is {self.num_results}: expected 1 or more")
+            raise SettingsError(
+                f"num_results (RECSYS_NUM_RESULTS, --num-results) is {self.num_results}: expected 1 or more"
+            )
         if self.sentiment_workers < 0:
-            raise SettingsError(f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: expected 0 or more")
+            raise SettingsError(
+                f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: expected 0 or more"
+            )
 
     @classmethod
-    def from_environment(cls) -> "RunOptions":
+    def from_environment(cls) -> RunOptions:
         env = os.environ
         defaults = {field.name: field.default for field in fields(cls)}
         aws_everywhere = env.get("RECSYS_ENV", "local").lower() == "aws"
-        roles = {role: env.get(variable, aws if aws_everywhere else local).lower() for role, (variable, local, aws) in ROLES.items()}
+        roles = {
+            role: env.get(variable, aws if aws_everywhere else local).lower()
+            for role, (variable, local, aws) in ROLES.items()
+        }
         return cls(
             home=env.get("RECSYS_HOME", DEFAULT_HOME),
             input_location=env.get("RECSYS_INPUT", DEFAULT_INPUT),
@@ -132,7 +138,9 @@ def build_resources(options: RunOptions) -> dict:
         "email_writer": _email_writer(options),
         # a local input path is relative to where the command runs, not to the output folder; an S3 one is a key
         "settings": PipelineSettings(
-            input_location=options.input_location if options.storage == "s3" else os.path.abspath(options.input_location),
+            input_location=options.input_location
+            if options.storage == "s3"
+            else os.path.abspath(options.input_location),
             num_results=options.num_results,
         ),
     }

@@ -10,7 +10,13 @@ SEGMENT_COLUMNS = ("user_id", "segment")
 
 def segment_slug(categories: pd.Series) -> pd.Series:
     """'Home&Kitchen' -> 'home-kitchen', 'HomeImprovement' -> 'home-improvement'."""
-    return categories.fillna("").str.replace(r"(?<=[a-z])(?=[A-Z])", "-", regex=True).str.lower().str.replace(r"[^a-z0-9]+", "-", regex=True).str.strip("-")
+    return (
+        categories.fillna("")
+        .str.replace(r"(?<=[a-z])(?=[A-Z])", "-", regex=True)
+        .str.lower()
+        .str.replace(r"[^a-z0-9]+", "-", regex=True)
+        .str.strip("-")
+    )
 
 
 def assign_segments(users: pd.DataFrame, min_reviews: int = 2) -> pd.DataFrame:
@@ -19,6 +25,6 @@ def assign_segments(users: pd.DataFrame, min_reviews: int = 2) -> pd.DataFrame:
     slug = segment_slug(users["favourite_category"].astype("string"))
     enough = (users["review_count"] >= min_reviews) & (slug != "")
     segment = slug.where(enough, GENERAL_SEGMENT)
-    return pd.DataFrame({"user_id": users["user_id"].astype("string"), "segment": segment.astype("string")}).sort_values(
-        "user_id", kind="stable", ignore_index=True
-    )
+    return pd.DataFrame(
+        {"user_id": users["user_id"].astype("string"), "segment": segment.astype("string")}
+    ).sort_values("user_id", kind="stable", ignore_index=True)

@@ -15,14 +15,24 @@ from recsys_assets.aws_formats.comprehend_documents import job_output_lines, one
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer, SentimentJobError
 from recsys_assets.sentiment.vader import SENTIMENT_COLUMNS
 
-POSITIVE = {"Sentiment": "POSITIVE", "SentimentScore": {"Positive": 0.9, "Negative": 0.02, "Neutral": 0.07, "Mixed": 0.01}}
-NEGATIVE = {"Sentiment": "NEGATIVE", "SentimentScore": {"Positive": 0.05, "Negative": 0.9, "Neutral": 0.04, "Mixed": 0.01}}
+POSITIVE = {
+    "Sentiment": "POSITIVE",
+    "SentimentScore": {"Positive": 0.9, "Negative": 0.02, "Neutral": 0.07, "Mixed": 0.01},
+}
+NEGATIVE = {
+    "Sentiment": "NEGATIVE",
+    "SentimentScore": {"Positive": 0.05, "Negative": 0.9, "Neutral": 0.04, "Mixed": 0.01},
+}
 BUCKET = "jobs"
 
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
@@ -80,7 +90,11 @@ def test_texts_go_in_batches_of_25_distinct_cut_texts_and_empty_ones_stay_local(
 def test_a_throttled_batch_is_sent_again():
     resource, stubber = analyzer()
     stubber.add_client_error("batch_detect_sentiment", service_error_code="ThrottlingException", http_status_code=400)
-    stubber.add_response("batch_detect_sentiment", {"ResultList": [result(0, NEGATIVE)], "ErrorList": []}, {"TextList": ["bad"], "LanguageCode": "en"})
+    stubber.add_response(
+        "batch_detect_sentiment",
+        {"ResultList": [result(0, NEGATIVE)], "ErrorList": []},
+        {"TextList": ["bad"], "LanguageCode": "en"},
+    )
     with stubber:
         assert resource.score(["bad"])["Sentiment"].tolist() == ["NEGATIVE"]
 
@@ -98,7 +112,11 @@ def test_error_list_documents_are_resent_and_permanent_failures_counted_as_neutr
         },
         {"TextList": ["good", "awful", "xyzzy"], "LanguageCode": "en"},
     )
-    stubber.add_response("batch_detect_sentiment", {"ResultList": [result(0, NEGATIVE)], "ErrorList": []}, {"TextList": ["awful"], "LanguageCode": "en"})
+    stubber.add_response(
+        "batch_detect_sentiment",
+        {"ResultList": [result(0, NEGATIVE)], "ErrorList": []},
+        {"TextList": ["awful"], "LanguageCode": "en"},
+    )
     with stubber:
         scores = resource.score(["good", "awful", "xyzzy"])
     assert scores["Sentiment"].tolist() == ["POSITIVE", "NEGATIVE", "NEUTRAL"]
@@ -132,7 +150,13 @@ def test_job_output_archive_is_read_as_json_lines():
 
 
 def job_analyzer(**config) -> tuple[ComprehendSentimentAnalyzer, Stubber]:
-    return analyzer(async_threshold=2, job_bucket=BUCKET, job_role_arn="arn:aws:iam::123456789012:role/comprehend", job_poll_seconds=0, **config)
+    return analyzer(
+        async_threshold=2,
+        job_bucket=BUCKET,
+        job_role_arn="arn:aws:iam::123456789012:role/comprehend",
+        job_poll_seconds=0,
+        **config,
+    )
 
 
 def job_properties(status: str, **extra) -> dict:
@@ -144,7 +168,10 @@ def test_above_the_threshold_an_async_job_scores_the_texts_and_failed_lines_fall
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     output_key = "recsys/comprehend/x/output/123-SENTIMENT-j1/output/output.tar.gz"
-    records = [{"File": "input.txt", "Line": 0, **POSITIVE}, {"File": "input.txt", "Line": 1, "ErrorCode": "INTERNAL_SERVER_ERROR"}]
+    records = [
+        {"File": "input.txt", "Line": 0, **POSITIVE},
+        {"File": "input.txt", "Line": 1, "ErrorCode": "INTERNAL_SERVER_ERROR"},
+    ]
     s3.put_object(Bucket=BUCKET, Key=output_key, Body=job_archive(records))
     resource, stubber = job_analyzer()
     stubber.add_response(
@@ -160,14 +187,24 @@ def test_above_the_threshold_an_async_job_scores_the_texts_and_failed_lines_fall
     )
     stubber.add_response("describe_sentiment_detection_job", job_properties("IN_PROGRESS"), {"JobId": "j1"})
     stubber.add_response(
-        "describe_sentiment_detection_job", job_properties("COMPLETED", OutputDataConfig={"S3Uri": f"s3://{BUCKET}/{output_key}"}), {"JobId": "j1"}
+        "describe_sentiment_detection_job",
+        job_properties("COMPLETED", OutputDataConfig={"S3Uri": f"s3://{BUCKET}/{output_key}"}),
+        {"JobId": "j1"},
     )
-    stubber.add_response("batch_detect_sentiment", {"ResultList": [result(0, NEGATIVE)], "ErrorList": []}, {"TextList": ["two\nlines"], "LanguageCode": "en"})
+    stubber.add_response(
+        "batch_detect_sentiment",
+        {"ResultList": [result(0, NEGATIVE)], "ErrorList": []},
+        {"TextList": ["two\nlines"], "LanguageCode": "en"},
+    )
     with stubber:
         scores = resource.score(["great", "two\nlines", ""])
     stubber.assert_no_pending_responses()
     assert scores["Sentiment"].tolist() == ["POSITIVE", "NEGATIVE", "NEUTRAL"]
-    inputs = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="recsys/comprehend/")["Contents"] if o["Key"].endswith("input.txt")]
+    inputs = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="recsys/comprehend/")["Contents"]
+        if o["Key"].endswith("input.txt")
+    ]
     assert s3.get_object(Bucket=BUCKET, Key=inputs[0])["Body"].read() == b"great\ntwo lines"
 
 
@@ -176,7 +213,11 @@ def test_a_failed_job_is_an_error_with_its_reason():
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     resource, stubber = job_analyzer()
     stubber.add_response("start_sentiment_detection_job", {"JobId": "j1"}, None)
-    stubber.add_response("describe_sentiment_detection_job", job_properties("FAILED", Message="role cannot read the bucket"), {"JobId": "j1"})
+    stubber.add_response(
+        "describe_sentiment_detection_job",
+        job_properties("FAILED", Message="role cannot read the bucket"),
+        {"JobId": "j1"},
+    )
     with stubber, pytest.raises(SentimentJobError, match="j1 FAILED: role cannot read the bucket"):
         resource.score(["a", "b"])
 
@@ -187,7 +228,9 @@ def test_a_job_past_its_timeout_is_stopped_and_an_error():
     resource, stubber = job_analyzer(job_timeout_seconds=1e-9)
     stubber.add_response("start_sentiment_detection_job", {"JobId": "j1"}, None)
     stubber.add_response("describe_sentiment_detection_job", job_properties("IN_PROGRESS"), {"JobId": "j1"})
-    stubber.add_response("stop_sentiment_detection_job", {"JobId": "j1", "JobStatus": "STOP_REQUESTED"}, {"JobId": "j1"})
+    stubber.add_response(
+        "stop_sentiment_detection_job", {"JobId": "j1", "JobStatus": "STOP_REQUESTED"}, {"JobId": "j1"}
+    )
     with stubber, pytest.raises(SentimentJobError, match="still IN_PROGRESS .* stopped it"):
         resource.score(["a", "b"])
     stubber.assert_no_pending_responses()

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from recsys_assets.cli.run import run_pipeline
-from recsys_assets.sample.generator import generate_catalog, write_catalog
 from recsys_assets.environment import RunOptions
+from recsys_assets.sample.generator import generate_catalog, write_catalog
 
 BUCKET = "recsys-e2e"
 
@@ -29,7 +29,9 @@ def moto_server():
     """`python -m moto.server` on a free local port, stopped after the module."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while True:
@@ -85,7 +87,10 @@ def test_the_run_leaves_personalize_import_files_in_the_bucket_and_profiles_in_d
     assert list(users.columns) == ["USER_ID"]
     assert (len(interactions), len(items), len(users)) == (counts["interactions"], counts["products"], counts["users"])
     dynamodb = boto3.client("dynamodb")
-    table_counts = {t: dynamodb.scan(TableName=f"e2e_{t}", Select="COUNT")["Count"] for t in ("products", "users", "recommendations")}
+    table_counts = {
+        t: dynamodb.scan(TableName=f"e2e_{t}", Select="COUNT")["Count"]
+        for t in ("products", "users", "recommendations")
+    }
     assert table_counts == {t: counts[t] for t in ("products", "users", "recommendations")}
     assert aws_run["aws_usage"]["aws_roles"] == ["storage", "profiles"]
     assert aws_run["aws_usage"]["usage"]["s3_bytes"] > 0

@@ -13,17 +13,24 @@ import yaml
 from botocore import xform_name
 
 from recsys_assets.aws_formats.costs import AwsPrices, AwsUsage, comprehend_units, estimate_cost, estimate_usage
+from recsys_assets.environment import RunOptions, SettingsError, build_resources
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, aws_client
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
-from recsys_assets.resources.s3 import S3ObjectStore
-from recsys_assets.resources.profile_store import SqliteProfileStore
-from recsys_assets.resources.sentiment_analyzer import VaderSentimentAnalyzer
 from recsys_assets.resources.object_store import LocalObjectStore
-from recsys_assets.environment import RunOptions, SettingsError, build_resources
+from recsys_assets.resources.profile_store import SqliteProfileStore
+from recsys_assets.resources.s3 import S3ObjectStore
+from recsys_assets.resources.sentiment_analyzer import VaderSentimentAnalyzer
 
 TEMPLATE = Path(__file__).parent.parent / "deployment" / "cloudformation.yaml"
-RECSYS_VARIABLES = ("RECSYS_ENV", "RECSYS_STORAGE", "RECSYS_PROFILES", "RECSYS_SENTIMENT", "RECSYS_RECOMMENDER", "RECSYS_EMAIL")
+RECSYS_VARIABLES = (
+    "RECSYS_ENV",
+    "RECSYS_STORAGE",
+    "RECSYS_PROFILES",
+    "RECSYS_SENTIMENT",
+    "RECSYS_RECOMMENDER",
+    "RECSYS_EMAIL",
+)
 
 
 @pytest.fixture
@@ -40,7 +47,11 @@ def implementations(resources: dict) -> dict:
 
 def test_without_variables_every_role_is_local(env):
     resources = build_resources(RunOptions.from_environment())
-    assert implementations(resources) == {"storage": LocalObjectStore, "profiles": SqliteProfileStore, "sentiment": VaderSentimentAnalyzer}
+    assert implementations(resources) == {
+        "storage": LocalObjectStore,
+        "profiles": SqliteProfileStore,
+        "sentiment": VaderSentimentAnalyzer,
+    }
 
 
 def test_recsys_env_aws_selects_aws_and_a_role_variable_overrides_it(env):
@@ -51,7 +62,11 @@ def test_recsys_env_aws_selects_aws_and_a_role_variable_overrides_it(env):
     options = RunOptions.from_environment()
     assert options.aws_roles() == ["storage", "profiles", "recommender", "email"]
     resources = build_resources(replace(options, recommender="local", email="template"))
-    assert implementations(resources) == {"storage": S3ObjectStore, "profiles": DynamoDBProfileStore, "sentiment": VaderSentimentAnalyzer}
+    assert implementations(resources) == {
+        "storage": S3ObjectStore,
+        "profiles": DynamoDBProfileStore,
+        "sentiment": VaderSentimentAnalyzer,
+    }
     assert resources["profiles"].table_name("users") == "prod_users"
     assert resources["settings"].input_location == "data/inbox"  # a key in the bucket, not a local path
 
@@ -90,12 +105,26 @@ def test_comprehend_units_are_100_characters_with_a_3_unit_minimum_and_skip_empt
 
 def test_usage_from_counts_and_its_price():
     usage = estimate_usage(
-        comprehend_units=1_000, interactions=3_000, users=400, emails=400, products_per_email=5,
-        profile_rows=2_600, stored_objects=500, stored_bytes=2**30, personalize_bytes=2**20,
+        comprehend_units=1_000,
+        interactions=3_000,
+        users=400,
+        emails=400,
+        products_per_email=5,
+        profile_rows=2_600,
+        stored_objects=500,
+        stored_bytes=2**30,
+        personalize_bytes=2**20,
     )
     assert usage == AwsUsage(
-        comprehend_units=1_000, personalize_training_hours=1.0, personalize_batch_records=400, personalize_ingested_bytes=2**20,
-        bedrock_input_tokens=400 * 675, bedrock_output_tokens=400 * 300, dynamodb_write_units=2_600, s3_put_requests=500, s3_bytes=2**30,
+        comprehend_units=1_000,
+        personalize_training_hours=1.0,
+        personalize_batch_records=400,
+        personalize_ingested_bytes=2**20,
+        bedrock_input_tokens=400 * 675,
+        bedrock_output_tokens=400 * 300,
+        dynamodb_write_units=2_600,
+        s3_put_requests=500,
+        s3_bytes=2**30,
     )
     cost = estimate_cost(usage, AwsPrices())
     assert cost["comprehend"] == 0.1 and cost["bedrock"] == round(0.27 + 0.6, 4)
@@ -103,7 +132,9 @@ def test_usage_from_counts_and_its_price():
 
 
 def test_cloudformation_template_passes_cfn_lint():
-    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True)
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
@@ -124,7 +155,12 @@ def template_statements() -> dict[str, list[dict]]:
 
 
 def allowed_actions(statements: list[dict]) -> list[str]:
-    return [a for s in statements if s["Effect"] == "Allow" for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    return [
+        a
+        for s in statements
+        if s["Effect"] == "Allow"
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
 
 
 def test_no_allow_statement_grants_a_wildcard_action():

@@ -22,7 +22,11 @@ BUCKET = "recsys-test"
 @pytest.fixture
 def aws(monkeypatch):
     """Fake credentials, one region, no endpoint override; every call goes to moto in-process."""
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -86,9 +90,17 @@ def test_listing_follows_pages_and_deletes_go_in_batches_of_a_thousand(store):
     entry = {"ETag": '"e"', "LastModified": "2024-01-01T00:00:00Z", "Size": 1}
     stubber = Stubber(store.client())
     listing = {"Bucket": BUCKET, "Prefix": "run/emails/", "Delimiter": ""}  # as dagster-aws get_objects lists
-    first_page = {"Contents": [{"Key": f"run/{k}", **entry} for k in keys[:1_000]], "IsTruncated": True, "NextContinuationToken": "t"}
+    first_page = {
+        "Contents": [{"Key": f"run/{k}", **entry} for k in keys[:1_000]],
+        "IsTruncated": True,
+        "NextContinuationToken": "t",
+    }
     stubber.add_response("list_objects_v2", first_page, listing)
-    stubber.add_response("list_objects_v2", {"Contents": [{"Key": f"run/{keys[-1]}", **entry}], "IsTruncated": False}, {**listing, "ContinuationToken": "t"})
+    stubber.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": f"run/{keys[-1]}", **entry}], "IsTruncated": False},
+        {**listing, "ContinuationToken": "t"},
+    )
     for batch in (keys[:1_000], keys[1_000:]):
         objects = {"Objects": [{"Key": f"run/{k}"} for k in batch], "Quiet": True}
         stubber.add_response("delete_objects", {}, {"Bucket": BUCKET, "Delete": objects})
@@ -101,7 +113,9 @@ def test_listing_follows_pages_and_deletes_go_in_batches_of_a_thousand(store):
 def test_objects_s3_refuses_to_delete_are_an_error(store):
     stubber = Stubber(store.client())
     errors = {"Errors": [{"Key": "run/a", "Code": "AccessDenied", "Message": "denied"}]}
-    stubber.add_response("delete_objects", errors, {"Bucket": BUCKET, "Delete": {"Objects": [{"Key": "run/a"}], "Quiet": True}})
+    stubber.add_response(
+        "delete_objects", errors, {"Bucket": BUCKET, "Delete": {"Objects": [{"Key": "run/a"}], "Quiet": True}}
+    )
     with stubber, pytest.raises(RuntimeError, match="1 objects not deleted, e.g. run/a: AccessDenied"):
         store.delete(["a"])
 
@@ -118,7 +132,10 @@ def profiles(aws):
 def test_missing_tables_are_created_on_demand_with_the_sqlite_keys(profiles):
     profiles.replace_table("recommendations", frame_of([{"user_id": "u1", "rank": 1, "ITEM_ID": "p1", "SCORE": 0.5}]))
     table = boto3.client("dynamodb").describe_table(TableName="t_recommendations")["Table"]
-    assert table["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "rank", "KeyType": "RANGE"}]
+    assert table["KeySchema"] == [
+        {"AttributeName": "user_id", "KeyType": "HASH"},
+        {"AttributeName": "rank", "KeyType": "RANGE"},
+    ]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
@@ -165,7 +182,9 @@ def test_keep_only_on_a_table_not_made_yet_does_nothing(aws):
 def test_replace_rows_deletes_only_stale_items_of_its_scope(profiles):
     recs = frame_of([{"user_id": u, "rank": r, "ITEM_ID": f"p{r}"} for u in ("u1", "u2") for r in (1, 2)])
     profiles.replace_table("recommendations", recs)
-    profiles.replace_rows("recommendations", frame_of([{"user_id": "u1", "rank": 1, "ITEM_ID": "p9"}]), "user_id", pd.Series(["u1"]))
+    profiles.replace_rows(
+        "recommendations", frame_of([{"user_id": "u1", "rank": 1, "ITEM_ID": "p9"}]), "user_id", pd.Series(["u1"])
+    )
     read = profiles.read_table("recommendations")
     assert list(read.itertuples(index=False, name=None)) == [("u1", 1, "p9"), ("u2", 1, "p1"), ("u2", 2, "p2")]
     assert profiles.keep_only("recommendations", "user_id", pd.Series(["u1", "u3"])) == 1  # u2 is gone from the data
@@ -179,9 +198,15 @@ def test_rows_with_an_empty_key_are_refused(profiles):
 
 
 def test_a_row_over_the_item_size_limit_is_refused_before_anything_is_written(profiles):
-    rows = [{"product_id": f"p{n}", "about": "short"} for n in range(2, 40)] + [{"product_id": "p40", "about": "é" * 205_000}]
-    profiles.replace_table("products", frame_of(rows[:2]).assign(note=pd.Series([None, None], dtype="str")))  # all missing: fine
-    with pytest.raises(ValueError, match=r"1 rows are larger than .* 400 KB .* product_id=p40: 410,018 bytes, 410,005 of them in about"):
+    rows = [{"product_id": f"p{n}", "about": "short"} for n in range(2, 40)] + [
+        {"product_id": "p40", "about": "é" * 205_000}
+    ]
+    profiles.replace_table(
+        "products", frame_of(rows[:2]).assign(note=pd.Series([None, None], dtype="str"))
+    )  # all missing: fine
+    with pytest.raises(
+        ValueError, match=r"1 rows are larger than .* 400 KB .* product_id=p40: 410,018 bytes, 410,005 of them in about"
+    ):
         profiles.replace_table("products", frame_of(rows))
     assert profiles.read_table("products")["product_id"].tolist() == ["p2", "p3"]
 
@@ -190,7 +215,11 @@ def stubbed_users_table(store: DynamoDBProfileStore) -> Stubber:
     """A Stubber on the store's client, past the table check and the scan of existing keys."""
     stubber = Stubber(store.client())
     stubber.add_response("describe_table", {"Table": {"TableName": "t_users"}}, {"TableName": "t_users"})
-    stubber.add_response("scan", {"Items": []}, {"TableName": "t_users", "ProjectionExpression": "#a0", "ExpressionAttributeNames": {"#a0": "user_id"}})
+    stubber.add_response(
+        "scan",
+        {"Items": []},
+        {"TableName": "t_users", "ProjectionExpression": "#a0", "ExpressionAttributeNames": {"#a0": "user_id"}},
+    )
     return stubber
 
 
@@ -198,7 +227,9 @@ def test_unprocessed_items_are_resent_until_written(aws):
     store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0)
     stubber = stubbed_users_table(store)
     put = {"PutRequest": {"Item": {"user_id": {"S": "u2"}}}}
-    stubber.add_response("batch_write_item", {"UnprocessedItems": {"t_users": [put]}}, {"RequestItems": {"t_users": ANY}})
+    stubber.add_response(
+        "batch_write_item", {"UnprocessedItems": {"t_users": [put]}}, {"RequestItems": {"t_users": ANY}}
+    )
     stubber.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {"t_users": [put]}})
     with stubber:
         assert store.replace_table("users", frame_of([{"user_id": "u1"}, {"user_id": "u2"}])) == 2
@@ -210,7 +241,9 @@ def test_items_still_unprocessed_after_the_last_attempt_are_an_error(aws):
     stubber = stubbed_users_table(store)
     put = {"PutRequest": {"Item": {"user_id": {"S": "u1"}}}}
     for _ in range(2):
-        stubber.add_response("batch_write_item", {"UnprocessedItems": {"t_users": [put]}}, {"RequestItems": {"t_users": [put]}})
+        stubber.add_response(
+            "batch_write_item", {"UnprocessedItems": {"t_users": [put]}}, {"RequestItems": {"t_users": [put]}}
+        )
     with stubber, pytest.raises(RuntimeError, match="1 of 1 writes still unprocessed after 2 attempts"):
         store.replace_table("users", frame_of([{"user_id": "u1"}]))
 
@@ -230,7 +263,9 @@ class WrappedClient:
         try:
             time.sleep(0.05)
             if self.broken and self.broken in str(RequestItems):
-                raise self.client.exceptions.ResourceNotFoundException({"Error": {"Code": "ResourceNotFoundException"}}, "BatchWriteItem")
+                raise self.client.exceptions.ResourceNotFoundException(
+                    {"Error": {"Code": "ResourceNotFoundException"}}, "BatchWriteItem"
+                )
             if self.refused and self.refused in str(RequestItems):
                 return {"UnprocessedItems": RequestItems}
             return self.client.batch_write_item(RequestItems=RequestItems)
@@ -249,9 +284,14 @@ def users_written() -> set[str]:
 def test_batches_are_written_concurrently_and_a_rerun_still_leaves_exactly_its_rows(aws):
     store = DynamoDBProfileStore(table_prefix="t_", retry_base_seconds=0, write_concurrency=4)
     wrapped = store._client = WrappedClient(store.client())
-    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": f"n{n}"} for n in range(260)])) == 260
+    assert (
+        store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": f"n{n}"} for n in range(260)])) == 260
+    )
     assert wrapped.calls == 11 and wrapped.most_in_flight == 4
-    assert store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": "again"} for n in range(0, 260, 2)])) == 130
+    assert (
+        store.replace_table("users", frame_of([{"user_id": f"u{n:03d}", "name": "again"} for n in range(0, 260, 2)]))
+        == 130
+    )
     read = store.read_table("users")
     assert read["user_id"].tolist() == [f"u{n:03d}" for n in range(0, 260, 2)] and set(read["name"]) == {"again"}
 

@@ -54,7 +54,10 @@ QUARANTINED = {
 # valid despite looking odd: Indian digit grouping, a repeated identical product row, 1,000 reviewers
 # in one row, and user names that do not split one per reviewer (kept; those reviews get no name)
 ACCEPTED = [
-    "price_indian_grouping.csv", "repeated_product_row.csv", "padded_product_id.csv", "long_reviewer_list.csv",
+    "price_indian_grouping.csv",
+    "repeated_product_row.csv",
+    "padded_product_id.csv",
+    "long_reviewer_list.csv",
     "user_names_longer.csv",
 ]
 
@@ -97,8 +100,30 @@ def test_a_latin1_file_reads_with_the_documented_fallback_encoding():
 HOSTILE = st.one_of(
     st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
     st.sampled_from(
-        ["", ",", '"', '""', "\n", "\r\n", "\r", "\x1b", "\x7f", "=1+1", "@x", "₹1,00,000", "1.099,00", "-4", "nan",
-         "1e309", "4.2", "64%", "R1,R1", "U1,,U2", "x" * (LIMITS.max_item_chars + 1), "<script>"]
+        [
+            "",
+            ",",
+            '"',
+            '""',
+            "\n",
+            "\r\n",
+            "\r",
+            "\x1b",
+            "\x7f",
+            "=1+1",
+            "@x",
+            "₹1,00,000",
+            "1.099,00",
+            "-4",
+            "nan",
+            "1e309",
+            "4.2",
+            "64%",
+            "R1,R1",
+            "U1,,U2",
+            "x" * (LIMITS.max_item_chars + 1),
+            "<script>",
+        ]
     ),
 )
 ROW = st.one_of(
@@ -147,8 +172,8 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
     from dagster import DagsterInstance, materialize
 
     from recsys_assets.defs.ingest.assets import raw_reviews
-    from recsys_assets.resources.pipeline_settings import PipelineSettings
     from recsys_assets.resources.object_store import LocalObjectStore
+    from recsys_assets.resources.pipeline_settings import PipelineSettings
 
     class StoreThatMustNotRead(LocalObjectStore):
         def read_bytes(self, key: str) -> bytes:

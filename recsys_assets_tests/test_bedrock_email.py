@@ -11,9 +11,9 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 from dagster import build_asset_context
 
+from recsys_assets.defs.marketing.assets import emails
 from recsys_assets.emails.model_copy import copy_problems, parse_copy, prompt_data
 from recsys_assets.emails.render import EmailCopy, email_items
-from recsys_assets.defs.marketing.assets import emails
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
 
@@ -45,7 +45,10 @@ USERS = pd.DataFrame({"user_id": ["U1"], "user_name": ["Asha"]})
 GOOD = {
     "subject": "Asha, two picks for your kitchen",
     "intro": "We think these suit you.",
-    "items": [{"item_id": "P1", "blurb": "Keeps water cold, now 45% off at ₹1,099."}, {"item_id": "P2", "blurb": "A sturdy everyday mug."}],
+    "items": [
+        {"item_id": "P1", "blurb": "Keeps water cold, now 45% off at ₹1,099."},
+        {"item_id": "P2", "blurb": "A sturdy everyday mug."},
+    ],
 }
 
 
@@ -68,7 +71,12 @@ def stubbed_bedrock(responses) -> tuple[object, Stubber]:
             status = 429 if response == "ThrottlingException" else 403
             stubber.add_client_error("converse", service_error_code=response, http_status_code=status)
         else:
-            expected = {"modelId": BedrockEmailWriter().model_id, "system": ANY, "messages": ANY, "inferenceConfig": ANY}
+            expected = {
+                "modelId": BedrockEmailWriter().model_id,
+                "system": ANY,
+                "messages": ANY,
+                "inferenceConfig": ANY,
+            }
             stubber.add_response("converse", response, expected)
     return client, stubber
 
@@ -128,7 +136,10 @@ def test_an_invalid_reply_falls_back_and_says_why(bad, reason):
         ("AccessDeniedException", ""),
         ("ExpiredTokenException", "The security token included in the request is expired"),
         ("ValidationException", "The provided model identifier is invalid."),
-        ("ValidationException", "Invocation of model ID anthropic.x with on-demand throughput isn't supported. Retry with an inference profile."),
+        (
+            "ValidationException",
+            "Invocation of model ID anthropic.x with on-demand throughput isn't supported. Retry with an inference profile.",
+        ),
     ],
 )
 def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check(code, message):
@@ -158,7 +169,9 @@ def test_missing_credentials_or_region_stop_the_run_too(monkeypatch, tmp_path, e
 def test_a_request_the_model_rejects_falls_back_for_that_email_only():
     writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0)
     writer._client, stubber = stubbed_bedrock([])
-    stubber.add_client_error("converse", service_error_code="ValidationException", service_message="Input is too long", http_status_code=400)
+    stubber.add_client_error(
+        "converse", service_error_code="ValidationException", service_message="Input is too long", http_status_code=400
+    )
     with stubber:
         [sent] = [e for batch, _ in writer.write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch]
     assert sent.origin == "fallback" and "Input is too long" in sent.fallback_reason
@@ -170,8 +183,12 @@ def test_a_lost_connection_falls_back_for_that_email_and_says_why(monkeypatch):
 
     monkeypatch.setattr(BedrockEmailWriter, "_converse", unreachable)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    [sent] = [e for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch]
-    assert sent.origin == "fallback" and sent.fallback_reason.startswith("Bedrock EndpointConnectionError: Could not connect")
+    [sent] = [
+        e for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch
+    ]
+    assert sent.origin == "fallback" and sent.fallback_reason.startswith(
+        "Bedrock EndpointConnectionError: Could not connect"
+    )
 
 
 def test_the_emails_asset_reports_why_emails_fell_back(tmp_path, monkeypatch):
@@ -179,7 +196,11 @@ def test_the_emails_asset_reports_why_emails_fell_back(tmp_path, monkeypatch):
     monkeypatch.setattr(BedrockEmailWriter, "client", lambda _: client)  # the asset gets its own copy of the resource
     with stubber:
         result = emails(
-            build_asset_context(partition_key="general"), RECOMMENDATIONS, PRODUCTS, USERS, BedrockEmailWriter(max_concurrency=1),
+            build_asset_context(partition_key="general"),
+            RECOMMENDATIONS,
+            PRODUCTS,
+            USERS,
+            BedrockEmailWriter(max_concurrency=1),
             LocalObjectStore(root=str(tmp_path)),
         )
     assert (result.metadata["emails_fallback"], result.metadata["emails_from_model"]) == (1, 0)

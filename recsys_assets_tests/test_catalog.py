@@ -48,7 +48,9 @@ def csv_bytes(rows: list[dict], columns=REQUIRED_COLUMNS, bom: bool = False) -> 
 
 
 def test_prices_percentages_and_counts_are_parsed_from_their_display_forms():
-    values = pd.Series(["₹1,099", "64%", "24,269", "4.2", "₹ 399", "₹1,00,000", "", "|", "1.099,00", "12,34"], dtype="string")
+    values = pd.Series(
+        ["₹1,099", "64%", "24,269", "4.2", "₹ 399", "₹1,00,000", "", "|", "1.099,00", "12,34"], dtype="string"
+    )
     parsed = parse_number(values)
     assert parsed.iloc[:6].tolist() == [1099.0, 64.0, 24269.0, 4.2, 399.0, 100000.0]
     assert parsed.iloc[6:].isna().all()
@@ -69,19 +71,19 @@ def test_source_lines_count_newlines_inside_quoted_fields():
 
 
 def test_invalid_utf8_names_the_file_and_line():
-    data = csv_bytes([product_row()]).replace("Asha".encode(), b"\xe9sha")
+    data = csv_bytes([product_row()]).replace(b"Asha", b"\xe9sha")
     with pytest.raises(InputFileError, match=r"in\.csv: line 2, column 109: byte 0xe9 is not UTF-8"):
         parse_catalog_csv(data, "in.csv")
 
 
 def test_invalid_utf8_after_a_bom_names_its_own_line_and_column():
-    data = b"\xef\xbb\xbf" + csv_bytes([product_row()]).replace("Asha".encode(), b"A\xffsha")
+    data = b"\xef\xbb\xbf" + csv_bytes([product_row()]).replace(b"Asha", b"A\xffsha")
     with pytest.raises(InputFileError, match=r"in\.csv: line 2, column \d+: byte 0xff is not UTF-8"):
         parse_catalog_csv(data, "in.csv")
 
 
 def test_invalid_utf8_is_read_with_an_explicit_fallback_encoding():
-    data = csv_bytes([product_row()]).replace("Asha".encode(), b"\xe9sha")
+    data = csv_bytes([product_row()]).replace(b"Asha", b"\xe9sha")
     parsed = parse_catalog_csv(data, "in.csv", fallback_encoding="cp1252")
     assert parsed.rows["user_name"].iloc[0] == "ésha,Ravi"
 
@@ -144,7 +146,11 @@ def test_duplicate_product_rows_merge_into_one_product_with_the_later_values(lat
     assert len(products) == 1
     row = products.iloc[0]
     assert (row.discounted_price, row.actual_price, row.discount_percentage, row.rating, row.rating_count) == (
-        350.0, 1099.0, 64.0, 4.2, 24269
+        350.0,
+        1099.0,
+        64.0,
+        4.2,
+        24269,
     )
     assert (row.top_category, row.leaf_category, row.category_depth) == ("Computers&Accessories", "USBCables", 3)
 
@@ -199,10 +205,24 @@ def test_an_optional_timestamp_list_is_used_per_reviewer():
 def test_users_have_name_review_count_and_favourite_category():
     rows = [
         product_row(),
-        product_row(product_id="B0002", category="Home&Kitchen|Kitchen", user_id="U1", user_name="Asha",
-                    review_id="R3", review_title="Nice", review_content="Nice pan"),
-        product_row(product_id="B0003", category="Home&Kitchen|Decor", user_id="U1", user_name="Asha",
-                    review_id="R4", review_title="Pretty", review_content="Pretty vase"),
+        product_row(
+            product_id="B0002",
+            category="Home&Kitchen|Kitchen",
+            user_id="U1",
+            user_name="Asha",
+            review_id="R3",
+            review_title="Nice",
+            review_content="Nice pan",
+        ),
+        product_row(
+            product_id="B0003",
+            category="Home&Kitchen|Decor",
+            user_id="U1",
+            user_name="Asha",
+            review_id="R4",
+            review_title="Pretty",
+            review_content="Pretty vase",
+        ),
     ]
     parsed = parse_catalog_csv(csv_bytes(rows), "in.csv")
     reviews = explode_reviews(parsed.rows)
@@ -214,7 +234,7 @@ def test_users_have_name_review_count_and_favourite_category():
 
 
 def test_only_the_lines_that_are_not_utf8_use_the_fallback_and_they_are_reported():
-    data = csv_bytes([product_row(), product_row(product_id="B0002")]).replace("Asha".encode(), b"\xe9sha", 1)
+    data = csv_bytes([product_row(), product_row(product_id="B0002")]).replace(b"Asha", b"\xe9sha", 1)
     parsed = parse_catalog_csv(data, "in.csv", fallback_encoding="cp1252")
     assert parsed.fallback_lines == [2]
     assert parsed.rows["discounted_price"].tolist() == ["₹399", "₹399"]

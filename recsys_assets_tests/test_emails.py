@@ -33,7 +33,7 @@ def products() -> pd.DataFrame:
             "discount_percentage": [45.0, 0.0, 60.0],
             "rating": [4.3, 3.9, float("nan")],
             "product_link": ["https://shop.example/dp/P1", "javascript:alert(1)", "https://shop.example/dp/P3"],
-            "img_link": ["https://img.example/p1.jpg", "https://img.example/p2.jpg", "http://x\" onerror=\"y"],
+            "img_link": ["https://img.example/p1.jpg", "https://img.example/p2.jpg", 'http://x" onerror="y'],
         }
     )
 
@@ -66,9 +66,9 @@ def test_display_values_are_formatted_and_reasons_come_from_the_model():
 
 
 def test_only_http_links_survive():
-    assert safe_url(pd.Series(["https://a.example/x", "javascript:alert(1)", "http://a\" onerror=\"x", None])).tolist() == [
-        "https://a.example/x", "", "", ""
-    ]
+    assert safe_url(
+        pd.Series(["https://a.example/x", "javascript:alert(1)", 'http://a" onerror="x', None])
+    ).tolist() == ["https://a.example/x", "", "", ""]
 
 
 def test_long_names_are_cut_on_a_word_boundary():
@@ -78,7 +78,11 @@ def test_long_names_are_cut_on_a_word_boundary():
 
 def test_rupees_use_indian_digit_grouping_like_the_catalog():
     assert format_rupees(pd.Series([1099.0, 139900.0, 99.5, 12345678.0, None])).tolist() == [
-        "₹1,099", "₹1,39,900", "₹99.50", "₹1,23,45,678", ""
+        "₹1,099",
+        "₹1,39,900",
+        "₹99.50",
+        "₹1,23,45,678",
+        "",
     ]
 
 
@@ -142,7 +146,9 @@ def test_one_users_rendering_failure_spares_the_others(tmp_path):
     (tmp_path / "subject.txt.j2").write_text("{{ items[0].name }}")
     (tmp_path / "email.txt.j2").write_text("{{ items[1].name }}")
     (tmp_path / "email.html.j2").write_text("<p>{{ items[0].name }}</p>")
-    rendered, failures = render_emails(email_items(recommendations(), products()), users(), template_environment(tmp_path))
+    rendered, failures = render_emails(
+        email_items(recommendations(), products()), users(), template_environment(tmp_path)
+    )
     assert [e.user_id for e in rendered] == ["U1"]
     assert [f.user_id for f in failures] == ["U2"] and "UndefinedError" in failures[0].reason
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys_assets.ml.als import RecommenderParams, recommend
 from recsys_assets.ml.evaluation import (
     METRIC_NAMES,
     EvaluationSplit,
@@ -16,7 +17,6 @@ from recsys_assets.ml.evaluation import (
     read_items,
 )
 from recsys_assets.ml.item_item import recommend_item_item, train_item_item
-from recsys_assets.ml.als import RecommenderParams, recommend
 
 
 def ranked(lists: dict[str, list[str]]) -> pd.DataFrame:
@@ -132,7 +132,9 @@ def test_truth_among_equal_timestamps_depends_on_neither_row_order_nor_column_la
     split = personalize_split(interactions, test_user_fraction=1.0, holdout_fraction=0.5)
     reordered = personalize_split(interactions.iloc[::-1], test_user_fraction=1.0, holdout_fraction=0.5)
     pd.testing.assert_frame_equal(split.test_truth.sort_index(), reordered.test_truth.sort_index())
-    relaid = interactions[["EVENT_VALUE", "TIMESTAMP", "ITEM_ID", "USER_ID"]].astype({"TIMESTAMP": "float64"})  # other layout
+    relaid = interactions[["EVENT_VALUE", "TIMESTAMP", "ITEM_ID", "USER_ID"]].astype(
+        {"TIMESTAMP": "float64"}
+    )  # other layout
     relaid = personalize_split(relaid.assign(SOURCE="export"), test_user_fraction=1.0, holdout_fraction=0.5)
     assert sorted(relaid.test_truth.index) == sorted(split.test_truth.index)
     newest_input = split.test_input.groupby("USER_ID")["TIMESTAMP"].max()
@@ -255,11 +257,17 @@ def test_malformed_interaction_rows_are_quarantined_with_line_column_and_reason(
 
 def test_out_of_range_timestamps_and_infinite_values_are_quarantined_not_cast(tmp_path):
     path = tmp_path / "interactions.csv"
-    path.write_text("USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu,i,inf,1\nu,j,1e30,1\nu,k,99999999999999999999,1\nu,l,7,inf\nu,m, 1e3 ,nan\nu,n,8,1\n")
+    path.write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu,i,inf,1\nu,j,1e30,1\nu,k,99999999999999999999,1\nu,l,7,inf\nu,m, 1e3 ,nan\nu,n,8,1\n"
+    )
     read = read_interactions(str(path))
     assert read.rows[["ITEM_ID", "TIMESTAMP"]].values.tolist() == [["n", 8]]
     assert read.rejected[["source_line", "column"]].values.tolist() == [
-        [2, "TIMESTAMP"], [3, "TIMESTAMP"], [4, "TIMESTAMP"], [5, "EVENT_VALUE"], [6, "EVENT_VALUE"]
+        [2, "TIMESTAMP"],
+        [3, "TIMESTAMP"],
+        [4, "TIMESTAMP"],
+        [5, "EVENT_VALUE"],
+        [6, "EVENT_VALUE"],
     ]
 
 
@@ -277,7 +285,9 @@ def test_quarantine_lines_are_file_lines_across_quoted_newlines_blank_lines_and_
 def test_a_file_without_a_valid_row_or_a_required_column_is_an_error_naming_it(tmp_path):
     path = tmp_path / "interactions.csv"
     path.write_text("USER_ID,ITEM_ID,TIMESTAMP\nu1,i1,soon\n")
-    with pytest.raises(ValueError, match=rf"{path}: no valid row; line 2, TIMESTAMP: TIMESTAMP is not whole epoch seconds"):
+    with pytest.raises(
+        ValueError, match=rf"{path}: no valid row; line 2, TIMESTAMP: TIMESTAMP is not whole epoch seconds"
+    ):
         read_interactions(str(path))
     path.write_text("USER_ID,TIMESTAMP\nu1,1\n")
     with pytest.raises(ValueError, match=rf"{path}: required columns missing: ITEM_ID"):

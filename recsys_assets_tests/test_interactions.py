@@ -27,7 +27,9 @@ def test_a_strongly_negative_review_is_no_reason_to_recommend_more():
 
 def test_missing_rating_counts_as_three_stars():
     scores = pd.DataFrame([sentiment("NEUTRAL", 0.0, 0.0)])
-    assert event_values(pd.Series([None], dtype="float64"), scores, EventValueRule(sentiment_weight=0.0)).tolist() == [0.5]
+    assert event_values(pd.Series([None], dtype="float64"), scores, EventValueRule(sentiment_weight=0.0)).tolist() == [
+        0.5
+    ]
 
 
 def test_interactions_are_in_personalize_format_sorted_and_complete():

@@ -4,8 +4,8 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
 from recsys_assets.ml.als import RECOMMENDATION_COLUMNS, train_recommender
+from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
 from recsys_assets.resources.recommender import LocalRecommender
 
 
@@ -43,7 +43,12 @@ def test_picks_come_from_the_liked_items_group_with_that_item_as_reason():
 def test_each_pick_names_the_liked_item_that_drove_its_score():
     model = train_item_item(HISTORY, ITEMS)
     table = recommend_item_item(model, HISTORY, ["both"], num_results=4)
-    assert set(zip(table["ITEM_ID"], table["REASON_ITEM_ID"])) == {("a2", "a1"), ("a3", "a1"), ("b2", "b1"), ("b3", "b1")}
+    assert set(zip(table["ITEM_ID"], table["REASON_ITEM_ID"])) == {
+        ("a2", "a1"),
+        ("a3", "a1"),
+        ("b2", "b1"),
+        ("b3", "b1"),
+    }
 
 
 def test_lists_are_topped_up_by_popularity_and_never_repeat_a_seen_item():
@@ -85,7 +90,14 @@ def test_the_local_recommender_trains_and_measures_the_item_item_model_by_defaul
 # Six items c0..c5 on a cycle; each walker likes three consecutive ones, in that order.
 CYCLE = [f"c{n}" for n in range(6)]
 CYCLE_ITEMS = pd.DataFrame({"ITEM_ID": CYCLE, "CATEGORY": "C"})
-WALKS = interactions([(f"w{start}{copy}", CYCLE[(start + step) % 6], 1.0) for start in range(6) for copy in range(3) for step in range(3)])
+WALKS = interactions(
+    [
+        (f"w{start}{copy}", CYCLE[(start + step) % 6], 1.0)
+        for start in range(6)
+        for copy in range(3)
+        for step in range(3)
+    ]
+)
 
 
 def test_the_item_that_usually_comes_next_is_recommended_first():

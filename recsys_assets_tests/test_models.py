@@ -7,25 +7,25 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys_assets.ml import models
 from recsys_assets.cli import main
+from recsys_assets.ml import models
 from recsys_assets.ml.evaluation import METRIC_NAMES, top_k_recommendations
 from recsys_assets.ml.models import (
     DEFAULT_MODEL,
     MODELS,
     HybridSettings,
+    _order_ndcg,
     fit_content,
     fit_ease,
     fit_hybrid,
     fit_item_knn,
     grouped_cosine_neighbours,
     leaf_categories,
+    simplest_within_one_standard_error,
     tfidf,
     training_data,
-    simplest_within_one_standard_error,
     validated_settings,
 )
-from recsys_assets.ml.models import _order_ndcg
 
 
 def interactions(pairs: list[tuple[str, str]]) -> pd.DataFrame:
@@ -110,7 +110,9 @@ def interactions_csv(tmp_path):
 
 def test_models_learn_only_from_training_users_and_score_history_only_users_from_their_history():
     # training users like a with b; three held-out users like z with a, which no training user liked
-    pairs = [(f"u{n}", item) for n in range(4) for item in ("a", "b")] + [(f"t{n}", item) for n in range(3) for item in ("z", "a")]
+    pairs = [(f"u{n}", item) for n in range(4) for item in ("a", "b")] + [
+        (f"t{n}", item) for n in range(3) for item in ("z", "a")
+    ]
     data = training_data(interactions(pairs), None)
     held_out = np.searchsorted(data.user_ids, ["t0", "t1", "t2"])
     evaluated = replace(data, history_only=held_out)
@@ -123,7 +125,9 @@ def test_models_learn_only_from_training_users_and_score_history_only_users_from
     rows = held_out[:1]
     for name in ("item-knn", "ease"):
         scores = MODELS[name].fit(evaluated).scores(rows)[0]
-        assert scores[list(data.item_ids).index("b")] > 0  # from the held-out history (a), with weights learned without it
+        assert (
+            scores[list(data.item_ids).index("b")] > 0
+        )  # from the held-out history (a), with weights learned without it
         assert scores[z] == 0  # z co-occurs with a only in held-out histories
     als = MODELS["als"].fit(evaluated)
     assert np.any(als.user_factors[held_out] != 0)  # folded in from the history
@@ -144,7 +148,9 @@ def test_evaluate_json_has_every_model_and_metric_and_is_repeatable(interactions
     per_split = report["protocol"]["ndcg_at_10_per_split"]
     for name, metrics in report["models"].items():  # the mean is the mean of the splits' figures
         assert len(per_split[name]) == 5
-        assert np.mean(per_split[name]) == pytest.approx(metrics["normalized_discounted_cumulative_gain_at_10"], abs=1e-5)
+        assert np.mean(per_split[name]) == pytest.approx(
+            metrics["normalized_discounted_cumulative_gain_at_10"], abs=1e-5
+        )
     assert len(report["protocol"]["relevant_already_reviewed"]) == 5
     assert all(0 <= share <= 1 for share in report["protocol"]["relevant_already_reviewed"])
     assert report["protocol"]["duplicate_interactions"] == 3 and report["protocol"]["interactions"] == 243
@@ -157,10 +163,16 @@ def test_evaluate_leaves_out_malformed_rows_says_which_and_writes_them_all(inter
     assert main(["evaluate", "--interactions", str(interactions_csv), "--json", "--quarantine", str(quarantine)]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["protocol"]["quarantined_rows"] == 3
-    assert "3 rows quarantined" in err and f"{interactions_csv} line 245, TIMESTAMP" in err and "line 246, ITEM_ID" in err
+    assert (
+        "3 rows quarantined" in err and f"{interactions_csv} line 245, TIMESTAMP" in err and "line 246, ITEM_ID" in err
+    )
     assert f"{interactions_csv} line 247: " in err  # a short row: no one column is at fault
     written = pd.read_csv(quarantine)
-    assert written[["source_line", "column"]].fillna("").values.tolist() == [[245, "TIMESTAMP"], [246, "ITEM_ID"], [247, ""]]
+    assert written[["source_line", "column"]].fillna("").values.tolist() == [
+        [245, "TIMESTAMP"],
+        [246, "ITEM_ID"],
+        [247, ""],
+    ]
 
 
 def test_evaluate_with_an_unwritable_quarantine_path_exits_2_naming_it(interactions_csv, tmp_path, capsys):
@@ -169,7 +181,9 @@ def test_evaluate_with_an_unwritable_quarantine_path_exits_2_naming_it(interacti
     assert f"--quarantine {target}" in capsys.readouterr().err
 
 
-def test_evaluate_without_a_positive_newest_interaction_says_nothing_can_be_measured(interactions_csv, tmp_path, capsys):
+def test_evaluate_without_a_positive_newest_interaction_says_nothing_can_be_measured(
+    interactions_csv, tmp_path, capsys
+):
     panned = pd.read_csv(interactions_csv).assign(EVENT_VALUE=0.0)
     panned.to_csv(tmp_path / "panned.csv", index=False)
     assert main(["evaluate", "--interactions", str(tmp_path / "panned.csv"), "--json"]) == 2
@@ -187,7 +201,9 @@ def test_evaluate_table_has_a_column_per_model_the_default_starred_and_says_what
 
 
 def test_leaf_category_is_the_last_level_of_the_path_or_the_category():
-    with_path = pd.DataFrame({"ITEM_ID": ["a", "b"], "CATEGORY": ["Home", "Tools"], "CATEGORY_PATH": ["Home|Kettles", "Tools"]})
+    with_path = pd.DataFrame(
+        {"ITEM_ID": ["a", "b"], "CATEGORY": ["Home", "Tools"], "CATEGORY_PATH": ["Home|Kettles", "Tools"]}
+    )
     assert leaf_categories(np.array(["a", "b", "z"]), with_path).tolist() == ["Kettles", "Tools", ""]
     assert leaf_categories(np.array(["a"]), with_path.drop(columns="CATEGORY_PATH")).tolist() == ["Home"]
     assert leaf_categories(np.array(["a"]), with_path[["ITEM_ID"]]).tolist() == [""]
@@ -256,7 +272,11 @@ def test_order_validation_learns_nothing_from_the_users_it_ranks_for():
     timestamp = np.concatenate([np.arange(1, len(h) + 1) for h in histories])
     newest = np.r_[timestamp[1:] <= timestamp[:-1], True]
     ndcg = partial(
-        _order_ndcg, (user, item, timestamp, newest), shape=(81, 14), regularization=10.0, half_lives=(None, 3.5),
+        _order_ndcg,
+        (user, item, timestamp, newest),
+        shape=(81, 14),
+        regularization=10.0,
+        half_lives=(None, 3.5),
         sequence_weights=(0.0, 1.0),
     )
     # ranking for users 0-20 together: what users 1-20 gave as input must not teach user 0 "1 after 0"

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from recsys_assets.aws_formats import personalize_api as personalize
-from recsys_assets.ml.evaluation import METRIC_NAMES
 from recsys_assets.aws_formats.personalize_api import Deletion, PersonalizeDataError, PersonalizeSolutionVersion
 from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
+from recsys_assets.ml.evaluation import METRIC_NAMES
 
 
 def interactions(users: int = 40, per_user: int = 25) -> pd.DataFrame:
@@ -33,9 +33,16 @@ def test_schemas_list_the_import_file_columns_with_their_roles():
     assert items["fields"][1]["categorical"] and items["fields"][2]["textual"]
     events = json.loads(personalize.avro_schema("interactions"))["fields"]
     assert [(f["name"], f["type"]) for f in events] == [
-        ("USER_ID", "string"), ("ITEM_ID", "string"), ("TIMESTAMP", "long"), ("EVENT_TYPE", "string"), ("EVENT_VALUE", "float")
+        ("USER_ID", "string"),
+        ("ITEM_ID", "string"),
+        ("TIMESTAMP", "long"),
+        ("EVENT_TYPE", "string"),
+        ("EVENT_VALUE", "float"),
     ]
-    assert [f["name"] for f in json.loads(personalize.avro_schema("users", ["USER_ID", "AGE"]))["fields"]] == ["USER_ID", "AGE"]
+    assert [f["name"] for f in json.loads(personalize.avro_schema("users", ["USER_ID", "AGE"]))["fields"]] == [
+        "USER_ID",
+        "AGE",
+    ]
 
 
 def test_users_are_imported_only_with_a_metadata_column():
@@ -54,7 +61,11 @@ def test_batch_output_is_joined_on_user_id_and_errors_become_failures():
     output = "\n".join(
         json.dumps(line)
         for line in [
-            {"input": {"userId": "u2"}, "output": {"recommendedItems": ["p3", "p1", "p4"], "scores": [0.5, 0.3, 0.1]}, "error": None},
+            {
+                "input": {"userId": "u2"},
+                "output": {"recommendedItems": ["p3", "p1", "p4"], "scores": [0.5, 0.3, 0.1]},
+                "error": None,
+            },
             {"input": {"userId": "u1"}, "output": {"recommendedItems": ["p2"], "scores": [0.9]}, "error": None},
             {"input": {"userId": "u3"}, "output": None, "error": "user not found"},
             {"input": {"userId": "stranger"}, "output": {"recommendedItems": ["p9"], "scores": [0.2]}, "error": None},
@@ -63,7 +74,9 @@ def test_batch_output_is_joined_on_user_id_and_errors_become_failures():
     result = personalize.parse_batch_output(output, ["u1", "u2", "u3", "u4"], num_results=2)
     assert list(result.recommendations.columns) == list(RECOMMENDATION_COLUMNS)
     assert result.recommendations[["USER_ID", "RANK", "ITEM_ID", "SCORE", "SOURCE"]].values.tolist() == [
-        ["u1", 1, "p2", 0.9, "personalize"], ["u2", 1, "p3", 0.5, "personalize"], ["u2", 2, "p1", 0.3, "personalize"]
+        ["u1", 1, "p2", 0.9, "personalize"],
+        ["u2", 1, "p3", 0.5, "personalize"],
+        ["u2", 2, "p1", 0.3, "personalize"],
     ]
     assert result.recommendations["REASON_ITEM_ID"].isna().all()
     assert result.failures.values.tolist() == [["u3", "user not found"], ["u4", "no line in the batch output"]]
@@ -89,8 +102,16 @@ def test_a_failed_job_is_retried_under_a_new_name_and_a_running_one_reused():
 
 
 def test_cleanup_deletes_dependents_first_each_resource_once():
-    plan = personalize.deletion_plan({"dataset_group": ["g"], "schema": ["s2", "s1"], "filter": ["f", "f"], "campaign": ["c"]})
-    assert plan == [Deletion("campaign", "c"), Deletion("filter", "f"), Deletion("schema", "s1"), Deletion("schema", "s2"), Deletion("dataset_group", "g")]
+    plan = personalize.deletion_plan(
+        {"dataset_group": ["g"], "schema": ["s2", "s1"], "filter": ["f", "f"], "campaign": ["c"]}
+    )
+    assert plan == [
+        Deletion("campaign", "c"),
+        Deletion("filter", "f"),
+        Deletion("schema", "s1"),
+        Deletion("schema", "s2"),
+        Deletion("dataset_group", "g"),
+    ]
     with pytest.raises(ValueError, match="recommender"):
         personalize.deletion_plan({"recommender": ["r"]})
 
@@ -102,7 +123,9 @@ def test_names_are_checked_against_personalize_rules():
 
 
 def test_a_solution_version_round_trips_through_json_metrics_personalize_did_not_return_included():
-    version = PersonalizeSolutionVersion("g", "v", "f", "r", 1.5, 30, 40, personalize.solution_metrics({"coverage": 0.2}))
+    version = PersonalizeSolutionVersion(
+        "g", "v", "f", "r", 1.5, 30, 40, personalize.solution_metrics({"coverage": 0.2})
+    )
     assert '"precision_at_5": null' in version.to_json().decode()
     again = PersonalizeSolutionVersion.from_json(version.to_json())
     assert again.metrics["coverage"] == 0.2 and math.isnan(again.metrics["precision_at_5"])
@@ -111,8 +134,14 @@ def test_a_solution_version_round_trips_through_json_metrics_personalize_did_not
 
 @pytest.mark.parametrize(
     "status, state",
-    [("ACTIVE", "done"), ("CREATE PENDING", "pending"), ("CREATE IN_PROGRESS", "pending"), ("CREATE FAILED", "failed"),
-     ("CREATE STOPPING", "failed"), ("CREATE STOPPED", "failed")],
+    [
+        ("ACTIVE", "done"),
+        ("CREATE PENDING", "pending"),
+        ("CREATE IN_PROGRESS", "pending"),
+        ("CREATE FAILED", "failed"),
+        ("CREATE STOPPING", "failed"),
+        ("CREATE STOPPED", "failed"),
+    ],
 )
 def test_stopped_training_counts_as_failed(status, state):
     assert personalize.creation_state(status) == state

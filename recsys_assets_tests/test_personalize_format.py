@@ -5,7 +5,14 @@ import pandas as pd
 from recsys_assets.aws_formats.personalize_datasets import MAX_DESCRIPTION_CHARS, dataset_key, personalize_datasets
 
 INTERACTIONS = pd.DataFrame(
-    {"USER_ID": ["u1"], "ITEM_ID": ["p1"], "TIMESTAMP": [1_700_000_000], "EVENT_TYPE": ["review"], "EVENT_VALUE": [0.8], "extra": [1]}
+    {
+        "USER_ID": ["u1"],
+        "ITEM_ID": ["p1"],
+        "TIMESTAMP": [1_700_000_000],
+        "EVENT_TYPE": ["review"],
+        "EVENT_VALUE": [0.8],
+        "extra": [1],
+    }
 )
 PRODUCTS = pd.DataFrame(
     {
@@ -19,7 +26,9 @@ PRODUCTS = pd.DataFrame(
 
 
 def test_datasets_have_exactly_the_personalize_schema_columns():
-    users = pd.DataFrame({"user_id": ["u1"], "user_name": ["Ann"], "review_count": [1], "favourite_category": ["Electronics"]})
+    users = pd.DataFrame(
+        {"user_id": ["u1"], "user_name": ["Ann"], "review_count": [1], "favourite_category": ["Electronics"]}
+    )
     datasets = personalize_datasets(INTERACTIONS, PRODUCTS, users)
     assert {name: list(frame.columns) for name, frame in datasets.items()} == {
         "interactions": ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"],
@@ -30,7 +39,9 @@ def test_datasets_have_exactly_the_personalize_schema_columns():
 
 
 def test_users_carry_age_when_the_export_had_it():
-    users = pd.DataFrame({"user_id": ["u1", "u2"], "user_name": ["Ann", "Bo"], "age": pd.array([34, None], dtype="Int64")})
+    users = pd.DataFrame(
+        {"user_id": ["u1", "u2"], "user_name": ["Ann", "Bo"], "age": pd.array([34, None], dtype="Int64")}
+    )
     frame = personalize_datasets(INTERACTIONS, PRODUCTS, users)["users"]
     assert list(frame.columns) == ["USER_ID", "AGE"]
     assert frame["AGE"].tolist() == [34, pd.NA]

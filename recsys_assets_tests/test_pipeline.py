@@ -14,14 +14,24 @@ from recsys_assets.cli import main
 from recsys_assets.cli import run as runner
 from recsys_assets.cli.run import PipelineError, inbox_files, run_pipeline
 from recsys_assets.definitions import defs
-from recsys_assets.resources.object_store import LocalObjectStore
 from recsys_assets.environment import RunOptions
+from recsys_assets.resources.object_store import LocalObjectStore
 
 from .conftest import shared_file
 
 ASSETS = [
-    "raw_reviews", "rejected_rows", "products", "reviews", "users", "file_sentiment", "review_sentiment",
-    "interactions", "recommender", "customer_segments", "recommendations", "emails",
+    "raw_reviews",
+    "rejected_rows",
+    "products",
+    "reviews",
+    "users",
+    "file_sentiment",
+    "review_sentiment",
+    "interactions",
+    "recommender",
+    "customer_segments",
+    "recommendations",
+    "emails",
 ]
 
 
@@ -94,7 +104,9 @@ def test_every_user_gets_n_unseen_recommendations_and_one_email(run):
 def test_profile_store_holds_products_users_and_recommendations(run):
     home, _, _ = run
     with sqlite3.connect(home / "profiles.sqlite") as db:
-        counts = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("products", "users", "recommendations")}
+        counts = {
+            t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("products", "users", "recommendations")
+        }
     assert counts == {
         "products": len(table(home, "products")),
         "users": len(table(home, "users")),
@@ -106,9 +118,14 @@ def test_recommender_reports_personalize_metrics_and_beats_popularity(run):
     _, _, summary = run
     metrics = summary["offline_metrics"]
     assert set(metrics["model"]) == {
-        "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
-        "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
-        "precision_at_5", "precision_at_10", "precision_at_25",
+        "coverage",
+        "mean_reciprocal_rank_at_25",
+        "normalized_discounted_cumulative_gain_at_5",
+        "normalized_discounted_cumulative_gain_at_10",
+        "normalized_discounted_cumulative_gain_at_25",
+        "precision_at_5",
+        "precision_at_10",
+        "precision_at_25",
     }
     ndcg = "normalized_discounted_cumulative_gain_at_10"
     assert metrics["model"][ndcg] > metrics["popularity-count"][ndcg]
@@ -122,7 +139,9 @@ def test_rematerializing_gives_identical_outputs_and_no_duplicates(run):
     home, options, _ = run
     before_csv = (home / "recommendations.csv").read_bytes()
     before_emails = emails_of(home)
-    before_tables = {name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment", "rejected_rows")}
+    before_tables = {
+        name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment", "rejected_rows")
+    }
     before_parquet = {p: p.read_bytes() for p in sorted((home / "assets").rglob("*.parquet"))}
     run_pipeline(options)
     assert (home / "recommendations.csv").read_bytes() == before_csv
@@ -179,7 +198,12 @@ def test_cli_run_takes_its_settings_from_the_environment_unless_flags_say_otherw
         raise PipelineError("recorded")
 
     monkeypatch.setattr(runner, "run_pipeline", record_options)
-    variables = {"RECSYS_INPUT": str(tmp_path / "inbox"), "RECSYS_HOME": str(tmp_path / "home"), "RECSYS_NUM_RESULTS": "2", "RECSYS_SENTIMENT_WORKERS": "1"}
+    variables = {
+        "RECSYS_INPUT": str(tmp_path / "inbox"),
+        "RECSYS_HOME": str(tmp_path / "home"),
+        "RECSYS_NUM_RESULTS": "2",
+        "RECSYS_SENTIMENT_WORKERS": "1",
+    }
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     assert main(["run"]) == 2
@@ -212,7 +236,9 @@ def test_cli_run_names_a_bad_setting_and_exits_2(tmp_path, monkeypatch, capsys, 
 
 def test_cli_sample_writes_the_amazon_format(tmp_path):
     out = tmp_path / "s.csv"
-    assert main(["sample", "--out", str(out), "--products", "20", "--users", "30", "--reviews", "100", "--seed", "1"]) == 0
+    assert (
+        main(["sample", "--out", str(out), "--products", "20", "--users", "30", "--reviews", "100", "--seed", "1"]) == 0
+    )
     assert pd.read_csv(out).shape[0] == 20
 
 
@@ -230,9 +256,17 @@ def test_the_real_amazon_export_gets_recommendations_and_an_email_for_every_user
 def reviews_by(users: list[str], like: pd.Series, products: int) -> pd.DataFrame:
     """`products` new products like the catalog row `like`, each reviewed by every one of `users`."""
     joined = ",".join(users)
-    reviews = {"user_id": joined, "user_name": joined, "review_title": ",".join(["Great"] * len(users)), "review_content": ",".join(["Works well"] * len(users))}
+    reviews = {
+        "user_id": joined,
+        "user_name": joined,
+        "review_title": ",".join(["Great"] * len(users)),
+        "review_content": ",".join(["Works well"] * len(users)),
+    }
     return pd.DataFrame(
-        [{**like.to_dict(), **reviews, "product_id": f"NEW{i:03d}", "review_id": ",".join(f"R{i}{u}" for u in users)} for i in range(products)]
+        [
+            {**like.to_dict(), **reviews, "product_id": f"NEW{i:03d}", "review_id": ",".join(f"R{i}{u}" for u in users)}
+            for i in range(products)
+        ]
     )
 
 
@@ -252,7 +286,9 @@ def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_e
     segments = table(home, "customer_segments")
     movers = segments.loc[segments["segment"] == "home-kitchen", "user_id"].head(5).tolist()
     catalog = pd.read_csv(inbox / "a.csv", dtype=str, keep_default_na=False)
-    reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(inbox / "b.csv", index=False)
+    reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(
+        inbox / "b.csv", index=False
+    )
     run_pipeline(options, segment="electronics")
     segments = table(home, "customer_segments")
     assert set(segments.loc[segments["user_id"].isin(movers), "segment"]) == {"electronics"}

@@ -49,7 +49,10 @@ def test_new_columns_keep_the_other_scopes_rows(tmp_path):
     store.replace_rows("recommendations", recs([["u1", 1, "a"], ["u2", 1, "b"]]), "user_id", pd.Series(["u1", "u2"]))
     store.replace_rows("recommendations", recs([["u2", 1, "c"]]).assign(SCORE=0.5), "user_id", pd.Series(["u2"]))
     table = store.read_table("recommendations").sort_values("user_id")
-    assert table.astype(object).where(table.notna(), None).values.tolist() == [["u1", 1, "a", None], ["u2", 1, "c", 0.5]]
+    assert table.astype(object).where(table.notna(), None).values.tolist() == [
+        ["u1", 1, "a", None],
+        ["u2", 1, "c", 0.5],
+    ]
 
 
 def test_keep_only_deletes_the_rows_of_customers_no_longer_there(tmp_path):
@@ -57,4 +60,7 @@ def test_keep_only_deletes_the_rows_of_customers_no_longer_there(tmp_path):
     assert store.keep_only("recommendations", "user_id", pd.Series(["u1"])) == 0  # no table yet: nothing to do
     store.replace_table("recommendations", recs([["u1", 1, "a"], ["u2", 1, "b"], ["gone", 1, "c"]]))
     assert store.keep_only("recommendations", "user_id", pd.Series(["u1", "u2"])) == 2
-    assert store.read_table("recommendations").sort_values("user_id").values.tolist() == [["u1", 1, "a"], ["u2", 1, "b"]]
+    assert store.read_table("recommendations").sort_values("user_id").values.tolist() == [
+        ["u1", 1, "a"],
+        ["u2", 1, "b"],
+    ]

@@ -81,7 +81,9 @@ def test_reason_is_the_liked_item_with_the_most_similar_factors_and_never_a_pann
     als = recommendations[recommendations["SOURCE"] == "als"]
     assert len(als) > 0
     index = {item: position for position, item in enumerate(model.item_ids)}
-    unit = {item: model.item_factors[i] / np.linalg.norm(model.item_factors[i]) for item, i in index.items() if item != "h"}
+    unit = {
+        item: model.item_factors[i] / np.linalg.norm(model.item_factors[i]) for item, i in index.items() if item != "h"
+    }
     liked = INTERACTIONS[INTERACTIONS["EVENT_VALUE"] > 0].groupby("USER_ID")["ITEM_ID"].apply(sorted)
     for user, item, reason in zip(als["USER_ID"], als["ITEM_ID"], als["REASON_ITEM_ID"]):
         similarity = {candidate: unit[candidate] @ unit[item] for candidate in liked[user]}
@@ -110,7 +112,9 @@ def test_user_unknown_to_the_model_without_history_gets_overall_popularity_ties_
 @pytest.mark.parametrize("user", ["u1", "u2", "u3", "u4", "u5"])
 def test_a_user_the_model_has_not_seen_is_folded_in_and_ranked_like_a_known_user_with_the_same_reviews(model, user):
     twin = INTERACTIONS[INTERACTIONS["USER_ID"] == user].assign(USER_ID="twin")
-    recommendations = recommend(model, pd.concat([INTERACTIONS, twin], ignore_index=True), [user, "twin"], num_results=3)
+    recommendations = recommend(
+        model, pd.concat([INTERACTIONS, twin], ignore_index=True), [user, "twin"], num_results=3
+    )
     assert items_for(recommendations, "twin") == items_for(recommendations, user)
     assert set(recommendations["SOURCE"]) == {"als"}
 

@@ -6,15 +6,35 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from recsys_assets.sample.generator import _TITLES, generate_catalog, planted_tastes, review_texts, write_catalog
 
 AMAZON_COLUMNS = [
-    "product_id", "product_name", "category", "discounted_price", "actual_price", "discount_percentage",
-    "rating", "rating_count", "about_product", "user_id", "user_name", "review_id", "review_title",
-    "review_content", "img_link", "product_link",
+    "product_id",
+    "product_name",
+    "category",
+    "discounted_price",
+    "actual_price",
+    "discount_percentage",
+    "rating",
+    "rating_count",
+    "about_product",
+    "user_id",
+    "user_name",
+    "review_id",
+    "review_title",
+    "review_content",
+    "img_link",
+    "product_link",
 ]
 LIST_COLUMNS = ["user_id", "user_name", "review_id", "review_title"]
 INDIAN_GROUPED = r"(\d{1,3}|[1-9]\d?(,\d\d)*,\d{3})"
 TOP_LEVELS = {
-    "Electronics", "Computers&Accessories", "Home&Kitchen", "OfficeProducts", "MusicalInstruments",
-    "HomeImprovement", "Toys&Games", "Car&Motorbike", "Health&PersonalCare",
+    "Electronics",
+    "Computers&Accessories",
+    "Home&Kitchen",
+    "OfficeProducts",
+    "MusicalInstruments",
+    "HomeImprovement",
+    "Toys&Games",
+    "Car&Motorbike",
+    "Health&PersonalCare",
 }
 
 
@@ -28,10 +48,12 @@ def reviews(catalog: pd.DataFrame) -> pd.DataFrame:
     """One row per review: product, user, top-level category and the star its title was written for."""
     star_of_title = {title: star for star, titles in enumerate(_TITLES, start=1) for title in titles}
     per_product = catalog[["product_id", "category", "rating"]].assign(
-        user_id=catalog["user_id"].str.split(","), review_title=catalog["review_title"].str.split(","))
+        user_id=catalog["user_id"].str.split(","), review_title=catalog["review_title"].str.split(",")
+    )
     exploded = per_product.explode(["user_id", "review_title"], ignore_index=True)
-    return exploded.assign(top=exploded["category"].str.split("|").str[0],
-                           star=exploded["review_title"].map(star_of_title))
+    return exploded.assign(
+        top=exploded["category"].str.split("|").str[0], star=exploded["review_title"].map(star_of_title)
+    )
 
 
 def test_catalog_has_the_sixteen_amazon_columns_in_order_all_strings(catalog):
@@ -132,9 +154,14 @@ def test_timestamps_are_a_seventeenth_column_aligned_with_user_ids(catalog):
     pd.testing.assert_frame_equal(with_time[AMAZON_COLUMNS], catalog)
 
 
-@pytest.mark.parametrize(("n_products", "n_users", "n_reviews", "message"), [
-    (10, 50, 40, "n_users"), (50, 10, 40, "n_products"), (2, 3, 7, "at most once"),
-])
+@pytest.mark.parametrize(
+    ("n_products", "n_users", "n_reviews", "message"),
+    [
+        (10, 50, 40, "n_users"),
+        (50, 10, 40, "n_products"),
+        (2, 3, 7, "at most once"),
+    ],
+)
 def test_impossible_sizes_raise_value_error(n_products, n_users, n_reviews, message):
     with pytest.raises(ValueError, match=message):
         generate_catalog(n_products=n_products, n_users=n_users, n_reviews=n_reviews)
@@ -149,8 +176,9 @@ def test_vader_reads_high_stars_as_positive_and_low_stars_as_negative():
     stars = np.repeat([1, 2, 4, 5], 100)
     titles, contents = review_texts(stars, np.full(len(stars), "cable", dtype=object), np.random.default_rng(0))
     analyzer = SentimentIntensityAnalyzer()
-    compound = np.array([analyzer.polarity_scores(f"{title}. {content}")["compound"]
-                         for title, content in zip(titles, contents)])
+    compound = np.array(
+        [analyzer.polarity_scores(f"{title}. {content}")["compound"] for title, content in zip(titles, contents)]
+    )
     assert (compound[stars >= 4] > 0.05).mean() > 0.95
     assert (compound[stars <= 2] < -0.05).mean() > 0.95
 
@@ -181,6 +209,8 @@ def test_planted_tastes_are_each_users_chances_over_the_catalogs_products(catalo
     assert set(tastes.index) == set(reviews["user_id"]) and set(tastes.columns) == set(catalog["product_id"])
     np.testing.assert_allclose(tastes.sum(axis=1), 1.0)
     # the catalog was drawn from them: a review is far likelier under its reviewer's tastes than the average user's
-    own = tastes.to_numpy()[tastes.index.get_indexer(reviews["user_id"]), tastes.columns.get_indexer(reviews["product_id"])]
+    own = tastes.to_numpy()[
+        tastes.index.get_indexer(reviews["user_id"]), tastes.columns.get_indexer(reviews["product_id"])
+    ]
     average = tastes.mean(axis=0).reindex(reviews["product_id"]).to_numpy()
     assert own.mean() > 3 * average.mean()

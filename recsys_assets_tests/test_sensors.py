@@ -16,14 +16,14 @@ from dagster import (
     evaluate_automation_conditions,
 )
 
-from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.definitions import build_definitions
-from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
-from recsys_assets.sample.generator import generate_catalog, write_catalog
 from recsys_assets.defs import sensors
+from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.defs.sensors import inbox_sensor, new_inbox_files, retrain_sensor, segment_sensor
 from recsys_assets.environment import RunOptions
+from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
+from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.sample.generator import generate_catalog, write_catalog
 
 
 @pytest.fixture
@@ -116,7 +116,11 @@ def test_a_file_is_read_once_it_has_been_unchanged_for_the_settle_interval(tmp_p
 
 
 def test_files_arriving_in_the_same_second_are_not_missed_and_work_per_tick_is_bounded():
-    objects = [StoredObject("in/a.csv", "1", 10.0), StoredObject("in/b.csv", "1", 10.0), StoredObject("in/c.csv", "1", 11.0)]
+    objects = [
+        StoredObject("in/a.csv", "1", 10.0),
+        StoredObject("in/b.csv", "1", 10.0),
+        StoredObject("in/c.csv", "1", 11.0),
+    ]
     first, cursor = new_inbox_files(objects[:1], {}, limit=5, now=20.0, settle_seconds=0)
     assert [o.key for o, _ in first] == ["in/a.csv"]
     second, cursor = new_inbox_files(objects, cursor, limit=1, now=20.0, settle_seconds=0)
@@ -137,7 +141,9 @@ def test_a_file_put_back_to_an_earlier_version_is_read_again_with_a_run_key_of_i
         os.utime(path, (1_700_000_000, 1_700_000_000))
         result = evaluate_inbox(instance, inbox, cursor)
         clock[0] += 60
-        again = evaluate_inbox(instance, inbox, cursor)  # a tick evaluated again from the same cursor (its cursor was not saved)
+        again = evaluate_inbox(
+            instance, inbox, cursor
+        )  # a tick evaluated again from the same cursor (its cursor was not saved)
         assert [r.run_key for r in again.run_requests] == [r.run_key for r in result.run_requests]
         cursor, run_keys = result.cursor, run_keys + [r.run_key for r in result.run_requests]
     assert len(run_keys) == len(set(run_keys)) == 4  # Dagster skips a run key it has already seen: each must be new
@@ -153,7 +159,9 @@ def test_a_file_that_leaves_and_comes_back_is_read_only_if_it_changed():
 
 
 def test_the_cursor_of_earlier_releases_counts_its_files_as_handled():
-    objects = [StoredObject(f"in/{n}.csv", "1", float(n)) for n in range(100)] + [StoredObject("in/new.csv", "1", 500.0)]
+    objects = [StoredObject(f"in/{n}.csv", "1", float(n)) for n in range(100)] + [
+        StoredObject("in/new.csv", "1", 500.0)
+    ]
     old_cursor = {"since": 99.0, "seen": ["in/99.csv:1"]}
     fresh, _ = new_inbox_files(objects, old_cursor, limit=20, now=1_000.0, settle_seconds=0)
     assert [o.key for o, _ in fresh] == ["in/new.csv"]
@@ -217,7 +225,11 @@ def run_sensor_requests(defs, instance, result):
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
     for run in result.run_requests:
-        assert defs.resolve_job_def("ingest_file_job").execute_in_process(instance=instance, partition_key=run.partition_key).success
+        assert (
+            defs.resolve_job_def("ingest_file_job")
+            .execute_in_process(instance=instance, partition_key=run.partition_key)
+            .success
+        )
 
 
 def serve_every_segment(defs, instance):
@@ -302,7 +314,9 @@ def test_the_inbox_sensor_works_on_an_s3_prefix(instance):
 
         first = evaluate()
         etag = store.client().head_object(Bucket="shop", Key="recsys/inbox/a.csv")["ETag"].strip('"')
-        assert [(r.partition_key, r.run_key.rsplit(":", 1)[0]) for r in first.run_requests] == [("a.csv", f"a.csv:{etag}")]
+        assert [(r.partition_key, r.run_key.rsplit(":", 1)[0]) for r in first.run_requests] == [
+            ("a.csv", f"a.csv:{etag}")
+        ]
         assert evaluate(first.cursor).run_requests == []
         store.write_bytes("inbox/a.csv", b"rewritten")
         store.write_bytes("inbox/b.csv", b"second")
@@ -328,5 +342,7 @@ def test_a_file_whose_ingest_failed_does_not_hold_back_the_next_files(tmp_path, 
 
     after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=handled.cursor)
     assert {name: after.get_num_requested(AssetKey(name)) for name in ("products", "reviews", "users")} == {
-        "products": 1, "reviews": 1, "users": 1
+        "products": 1,
+        "reviews": 1,
+        "users": 1,
     }

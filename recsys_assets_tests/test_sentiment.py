@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets.sentiment import vader as sentiment
 from recsys_assets.schemas import FileSentiment
+from recsys_assets.sentiment import vader as sentiment
 from recsys_assets.sentiment.vader import (
     LABELS,
     SENTIMENT_COLUMNS,
@@ -79,9 +79,7 @@ def test_one_sided_text_gives_its_compound_to_its_side_and_shares_the_rest_by_wo
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.tuples(
-            st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(-1, 1)
-        ),
+        st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(-1, 1)),
         min_size=1,
         max_size=20,
     )

@@ -34,7 +34,10 @@ def test_sentiment_command_writes_comprehend_detect_sentiment_responses_as_json_
     assert [list(row) for row in rows] == [["Sentiment", "SentimentScore"]] * 4
     assert [list(row["SentimentScore"]) for row in rows] == [["Positive", "Negative", "Neutral", "Mixed"]] * 4
     assert [row["Sentiment"] for row in rows] == ["POSITIVE", "NEGATIVE", "NEUTRAL", "POSITIVE"]
-    assert rows[2] == {"Sentiment": "NEUTRAL", "SentimentScore": {"Positive": 0.0, "Negative": 0.0, "Neutral": 1.0, "Mixed": 0.0}}
+    assert rows[2] == {
+        "Sentiment": "NEUTRAL",
+        "SentimentScore": {"Positive": 0.0, "Negative": 0.0, "Neutral": 1.0, "Mixed": 0.0},
+    }
 
 
 def test_sentiment_command_refuses_an_unwritable_out_path_before_scoring(tmp_path, capsys):
@@ -49,7 +52,9 @@ def test_sentiment_command_refuses_an_unwritable_out_path_before_scoring(tmp_pat
 def test_sentiment_command_stops_quietly_when_the_reader_closes_the_pipe(tmp_path):
     texts = _write_lines(tmp_path, ["I love it"] * 20_000)  # far more output than a pipe buffers
     command = [sys.executable, "-c", "import sys; from recsys_assets.cli import main; sys.exit(main(sys.argv[1:]))"]
-    process = subprocess.Popen([*command, "sentiment", str(texts), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*command, "sentiment", str(texts), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert process.stdout.readline() == b"Sentiment,Positive,Negative,Neutral,Mixed\n"
     process.stdout.close()  # as `| head -1` does
     assert process.wait(timeout=60) == 1
@@ -58,7 +63,9 @@ def test_sentiment_command_stops_quietly_when_the_reader_closes_the_pipe(tmp_pat
 
 def test_the_command_line_starts_without_importing_dagster():
     code = "import sys, recsys_assets.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'boto3')))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 def test_sentiment_command_on_a_missing_file_exits_2_naming_it(tmp_path, capsys):
@@ -92,17 +99,31 @@ def test_sentiment_command_reads_crlf_and_a_bom_like_any_text_file(tmp_path, cap
     path = tmp_path / "texts.txt"
     path.write_bytes("\ufeffI love it\r\n\r\nterrible".encode("utf-8"))
     assert main(["sentiment", str(path), "--format", "jsonl", "--lexicon", "vader"]) == 0
-    assert [json.loads(line)["Sentiment"] for line in capsys.readouterr().out.splitlines()] == ["POSITIVE", "NEUTRAL", "NEGATIVE"]
+    assert [json.loads(line)["Sentiment"] for line in capsys.readouterr().out.splitlines()] == [
+        "POSITIVE",
+        "NEUTRAL",
+        "NEGATIVE",
+    ]
 
 
 def test_review_lexicon_reads_product_failures_as_negative_and_praise_by_negation_as_positive():
-    texts = ["stopped working after a week", "Don't waste your money", "does not work", "not worth it", "no complaints", "would buy again"]
+    texts = [
+        "stopped working after a week",
+        "Don't waste your money",
+        "does not work",
+        "not worth it",
+        "no complaints",
+        "would buy again",
+    ]
     labels = score_texts(texts, lexicon="review")["Sentiment"].tolist()
     assert labels == ["NEGATIVE", "NEGATIVE", "NEGATIVE", "NEGATIVE", "POSITIVE", "POSITIVE"]
 
 
 def test_review_lexicon_negates_a_phrase_after_a_negation():
-    assert score_texts(["would not buy again", "not as described"], lexicon="review")["Sentiment"].tolist() == ["NEGATIVE", "NEGATIVE"]
+    assert score_texts(["would not buy again", "not as described"], lexicon="review")["Sentiment"].tolist() == [
+        "NEGATIVE",
+        "NEGATIVE",
+    ]
 
 
 def test_review_lexicon_places_every_phrase_of_a_long_text_on_its_own_words():
@@ -118,11 +139,18 @@ def test_review_lexicon_places_every_phrase_of_a_long_text_on_its_own_words():
 def test_review_lexicon_is_deterministic_across_calls_and_input_order():
     texts = ["Great product but it stopped working", "no issues, works great", "flimsy junk"] * 3
     first = score_texts(texts, lexicon="review")
-    pd.testing.assert_frame_equal(first, score_texts(list(reversed(texts)), lexicon="review").iloc[::-1].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        first, score_texts(list(reversed(texts)), lexicon="review").iloc[::-1].reset_index(drop=True)
+    )
 
 
 def test_vader_lexicon_still_equals_vader_sentiment_on_review_phrases():
-    texts = ["stopped working after a week", "Don't waste your money, it broke", "no complaints but flimsy", "as described!"]
+    texts = [
+        "stopped working after a week",
+        "Don't waste your money, it broke",
+        "no complaints but flimsy",
+        "as described!",
+    ]
     vader = SentimentIntensityAnalyzer()
     assert [_analyzer("vader").polarity_scores(t) for t in texts] == [vader.polarity_scores(t) for t in texts]
 

@@ -14,9 +14,9 @@ from dagster import DagsterInstance
 
 from recsys_assets.cli import run as runner
 from recsys_assets.emails.render import email_items, render_emails, template_environment
+from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, neutralize_formulas
 from recsys_assets.sample.generator import generate_catalog, write_catalog
-from recsys_assets.environment import RunOptions
 
 ROOT = Path(__file__).parent.parent
 FAKE_SECRETS = {
@@ -46,20 +46,36 @@ def test_machine_read_csvs_keep_values_and_spreadsheet_csvs_are_neutralized(tmp_
 def test_emails_link_only_to_the_products_own_http_url_and_image():
     products = pd.DataFrame(
         {
-            "product_id": ["P1", "P2"], "product_name": [SCRIPT, "Mug"], "discounted_price": [10.0, 20.0],
-            "actual_price": [10.0, 20.0], "discount_percentage": [0.0, 0.0], "rating": [4.0, 4.0],
+            "product_id": ["P1", "P2"],
+            "product_name": [SCRIPT, "Mug"],
+            "discounted_price": [10.0, 20.0],
+            "actual_price": [10.0, 20.0],
+            "discount_percentage": [0.0, 0.0],
+            "rating": [4.0, 4.0],
             "product_link": ["https://shop.example/P1", " JavaScript:alert(1)"],
             "img_link": ["https://img.example/1.jpg", "data:image/svg+xml,<svg onload=alert(1)>"],
         }
     )
     recommendations = pd.DataFrame(
-        {"USER_ID": ["U1", "U1"], "RANK": [1, 2], "ITEM_ID": ["P1", "P2"], "SCORE": [1.0, 0.5], "SOURCE": ["als"] * 2,
-         "REASON_ITEM_ID": ["P2", None], "REASON_CATEGORY": [None, SCRIPT]}
+        {
+            "USER_ID": ["U1", "U1"],
+            "RANK": [1, 2],
+            "ITEM_ID": ["P1", "P2"],
+            "SCORE": [1.0, 0.5],
+            "SOURCE": ["als"] * 2,
+            "REASON_ITEM_ID": ["P2", None],
+            "REASON_CATEGORY": [None, SCRIPT],
+        }
     )
     users = pd.DataFrame({"user_id": ["U1"], "user_name": [SCRIPT]})
     [rendered], _ = render_emails(email_items(recommendations, products), users, template_environment())
-    assert "<script" not in rendered.html and rendered.html.count("&lt;script&gt;") == 5  # title (name, product), greeting, product, reason
-    assert re.findall(r'(?:href|src)="([^"]*)"', rendered.html) == ["https://img.example/1.jpg", "https://shop.example/P1"]
+    assert (
+        "<script" not in rendered.html and rendered.html.count("&lt;script&gt;") == 5
+    )  # title (name, product), greeting, product, reason
+    assert re.findall(r'(?:href|src)="([^"]*)"', rendered.html) == [
+        "https://img.example/1.jpg",
+        "https://shop.example/P1",
+    ]
     assert "url(" not in rendered.html and "@import" not in rendered.html
 
 
@@ -78,7 +94,9 @@ def hostile_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAKE_SECRETS.items():
             patch.setenv(name, value)
-        patch.setattr(runner.DagsterInstance, "ephemeral", staticmethod(lambda: DagsterInstance.local_temp(str(instance_dir))))
+        patch.setattr(
+            runner.DagsterInstance, "ephemeral", staticmethod(lambda: DagsterInstance.local_temp(str(instance_dir)))
+        )
         options = RunOptions(home=str(home), input_location=str(folder / "hostile.csv"), num_results=3)
         summary = runner.run_pipeline(options, verbose=True)
     return home, instance_dir, summary
@@ -103,7 +121,10 @@ def test_a_formula_user_id_is_neutralized_in_spreadsheet_csvs_only(hostile_run):
 
 def test_a_script_in_a_product_name_is_text_in_every_email(hostile_run):
     home, _, _ = hostile_run
-    htmls = [message_from_bytes(p.read_bytes()).get_payload(1).get_payload(decode=True).decode() for p in home.glob("emails/*/*.eml")]
+    htmls = [
+        message_from_bytes(p.read_bytes()).get_payload(1).get_payload(decode=True).decode()
+        for p in home.glob("emails/*/*.eml")
+    ]
     assert htmls and not any("<script" in html for html in htmls)
 
 
@@ -114,7 +135,10 @@ def test_no_secret_reaches_an_output_the_summary_or_the_event_log(hostile_run, c
     instance = DagsterInstance.local_temp(str(instance_dir))
     events = "".join(str(e) for run in instance.get_runs() for e in instance.all_logs(run.run_id))
     assert "STEP_SUCCESS" in events
-    haystacks = {str(p): p.read_bytes() for p in files} | {"event log": events.encode(), "console": capsys.readouterr().err.encode()}
+    haystacks = {str(p): p.read_bytes() for p in files} | {
+        "event log": events.encode(),
+        "console": capsys.readouterr().err.encode(),
+    }
     for secret in FAKE_SECRETS.values():
         assert [where for where, data in haystacks.items() if secret.encode() in data] == []
 
@@ -126,7 +150,9 @@ def test_the_dagster_ui_binds_to_localhost():
 
 def test_bandit_finds_nothing_and_every_exception_names_its_test():
     bandit = Path(sys.executable).parent / "bandit"
-    result = subprocess.run([str(bandit), "-q", "-r", str(ROOT / "recsys_assets"), "-f", "json"], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(bandit), "-q", "-r", str(ROOT / "recsys_assets"), "-f", "json"], capture_output=True, text=True
+    )
     report = json.loads(result.stdout)
     assert report["results"] == [] and result.returncode == 0
     sources = "".join(p.read_text() for p in (ROOT / "recsys_assets").rglob("*.py"))
@@ -146,7 +172,11 @@ def test_the_cloudformation_template_allows_no_wildcard_action_and_encrypts_ever
             for value in node:
                 yield from statements(value)
 
-    allowed = [s["Action"] if isinstance(s["Action"], list) else [s["Action"]] for s in statements(template) if s["Effect"] == "Allow"]
+    allowed = [
+        s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        for s in statements(template)
+        if s["Effect"] == "Allow"
+    ]
     assert allowed and [a for actions in allowed for a in actions if "*" in a] == []
     resources = template["Resources"].values()
     buckets = [r["Properties"] for r in resources if r["Type"] == "AWS::S3::Bucket"]

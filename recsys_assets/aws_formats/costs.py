@@ -62,7 +62,15 @@ class AwsUsage:
 def comprehend_units(texts: pd.Series, assumptions: UsageAssumptions = UsageAssumptions()) -> int:
     """Billed units of scoring `texts`: 100 characters a unit, at least 3 per document; each distinct text is
     sent once, an empty one never."""
-    lengths = texts.fillna("").astype("string").drop_duplicates().str.strip().str.len().clip(upper=MAX_DOCUMENT_BYTES).to_numpy()
+    lengths = (
+        texts.fillna("")
+        .astype("string")
+        .drop_duplicates()
+        .str.strip()
+        .str.len()
+        .clip(upper=MAX_DOCUMENT_BYTES)
+        .to_numpy()
+    )
     units = np.maximum(np.ceil(lengths / 100), assumptions.comprehend_min_units)
     return int(units[lengths > 0].sum())
 
@@ -90,7 +98,8 @@ def estimate_usage(
         personalize_training_hours=round(training_hours, 3) if interactions else 0.0,
         personalize_batch_records=users,
         personalize_ingested_bytes=personalize_bytes,
-        bedrock_input_tokens=emails * (assumptions.bedrock_prompt_tokens + assumptions.bedrock_tokens_per_product * products_per_email),
+        bedrock_input_tokens=emails
+        * (assumptions.bedrock_prompt_tokens + assumptions.bedrock_tokens_per_product * products_per_email),
         bedrock_output_tokens=emails * assumptions.bedrock_output_tokens,
         dynamodb_write_units=profile_rows * -(-assumptions.dynamodb_item_bytes // 1024),
         s3_put_requests=stored_objects,
@@ -108,7 +117,8 @@ def estimate_cost(usage: AwsUsage, prices: AwsPrices = AwsPrices()) -> dict[str,
         "bedrock": usage.bedrock_input_tokens / 1e6 * prices.bedrock_per_million_input_tokens
         + usage.bedrock_output_tokens / 1e6 * prices.bedrock_per_million_output_tokens,
         "dynamodb": usage.dynamodb_write_units / 1e6 * prices.dynamodb_per_million_write_units,
-        "s3": usage.s3_bytes / 2**30 * prices.s3_per_gb_month + usage.s3_put_requests / 1_000 * prices.s3_per_1k_put_requests,
+        "s3": usage.s3_bytes / 2**30 * prices.s3_per_gb_month
+        + usage.s3_put_requests / 1_000 * prices.s3_per_1k_put_requests,
     }
     rounded = {service: round(cost, 4) for service, cost in per_service.items()}
     return {**rounded, "total": round(sum(per_service.values()), 4)}

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from recsys_assets.ml.evaluation import METRIC_NAMES
 from recsys_assets.interactions import EVENT_TYPE
 from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
+from recsys_assets.ml.evaluation import METRIC_NAMES
 
 RECIPE_USER_PERSONALIZATION_V2 = "arn:aws:personalize:::recipe/aws-user-personalization-v2"
 RECIPE_POPULARITY_COUNT = "arn:aws:personalize:::recipe/aws-popularity-count"
@@ -75,7 +75,7 @@ class PersonalizeSolutionVersion:
         return json.dumps(asdict(self) | {"metrics": metrics}, indent=2, allow_nan=False).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "PersonalizeSolutionVersion":
+    def from_json(cls, data: bytes) -> PersonalizeSolutionVersion:
         fields = json.loads(data)
         metrics = {name: math.nan if value is None else value for name, value in fields.pop("metrics").items()}
         return cls(**fields, metrics=metrics)
@@ -100,10 +100,21 @@ class Deletion:
 def avro_schema(dataset: str, user_columns: Iterable[str] = ()) -> str:
     """The Avro schema (JSON text) of a dataset, with the fields of its import CSV in order."""
     if dataset == USERS:
-        fields = [{"name": "USER_ID", "type": "string"}, *(_USER_METADATA_FIELDS[c] for c in user_columns if c != "USER_ID")]
+        fields = [
+            {"name": "USER_ID", "type": "string"},
+            *(_USER_METADATA_FIELDS[c] for c in user_columns if c != "USER_ID"),
+        ]
     else:
         fields = _FIELDS[dataset]
-    return json.dumps({"type": "record", "name": DATASET_TYPES[dataset], "namespace": "com.amazonaws.personalize.schema", "fields": fields, "version": "1.0"})
+    return json.dumps(
+        {
+            "type": "record",
+            "name": DATASET_TYPES[dataset],
+            "namespace": "com.amazonaws.personalize.schema",
+            "fields": fields,
+            "version": "1.0",
+        }
+    )
 
 
 def importable_datasets(user_columns: Iterable[str]) -> list[str]:
@@ -141,7 +152,9 @@ def resource_name(*parts: str) -> str:
     """A Personalize name ('recsys-interactions'): letters, digits, '-' and '_', at most 63 characters."""
     name = "-".join(parts)
     if len(name) > MAX_NAME_CHARS or not name[:1].isalnum() or not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"{name!r} is not a valid Personalize name (letters, digits, - and _, at most {MAX_NAME_CHARS})")
+        raise ValueError(
+            f"{name!r} is not a valid Personalize name (letters, digits, - and _, at most {MAX_NAME_CHARS})"
+        )
     return name
 
 
@@ -166,7 +179,10 @@ def parse_batch_output(text: str, user_ids: Iterable[str], num_results: int) -> 
             "error": pd.Series([line.get("error") for line in lines], dtype="str"),
         }
     ).drop_duplicates("USER_ID")
-    parsed["SCORE"] = [s if s is not None and len(s) == len(i) else [math.nan] * len(i) for s, i in zip(parsed["SCORE"], parsed["ITEM_ID"])]
+    parsed["SCORE"] = [
+        s if s is not None and len(s) == len(i) else [math.nan] * len(i)
+        for s, i in zip(parsed["SCORE"], parsed["ITEM_ID"])
+    ]
     requested = pd.Series(pd.unique(pd.Series(list(user_ids), dtype="str")), dtype="str")
     parsed = parsed[parsed["USER_ID"].isin(requested)]
     ok = parsed[parsed["error"].isna()]

@@ -25,7 +25,9 @@ OPTIONAL_USER_COLUMNS = {"age": "AGE"}
 MAX_DESCRIPTION_CHARS = 20_000
 
 
-def personalize_datasets(interactions: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def personalize_datasets(
+    interactions: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     """{"interactions", "items", "users"} -> frames whose columns are exactly the Personalize schemas' fields."""
     return {
         INTERACTIONS: personalize_interactions(interactions),
@@ -48,7 +50,9 @@ def personalize_items(products: pd.DataFrame) -> pd.DataFrame:
     """ITEM_ID, CATEGORY (the top-level category) and DESCRIPTION (name and 'about' text, whitespace collapsed)."""
     name = products["product_name"].fillna("").astype("string").str.strip()
     about = products["about_product"].fillna("").astype("string").str.strip()
-    description = (name + ". " + about).where((name != "") & (about != ""), name + about).str.replace(r"\s+", " ", regex=True)
+    description = (
+        (name + ". " + about).where((name != "") & (about != ""), name + about).str.replace(r"\s+", " ", regex=True)
+    )
     return pd.DataFrame(
         {
             "ITEM_ID": products["product_id"].astype("string"),
@@ -63,4 +67,3 @@ def personalize_users(users: pd.DataFrame) -> pd.DataFrame:
     present = {column: field for column, field in OPTIONAL_USER_COLUMNS.items() if column in users.columns}
     frame = users[["user_id", *present]].rename(columns={"user_id": "USER_ID", **present})
     return frame.astype({"USER_ID": "string"}).reset_index(drop=True)
-

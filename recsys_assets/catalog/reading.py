@@ -111,13 +111,17 @@ def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) 
         return body.decode("utf-8"), []
     except UnicodeDecodeError as error:
         if not fallback_encoding:
-            raise InputFileError(source, f"{utf8_error_place(body, error)}; re-export the file as UTF-8 or set a fallback encoding") from error
+            raise InputFileError(
+                source, f"{utf8_error_place(body, error)}; re-export the file as UTF-8 or set a fallback encoding"
+            ) from error
     text = body.decode("utf-8", errors="surrogateescape")
     line_starts = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), "<u4") == 10)
     undecodable = [match.start() for match in ESCAPED_BYTES.finditer(text)]
     fallback_lines = sorted({int(line) + 1 for line in np.searchsorted(line_starts, undecodable)})
     decoded = ESCAPED_BYTES.sub(
-        lambda match: match.group().encode("utf-8", errors="surrogateescape").decode(fallback_encoding, errors="replace"),
+        lambda match: (
+            match.group().encode("utf-8", errors="surrogateescape").decode(fallback_encoding, errors="replace")
+        ),
         text,
     )
     return decoded, fallback_lines
@@ -135,7 +139,9 @@ def utf8_error_place(body: bytes, error: UnicodeDecodeError) -> str:
 def check_size(size: int, source: str, limits: InputLimits = InputLimits()) -> None:
     """A file larger than the configured limit is refused."""
     if size > limits.max_file_bytes:
-        raise InputFileError(source, f"{size:,} bytes is above the limit of {limits.max_file_bytes:,} bytes (max_file_mb)")
+        raise InputFileError(
+            source, f"{size:,} bytes is above the limit of {limits.max_file_bytes:,} bytes (max_file_mb)"
+        )
 
 
 def check_file(data: bytes, source: str, limits: InputLimits = InputLimits()) -> None:
@@ -198,7 +204,9 @@ def parse_catalog_csv(
     """Read one catalog CSV: file-level faults raise InputFileError, row-level faults are quarantined."""
     read = read_csv_rows(data, source, REQUIRED_COLUMNS, fallback_encoding, limits)
     header = read.rows.columns
-    rows = read.rows.reindex(columns=[*SOURCE_COLUMNS, *REQUIRED_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in header]])
+    rows = read.rows.reindex(
+        columns=[*SOURCE_COLUMNS, *REQUIRED_COLUMNS, *[c for c in OPTIONAL_COLUMNS if c in header]]
+    )
     valid, rejected = validate_rows(rows, limits)
     return ParsedFile(valid.reset_index(drop=True), concat_rejected([read.rejected, rejected]), read.fallback_lines)
 
@@ -217,7 +225,10 @@ def _read_records(text: str, source: str, required: tuple[str, ...]) -> tuple[li
         line = ",".join(header)
         for delimiter, name in OTHER_DELIMITERS.items():
             if set(required) <= {field.strip() for field in line.split(delimiter)}:
-                raise InputFileError(source, f"the delimiter is a {name} ({delimiter!r}), not a comma: export the file as comma-separated")
+                raise InputFileError(
+                    source,
+                    f"the delimiter is a {name} ({delimiter!r}), not a comma: export the file as comma-separated",
+                )
         hint = " (is the delimiter a comma?)" if len(header) == 1 else ""
         raise InputFileError(source, f"required columns missing: {', '.join(missing)}{hint}")
     repeated = sorted({name for name in header if name and header.count(name) > 1})
@@ -289,10 +300,15 @@ def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, st
         faults.append((value.isna(), column, f"{column} is not a number"))
         faults.append((value.notna() & ~value.between(low, high), column, f"{column} out of range"))
     count = rows["rating_count"]
-    faults.append((count.str.strip().ne("") & parse_number(count).isna(), "rating_count", "rating_count is not a number"))
+    faults.append(
+        (count.str.strip().ne("") & parse_number(count).isna(), "rating_count", "rating_count is not a number")
+    )
     users = split_list(rows["user_id"]).str.len()
     faults.append((rows["user_id"].str.strip() == "", "user_id", "no reviewers listed"))
-    faults += [(rows[c].str.contains(EMPTY_LIST_ITEM, regex=True), c, f"an empty {c} in the list") for c in ("user_id", "review_id")]
+    faults += [
+        (rows[c].str.contains(EMPTY_LIST_ITEM, regex=True), c, f"an empty {c} in the list")
+        for c in ("user_id", "review_id")
+    ]
     faults.append(
         (split_list(rows["review_id"]).str.len() != users, "review_id", "review_id and user_id lists differ in length")
     )
@@ -363,7 +379,9 @@ def concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_line" else "string") for c in REJECTED_COLUMNS})
     out = pd.concat(frames, ignore_index=True)[list(REJECTED_COLUMNS)]
-    return out.astype({"source_file": "string", "source_line": "int64", "column": "string", "reason": "string", "raw_row": "string"})
+    return out.astype(
+        {"source_file": "string", "source_line": "int64", "column": "string", "reason": "string", "raw_row": "string"}
+    )
 
 
 def build_products(raw: pd.DataFrame) -> pd.DataFrame:
@@ -475,9 +493,13 @@ def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame
     names = named.drop_duplicates("user_id", keep="last").set_index("user_id")["user_name"]
     counts = with_category.groupby("user_id").size()
     favourite = (
-        with_category.groupby(["user_id", "top_category"]).size().rename("n").reset_index()
+        with_category.groupby(["user_id", "top_category"])
+        .size()
+        .rename("n")
+        .reset_index()
         .sort_values(["user_id", "n", "top_category"], ascending=[True, False, True], kind="stable")
-        .drop_duplicates("user_id").set_index("user_id")["top_category"]
+        .drop_duplicates("user_id")
+        .set_index("user_id")["top_category"]
     )
     users = pd.DataFrame({"review_count": counts.astype("int64")})
     users["user_name"] = names.reindex(users.index).fillna("").astype("string")
@@ -485,7 +507,9 @@ def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame
     users = users.reset_index().rename(columns={"index": "user_id"})
     if raw is not None and "age" in raw.columns:
         users = users.merge(_user_ages(raw), on="user_id", how="left")
-    return users[[c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]]
+    return users[
+        [c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]
+    ]
 
 
 def _user_ages(raw: pd.DataFrame) -> pd.DataFrame:

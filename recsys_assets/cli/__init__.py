@@ -27,7 +27,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         # every setting comes from the RECSYS_* variables (settings.py); the flags given override them
         options = RunOptions.from_environment()
-        flags = {"home": args.home, "input_location": args.input, "num_results": args.num_results, "sentiment_workers": args.workers}
+        flags = {
+            "home": args.home,
+            "input_location": args.input,
+            "num_results": args.num_results,
+            "sentiment_workers": args.workers,
+        }
         options = replace(options, **{name: value for name, value in flags.items() if value is not None})
         summary = run_pipeline(options, segment=args.segment, verbose=args.verbose)
     except (PipelineError, SettingsError) as error:
@@ -87,22 +92,26 @@ def _sentiment(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     import logging
 
-    from recsys_assets.defs.jobs import delete_created
-    from recsys_assets.environment import RunOptions, build_resources
-
     from botocore.exceptions import BotoCoreError, ClientError
 
     from recsys_assets.aws_formats.personalize_api import PersonalizeFailure
+    from recsys_assets.defs.jobs import delete_created
+    from recsys_assets.environment import RunOptions, build_resources
 
     resources = build_resources(RunOptions.from_environment())
     try:
         deleted = delete_created(
-            resources["recommender_model"], resources["storage"], resources["profiles"], logging.getLogger("recsys.cleanup")
+            resources["recommender_model"],
+            resources["storage"],
+            resources["profiles"],
+            logging.getLogger("recsys.cleanup"),
         )
     except (PersonalizeFailure, ClientError, BotoCoreError) as error:
         print(f"recsys cleanup failed: {error}", file=sys.stderr)
         return 2
-    print("\n".join([f"recsys cleanup: deleted {len(deleted)} resources and objects", *(f"  {name}" for name in deleted)]))
+    print(
+        "\n".join([f"recsys cleanup: deleted {len(deleted)} resources and objects", *(f"  {name}" for name in deleted)])
+    )
     return 0
 
 
@@ -143,10 +152,16 @@ def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10)
     if rejected.empty:
         return
     lines = [
-        f"  {r.source_file} line {r.source_line}{f', {r.column}' if r.column else ''}: {r.reason}" for r in rejected.head(shown).itertuples()
+        f"  {r.source_file} line {r.source_line}{f', {r.column}' if r.column else ''}: {r.reason}"
+        for r in rejected.head(shown).itertuples()
     ]
     where = f"all of them in {path}" if path else "--quarantine PATH writes all of them"
-    print("\n".join([f"recsys evaluate: {len(rejected):,} rows quarantined, left out of the evaluation ({where}):", *lines]), file=sys.stderr)
+    print(
+        "\n".join(
+            [f"recsys evaluate: {len(rejected):,} rows quarantined, left out of the evaluation ({where}):", *lines]
+        ),
+        file=sys.stderr,
+    )
 
 
 def _count(text: str) -> int:
@@ -161,11 +176,19 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="recsys", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="materialize every asset and print a summary")
-    run.add_argument("--input", help="catalog CSV, or a folder of them (an inbox); default $RECSYS_INPUT, else data/inbox")
+    run.add_argument(
+        "--input", help="catalog CSV, or a folder of them (an inbox); default $RECSYS_INPUT, else data/inbox"
+    )
     run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", help="folder for every output; default $RECSYS_HOME, else .recsys")
-    run.add_argument("--num-results", type=int, help="recommendations per customer; default $RECSYS_NUM_RESULTS, else 5")
-    run.add_argument("--workers", type=int, help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0")
+    run.add_argument(
+        "--num-results", type=int, help="recommendations per customer; default $RECSYS_NUM_RESULTS, else 5"
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0",
+    )
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log")
     run.set_defaults(handler=_run)
     sample = commands.add_parser("sample", help="write a synthetic catalog in the amazon.csv format")
@@ -179,16 +202,26 @@ def parser() -> argparse.ArgumentParser:
     sentiment.add_argument("path", help="UTF-8 text file, one text per line")
     sentiment.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     sentiment.add_argument("--out", help="output file (default: standard output)")
-    sentiment.add_argument("--lexicon", choices=LEXICONS, default=DEFAULT_LEXICON, help="plain VADER or VADER + review words")
+    sentiment.add_argument(
+        "--lexicon", choices=LEXICONS, default=DEFAULT_LEXICON, help="plain VADER or VADER + review words"
+    )
     sentiment.add_argument("--workers", type=_count, default=0, help="processes (0: one per core, for large inputs)")
     sentiment.set_defaults(handler=_sentiment)
-    evaluate = commands.add_parser("evaluate", help="Personalize's offline metrics of every local model on interactions")
-    evaluate.add_argument("--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]")
+    evaluate = commands.add_parser(
+        "evaluate", help="Personalize's offline metrics of every local model on interactions"
+    )
+    evaluate.add_argument(
+        "--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]"
+    )
     evaluate.add_argument("--items", help="CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    evaluate.add_argument("--quarantine", help="write the rows left out (file, line, column, reason, raw row) to this CSV")
+    evaluate.add_argument(
+        "--quarantine", help="write the rows left out (file, line, column, reason, raw row) to this CSV"
+    )
     evaluate.set_defaults(handler=_evaluate)
-    cleanup = commands.add_parser("cleanup", help="delete what the pipeline created on AWS (settings from RECSYS_* variables)")
+    cleanup = commands.add_parser(
+        "cleanup", help="delete what the pipeline created on AWS (settings from RECSYS_* variables)"
+    )
     cleanup.set_defaults(handler=_cleanup)
     return root
 

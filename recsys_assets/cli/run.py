@@ -13,20 +13,21 @@ from pathlib import Path
 import pandas as pd
 from dagster import DagsterInstance
 
-from recsys_assets.defs.marketing.assets import email_folder, inputs_manifest
-from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.defs.model.assets import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
-from recsys_assets.emails.render import email_filename
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
+from recsys_assets.defs.model.assets import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
+from recsys_assets.defs.partitions import raw_files, segments
+from recsys_assets.defs.sensors import INPUT_SUFFIXES
+from recsys_assets.emails.render import email_filename
+from recsys_assets.environment import RunOptions, build_resources
 from recsys_assets.resources.io_manager import AssetStoreIOManager
 from recsys_assets.resources.object_store import ObjectStore, neutralize_formulas
-from recsys_assets.defs.sensors import INPUT_SUFFIXES
-from recsys_assets.environment import RunOptions, build_resources
 
 SUMMARY_FILE = "run_summary.json"
 ERROR_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
+
+
 class PipelineError(RuntimeError):
     """The run failed; the message says which step and why."""
 
@@ -84,7 +85,9 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     resources = build_resources(options)
     storage = resources["storage"]
     local = options.storage == "local"
-    inbox, files = inbox_files(storage, str(Path(options.input_location).resolve()) if local else options.input_location)
+    inbox, files = inbox_files(
+        storage, str(Path(options.input_location).resolve()) if local else options.input_location
+    )
     defs = build_definitions(replace(options, input_location=inbox))
     run_config = None if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:
@@ -113,7 +116,9 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     home.mkdir(parents=True, exist_ok=True)
     for name in sorted(stored_segments(storage) - set(names)):
         storage.delete(segment_outputs(storage, resources["io_manager"], name))
-    for name in sorted(set(names) - set(served)):  # a customer who left a segment that was not re-run loses its email there
+    for name in sorted(
+        set(names) - set(served)
+    ):  # a customer who left a segment that was not re-run loses its email there
         keep_emails_of(storage, name, membership.loc[membership["segment"] == name, "user_id"])
     combined = combined_recommendations(storage, membership)
     combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
@@ -130,13 +135,19 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         "input": options.input_location,
         "files": files,
         "counts": {
-            **{name: int(catalog[name]["dagster/row_count"]) for name in ("products", "users", "reviews", "interactions")},
+            **{
+                name: int(catalog[name]["dagster/row_count"])
+                for name in ("products", "users", "reviews", "interactions")
+            },
             "quarantined_rows": sum(int(meta["rejected_rows"]["dagster/row_count"]) for meta in ingested),
             "recommendations": sum(int(meta["recommendations"]["dagster/row_count"]) for meta in served.values()),
         },
         "quarantine_reasons": quarantine_reasons([meta["rejected_rows"]["reason_counts"] for meta in ingested]),
         "segments": per_segment,
-        **{count: sum(counts[count] for counts in per_segment.values()) for count in ("emails_written", "emails_kept", "emails_failed")},
+        **{
+            count: sum(counts[count] for counts in per_segment.values())
+            for count in ("emails_written", "emails_kept", "emails_failed")
+        },
         "offline_metrics": catalog["recommender"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": str((home / "recommendations.csv").resolve()),
@@ -162,7 +173,11 @@ def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> 
             continue
         # the segment CSVs are spreadsheet-safe (written with for_spreadsheets=True), and so are their user ids
         written_ids = neutralize_formulas(pd.DataFrame({"USER_ID": users}))["USER_ID"]
-        table = pd.read_csv(io.BytesIO(storage.read_bytes(segment_csv(name))), dtype={"USER_ID": str, "ITEM_ID": str}, keep_default_na=False)
+        table = pd.read_csv(
+            io.BytesIO(storage.read_bytes(segment_csv(name))),
+            dtype={"USER_ID": str, "ITEM_ID": str},
+            keep_default_na=False,
+        )
         parts.append(table[table["USER_ID"].isin(written_ids)])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(RECOMMENDATIONS_CSV_COLUMNS))
 
@@ -198,7 +213,10 @@ def _failure_message(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"):
+            while error.cause is not None and error.cls_name in (
+                "DagsterExecutionStepExecutionError",
+                "DagsterUserCodeExecutionError",
+            ):
                 error = error.cause
             return f"{event.step_key} failed: {ERROR_CLASS_PREFIX.sub('', error.message.strip())}"
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:

@@ -18,7 +18,10 @@ def schema_check_spec(asset_name: str) -> AssetCheckSpec:
     """The blocking schema check of a table asset."""
     model = TABLE_SCHEMAS[asset_name]
     return AssetCheckSpec(
-        CHECK_NAME, asset=asset_name, blocking=True, description=f"{asset_name} matches the pandera model {model.__name__}."
+        CHECK_NAME,
+        asset=asset_name,
+        blocking=True,
+        description=f"{asset_name} matches the pandera model {model.__name__}.",
     )
 
 

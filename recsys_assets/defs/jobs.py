@@ -5,12 +5,12 @@ import logging
 from dagster import OpExecutionContext, job, op
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
-from recsys_assets.resources.personalize import PersonalizeRecommender
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
-from recsys_assets.resources.s3 import S3ObjectStore
+from recsys_assets.resources.object_store import ObjectStore
+from recsys_assets.resources.personalize import PersonalizeRecommender
 from recsys_assets.resources.profile_store import ProfileStore
 from recsys_assets.resources.recommender import Recommender
-from recsys_assets.resources.object_store import ObjectStore
+from recsys_assets.resources.s3 import S3ObjectStore
 
 # What the pipeline writes in the object store: asset tables, emails and their manifests, recommendation CSVs,
 # Personalize import and batch files, Comprehend job files (inputs in the inbox are left alone).
@@ -40,7 +40,9 @@ def delete_created(
     return deleted
 
 
-@op(description="Delete the Personalize resources (campaigns to dataset group), then the S3 objects and DynamoDB tables the pipeline wrote.")
+@op(
+    description="Delete the Personalize resources (campaigns to dataset group), then the S3 objects and DynamoDB tables the pipeline wrote."
+)
 def delete_aws_resources(
     context: OpExecutionContext, recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore
 ) -> None:

@@ -28,6 +28,8 @@ def share_table(counts: pd.Series, label: str) -> MetadataValue:
     lines = [f"| {label} | count | share | |", "| --- | ---: | ---: | --- |"]
     for name, count in counts.items():
         share = count / total
-        cell = " ".join(str(name).split()).replace("|", "\\|")  # one line, pipes escaped: an error message stays in its cell
+        cell = " ".join(str(name).split()).replace(
+            "|", "\\|"
+        )  # one line, pipes escaped: an error message stays in its cell
         lines.append(f"| {cell} | {count:,} | {share:.1%} | {'█' * round(share * 20)} |")
     return MetadataValue.md("\n".join(lines))

@@ -10,6 +10,8 @@ segments = DynamicPartitionsDefinition(name="segments")
 EAGER_OVER_FILES = AutomationCondition.eager().replace(
     "any_deps_missing",
     AutomationCondition.any_deps_match(
-        AutomationCondition.missing() & ~AutomationCondition.will_be_requested() & ~AutomationCondition.execution_failed()
+        AutomationCondition.missing()
+        & ~AutomationCondition.will_be_requested()
+        & ~AutomationCondition.execution_failed()
     ).with_label("any_deps_missing"),
 )

@@ -6,8 +6,8 @@ import time
 
 from dagster import (
     AddDynamicPartitionsRequest,
-    AssetSelection,
     AssetKey,
+    AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     EventLogRecord,
@@ -18,11 +18,11 @@ from dagster import (
     sensor,
 )
 
-from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.defs.model.assets import TRAINED_INTERACTIONS
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
-from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.defs.model.assets import TRAINED_INTERACTIONS
+from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.resources.object_store import ObjectStore, StoredObject
+from recsys_assets.resources.pipeline_settings import PipelineSettings
 
 INPUT_SUFFIXES = (".csv",)
 RAW_ASSETS = [AssetKey("raw_reviews"), AssetKey("rejected_rows"), AssetKey("file_sentiment")]
@@ -45,7 +45,10 @@ def new_inbox_files(
     unhandled = [o for o in objects if handled.get(o.key, [None])[0] != o.version]
     seen = {o.key: waiting[o.key][1] if waiting.get(o.key, [None])[0] == o.version else now for o in unhandled}
     settled = [o for o in unhandled if now - seen[o.key] >= settle_seconds]
-    fresh = [(o, handled[o.key][1] + 1 if o.key in handled else 0) for o in sorted(settled, key=lambda o: (o.modified, o.key))[:limit]]
+    fresh = [
+        (o, handled[o.key][1] + 1 if o.key in handled else 0)
+        for o in sorted(settled, key=lambda o: (o.modified, o.key))[:limit]
+    ]
     taken = {o.key for o, _ in fresh}
     return fresh, {
         "handled": handled | {o.key: [o.version, count] for o, count in fresh},
@@ -59,7 +62,11 @@ def _handled_versions(objects: list[StoredObject], cursor: dict) -> dict[str, li
     if "since" not in cursor:
         return cursor.get("handled", {})
     since, seen = cursor["since"], set(cursor.get("seen", []))
-    return {o.key: [o.version, 0] for o in objects if o.modified < since or (o.modified == since and f"{o.key}:{o.version}" in seen)}
+    return {
+        o.key: [o.version, 0]
+        for o in objects
+        if o.modified < since or (o.modified == since and f"{o.key}:{o.version}" in seen)
+    }
 
 
 def latest_materialization(context: SensorEvaluationContext, asset: str) -> EventLogRecord | None:
@@ -79,7 +86,9 @@ def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, setting
     inbox = settings.input_location.rstrip("/")
     cursor = json.loads(context.cursor or "{}")
     objects = [o for o in storage.list_objects(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
-    fresh, cursor = new_inbox_files(objects, cursor, settings.max_files_per_tick, time.time(), settings.inbox_settle_seconds)
+    fresh, cursor = new_inbox_files(
+        objects, cursor, settings.max_files_per_tick, time.time(), settings.inbox_settle_seconds
+    )
     if not fresh:
         waiting = f"; {len(cursor['waiting'])} waiting to settle" if cursor["waiting"] else ""
         return SensorResult(skip_reason=f"no new file in {inbox}{waiting}", cursor=json.dumps(cursor))
@@ -115,13 +124,17 @@ def segment_sensor(context: SensorEvaluationContext):
         return SkipReason("no new customer_segments materialization")
     current = set(event.asset_materialization.metadata[SEGMENT_NAMES].value)
     known = set(context.instance.get_dynamic_partitions(segments.name))
-    cleared = set(cursor.get("cleared", [])) - current  # a segment that has customers again is cleared again when it empties
+    cleared = (
+        set(cursor.get("cleared", [])) - current
+    )  # a segment that has customers again is cleared again when it empties
     emptied = sorted(known - current - cleared)
     if emptied:
         context.log.warning(f"segments with no customers any more: {emptied}; their outputs are cleared")
     return SensorResult(
         run_requests=[
-            RunRequest(partition_key=segment, asset_selection=SEGMENT_ASSETS, run_key=f"emptied:{segment}:{event.storage_id}")
+            RunRequest(
+                partition_key=segment, asset_selection=SEGMENT_ASSETS, run_key=f"emptied:{segment}:{event.storage_id}"
+            )
             for segment in emptied
         ],
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(segments.name, sorted(current - known))],

@@ -27,7 +27,9 @@ DATA_FIELDS = ("item_id", "name", "price", "list_price", "discount", "rating", "
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|\[[A-Z][A-Z0-9 _-]*\]|<[^<>]*>|&#?\w+;|\*\*|`")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per\s*cent)", re.IGNORECASE)
 _AMOUNT = re.compile(r"(?:₹|rs\.?|inr|\$|usd|€|eur|£)\s*(\d[\d,]*(?:\.\d+)?)", re.IGNORECASE)
-_OFFER_WORDS = re.compile(r"\b(?:coupon|voucher|promo(?:tion(?:al)?)?\s*code|cash\s*back|free\s+shipping|buy\s+one|bogo)\b", re.IGNORECASE)
+_OFFER_WORDS = re.compile(
+    r"\b(?:coupon|voucher|promo(?:tion(?:al)?)?\s*code|cash\s*back|free\s+shipping|buy\s+one|bogo)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,10 @@ class InvalidCopy(ValueError):
 def prompt_data(user_name: str, items: pd.DataFrame) -> str:
     """The customer's name and products as JSON inside <customer_data> tags; '<', '>' and '&' are
     escaped inside the JSON so no value can close the tag."""
-    data = {"customer_name": user_name, "products": items[list(DATA_FIELDS)].fillna("").astype(str).to_dict(orient="records")}
+    data = {
+        "customer_name": user_name,
+        "products": items[list(DATA_FIELDS)].fillna("").astype(str).to_dict(orient="records"),
+    }
     text = json.dumps(data, ensure_ascii=False, indent=1)
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     return f"<customer_data>\n{text}\n</customer_data>"
@@ -61,17 +66,27 @@ def parse_copy(reply: str) -> EmailCopy:
         raise InvalidCopy(f"reply is not JSON: {error.msg}") from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise InvalidCopy("reply is not an object with subject, intro and items")
-    fields = [data.get("subject"), data.get("intro"), *(i.get("item_id") if isinstance(i, dict) else None for i in data["items"])]
+    fields = [
+        data.get("subject"),
+        data.get("intro"),
+        *(i.get("item_id") if isinstance(i, dict) else None for i in data["items"]),
+    ]
     fields += [i.get("blurb") for i in data["items"] if isinstance(i, dict)]
     if not all(isinstance(value, str) for value in fields):
         raise InvalidCopy("subject, intro, item_id and blurb must all be strings")
     item_ids = [item["item_id"] for item in data["items"]]
     if len(set(item_ids)) != len(item_ids):
         raise InvalidCopy("an item is described twice")
-    return EmailCopy(data["subject"].strip(), data["intro"].strip(), {item["item_id"]: item["blurb"].strip() for item in data["items"]})
+    return EmailCopy(
+        data["subject"].strip(),
+        data["intro"].strip(),
+        {item["item_id"]: item["blurb"].strip() for item in data["items"]},
+    )
 
 
-def copy_problems(copy: EmailCopy, items: pd.DataFrame, catalog_ids: Iterable[str] = (), limits: CopyLimits = CopyLimits()) -> list[str]:
+def copy_problems(
+    copy: EmailCopy, items: pd.DataFrame, catalog_ids: Iterable[str] = (), limits: CopyLimits = CopyLimits()
+) -> list[str]:
     """Why the copy may not be sent (empty when it may): it must describe exactly the recommended
     items, name no other catalog item, fit the length bounds, carry no placeholder or markup, and
     state no price, percentage or offer that the items' data does not."""
@@ -95,8 +110,16 @@ def copy_problems(copy: EmailCopy, items: pd.DataFrame, catalog_ids: Iterable[st
         problems.append(f"names products that were not recommended: {sorted(other_ids)}")
     allowed_percent = {_number(d.rstrip("%")) for d in items["discount"] if d}
     allowed_amounts = {_number(p.lstrip("₹")) for p in pd.concat([items["price"], items["list_price"]]) if p}
-    problems += [f"states a percentage the data does not: {p}%" for p in _PERCENT.findall(everything) if _number(p) not in allowed_percent]
-    problems += [f"states an amount the data does not: {a}" for a in _AMOUNT.findall(everything) if _number(a) not in allowed_amounts]
+    problems += [
+        f"states a percentage the data does not: {p}%"
+        for p in _PERCENT.findall(everything)
+        if _number(p) not in allowed_percent
+    ]
+    problems += [
+        f"states an amount the data does not: {a}"
+        for a in _AMOUNT.findall(everything)
+        if _number(a) not in allowed_amounts
+    ]
     problems += [f"makes an offer the data does not: {w!r}" for w in _OFFER_WORDS.findall(everything)]
     return problems
 

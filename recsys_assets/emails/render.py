@@ -61,7 +61,9 @@ def safe_url(urls: pd.Series) -> pd.Series:
 def format_rupees(amounts: pd.Series) -> pd.Series:
     """1099.0 -> '₹1,099', 139900.0 -> '₹1,39,900' (Indian grouping, as the catalog writes prices)."""
     whole = np.floor(amounts.round(2))
-    digits = whole.fillna(0).astype("int64").astype("string").str.replace(r"(\d)(?=(?:\d{2})*\d{3}$)", r"\1,", regex=True)
+    digits = (
+        whole.fillna(0).astype("int64").astype("string").str.replace(r"(\d)(?=(?:\d{2})*\d{3}$)", r"\1,", regex=True)
+    )
     paise = (amounts - whole).abs().round(2)
     cents = (paise * 100).round().fillna(0).astype("int64").astype("string").str.zfill(2)
     text = "₹" + digits + ("." + cents).where(paise > 0, "")
@@ -76,7 +78,9 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
     by_review = "Because you reviewed " + reason_names
     in_category = "Popular in " + pretty_category(items["REASON_CATEGORY"].astype("string"))
     # Personalize names no reason for its picks: say only what is true
-    general = pd.Series("Popular with our customers", index=items.index).where(items["SOURCE"] != "personalize", "Picked for you")
+    general = pd.Series("Popular with our customers", index=items.index).where(
+        items["SOURCE"] != "personalize", "Picked for you"
+    )
     reason = by_review.fillna(in_category).fillna(general)
     discount = items["discount_percentage"]
     return pd.DataFrame(
@@ -196,7 +200,10 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
     rows = text[columns[0]].str.cat([text[c] for c in columns[1:]], sep="\x1f")
     per_user = rows.groupby(items["user_id"].to_numpy(), sort=True).agg("\x1e".join)
     return pd.Series(
-        [hashlib.sha256(f"{version}\x1d{names.get(user, '')}\x1d{data}".encode()).hexdigest() for user, data in per_user.items()],
+        [
+            hashlib.sha256(f"{version}\x1d{names.get(user, '')}\x1d{data}".encode()).hexdigest()
+            for user, data in per_user.items()
+        ],
         index=per_user.index,
         dtype="string",
     )
@@ -239,7 +246,9 @@ def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain:
 
 def _header_line(name: str, value: str | Header) -> bytes:
     """One header as the email package writes it: a short one-line ASCII value as is, anything else folded and encoded by it."""
-    one_line = isinstance(value, str) and value.isascii() and value.splitlines() == [value]  # \v, \f, \x1c-\x1e break lines too
+    one_line = (
+        isinstance(value, str) and value.isascii() and value.splitlines() == [value]
+    )  # \v, \f, \x1c-\x1e break lines too
     if one_line and len(name) + 2 + len(value) <= compat32.max_line_length:
         return f"{name}: {value}\n".encode("ascii")
     return compat32.fold_binary(name, value)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ class TrainedRecommender(TrainedOnCatalog):
         (directory / _PARAMS_FILE).write_text(json.dumps(asdict(self.params), indent=2))
 
     @classmethod
-    def load(cls, directory: Path) -> "TrainedRecommender":
+    def load(cls, directory: Path) -> TrainedRecommender:
         """Read a model written by `save`."""
         directory = Path(directory)
         params = RecommenderParams(**json.loads((directory / _PARAMS_FILE).read_text()))
@@ -396,8 +397,12 @@ def _request_factors(model: TrainedRecommender, request: Request) -> np.ndarray:
     if not liked.any():
         return factors
     shape = (len(factors), len(model.item_ids))
-    values = sp.csr_matrix((opinions.value[liked], (opinions.user[liked], opinions.item[liked])), shape=shape, dtype=np.float32)
-    als = AlternatingLeastSquares(factors=factors.shape[1], regularization=model.params.regularization, alpha=model.params.alpha)
+    values = sp.csr_matrix(
+        (opinions.value[liked], (opinions.user[liked], opinions.item[liked])), shape=shape, dtype=np.float32
+    )
+    als = AlternatingLeastSquares(
+        factors=factors.shape[1], regularization=model.params.regularization, alpha=model.params.alpha
+    )
     als.item_factors = model.item_factors
     with threadpool_limits(limits=1, user_api="blas"):
         factors[missing] = als.recalculate_user(missing, values[missing])
@@ -630,4 +635,6 @@ def recommend_popular(
     included; with `include_reviewed=False`, each user's reviewed items are skipped.
     """
     history = interactions if not include_reviewed else interactions.iloc[0:0]
-    return recommend_with_fallback(model, history, user_ids, num_results, model_picks=None, use_favourite_category=False)
+    return recommend_with_fallback(
+        model, history, user_ids, num_results, model_picks=None, use_favourite_category=False
+    )

@@ -15,22 +15,23 @@ Per-user metrics are averaged over test users with at least one relevant truth i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
-from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.ml.als import (
     RecommenderParams,
     recommend,
     recommend_popular,
     train_recommender,
 )
+from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
 from recsys_assets.ml.sequence import newest_share
 
 METRIC_NAMES = (
@@ -147,7 +148,9 @@ def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int
 
 def item_count(split: EvaluationSplit, known_item_ids: np.ndarray) -> int:
     """Coverage's denominator: the items a model knows plus those only the test users' interactions hold."""
-    test_items = np.concatenate([split.test_input["ITEM_ID"].to_numpy(dtype=str), split.test_truth["ITEM_ID"].to_numpy(dtype=str)])
+    test_items = np.concatenate(
+        [split.test_input["ITEM_ID"].to_numpy(dtype=str), split.test_truth["ITEM_ID"].to_numpy(dtype=str)]
+    )
     return len(np.union1d(known_item_ids.astype(str), test_items))
 
 
@@ -207,7 +210,9 @@ def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, 
             scores[data.seen[chunk].nonzero()] = -np.inf
         n = min(k, scores.shape[1])
         best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-        best = np.take_along_axis(best, np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable"), axis=1)
+        best = np.take_along_axis(
+            best, np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable"), axis=1
+        )
         allowed = np.isfinite(np.take_along_axis(scores, best, axis=1))
         frames.append(
             pd.DataFrame(
@@ -234,10 +239,15 @@ def split_metrics(
     data = replace(data, history_only=rows)
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > min_positive_value]
     n_items = item_count(split, data.item_ids)
-    return {name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, n_items) for name, fit in fits.items()}
+    return {
+        name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, n_items)
+        for name, fit in fits.items()
+    }
 
 
-def tuned_params(train: pd.DataFrame, items: pd.DataFrame | None, spec: ModelSpec, seed: int, min_positive_value: float = 0.0) -> dict:
+def tuned_params(
+    train: pd.DataFrame, items: pd.DataFrame | None, spec: ModelSpec, seed: int, min_positive_value: float = 0.0
+) -> dict:
     """The grid point of `spec` with the best NDCG@10 on a validation split of the training users."""
     if not spec.grid:
         return dict(spec.params)
@@ -272,7 +282,9 @@ def compare_models(
     per_split, chosen = [], []
     for index, split in enumerate(splits):
         params = {
-            name: tuned_params(split.train, items, spec, seed + index, min_positive_value) if name in tune else dict(spec.params)
+            name: tuned_params(split.train, items, spec, seed + index, min_positive_value)
+            if name in tune
+            else dict(spec.params)
             for name, spec in models.items()
         }
         fits = {name: partial(spec.fit, **params[name]) for name, spec in models.items()}
@@ -288,15 +300,25 @@ def compare_models(
             "splits": len(splits),
             "test_users": [int(s.test_truth["USER_ID"].nunique()) for s in splits],
             "relevant_test_users": [
-                int(s.test_truth.loc[s.test_truth["EVENT_VALUE"] > min_positive_value, "USER_ID"].nunique()) for s in splits
+                int(s.test_truth.loc[s.test_truth["EVENT_VALUE"] > min_positive_value, "USER_ID"].nunique())
+                for s in splits
             ],
             "relevant_already_reviewed": [round(already_reviewed_share(s, min_positive_value), 4) for s in splits],
             "users": int(interactions["USER_ID"].nunique()),
-            "items": int(len(np.union1d(interactions["ITEM_ID"].astype(str), [] if items is None else items["ITEM_ID"].astype(str)))),
+            "items": int(
+                len(
+                    np.union1d(
+                        interactions["ITEM_ID"].astype(str), [] if items is None else items["ITEM_ID"].astype(str)
+                    )
+                )
+            ),
             "interactions": len(interactions),
             "duplicate_interactions": int(interactions.duplicated().sum()),
             "std": {name: dict(zip(METRIC_NAMES, _finite(v.std(axis=0)))) for name, v in values.items()},
-            "ndcg_at_10_per_split": {name: _finite(v[:, METRIC_NAMES.index("normalized_discounted_cumulative_gain_at_10")]) for name, v in values.items()},
+            "ndcg_at_10_per_split": {
+                name: _finite(v[:, METRIC_NAMES.index("normalized_discounted_cumulative_gain_at_10")])
+                for name, v in values.items()
+            },
             "tuned_params": {name: [p[name] for p in chosen] for name in tune if name in models},
         },
     }
@@ -305,7 +327,9 @@ def compare_models(
 def already_reviewed_share(split: EvaluationSplit, min_positive_value: float = 0.0) -> float:
     """Share of relevant truth pairs the user had already reviewed in the input: unreachable for a
     model that never recommends a reviewed item (repeat reviews, e.g. re-bought consumables)."""
-    relevant = split.test_truth.loc[split.test_truth["EVENT_VALUE"] > min_positive_value, ["USER_ID", "ITEM_ID"]].drop_duplicates()
+    relevant = split.test_truth.loc[
+        split.test_truth["EVENT_VALUE"] > min_positive_value, ["USER_ID", "ITEM_ID"]
+    ].drop_duplicates()
     reviewed = split.test_input[["USER_ID", "ITEM_ID"]].drop_duplicates()
     return len(relevant.merge(reviewed, on=["USER_ID", "ITEM_ID"])) / len(relevant) if len(relevant) else 0.0
 
@@ -346,6 +370,7 @@ def read_interactions(path: str) -> ReadTable:
 def read_items(path: str) -> ReadTable:
     """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
     with an empty ITEM_ID or the wrong number of fields are quarantined."""
+
     def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
         return [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]
 
@@ -383,7 +408,9 @@ def _read_valid_rows(
     quarantine = concat_rejected([read.rejected, *records]).sort_values("source_line", kind="stable", ignore_index=True)
     if rejected.all():
         first = quarantine.iloc[0]
-        raise ValueError(f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}")
+        raise ValueError(
+            f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}"
+        )
     return parsed[~rejected].drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), quarantine
 
 
@@ -395,9 +422,12 @@ def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = N
 def report_table(report: dict) -> str:
     """The report as a fixed-width table: one row per metric, one column per model (default marked *)."""
     names = list(report["models"])
-    header = f"{'metric':<44}" + "".join(f"{name + ('*' if name == report['default_model'] else ''):>18}" for name in names)
+    header = f"{'metric':<44}" + "".join(
+        f"{name + ('*' if name == report['default_model'] else ''):>18}" for name in names
+    )
     rows = [
-        f"{metric:<44}" + "".join(f"{_formatted(report['models'][name][metric]):>18}" for name in names) for metric in METRIC_NAMES
+        f"{metric:<44}" + "".join(f"{_formatted(report['models'][name][metric]):>18}" for name in names)
+        for metric in METRIC_NAMES
     ]
     protocol = report["protocol"]
     footer = (

@@ -23,7 +23,6 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.ml.models import HybridSettings, fit_hybrid, training_data, validated_settings
 from recsys_assets.ml.als import (
     Opinions,
     Picks,
@@ -35,6 +34,7 @@ from recsys_assets.ml.als import (
     recommend_with_fallback,
     rows_of,
 )
+from recsys_assets.ml.models import HybridSettings, fit_hybrid, training_data, validated_settings
 from recsys_assets.ml.sequence import recency_matrix
 
 _ARRAYS_FILE = "arrays.npz"
@@ -109,7 +109,7 @@ class TrainedItemItem(TrainedOnCatalog):
         return params.exists() and json.loads(params.read_text()).get("model") == "item-item"
 
     @classmethod
-    def load(cls, directory: Path) -> "TrainedItemItem":
+    def load(cls, directory: Path) -> TrainedItemItem:
         """Read a model written by `save`."""
         directory = Path(directory)
         params = json.loads((directory / _PARAMS_FILE).read_text())
@@ -119,15 +119,21 @@ class TrainedItemItem(TrainedOnCatalog):
             n_items = len(arrays["item_ids"])
             sparse = {
                 name: sp.csr_matrix(
-                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=(n_items, n_items)
+                    (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]),
+                    shape=(n_items, n_items),
                 )
                 for name in _SPARSE_MATRICES
             }
-            dense = {name: arrays[name] for name in ("user_ids", "item_ids", "item_popularity", "item_categories", "kept", "ease")}
+            dense = {
+                name: arrays[name]
+                for name in ("user_ids", "item_ids", "item_popularity", "item_categories", "kept", "ease")
+            }
         return cls(**dense, **sparse, params=ItemItemParams(**params))
 
 
-def train_item_item(interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
+def train_item_item(
+    interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()
+) -> TrainedItemItem:
     """Fit the hybrid on the positive opinions; the item universe is the catalog plus reviewed items."""
     data = training_data(interactions, items, params.min_positive_value)
     settings = validated_settings(data, ease_items=params.max_items) if params.settings is None else params.settings
@@ -227,7 +233,9 @@ def _recency_history(model: TrainedItemItem, opinions: Opinions, n_users: int) -
     """Requested users x items: each liked item's recency weight (the model's half-life), else empty."""
     liked = opinions.positive
     shape = (n_users, len(model.item_ids))
-    return recency_matrix(opinions.user[liked], opinions.item[liked], opinions.timestamp[liked], shape, model.params.settings.half_life)
+    return recency_matrix(
+        opinions.user[liked], opinions.item[liked], opinions.timestamp[liked], shape, model.params.settings.half_life
+    )
 
 
 def item_item_picks(model: TrainedItemItem, request: Request, num_results: int) -> Picks:

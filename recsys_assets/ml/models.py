@@ -10,9 +10,10 @@ value(u, j) is j's recency weight in u's history, and its S includes item-to-nex
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -53,12 +54,14 @@ class TrainingData:
     history_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
     @cached_property
-    def learning_part(self) -> "TrainingData":
+    def learning_part(self) -> TrainingData:
         """The same users and items without the `history_only` rows' likes: what models learn from."""
         if not len(self.history_only):
             return self
         keep = ~np.isin(self.entry_user, self.history_only)
-        matrix = _csr_by_user(self.entry_user[keep], self.matrix.indices[keep], self.matrix.data[keep], self.matrix.shape)
+        matrix = _csr_by_user(
+            self.entry_user[keep], self.matrix.indices[keep], self.matrix.data[keep], self.matrix.shape
+        )
         return replace(self, matrix=matrix, timestamp=self.timestamp[keep], history_only=np.zeros(0, dtype=np.int64))
 
     @property
@@ -96,7 +99,9 @@ def leaf_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     return by_item.str.split("|").str[-1].reindex(pd.Index(item_ids)).fillna("").to_numpy(dtype=str)
 
 
-def training_data(interactions: pd.DataFrame, items: pd.DataFrame | None, min_positive_value: float = 0.0) -> TrainingData:
+def training_data(
+    interactions: pd.DataFrame, items: pd.DataFrame | None, min_positive_value: float = 0.0
+) -> TrainingData:
     """Matrices of the interactions; the item universe is the items file plus every reviewed item."""
     items = items if items is not None else pd.DataFrame({"ITEM_ID": pd.Series(dtype="str")})
     user_ids, item_ids, opinions = encode_opinions(interactions, items, min_positive_value)
@@ -228,7 +233,11 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
     _, codes = np.unique(groups, return_inverse=True)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=-1)) + 2))
-    rows, columns, values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
+    rows, columns, values = (
+        [np.zeros(0, dtype=np.int64)],
+        [np.zeros(0, dtype=np.int64)],
+        [np.zeros(0, dtype=np.float32)],
+    )
     for start, stop in zip(bounds[:-1], bounds[1:]):
         members = order[start:stop]
         similarity = cosine_neighbours(features[members], k).tocoo()
@@ -236,7 +245,9 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
         columns.append(members[similarity.col])
         values.append(similarity.data)
     return sp.csr_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n_items, n_items), dtype=np.float32
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
+        shape=(n_items, n_items),
+        dtype=np.float32,
     )
 
 
@@ -262,7 +273,8 @@ def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
     """
     starts = range(0, max(len(texts), 1), _TEXTS_PER_CHUNK)
     pair_item, tokens, count = (
-        np.concatenate(part) for part in zip(*(_token_counts(texts[start : start + _TEXTS_PER_CHUNK], start) for start in starts))
+        np.concatenate(part)
+        for part in zip(*(_token_counts(texts[start : start + _TEXTS_PER_CHUNK], start) for start in starts))
     )
     token_code, vocabulary = pd.factorize(pd.Series(tokens, dtype=object))
     documents = np.bincount(token_code, minlength=len(vocabulary))
@@ -405,7 +417,9 @@ def validated_settings(
 
     plain, hidden, gram = _held_out(user, item, _one_random_like(user, users, liked, rng), users, shape)
     strongest_first = sorted(regularizations, reverse=True)
-    by_lambda = [_hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden) for value in strongest_first]
+    by_lambda = [
+        _hidden_ndcg(plain, plain @ ease_from_gram(gram, value * mean_count), hidden) for value in strongest_first
+    ]
     regularization = strongest_first[int(np.argmax(np.mean(by_lambda, axis=1)))]
 
     newest = newest_share(user, timestamp, rng.random(len(user)), 0.1) & np.isin(user, users)  # ties: no order
@@ -418,7 +432,9 @@ def validated_settings(
         ],
         axis=1,
     )
-    candidates = [HybridSettings(regularization, half_life, weight) for half_life in half_lives for weight in sequence_weights]
+    candidates = [
+        HybridSettings(regularization, half_life, weight) for half_life in half_lives for weight in sequence_weights
+    ]
     return candidates[simplest_within_one_standard_error(results)]
 
 
@@ -443,13 +459,17 @@ def _order_ndcg(
     sequence = transitions(user[learned], item[learned], timestamp[learned], shape[1])
     scale = sequence_scale(ease, sequence)
     truth = in_group & newest
-    hidden = sp.csr_matrix((np.ones(int(truth.sum()), dtype=bool), (user[truth], item[truth])), shape=shape)[group].toarray()
+    hidden = sp.csr_matrix((np.ones(int(truth.sum()), dtype=bool), (user[truth], item[truth])), shape=shape)[
+        group
+    ].toarray()
     given = in_group & ~newest
     results = []
     for half_life in half_lives:
         history = recency_matrix(user[given], item[given], timestamp[given], shape, half_life)[group]
         collaborative, transition = history @ ease, (history @ sequence).toarray()
-        results += [_hidden_ndcg(history, collaborative + weight * scale * transition, hidden) for weight in sequence_weights]
+        results += [
+            _hidden_ndcg(history, collaborative + weight * scale * transition, hidden) for weight in sequence_weights
+        ]
     return np.array(results)
 
 
@@ -465,7 +485,9 @@ def _held_out(
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Without the `hide` entries: the `users`' binary rows, their hidden items (dense boolean) and the item Gram matrix."""
     rest = sp.csr_matrix((np.ones(int((~hide).sum()), dtype=np.float32), (user[~hide], item[~hide])), shape=shape)
-    hidden = sp.csr_matrix((np.ones(int(hide.sum()), dtype=bool), (user[hide], item[hide])), shape=shape)[users].toarray()
+    hidden = sp.csr_matrix((np.ones(int(hide.sum()), dtype=bool), (user[hide], item[hide])), shape=shape)[
+        users
+    ].toarray()
     return rest[users], hidden, (rest.T @ rest).toarray()
 
 
@@ -477,7 +499,9 @@ def simplest_within_one_standard_error(per_user: np.ndarray) -> int:
     """
     best = int(np.argmax(per_user.mean(axis=1)))
     differences = per_user[best] - per_user
-    standard_error = differences.std(axis=1, ddof=1) / np.sqrt(max(per_user.shape[1], 1)) if per_user.shape[1] > 1 else 0
+    standard_error = (
+        differences.std(axis=1, ddof=1) / np.sqrt(max(per_user.shape[1], 1)) if per_user.shape[1] > 1 else 0
+    )
     return int(np.flatnonzero(differences.mean(axis=1) <= standard_error)[0])
 
 
@@ -586,7 +610,9 @@ def fit_content(
     return ItemSimilarityScorer(history, grouped_cosine_neighbours(features, groups, neighbours))
 
 
-def fit_sequence(data: TrainingData, kept: np.ndarray, ease: np.ndarray, weight: float, neighbours: int = 100) -> sp.csr_matrix:
+def fit_sequence(
+    data: TrainingData, kept: np.ndarray, ease: np.ndarray, weight: float, neighbours: int = 100
+) -> sp.csr_matrix:
     """Transitions of the training histories, top `neighbours` per item, times weight x `sequence_scale`."""
     n_items = len(data.item_ids)
     if weight == 0:
@@ -651,7 +677,9 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "ease": ModelSpec(fit_ease, {}, tuple({"regularization": r} for r in (10.0, 30.0, 100.0, 300.0, 1000.0))),
     "content": ModelSpec(
-        fit_content, {}, tuple({"neighbours": k, "same_leaf_category": leaf} for k in (20, 100) for leaf in (True, False))
+        fit_content,
+        {},
+        tuple({"neighbours": k, "same_leaf_category": leaf} for k in (20, 100) for leaf in (True, False)),
     ),
     "hybrid": ModelSpec(
         fit_hybrid,

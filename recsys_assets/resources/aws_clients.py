@@ -13,10 +13,17 @@ from botocore.config import Config
 
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 8
-THROTTLING_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "ProvisionedThroughputExceededException"})
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "ProvisionedThroughputExceededException"}
+)
 
 
-def aws_client(service: str, region: str | None = None, retry_mode: str = DEFAULT_RETRY_MODE, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
+def aws_client(
+    service: str,
+    region: str | None = None,
+    retry_mode: str = DEFAULT_RETRY_MODE,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Any:
     """A boto3 client with standard/adaptive retries.
 
     Region: `region`, else AWS_REGION, else boto3's own resolution (AWS_DEFAULT_REGION, ~/.aws/config).
@@ -32,7 +39,9 @@ def resolve_region(region: str | None = None) -> str | None:
     return region or os.environ.get("AWS_REGION") or None
 
 
-def backoff_delays(attempts: int, base_seconds: float, cap_seconds: float = 20.0, rng: random.Random | None = None) -> Iterator[float]:
+def backoff_delays(
+    attempts: int, base_seconds: float, cap_seconds: float = 20.0, rng: random.Random | None = None
+) -> Iterator[float]:
     """`attempts - 1` waits between attempts: exponential backoff with full jitter (uniform in [0, base * 2**i])."""
     rng = rng or random.Random()  # nosec B311: backoff jitter, not security
     for attempt in range(attempts - 1):

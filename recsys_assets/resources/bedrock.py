@@ -14,8 +14,23 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 from pydantic import Field, PrivateAttr
 
-from recsys_assets.emails.model_copy import SYSTEM_PROMPT, TASK, CopyLimits, InvalidCopy, copy_problems, parse_copy, prompt_data
-from recsys_assets.emails.render import EmailCopy, PackagedEmail, email_items, render_emails, template_environment, to_eml
+from recsys_assets.emails.model_copy import (
+    SYSTEM_PROMPT,
+    TASK,
+    CopyLimits,
+    InvalidCopy,
+    copy_problems,
+    parse_copy,
+    prompt_data,
+)
+from recsys_assets.emails.render import (
+    EmailCopy,
+    PackagedEmail,
+    email_items,
+    render_emails,
+    template_environment,
+    to_eml,
+)
 from recsys_assets.resources.aws_clients import THROTTLING_CODES, aws_client, backoff_delays
 from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
 
@@ -24,7 +39,13 @@ from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
 DEFAULT_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 # Errors that every call would get (no model access, unknown model, bad or missing credentials): they stop the run.
 REFUSALS = frozenset(
-    {"AccessDeniedException", "ResourceNotFoundException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException"}
+    {
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+    }
 )
 # A ValidationException that is about the model id (unknown, or a foundation model that needs an inference profile).
 MODEL_ID_PROBLEM = re.compile(r"model identifier|model id|inference profile", re.IGNORECASE)
@@ -58,13 +79,17 @@ class BedrockEmailWriter(EmailWriter):
     max_tokens: int = Field(default=700, ge=100, description="Reply length limit, in tokens.")
     temperature: float = Field(default=0.5, ge=0, le=1)
     throttle_attempts: int = Field(default=6, ge=1, description="Calls per email when throttled.")
-    backoff_seconds: float = Field(default=1.0, ge=0, description="First backoff step; doubles per attempt, with jitter.")
+    backoff_seconds: float = Field(
+        default=1.0, ge=0, description="First backoff step; doubles per attempt, with jitter."
+    )
     users_per_batch: int = Field(default=100, ge=1, description="Users rendered and yielded together.")
     _client: Any = PrivateAttr(default=None)
 
     def version(self) -> str:
         """The templates, the prompt and the model settings: a change to any of them rewrites every email."""
-        return "\n".join([super().version(), self.model_id, f"{self.temperature}/{self.max_tokens}", SYSTEM_PROMPT, TASK])
+        return "\n".join(
+            [super().version(), self.model_id, f"{self.temperature}/{self.max_tokens}", SYSTEM_PROMPT, TASK]
+        )
 
     def client(self) -> Any:
         """The bedrock-runtime client, built once."""
@@ -87,7 +112,10 @@ class BedrockEmailWriter(EmailWriter):
                 part = items[items["user_id"].isin(user_ids[start : start + self.users_per_batch])]
                 per_user = dict(tuple(part.groupby("user_id", sort=False)))
                 replies = dict(
-                    zip(per_user, pool.map(lambda u: self.copy_for(str(names.get(u, "")), per_user[u], catalog_ids), per_user))
+                    zip(
+                        per_user,
+                        pool.map(lambda u: self.copy_for(str(names.get(u, "")), per_user[u], catalog_ids), per_user),
+                    )
                 )
                 copies = {user: reply.copy for user, reply in replies.items() if reply.copy}
                 rendered, failures = render_emails(part, users, env, copies)

@@ -36,13 +36,23 @@ class ComprehendSentimentAnalyzer(SentimentAnalyzer):
 
     language_code: str = Field(default="en", description="Language of the reviews.")
     region: str = Field(default="", description="AWS region; empty for AWS_REGION / AWS_DEFAULT_REGION.")
-    document_attempts: int = Field(default=4, ge=1, description="Attempts per document while it is throttled or in ErrorList.")
-    retry_base_seconds: float = Field(default=0.5, ge=0, description="First backoff wait; doubles per attempt, with jitter.")
-    async_threshold: int = Field(default=100_000, ge=1, description="Distinct texts from which the asynchronous job is used.")
-    job_bucket: str = Field(default="", description="Bucket for the job's input and output; empty disables the job path.")
+    document_attempts: int = Field(
+        default=4, ge=1, description="Attempts per document while it is throttled or in ErrorList."
+    )
+    retry_base_seconds: float = Field(
+        default=0.5, ge=0, description="First backoff wait; doubles per attempt, with jitter."
+    )
+    async_threshold: int = Field(
+        default=100_000, ge=1, description="Distinct texts from which the asynchronous job is used."
+    )
+    job_bucket: str = Field(
+        default="", description="Bucket for the job's input and output; empty disables the job path."
+    )
     job_prefix: str = Field(default="recsys/comprehend", description="Folder in job_bucket for job files.")
     job_role_arn: str = Field(default="", description="Role Comprehend assumes to read and write job_bucket.")
-    job_timeout_seconds: float = Field(default=4 * 3600, gt=0, description="Give up (and stop the job) after this long.")
+    job_timeout_seconds: float = Field(
+        default=4 * 3600, gt=0, description="Give up (and stop the job) after this long."
+    )
     job_poll_seconds: float = Field(default=30, ge=0, description="Wait between status checks of a job.")
     _clients: dict = PrivateAttr(default_factory=dict)
     _last_errors: int = PrivateAttr(default=0)
@@ -87,7 +97,9 @@ class ComprehendSentimentAnalyzer(SentimentAnalyzer):
             return [i for i, code in errors.items() if code not in PERMANENT_ERROR_CODES]
 
         for start in range(0, len(indices), BATCH_LIMIT):
-            failed += retry_pending(send, indices[start : start + BATCH_LIMIT], self.document_attempts, self.retry_base_seconds)
+            failed += retry_pending(
+                send, indices[start : start + BATCH_LIMIT], self.document_attempts, self.retry_base_seconds
+            )
         return failed
 
     def _run_jobs(self, texts: list[str], indices: list[int], results: list) -> list[int]:
@@ -129,8 +141,12 @@ class ComprehendSentimentAnalyzer(SentimentAnalyzer):
             if status == "COMPLETED":
                 return properties
             if status in ("FAILED", "STOPPED", "STOP_REQUESTED"):
-                raise SentimentJobError(f"sentiment detection job {job_id} {status}: {properties.get('Message', 'no reason given')}")
+                raise SentimentJobError(
+                    f"sentiment detection job {job_id} {status}: {properties.get('Message', 'no reason given')}"
+                )
             if time.monotonic() >= deadline:
                 self.client().stop_sentiment_detection_job(JobId=job_id)
-                raise SentimentJobError(f"sentiment detection job {job_id} still {status} after {self.job_timeout_seconds:,.0f} s; stopped it")
+                raise SentimentJobError(
+                    f"sentiment detection job {job_id} still {status} after {self.job_timeout_seconds:,.0f} s; stopped it"
+                )
             time.sleep(self.job_poll_seconds)

@@ -35,10 +35,17 @@ class DynamoDBProfileStore(ProfileStore):
     table_prefix: str = Field(default="recsys_", description="Prefix of the three table names.")
     region: str = Field(default="", description="AWS region; empty for AWS_REGION / AWS_DEFAULT_REGION.")
     create_tables: bool = Field(default=True, description="Create missing tables (PAY_PER_REQUEST) and wait for them.")
-    write_attempts: int = Field(default=8, ge=1, description="Attempts per batch while DynamoDB returns UnprocessedItems.")
-    retry_base_seconds: float = Field(default=0.05, ge=0, description="First backoff wait; doubles per attempt, with jitter.")
+    write_attempts: int = Field(
+        default=8, ge=1, description="Attempts per batch while DynamoDB returns UnprocessedItems."
+    )
+    retry_base_seconds: float = Field(
+        default=0.05, ge=0, description="First backoff wait; doubles per attempt, with jitter."
+    )
     write_concurrency: int = Field(
-        default=8, ge=1, le=10, description="BatchWriteItem calls in flight at once (at most boto3's 10 pooled connections)."
+        default=8,
+        ge=1,
+        le=10,
+        description="BatchWriteItem calls in flight at once (at most boto3's 10 pooled connections).",
     )
     _client: Any = PrivateAttr(default=None)
 
@@ -66,12 +73,16 @@ class DynamoDBProfileStore(ProfileStore):
         except client.exceptions.ResourceNotFoundException:
             return 0  # no table yet: nothing to keep or delete
         stale = [
-            {"DeleteRequest": {"Key": {key: item[key] for key in keys}}} for item in existing if str(_deserialize(item[column])) not in kept
+            {"DeleteRequest": {"Key": {key: item[key] for key in keys}}}
+            for item in existing
+            if str(_deserialize(item[column])) not in kept
         ]
         self._write_batches(self.table_name(table), stale)
         return len(existing) - len(stale)
 
-    def _upsert(self, table: str, frame: pd.DataFrame, scope_column: str | None = None, scope: set[str] | None = None) -> int:
+    def _upsert(
+        self, table: str, frame: pd.DataFrame, scope_column: str | None = None, scope: set[str] | None = None
+    ) -> int:
         """Put every row of `frame`; delete the items (of `scope`, when given) whose key it lacks; returns the table's item count."""
         keys = TABLE_KEYS[table]
         self._ensure_table(table)
@@ -82,9 +93,12 @@ class DynamoDBProfileStore(ProfileStore):
         stale = [
             {key: item[key] for key in keys}
             for item in existing
-            if _key_tuple(item, keys) not in wanted and (scope is None or str(_deserialize(item[scope_column])) in scope)
+            if _key_tuple(item, keys) not in wanted
+            and (scope is None or str(_deserialize(item[scope_column])) in scope)
         ]
-        requests = [{"PutRequest": {"Item": item}} for item in items] + [{"DeleteRequest": {"Key": key}} for key in stale]
+        requests = [{"PutRequest": {"Item": item}} for item in items] + [
+            {"DeleteRequest": {"Key": key}} for key in stale
+        ]
         self._write_batches(self.table_name(table), requests)
         return len(wanted | {_key_tuple(item, keys) for item in existing}) - len(stale)
 
@@ -162,7 +176,9 @@ class DynamoDBProfileStore(ProfileStore):
         if raised:
             raise raised[0]
         if unprocessed:
-            raise RuntimeError(unprocessed[0] + (f" (and {len(unprocessed) - 1} more batches)" if len(unprocessed) > 1 else ""))
+            raise RuntimeError(
+                unprocessed[0] + (f" (and {len(unprocessed) - 1} more batches)" if len(unprocessed) > 1 else "")
+            )
 
     def _write_batch(self, client: Any, name: str, requests: list[dict]) -> str | None:
         """One BatchWriteItem of at most 25 requests; UnprocessedItems are resent with backoff; the failure, if any."""
@@ -184,7 +200,9 @@ def dynamodb_items(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
     """Rows as DynamoDB items (attribute-value maps): numbers as Decimal, missing values left out, one item per key (last row wins)."""
     empty_keys = frame[list(keys)].astype("string").fillna("").eq("").any(axis=1)
     if empty_keys.any():
-        raise ValueError(f"{int(empty_keys.sum())} rows have an empty key ({', '.join(keys)}); DynamoDB keys cannot be empty")
+        raise ValueError(
+            f"{int(empty_keys.sum())} rows have an empty key ({', '.join(keys)}); DynamoDB keys cannot be empty"
+        )
     frame = frame.drop_duplicates(list(keys), keep="last")
     _check_item_sizes(frame, keys)
     names = [str(column) for column in frame.columns]
@@ -208,7 +226,11 @@ def _check_item_sizes(frame: pd.DataFrame, keys: tuple[str, ...]) -> None:
 
 def _attribute_bytes(column: pd.Series) -> pd.Series:
     """Bytes each value takes in an item (name + UTF-8 text, or at most NUMBER_SIZE for a number); 0 where missing."""
-    value = NUMBER_SIZE if pd.api.types.is_numeric_dtype(column) else column.fillna("").astype(str).str.encode("utf-8").str.len()
+    value = (
+        NUMBER_SIZE
+        if pd.api.types.is_numeric_dtype(column)
+        else column.fillna("").astype(str).str.encode("utf-8").str.len()
+    )
     return column.notna() * (len(str(column.name).encode()) + value)
 
 

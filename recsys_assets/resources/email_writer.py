@@ -10,7 +10,14 @@ import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from recsys_assets.emails.render import DEFAULT_SENDER, EmailFailure, PackagedEmail, compose_emails, email_jobs, template_version
+from recsys_assets.emails.render import (
+    DEFAULT_SENDER,
+    EmailFailure,
+    PackagedEmail,
+    compose_emails,
+    email_jobs,
+    template_version,
+)
 from recsys_assets.parallel import imap_chunks, resolve_workers
 
 # Below this many users one process is faster than starting a pool.

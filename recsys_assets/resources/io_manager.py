@@ -2,16 +2,16 @@
 
 import tempfile
 from collections.abc import Sequence
-from urllib.parse import quote
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
-from recsys_assets.ml.item_item import TrainedItemItem
 from recsys_assets.aws_formats.personalize_api import PersonalizeSolutionVersion
 from recsys_assets.ml.als import TrainedRecommender
+from recsys_assets.ml.item_item import TrainedItemItem
 from recsys_assets.resources.object_store import ObjectStore
 
 

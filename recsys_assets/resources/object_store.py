@@ -12,7 +12,6 @@ import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
-
 # A text cell starting with one of these is a formula to a spreadsheet (tab and CR: OWASP's list).
 FORMULA_START = r"^[=+\-@\t\r]"
 

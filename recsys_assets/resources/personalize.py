@@ -16,7 +16,6 @@ from dagster import ResourceDependency, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
 from recsys_assets.aws_formats import personalize_api
-from recsys_assets.ml import evaluation
 from recsys_assets.aws_formats.personalize_api import (
     DATASET_TYPES,
     Deletion,
@@ -27,9 +26,10 @@ from recsys_assets.aws_formats.personalize_api import (
     resource_name,
 )
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key
+from recsys_assets.ml import evaluation
 from recsys_assets.resources.aws_clients import aws_client
-from recsys_assets.resources.recommender import Recommender
 from recsys_assets.resources.object_store import ObjectStore
+from recsys_assets.resources.recommender import Recommender
 
 BATCH_PREFIX = f"{PERSONALIZE_PREFIX}batch/"
 # kind -> (delete call, describe call, ARN parameter), for the cleanup
@@ -79,7 +79,9 @@ class PersonalizeRecommender(Recommender):
         default="", description="e.g. the Popularity-Count recipe; empty computes the baseline locally."
     )
     event_value_threshold: float = Field(
-        default=0.0001, ge=0, description="Interactions with a lower EVENT_VALUE do not train (as locally: positive only)."
+        default=0.0001,
+        ge=0,
+        description="Interactions with a lower EVENT_VALUE do not train (as locally: positive only).",
     )
     region: str = Field(default="", description="AWS region; empty uses AWS_REGION / the AWS config.")
     poll_seconds: float = Field(default=30.0, ge=0, description="Seconds between status checks.")
@@ -107,7 +109,9 @@ class PersonalizeRecommender(Recommender):
         model = self.train(interactions, items)
         if self.baseline_recipe_arn:
             fingerprint = personalize_api.data_fingerprint(interactions, items)
-            baseline_arn, _ = self._solution_version(model.dataset_group_arn, "baseline", self.baseline_recipe_arn, fingerprint)
+            baseline_arn, _ = self._solution_version(
+                model.dataset_group_arn, "baseline", self.baseline_recipe_arn, fingerprint
+            )
             baseline = self._metrics(baseline_arn)
         else:
             baseline = evaluation.evaluate(interactions, items, seed=self.evaluation_seed)["popularity-count"]
@@ -115,7 +119,11 @@ class PersonalizeRecommender(Recommender):
 
     def model_settings(self, model: PersonalizeSolutionVersion) -> dict:
         """The recipe and solution version Personalize trained, and its training hours."""
-        return {"recipe_arn": model.recipe_arn, "solution_version_arn": model.solution_version_arn, "training_hours": model.training_hours}
+        return {
+            "recipe_arn": model.recipe_arn,
+            "solution_version_arn": model.solution_version_arn,
+            "training_hours": model.training_hours,
+        }
 
     def recommend(
         self, model: PersonalizeSolutionVersion, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
@@ -124,10 +132,15 @@ class PersonalizeRecommender(Recommender):
         users = pd.Series(pd.unique(pd.Series(user_ids, dtype="str")), dtype="str")
         if users.empty:  # an emptied segment: nothing to ask Personalize
             return personalize_api.parse_batch_output("", users, num_results).recommendations
-        fingerprint = personalize_api.data_fingerprint(pd.DataFrame({"users": users}), pd.DataFrame({"run": [model.solution_version_arn, model.filter_arn, str(num_results)]}))
+        fingerprint = personalize_api.data_fingerprint(
+            pd.DataFrame({"users": users}),
+            pd.DataFrame({"run": [model.solution_version_arn, model.filter_arn, str(num_results)]}),
+        )
         job_name = resource_name(self.name, "batch", fingerprint)
         input_key, output_prefix = f"{BATCH_PREFIX}{job_name}/input.json", f"{BATCH_PREFIX}{job_name}/output/"
-        jobs = self._list("list_batch_inference_jobs", "batchInferenceJobs", solutionVersionArn=model.solution_version_arn)
+        jobs = self._list(
+            "list_batch_inference_jobs", "batchInferenceJobs", solutionVersionArn=model.solution_version_arn
+        )
         job_arn, new_name = personalize_api.reusable_job(jobs, job_name, "batchInferenceJobArn")
         if job_arn is None:
             self.storage.write_bytes(input_key, personalize_api.batch_input(users))
@@ -141,7 +154,11 @@ class PersonalizeRecommender(Recommender):
                 roleArn=self.role_arn,
             )["batchInferenceJobArn"]
         self._wait("describe_batch_inference_job", "batchInferenceJobArn", job_arn, "batchInferenceJob")
-        text = "".join(self.storage.read_bytes(key).decode() for key in self.storage.list_keys(output_prefix) if key.endswith(".out"))
+        text = "".join(
+            self.storage.read_bytes(key).decode()
+            for key in self.storage.list_keys(output_prefix)
+            if key.endswith(".out")
+        )
         output = personalize_api.parse_batch_output(text, users, num_results)
         if len(output.failures):
             first = output.failures.iloc[0]
@@ -161,10 +178,14 @@ class PersonalizeRecommender(Recommender):
             found["dataset_group"] = [group_arn]
             found["solution"] = self._arns("list_solutions", "solutions", "solutionArn", datasetGroupArn=group_arn)
             found["campaign"] = [
-                arn for solution in found["solution"] for arn in self._arns("list_campaigns", "campaigns", "campaignArn", solutionArn=solution)
+                arn
+                for solution in found["solution"]
+                for arn in self._arns("list_campaigns", "campaigns", "campaignArn", solutionArn=solution)
             ]
             found["filter"] = self._arns("list_filters", "Filters", "filterArn", datasetGroupArn=group_arn)
-            found["event_tracker"] = self._arns("list_event_trackers", "eventTrackers", "eventTrackerArn", datasetGroupArn=group_arn)
+            found["event_tracker"] = self._arns(
+                "list_event_trackers", "eventTrackers", "eventTrackerArn", datasetGroupArn=group_arn
+            )
             found["dataset"] = self._arns("list_datasets", "datasets", "datasetArn", datasetGroupArn=group_arn)
         schema_names = {resource_name(self.name, dataset) for dataset in DATASET_TYPES}
         found["schema"] = [s["schemaArn"] for s in self._list("list_schemas", "schemas") if s["name"] in schema_names]
@@ -178,7 +199,9 @@ class PersonalizeRecommender(Recommender):
     def _train(self, interactions: pd.DataFrame, items: pd.DataFrame, fingerprint: str) -> PersonalizeSolutionVersion:
         personalize_api.check_minimums(interactions, self.event_value_threshold)
         locations = {dataset: self._s3_location(dataset_key(dataset)) for dataset in DATASET_TYPES}
-        user_columns = self.storage.read_bytes(dataset_key(personalize_api.USERS)).decode().split("\n", 1)[0].strip().split(",")
+        user_columns = (
+            self.storage.read_bytes(dataset_key(personalize_api.USERS)).decode().split("\n", 1)[0].strip().split(",")
+        )
         group_arn = self._dataset_group()
         jobs = []
         for dataset in personalize_api.importable_datasets(user_columns):
@@ -187,8 +210,14 @@ class PersonalizeRecommender(Recommender):
         for job_arn in jobs:
             self._wait("describe_dataset_import_job", "datasetImportJobArn", job_arn, "datasetImportJob")
         filter_arn = self._create_once(
-            "list_filters", "Filters", "filterArn", resource_name(self.name, "exclude-reviewed"), "create_filter",
-            list_params={"datasetGroupArn": group_arn}, datasetGroupArn=group_arn, filterExpression=personalize_api.EXCLUDE_REVIEWED,
+            "list_filters",
+            "Filters",
+            "filterArn",
+            resource_name(self.name, "exclude-reviewed"),
+            "create_filter",
+            list_params={"datasetGroupArn": group_arn},
+            datasetGroupArn=group_arn,
+            filterExpression=personalize_api.EXCLUDE_REVIEWED,
         )
         self._wait("describe_filter", "filterArn", filter_arn, "filter")
         version_arn, training_hours = self._solution_version(group_arn, "solution", self.recipe_arn, fingerprint)
@@ -204,7 +233,9 @@ class PersonalizeRecommender(Recommender):
         )
 
     def _dataset_group(self) -> str:
-        arn = self._create_once("list_dataset_groups", "datasetGroups", "datasetGroupArn", self.name, "create_dataset_group")
+        arn = self._create_once(
+            "list_dataset_groups", "datasetGroups", "datasetGroupArn", self.name, "create_dataset_group"
+        )
         self._wait("describe_dataset_group", "datasetGroupArn", arn, "datasetGroup")
         return arn
 
@@ -212,9 +243,15 @@ class PersonalizeRecommender(Recommender):
         name = resource_name(self.name, dataset)
         schema_arn = self._create_once("list_schemas", "schemas", "schemaArn", name, "create_schema", schema=schema)
         arn = self._create_once(
-            "list_datasets", "datasets", "datasetArn", name, "create_dataset",
+            "list_datasets",
+            "datasets",
+            "datasetArn",
+            name,
+            "create_dataset",
             list_params={"datasetGroupArn": group_arn},
-            schemaArn=schema_arn, datasetGroupArn=group_arn, datasetType=DATASET_TYPES[dataset],
+            schemaArn=schema_arn,
+            datasetGroupArn=group_arn,
+            datasetType=DATASET_TYPES[dataset],
         )
         self._wait("describe_dataset", "datasetArn", arn, "dataset")
         return arn
@@ -222,7 +259,9 @@ class PersonalizeRecommender(Recommender):
     def _import_job(self, dataset_arn: str, dataset: str, location: str, fingerprint: str) -> str:
         """The import job of this data: a running or finished one is reused, a failed one retried under a new name."""
         jobs = self._list("list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn)
-        job_arn, new_name = personalize_api.reusable_job(jobs, resource_name(self.name, dataset, fingerprint), "datasetImportJobArn")
+        job_arn, new_name = personalize_api.reusable_job(
+            jobs, resource_name(self.name, dataset, fingerprint), "datasetImportJobArn"
+        )
         if job_arn is not None:
             return job_arn
         return self.client("personalize").create_dataset_import_job(
@@ -237,24 +276,38 @@ class PersonalizeRecommender(Recommender):
         """(ARN, training hours) of the ACTIVE solution version `label`-`fingerprint`, trained when missing."""
         solution_config = {"eventValueThreshold": str(self.event_value_threshold)} if self.event_value_threshold else {}
         solution_arn = self._create_once(
-            "list_solutions", "solutions", "solutionArn", resource_name(self.name, label), "create_solution",
+            "list_solutions",
+            "solutions",
+            "solutionArn",
+            resource_name(self.name, label),
+            "create_solution",
             list_params={"datasetGroupArn": group_arn},
-            datasetGroupArn=group_arn, recipeArn=recipe_arn, solutionConfig=solution_config,
+            datasetGroupArn=group_arn,
+            recipeArn=recipe_arn,
+            solutionConfig=solution_config,
             performAutoTraining=False,  # the default retrains (and bills) every 7 days; the pipeline retrains itself
         )
         solution = self._wait("describe_solution", "solutionArn", solution_arn, "solution")
         self._switch_off_automatic_training(solution_arn, solution)
         api = self.client("personalize")
         version_name = resource_name(self.name, label, fingerprint)
-        version_arn = next(
-            (
-                summary["solutionVersionArn"]
-                for summary in self._list("list_solution_versions", "solutionVersions", solutionArn=solution_arn)
-                if creation_state(summary["status"]) != "failed"
-                and api.describe_solution_version(solutionVersionArn=summary["solutionVersionArn"])["solutionVersion"].get("name") == version_name
-            ),
-            None,
-        ) or api.create_solution_version(name=version_name, solutionArn=solution_arn, trainingMode="FULL")["solutionVersionArn"]
+        version_arn = (
+            next(
+                (
+                    summary["solutionVersionArn"]
+                    for summary in self._list("list_solution_versions", "solutionVersions", solutionArn=solution_arn)
+                    if creation_state(summary["status"]) != "failed"
+                    and api.describe_solution_version(solutionVersionArn=summary["solutionVersionArn"])[
+                        "solutionVersion"
+                    ].get("name")
+                    == version_name
+                ),
+                None,
+            )
+            or api.create_solution_version(name=version_name, solutionArn=solution_arn, trainingMode="FULL")[
+                "solutionVersionArn"
+            ]
+        )
         version = self._wait("describe_solution_version", "solutionVersionArn", version_arn, "solutionVersion")
         return version_arn, float(version.get("trainingHours", 0.0))
 
@@ -266,7 +319,9 @@ class PersonalizeRecommender(Recommender):
         """
         try:
             if creation_state(_latest_update_status(solution)["status"]) == "pending":
-                solution = self._wait("describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status)
+                solution = self._wait(
+                    "describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status
+                )
             if _automatic_training(solution):
                 self.client("personalize").update_solution(solutionArn=solution_arn, performAutoTraining=False)
                 self._wait("describe_solution", "solutionArn", solution_arn, "solution", _latest_update_status)
@@ -274,7 +329,9 @@ class PersonalizeRecommender(Recommender):
             get_dagster_logger().warning(f"{solution_arn} keeps Personalize's weekly automatic training: {failure}")
 
     def _metrics(self, version_arn: str) -> dict[str, float]:
-        return personalize_api.solution_metrics(self.client("personalize").get_solution_metrics(solutionVersionArn=version_arn)["metrics"])
+        return personalize_api.solution_metrics(
+            self.client("personalize").get_solution_metrics(solutionVersionArn=version_arn)["metrics"]
+        )
 
     # --- API helpers ----------------------------------------------------------------------------
 
@@ -289,7 +346,14 @@ class PersonalizeRecommender(Recommender):
         return [summary[arn_key] for summary in self._list(operation, result_key, **params)]
 
     def _create_once(
-        self, list_operation: str, result_key: str, arn_key: str, name: str, create_operation: str, list_params: dict | None = None, **create_params
+        self,
+        list_operation: str,
+        result_key: str,
+        arn_key: str,
+        name: str,
+        create_operation: str,
+        list_params: dict | None = None,
+        **create_params,
     ) -> str:
         """ARN of the resource called `name`: the existing one, else a new one (a concurrent creation is tolerated)."""
         list_params = list_params or {}
@@ -318,7 +382,9 @@ class PersonalizeRecommender(Recommender):
             if state == "done":
                 return described
             if state == "failed":
-                raise PersonalizeFailure(f"{arn} failed ({part['status']}): {part.get('failureReason') or 'no reason given'}")
+                raise PersonalizeFailure(
+                    f"{arn} failed ({part['status']}): {part.get('failureReason') or 'no reason given'}"
+                )
             if time.monotonic() >= deadline:
                 raise PersonalizeFailure(f"{arn} still {part['status']} after {self.timeout_seconds:,.0f} s")
             time.sleep(self.poll_seconds)
@@ -347,5 +413,7 @@ class PersonalizeRecommender(Recommender):
     def _s3_location(self, key: str) -> str:
         location = self.storage.location(key)
         if not location.startswith("s3://"):
-            raise PersonalizeFailure(f"Personalize reads and writes S3 only, and {key} is at {location}: set RECSYS_STORAGE=s3")
+            raise PersonalizeFailure(
+                f"Personalize reads and writes S3 only, and {key} is at {location}: set RECSYS_STORAGE=s3"
+            )
         return location

@@ -18,9 +18,13 @@ class PipelineSettings(ConfigurableResource):
     )
     max_file_mb: float = Field(default=2048.0, gt=0, description="Larger input files are refused.")
     max_item_chars: int = Field(
-        default=20_000, ge=1, description="Rows with a longer reviewer-list item (one name, title or review) are quarantined."
+        default=20_000,
+        ge=1,
+        description="Rows with a longer reviewer-list item (one name, title or review) are quarantined.",
     )
-    max_field_chars: int = Field(default=1_000_000, ge=1, description="Rows with a longer non-list field are quarantined.")
+    max_field_chars: int = Field(
+        default=1_000_000, ge=1, description="Rows with a longer non-list field are quarantined."
+    )
     segment_min_reviews: int = Field(
         default=2, ge=1, description="Customers with fewer reviews than this are in the `general` segment."
     )
@@ -30,7 +34,9 @@ class PipelineSettings(ConfigurableResource):
         ge=0,
         description="The sensor reads an inbox file once it has seen it unchanged this long (a file being written waits).",
     )
-    retrain_min_new_interactions: int = Field(default=1000, ge=1, description="Retrain after at least this many new interactions...")
+    retrain_min_new_interactions: int = Field(
+        default=1000, ge=1, description="Retrain after at least this many new interactions..."
+    )
     retrain_new_share: float = Field(default=0.10, ge=0, description="...and at least this share of those trained on.")
     max_rejected_share: float = Field(
         default=0.10, ge=0, le=1, description="Abort when more than this share of input rows is quarantined."

@@ -11,8 +11,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from recsys_assets.ml import evaluation
-from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
 from recsys_assets.ml.als import RecommenderParams, TrainedRecommender, recommend, train_recommender
+from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
 
 LocalModel = TrainedRecommender | TrainedItemItem
 
@@ -67,10 +67,17 @@ class LocalRecommender(Recommender):
 
     def offline_metrics(self, interactions: pd.DataFrame, items: pd.DataFrame) -> dict[str, dict[str, float]]:
         return evaluation.evaluate(
-            interactions, items, self._params(), seed=self.evaluation_seed, train=self.train, recommend_with=self._recommend
+            interactions,
+            items,
+            self._params(),
+            seed=self.evaluation_seed,
+            train=self.train,
+            recommend_with=self._recommend,
         )
 
-    def recommend(self, model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int) -> pd.DataFrame:
+    def recommend(
+        self, model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
+    ) -> pd.DataFrame:
         return self._recommend(model, interactions, user_ids, num_results)
 
     def model_settings(self, model: LocalModel) -> dict:
@@ -78,7 +85,9 @@ class LocalRecommender(Recommender):
         return {"model": self.model, **asdict(model.params)}
 
     @staticmethod
-    def _recommend(model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int) -> pd.DataFrame:
+    def _recommend(
+        model: LocalModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
+    ) -> pd.DataFrame:
         """Each model kind with its own recommend rules."""
         recommend_with = recommend_item_item if isinstance(model, TrainedItemItem) else recommend
         return recommend_with(model, interactions, user_ids, num_results)

@@ -31,7 +31,7 @@ class S3ObjectStore(ObjectStore):
     def _object_key(self, key: str) -> str:
         url_root = f"s3://{self.bucket}/"
         if key.startswith(url_root):
-            return key[len(url_root):]
+            return key[len(url_root) :]
         if key.startswith("s3://"):
             raise ValueError(f"{key} is outside the store's bucket {self.bucket}")
         return "/".join(part for part in (self.prefix.strip("/"), key.lstrip("/")) if part)
@@ -76,7 +76,11 @@ class S3ObjectStore(ObjectStore):
         folder = full.rstrip("/") + "/" if full else ""
         found = get_objects(self.bucket, full, client=self.client())
         matches = sorted(
-            (item for item in found if (item["Key"] == full or item["Key"].startswith(folder)) and not item["Key"].endswith("/")),
+            (
+                item
+                for item in found
+                if (item["Key"] == full or item["Key"].startswith(folder)) and not item["Key"].endswith("/")
+            ),
             key=lambda item: item["Key"],
         )
         if prefix.startswith("s3://"):

@@ -27,7 +27,10 @@ class VaderSentimentAnalyzer(SentimentAnalyzer):
     """VADER, locally and offline, mapped to Amazon Comprehend's output shape."""
 
     workers: int = Field(default=0, description="Processes to score with; 0 means one per core (large inputs only).")
-    lexicon: Lexicon = Field(default=DEFAULT_LEXICON, description="'vader' (vaderSentiment exactly) or 'review' (+ product-review words and phrases).")
+    lexicon: Lexicon = Field(
+        default=DEFAULT_LEXICON,
+        description="'vader' (vaderSentiment exactly) or 'review' (+ product-review words and phrases).",
+    )
 
     def score(self, texts: Sequence[str]) -> pd.DataFrame:
         return score_texts(texts, workers=self.workers, lexicon=self.lexicon)

@@ -17,9 +17,22 @@ import numpy as np
 import pandas as pd
 
 CATALOG_COLUMNS = (
-    "product_id", "product_name", "category", "discounted_price", "actual_price",
-    "discount_percentage", "rating", "rating_count", "about_product", "user_id", "user_name",
-    "review_id", "review_title", "review_content", "img_link", "product_link",
+    "product_id",
+    "product_name",
+    "category",
+    "discounted_price",
+    "actual_price",
+    "discount_percentage",
+    "rating",
+    "rating_count",
+    "about_product",
+    "user_id",
+    "user_name",
+    "review_id",
+    "review_title",
+    "review_content",
+    "img_link",
+    "product_link",
 )
 
 
@@ -32,189 +45,559 @@ class _Leaf(NamedTuple):
 
 
 _TAXONOMY = (
-    _Leaf("Electronics|Mobiles&Accessories|Smartphones&BasicMobiles|Smartphones", "phone",
-          ("5G Smartphone", "Smartphone"),
-          ("4GB RAM, 64GB Storage", "6GB RAM, 128GB Storage", "8GB RAM, 256GB Storage"),
-          (7_000, 80_000)),
-    _Leaf("Electronics|Mobiles&Accessories|MobileAccessories|Chargers|WallChargers", "charger",
-          ("Fast Wall Charger", "Dual Port Charger Adapter"), ("20W", "33W", "65W"), (299, 2_999)),
-    _Leaf("Electronics|Mobiles&Accessories|MobileAccessories|Cases&Covers|BasicCases", "case",
-          ("Back Cover Case", "Silicone Case"), ("Shockproof", "Slim Fit", "Transparent"), (99, 999)),
-    _Leaf("Electronics|HomeTheater,TV&Video|Televisions|SmartTelevisions", "tv",
-          ("Smart LED TV", "4K Ultra HD Android TV"), ("32 inch", "43 inch", "55 inch", "65 inch"), (11_000, 1_60_000)),
-    _Leaf("Electronics|HomeTheater,TV&Video|Accessories|RemoteControls", "remote",
-          ("Universal Remote Control", "TV Remote"), ("for LED TV", "with Netflix Button"), (149, 799)),
-    _Leaf("Electronics|HomeTheater,TV&Video|Accessories|Cables|HDMICables", "cable",
-          ("HDMI Cable", "Braided HDMI 2.1 Cable"), ("4K 60Hz", "1.5 Meter", "3 Meter"), (149, 1_499)),
-    _Leaf("Electronics|Headphones,Earbuds&Accessories|Headphones|In-Ear", "earbuds",
-          ("Wireless Earbuds", "Wired Earphones with Mic"), ("Bluetooth 5.3", "40H Playtime", "ENC Calling"),
-          (299, 9_999)),
-    _Leaf("Electronics|Headphones,Earbuds&Accessories|Headphones|On-Ear", "headphones",
-          ("Wireless Headphones", "On Ear Headphones"), ("Deep Bass", "Foldable", "30H Battery"), (699, 14_999)),
-    _Leaf("Electronics|WearableTechnology|SmartWatches", "watch",
-          ("Smart Watch", "Fitness Band"), ("1.8 inch Display", "Bluetooth Calling", "SpO2 Monitor"), (999, 29_999)),
-    _Leaf("Electronics|HomeAudio|Speakers|BluetoothSpeakers", "speaker",
-          ("Portable Bluetooth Speaker", "Soundbar"), ("10W", "20W", "IPX7 Waterproof"), (599, 19_999)),
-    _Leaf("Electronics|Cameras&Photography|Accessories|Tripods&Monopods", "tripod",
-          ("Tripod Stand", "Selfie Stick Tripod"), ("with Remote", "Aluminium", "61 inch"), (299, 2_999)),
-    _Leaf("Electronics|GeneralPurposeBatteries&BatteryChargers|DisposableBatteries", "batteries",
-          ("AA Alkaline Batteries", "AAA Alkaline Batteries"), ("Pack of 4", "Pack of 10"), (60, 600)),
-    _Leaf("Computers&Accessories|Accessories&Peripherals|Cables&Accessories|Cables|USBCables", "cable",
-          ("USB Type C Cable", "Micro USB Cable", "USB to Lightning Cable"), ("Fast Charging", "Nylon Braided", "1.5m"),
-          (99, 1_499)),
-    _Leaf("Computers&Accessories|Accessories&Peripherals|Keyboards,Mice&InputDevices|Mice", "mouse",
-          ("Wireless Mouse", "Optical Wired Mouse"), ("1600 DPI", "Silent Click", "Ergonomic"), (199, 2_499)),
-    _Leaf("Computers&Accessories|Accessories&Peripherals|Keyboards,Mice&InputDevices|Keyboards", "keyboard",
-          ("Wired Keyboard", "Wireless Keyboard and Mouse Combo"), ("Full Size", "Spill Resistant"), (399, 3_999)),
-    _Leaf("Computers&Accessories|Accessories&Peripherals|LaptopAccessories|Lapdesks", "stand",
-          ("Laptop Stand", "Adjustable Laptop Table"), ("Foldable", "Aluminium", "Height Adjustable"), (299, 2_999)),
-    _Leaf("Computers&Accessories|Accessories&Peripherals|PCGamingPeripherals|Headsets", "headset",
-          ("Gaming Headset", "USB Headset with Mic"), ("7.1 Surround", "RGB", "Noise Cancelling Mic"), (699, 7_999)),
-    _Leaf("Computers&Accessories|NetworkingDevices|Routers", "router",
-          ("WiFi Router", "Dual Band Router"), ("300Mbps", "AC1200", "4 Antennas"), (999, 6_999)),
-    _Leaf("Computers&Accessories|ExternalDevices&DataStorage|PenDrives", "pen drive",
-          ("USB 3.0 Pen Drive", "Metal Flash Drive"), ("32GB", "64GB", "128GB"), (249, 1_999)),
-    _Leaf("Computers&Accessories|Components|Memory", "card",
-          ("microSD Memory Card", "SDXC Memory Card"), ("64GB", "128GB", "256GB"), (299, 2_999)),
-    _Leaf("Computers&Accessories|Laptops|TraditionalLaptops", "laptop",
-          ("Thin and Light Laptop", "Gaming Laptop"),
-          ("Intel Core i5, 16GB RAM, 512GB SSD", "Ryzen 7, 16GB RAM, 1TB SSD"),
-          (30_000, 1_50_000)),
-    _Leaf("Computers&Accessories|Printers,Inks&Accessories|Inks,Toners&Cartridges|InkjetInkCartridges", "cartridge",
-          ("Ink Cartridge", "Ink Bottle Set"), ("Black", "Tri-Colour"), (299, 2_499)),
-    _Leaf("Home&Kitchen|Kitchen&HomeAppliances|SmallKitchenAppliances|MixerGrinders", "mixer",
-          ("Mixer Grinder", "Juicer Mixer Grinder"), ("500W, 3 Jars", "750W, 4 Jars"), (1_499, 8_999)),
-    _Leaf("Home&Kitchen|Kitchen&HomeAppliances|SmallKitchenAppliances|Kettles&HotWaterDispensers|ElectricKettles",
-          "kettle",
-          ("Electric Kettle", "Stainless Steel Kettle"), ("1.5 Litre", "1.8 Litre"), (499, 2_999)),
-    _Leaf("Home&Kitchen|Kitchen&HomeAppliances|Vacuum,Cleaning&Ironing|Irons", "iron",
-          ("Dry Iron", "Steam Iron"), ("1000W", "1200W", "Non-Stick Soleplate"), (399, 3_499)),
-    _Leaf("Home&Kitchen|Kitchen&HomeAppliances|WaterPurifiers&Accessories|WaterFilters", "purifier",
-          ("RO Water Purifier", "UV Water Purifier"), ("7 Litre", "8 Litre"), (4_999, 24_999)),
-    _Leaf("Home&Kitchen|Heating,Cooling&AirQuality|RoomHeaters|FanHeaters", "heater",
-          ("Room Heater", "Fan Heater"), ("2000W", "with Thermostat"), (999, 5_999)),
-    _Leaf("Home&Kitchen|Heating,Cooling&AirQuality|Humidifiers", "humidifier",
-          ("Cool Mist Humidifier", "Ultrasonic Humidifier"), ("2.5 Litre", "with Night Light"), (799, 4_999)),
-    _Leaf("Home&Kitchen|Kitchen&Dining|Cookware|Pans", "pan",
-          ("Non-Stick Fry Pan", "Hard Anodised Kadai"), ("24 cm", "28 cm"), (399, 2_999)),
-    _Leaf("Home&Kitchen|HomeStorage&Organization|LaundryOrganization|LaundryBaskets", "basket",
-          ("Laundry Basket", "Foldable Laundry Bag"), ("45 Litre", "60 Litre"), (199, 1_499)),
-    _Leaf("OfficeProducts|OfficePaperProducts|Paper|Stationery|Notebooks,WritingPads&Diaries", "notebook",
-          ("Spiral Notebook", "Ruled Diary"), ("A5", "200 Pages", "Pack of 6"), (49, 499)),
-    _Leaf("OfficeProducts|OfficePaperProducts|Paper|Stationery|Pens", "pens",
-          ("Gel Pen Set", "Ball Pen"), ("Pack of 10", "Blue Ink", "0.5 mm"), (49, 399)),
-    _Leaf("OfficeProducts|OfficeElectronics|Calculators|Scientific", "calculator",
-          ("Scientific Calculator", "Desktop Calculator"), ("240 Functions", "12 Digit"), (299, 1_499)),
-    _Leaf("MusicalInstruments|Microphones|Condenser", "mic",
-          ("Condenser Microphone", "Lavalier Mic"), ("USB", "3.5mm", "with Pop Filter"), (399, 6_999)),
-    _Leaf("MusicalInstruments|Guitars&Accessories|AcousticGuitars", "guitar",
-          ("Acoustic Guitar", "Guitar Kit"), ("38 inch", "40 inch", "with Bag"), (2_499, 14_999)),
-    _Leaf("MusicalInstruments|Keyboards&Pianos|PortableKeyboards", "keyboard",
-          ("Portable Keyboard", "Digital Piano"), ("49 Keys", "61 Keys"), (1_999, 24_999)),
-    _Leaf("HomeImprovement|Electrical|CordManagement", "clips",
-          ("Cable Organiser Clips", "Cable Ties"), ("Pack of 20", "Self Adhesive"), (99, 499)),
-    _Leaf("HomeImprovement|Electrical|Adapters&Multi-Outlets|ExtensionBoards", "extension board",
-          ("Extension Board", "Surge Protector"), ("4 Sockets", "6 Sockets, 2 USB"), (299, 1_999)),
-    _Leaf("HomeImprovement|PowerTools|Drills", "drill",
-          ("Cordless Drill Machine", "Impact Drill"), ("12V", "550W", "13 mm"), (1_499, 7_999)),
-    _Leaf("Toys&Games|Arts&Crafts|Drawing&PaintingSupplies|ColouringPens&Markers", "markers",
-          ("Sketch Pens", "Colouring Markers"), ("24 Shades", "Pack of 12"), (99, 699)),
-    _Leaf("Toys&Games|Puzzles|JigsawPuzzles", "puzzle",
-          ("Jigsaw Puzzle", "3D Wooden Puzzle"), ("500 Pieces", "1000 Pieces"), (199, 1_499)),
-    _Leaf("Toys&Games|RemoteControlToys|Cars", "car",
-          ("RC Racing Car", "Remote Control Monster Truck"), ("2.4 GHz", "Rechargeable"), (599, 3_999)),
-    _Leaf("Car&Motorbike|CarAccessories|InteriorAccessories|AirPurifiers&Ionizers", "purifier",
-          ("Car Air Purifier", "Car Ionizer"), ("HEPA Filter", "USB Powered"), (999, 5_999)),
-    _Leaf("Car&Motorbike|CarAccessories|MobileHolders", "holder",
-          ("Car Mobile Holder", "Dashboard Phone Mount"), ("360 Degree", "Magnetic"), (199, 1_499)),
-    _Leaf("Car&Motorbike|MotorbikeAccessories|Helmets|FullFaceHelmets", "helmet",
-          ("Full Face Helmet", "Open Face Helmet"), ("ISI Certified", "Medium 580 mm"), (899, 4_999)),
-    _Leaf("Health&PersonalCare|HomeMedicalSupplies&Equipment|HealthMonitors|WeighingScales|DigitalBathroomScales",
-          "scale",
-          ("Digital Weighing Scale", "Body Fat Scale"), ("180 kg Capacity", "Glass Top"), (499, 2_999)),
-    _Leaf("Health&PersonalCare|HomeMedicalSupplies&Equipment|HealthMonitors|PulseOximeters", "oximeter",
-          ("Pulse Oximeter", "Fingertip Oximeter"), ("OLED Display", "with Lanyard"), (499, 2_499)),
-    _Leaf("Health&PersonalCare|PersonalCare|ShavingAndHairRemoval|Trimmers", "trimmer",
-          ("Beard Trimmer", "Hair Clipper"), ("60 min Runtime", "Cordless", "20 Length Settings"), (499, 3_999)),
+    _Leaf(
+        "Electronics|Mobiles&Accessories|Smartphones&BasicMobiles|Smartphones",
+        "phone",
+        ("5G Smartphone", "Smartphone"),
+        ("4GB RAM, 64GB Storage", "6GB RAM, 128GB Storage", "8GB RAM, 256GB Storage"),
+        (7_000, 80_000),
+    ),
+    _Leaf(
+        "Electronics|Mobiles&Accessories|MobileAccessories|Chargers|WallChargers",
+        "charger",
+        ("Fast Wall Charger", "Dual Port Charger Adapter"),
+        ("20W", "33W", "65W"),
+        (299, 2_999),
+    ),
+    _Leaf(
+        "Electronics|Mobiles&Accessories|MobileAccessories|Cases&Covers|BasicCases",
+        "case",
+        ("Back Cover Case", "Silicone Case"),
+        ("Shockproof", "Slim Fit", "Transparent"),
+        (99, 999),
+    ),
+    _Leaf(
+        "Electronics|HomeTheater,TV&Video|Televisions|SmartTelevisions",
+        "tv",
+        ("Smart LED TV", "4K Ultra HD Android TV"),
+        ("32 inch", "43 inch", "55 inch", "65 inch"),
+        (11_000, 1_60_000),
+    ),
+    _Leaf(
+        "Electronics|HomeTheater,TV&Video|Accessories|RemoteControls",
+        "remote",
+        ("Universal Remote Control", "TV Remote"),
+        ("for LED TV", "with Netflix Button"),
+        (149, 799),
+    ),
+    _Leaf(
+        "Electronics|HomeTheater,TV&Video|Accessories|Cables|HDMICables",
+        "cable",
+        ("HDMI Cable", "Braided HDMI 2.1 Cable"),
+        ("4K 60Hz", "1.5 Meter", "3 Meter"),
+        (149, 1_499),
+    ),
+    _Leaf(
+        "Electronics|Headphones,Earbuds&Accessories|Headphones|In-Ear",
+        "earbuds",
+        ("Wireless Earbuds", "Wired Earphones with Mic"),
+        ("Bluetooth 5.3", "40H Playtime", "ENC Calling"),
+        (299, 9_999),
+    ),
+    _Leaf(
+        "Electronics|Headphones,Earbuds&Accessories|Headphones|On-Ear",
+        "headphones",
+        ("Wireless Headphones", "On Ear Headphones"),
+        ("Deep Bass", "Foldable", "30H Battery"),
+        (699, 14_999),
+    ),
+    _Leaf(
+        "Electronics|WearableTechnology|SmartWatches",
+        "watch",
+        ("Smart Watch", "Fitness Band"),
+        ("1.8 inch Display", "Bluetooth Calling", "SpO2 Monitor"),
+        (999, 29_999),
+    ),
+    _Leaf(
+        "Electronics|HomeAudio|Speakers|BluetoothSpeakers",
+        "speaker",
+        ("Portable Bluetooth Speaker", "Soundbar"),
+        ("10W", "20W", "IPX7 Waterproof"),
+        (599, 19_999),
+    ),
+    _Leaf(
+        "Electronics|Cameras&Photography|Accessories|Tripods&Monopods",
+        "tripod",
+        ("Tripod Stand", "Selfie Stick Tripod"),
+        ("with Remote", "Aluminium", "61 inch"),
+        (299, 2_999),
+    ),
+    _Leaf(
+        "Electronics|GeneralPurposeBatteries&BatteryChargers|DisposableBatteries",
+        "batteries",
+        ("AA Alkaline Batteries", "AAA Alkaline Batteries"),
+        ("Pack of 4", "Pack of 10"),
+        (60, 600),
+    ),
+    _Leaf(
+        "Computers&Accessories|Accessories&Peripherals|Cables&Accessories|Cables|USBCables",
+        "cable",
+        ("USB Type C Cable", "Micro USB Cable", "USB to Lightning Cable"),
+        ("Fast Charging", "Nylon Braided", "1.5m"),
+        (99, 1_499),
+    ),
+    _Leaf(
+        "Computers&Accessories|Accessories&Peripherals|Keyboards,Mice&InputDevices|Mice",
+        "mouse",
+        ("Wireless Mouse", "Optical Wired Mouse"),
+        ("1600 DPI", "Silent Click", "Ergonomic"),
+        (199, 2_499),
+    ),
+    _Leaf(
+        "Computers&Accessories|Accessories&Peripherals|Keyboards,Mice&InputDevices|Keyboards",
+        "keyboard",
+        ("Wired Keyboard", "Wireless Keyboard and Mouse Combo"),
+        ("Full Size", "Spill Resistant"),
+        (399, 3_999),
+    ),
+    _Leaf(
+        "Computers&Accessories|Accessories&Peripherals|LaptopAccessories|Lapdesks",
+        "stand",
+        ("Laptop Stand", "Adjustable Laptop Table"),
+        ("Foldable", "Aluminium", "Height Adjustable"),
+        (299, 2_999),
+    ),
+    _Leaf(
+        "Computers&Accessories|Accessories&Peripherals|PCGamingPeripherals|Headsets",
+        "headset",
+        ("Gaming Headset", "USB Headset with Mic"),
+        ("7.1 Surround", "RGB", "Noise Cancelling Mic"),
+        (699, 7_999),
+    ),
+    _Leaf(
+        "Computers&Accessories|NetworkingDevices|Routers",
+        "router",
+        ("WiFi Router", "Dual Band Router"),
+        ("300Mbps", "AC1200", "4 Antennas"),
+        (999, 6_999),
+    ),
+    _Leaf(
+        "Computers&Accessories|ExternalDevices&DataStorage|PenDrives",
+        "pen drive",
+        ("USB 3.0 Pen Drive", "Metal Flash Drive"),
+        ("32GB", "64GB", "128GB"),
+        (249, 1_999),
+    ),
+    _Leaf(
+        "Computers&Accessories|Components|Memory",
+        "card",
+        ("microSD Memory Card", "SDXC Memory Card"),
+        ("64GB", "128GB", "256GB"),
+        (299, 2_999),
+    ),
+    _Leaf(
+        "Computers&Accessories|Laptops|TraditionalLaptops",
+        "laptop",
+        ("Thin and Light Laptop", "Gaming Laptop"),
+        ("Intel Core i5, 16GB RAM, 512GB SSD", "Ryzen 7, 16GB RAM, 1TB SSD"),
+        (30_000, 1_50_000),
+    ),
+    _Leaf(
+        "Computers&Accessories|Printers,Inks&Accessories|Inks,Toners&Cartridges|InkjetInkCartridges",
+        "cartridge",
+        ("Ink Cartridge", "Ink Bottle Set"),
+        ("Black", "Tri-Colour"),
+        (299, 2_499),
+    ),
+    _Leaf(
+        "Home&Kitchen|Kitchen&HomeAppliances|SmallKitchenAppliances|MixerGrinders",
+        "mixer",
+        ("Mixer Grinder", "Juicer Mixer Grinder"),
+        ("500W, 3 Jars", "750W, 4 Jars"),
+        (1_499, 8_999),
+    ),
+    _Leaf(
+        "Home&Kitchen|Kitchen&HomeAppliances|SmallKitchenAppliances|Kettles&HotWaterDispensers|ElectricKettles",
+        "kettle",
+        ("Electric Kettle", "Stainless Steel Kettle"),
+        ("1.5 Litre", "1.8 Litre"),
+        (499, 2_999),
+    ),
+    _Leaf(
+        "Home&Kitchen|Kitchen&HomeAppliances|Vacuum,Cleaning&Ironing|Irons",
+        "iron",
+        ("Dry Iron", "Steam Iron"),
+        ("1000W", "1200W", "Non-Stick Soleplate"),
+        (399, 3_499),
+    ),
+    _Leaf(
+        "Home&Kitchen|Kitchen&HomeAppliances|WaterPurifiers&Accessories|WaterFilters",
+        "purifier",
+        ("RO Water Purifier", "UV Water Purifier"),
+        ("7 Litre", "8 Litre"),
+        (4_999, 24_999),
+    ),
+    _Leaf(
+        "Home&Kitchen|Heating,Cooling&AirQuality|RoomHeaters|FanHeaters",
+        "heater",
+        ("Room Heater", "Fan Heater"),
+        ("2000W", "with Thermostat"),
+        (999, 5_999),
+    ),
+    _Leaf(
+        "Home&Kitchen|Heating,Cooling&AirQuality|Humidifiers",
+        "humidifier",
+        ("Cool Mist Humidifier", "Ultrasonic Humidifier"),
+        ("2.5 Litre", "with Night Light"),
+        (799, 4_999),
+    ),
+    _Leaf(
+        "Home&Kitchen|Kitchen&Dining|Cookware|Pans",
+        "pan",
+        ("Non-Stick Fry Pan", "Hard Anodised Kadai"),
+        ("24 cm", "28 cm"),
+        (399, 2_999),
+    ),
+    _Leaf(
+        "Home&Kitchen|HomeStorage&Organization|LaundryOrganization|LaundryBaskets",
+        "basket",
+        ("Laundry Basket", "Foldable Laundry Bag"),
+        ("45 Litre", "60 Litre"),
+        (199, 1_499),
+    ),
+    _Leaf(
+        "OfficeProducts|OfficePaperProducts|Paper|Stationery|Notebooks,WritingPads&Diaries",
+        "notebook",
+        ("Spiral Notebook", "Ruled Diary"),
+        ("A5", "200 Pages", "Pack of 6"),
+        (49, 499),
+    ),
+    _Leaf(
+        "OfficeProducts|OfficePaperProducts|Paper|Stationery|Pens",
+        "pens",
+        ("Gel Pen Set", "Ball Pen"),
+        ("Pack of 10", "Blue Ink", "0.5 mm"),
+        (49, 399),
+    ),
+    _Leaf(
+        "OfficeProducts|OfficeElectronics|Calculators|Scientific",
+        "calculator",
+        ("Scientific Calculator", "Desktop Calculator"),
+        ("240 Functions", "12 Digit"),
+        (299, 1_499),
+    ),
+    _Leaf(
+        "MusicalInstruments|Microphones|Condenser",
+        "mic",
+        ("Condenser Microphone", "Lavalier Mic"),
+        ("USB", "3.5mm", "with Pop Filter"),
+        (399, 6_999),
+    ),
+    _Leaf(
+        "MusicalInstruments|Guitars&Accessories|AcousticGuitars",
+        "guitar",
+        ("Acoustic Guitar", "Guitar Kit"),
+        ("38 inch", "40 inch", "with Bag"),
+        (2_499, 14_999),
+    ),
+    _Leaf(
+        "MusicalInstruments|Keyboards&Pianos|PortableKeyboards",
+        "keyboard",
+        ("Portable Keyboard", "Digital Piano"),
+        ("49 Keys", "61 Keys"),
+        (1_999, 24_999),
+    ),
+    _Leaf(
+        "HomeImprovement|Electrical|CordManagement",
+        "clips",
+        ("Cable Organiser Clips", "Cable Ties"),
+        ("Pack of 20", "Self Adhesive"),
+        (99, 499),
+    ),
+    _Leaf(
+        "HomeImprovement|Electrical|Adapters&Multi-Outlets|ExtensionBoards",
+        "extension board",
+        ("Extension Board", "Surge Protector"),
+        ("4 Sockets", "6 Sockets, 2 USB"),
+        (299, 1_999),
+    ),
+    _Leaf(
+        "HomeImprovement|PowerTools|Drills",
+        "drill",
+        ("Cordless Drill Machine", "Impact Drill"),
+        ("12V", "550W", "13 mm"),
+        (1_499, 7_999),
+    ),
+    _Leaf(
+        "Toys&Games|Arts&Crafts|Drawing&PaintingSupplies|ColouringPens&Markers",
+        "markers",
+        ("Sketch Pens", "Colouring Markers"),
+        ("24 Shades", "Pack of 12"),
+        (99, 699),
+    ),
+    _Leaf(
+        "Toys&Games|Puzzles|JigsawPuzzles",
+        "puzzle",
+        ("Jigsaw Puzzle", "3D Wooden Puzzle"),
+        ("500 Pieces", "1000 Pieces"),
+        (199, 1_499),
+    ),
+    _Leaf(
+        "Toys&Games|RemoteControlToys|Cars",
+        "car",
+        ("RC Racing Car", "Remote Control Monster Truck"),
+        ("2.4 GHz", "Rechargeable"),
+        (599, 3_999),
+    ),
+    _Leaf(
+        "Car&Motorbike|CarAccessories|InteriorAccessories|AirPurifiers&Ionizers",
+        "purifier",
+        ("Car Air Purifier", "Car Ionizer"),
+        ("HEPA Filter", "USB Powered"),
+        (999, 5_999),
+    ),
+    _Leaf(
+        "Car&Motorbike|CarAccessories|MobileHolders",
+        "holder",
+        ("Car Mobile Holder", "Dashboard Phone Mount"),
+        ("360 Degree", "Magnetic"),
+        (199, 1_499),
+    ),
+    _Leaf(
+        "Car&Motorbike|MotorbikeAccessories|Helmets|FullFaceHelmets",
+        "helmet",
+        ("Full Face Helmet", "Open Face Helmet"),
+        ("ISI Certified", "Medium 580 mm"),
+        (899, 4_999),
+    ),
+    _Leaf(
+        "Health&PersonalCare|HomeMedicalSupplies&Equipment|HealthMonitors|WeighingScales|DigitalBathroomScales",
+        "scale",
+        ("Digital Weighing Scale", "Body Fat Scale"),
+        ("180 kg Capacity", "Glass Top"),
+        (499, 2_999),
+    ),
+    _Leaf(
+        "Health&PersonalCare|HomeMedicalSupplies&Equipment|HealthMonitors|PulseOximeters",
+        "oximeter",
+        ("Pulse Oximeter", "Fingertip Oximeter"),
+        ("OLED Display", "with Lanyard"),
+        (499, 2_499),
+    ),
+    _Leaf(
+        "Health&PersonalCare|PersonalCare|ShavingAndHairRemoval|Trimmers",
+        "trimmer",
+        ("Beard Trimmer", "Hair Clipper"),
+        ("60 min Runtime", "Cordless", "20 Length Settings"),
+        (499, 3_999),
+    ),
 )
 _LEAVES = tuple(sorted(_TAXONOMY, key=lambda leaf: leaf.path))  # sorting makes every path prefix contiguous
 _LEAF_PATHS = np.array([leaf.path for leaf in _LEAVES], dtype=object)
 _LEAF_NOUNS = np.array([leaf.noun for leaf in _LEAVES], dtype=object)
 _TOP_LEVEL_SHARE = {
-    "Electronics": 0.24, "Computers&Accessories": 0.22, "Home&Kitchen": 0.22, "OfficeProducts": 0.07,
-    "MusicalInstruments": 0.04, "HomeImprovement": 0.05, "Toys&Games": 0.05, "Car&Motorbike": 0.05,
+    "Electronics": 0.24,
+    "Computers&Accessories": 0.22,
+    "Home&Kitchen": 0.22,
+    "OfficeProducts": 0.07,
+    "MusicalInstruments": 0.04,
+    "HomeImprovement": 0.05,
+    "Toys&Games": 0.05,
+    "Car&Motorbike": 0.05,
     "Health&PersonalCare": 0.06,
 }
 _STORE_SLUG = {
-    "Electronics": "electronics", "Computers&Accessories": "computers", "Home&Kitchen": "kitchen",
-    "OfficeProducts": "office-products", "MusicalInstruments": "musical-instruments",
-    "HomeImprovement": "home-improvement", "Toys&Games": "toys", "Car&Motorbike": "automotive",
+    "Electronics": "electronics",
+    "Computers&Accessories": "computers",
+    "Home&Kitchen": "kitchen",
+    "OfficeProducts": "office-products",
+    "MusicalInstruments": "musical-instruments",
+    "HomeImprovement": "home-improvement",
+    "Toys&Games": "toys",
+    "Car&Motorbike": "automotive",
     "Health&PersonalCare": "hpc",
 }
-_BRANDS = np.array([
-    "Zentrix", "Voltaq", "Orvana", "Nexora", "Trimax", "Lumio", "Bluvo", "Crestline", "Havlo", "Pravah",
-    "Quorra", "Rivaan", "Solvio", "Tejas", "Urbana", "Kavya Home", "Amplix", "Desi Craft", "Flintek", "Myra",
-], dtype=object)
+_BRANDS = np.array(
+    [
+        "Zentrix",
+        "Voltaq",
+        "Orvana",
+        "Nexora",
+        "Trimax",
+        "Lumio",
+        "Bluvo",
+        "Crestline",
+        "Havlo",
+        "Pravah",
+        "Quorra",
+        "Rivaan",
+        "Solvio",
+        "Tejas",
+        "Urbana",
+        "Kavya Home",
+        "Amplix",
+        "Desi Craft",
+        "Flintek",
+        "Myra",
+    ],
+    dtype=object,
+)
 _COLOURS = np.array(["Black", "White", "Grey", "Blue", "Red", "Silver", "Midnight Blue", "Multicolour"], dtype=object)
-_FIRST_NAMES = np.array([
-    "Aarav", "Aditya", "Akash", "Amit", "Ananya", "Anjali", "Arjun", "Deepak", "Divya", "Gaurav", "Harish",
-    "Ishaan", "Kavita", "Kiran", "Manav", "Meera", "Neha", "Nikhil", "Pooja", "Priya", "Rahul", "Rajesh",
-    "Ramesh", "Riya", "Rohan", "Sanjay", "Sneha", "Sunil", "Suresh", "Tanvi", "Varun", "Vikram", "Zoya",
-], dtype=object)
-_LAST_NAMES = np.array([
-    "Sharma", "Verma", "Gupta", "Singh", "Kumar", "Patel", "Reddy", "Nair", "Iyer", "Das", "Khan", "Joshi",
-    "Mehta", "Chopra", "Malik", "Pillai", "Rao", "Bose", "Yadav", "Mishra",
-], dtype=object)
+_FIRST_NAMES = np.array(
+    [
+        "Aarav",
+        "Aditya",
+        "Akash",
+        "Amit",
+        "Ananya",
+        "Anjali",
+        "Arjun",
+        "Deepak",
+        "Divya",
+        "Gaurav",
+        "Harish",
+        "Ishaan",
+        "Kavita",
+        "Kiran",
+        "Manav",
+        "Meera",
+        "Neha",
+        "Nikhil",
+        "Pooja",
+        "Priya",
+        "Rahul",
+        "Rajesh",
+        "Ramesh",
+        "Riya",
+        "Rohan",
+        "Sanjay",
+        "Sneha",
+        "Sunil",
+        "Suresh",
+        "Tanvi",
+        "Varun",
+        "Vikram",
+        "Zoya",
+    ],
+    dtype=object,
+)
+_LAST_NAMES = np.array(
+    [
+        "Sharma",
+        "Verma",
+        "Gupta",
+        "Singh",
+        "Kumar",
+        "Patel",
+        "Reddy",
+        "Nair",
+        "Iyer",
+        "Das",
+        "Khan",
+        "Joshi",
+        "Mehta",
+        "Chopra",
+        "Malik",
+        "Pillai",
+        "Rao",
+        "Bose",
+        "Yadav",
+        "Mishra",
+    ],
+    dtype=object,
+)
 # Feature bullets for about_product; "{}" is where the product noun goes.
-_ABOUT_TEMPLATES = np.array([
-    "BUILD QUALITY : The {} is made from durable materials that hold up to daily use.",
-    "EASY TO USE : Set up the {} in minutes, no tools or technical skills needed.",
-    "COMPACT DESIGN : A lightweight {} that fits easily in a bag, drawer or desk.",
-    "WARRANTY : 1 year manufacturer warranty on the {} from the date of purchase.",
-    "WIDE COMPATIBILITY : This {} works with most popular brands and models.",
-    "SAFETY : The {} is tested for safe operation and comes with overload protection.",
-    "IN THE BOX : Everything you need to start using your {} is included.",
-    "PREMIUM FINISH : A sleek {} with a matte finish that resists scratches and fingerprints.",
-    "SUPPORT : Reach our service team any time for help with your {}.",
-], dtype=object)
+_ABOUT_TEMPLATES = np.array(
+    [
+        "BUILD QUALITY : The {} is made from durable materials that hold up to daily use.",
+        "EASY TO USE : Set up the {} in minutes, no tools or technical skills needed.",
+        "COMPACT DESIGN : A lightweight {} that fits easily in a bag, drawer or desk.",
+        "WARRANTY : 1 year manufacturer warranty on the {} from the date of purchase.",
+        "WIDE COMPATIBILITY : This {} works with most popular brands and models.",
+        "SAFETY : The {} is tested for safe operation and comes with overload protection.",
+        "IN THE BOX : Everything you need to start using your {} is included.",
+        "PREMIUM FINISH : A sleek {} with a matte finish that resists scratches and fingerprints.",
+        "SUPPORT : Reach our service team any time for help with your {}.",
+    ],
+    dtype=object,
+)
 # Review wording per star (row 0 = 1 star). Titles never contain a comma; content sentences only contain
 # ", " (comma + space), so a list split on commas-not-followed-by-whitespace stays aligned.
-_TITLES = np.array([
-    ["Waste of money", "Worst product", "Terrible", "Horrible quality", "Defective piece", "Very bad", "Useless"],
-    ["Disappointed", "Regret buying", "Poor quality", "Bad value", "Quite bad", "Bad build", "Unhappy"],
-    ["Average", "Okay product", "It is fine", "Mixed feelings", "Could be better", "Just okay", "Average quality"],
-    ["Good product", "Value for money", "Nice", "Good quality", "Worth buying", "Satisfied", "Pretty good"],
-    ["Excellent product", "Loved it", "Best purchase ever", "Awesome quality", "Superb", "Highly recommended",
-     "Perfect"],
-], dtype=object)
-_SENTENCES = np.array([
-    ["Worst {} ever, complete waste of money.", "Terrible quality, it broke in two days.",
-     "Defective product, totally useless.", "Very bad experience, do not waste your money.",
-     "Stopped working after a week, horrible.", "Awful {}, returned it immediately.",
-     "Cheap plastic and the worst finish I have seen."],
-    ["Disappointed with the build quality.", "The {} stopped working properly after a month.",
-     "Not worth the price, poor finish.", "Weak performance, I expected much more.",
-     "Poor quality, feels cheap.", "Had problems with this {} from day one.", "Not happy, the quality is bad."],
-    ["Average {}, nothing special.", "It works but the finish could be better.", "Okay for occasional use.",
-     "Quality is fine but the price is a bit high.", "Does the job, nothing more.",
-     "Some good points and some bad points.", "An ordinary {} for the price."],
-    ["Good {} for the price.", "Works well, happy with the quality.", "Nice product, does what it promises.",
-     "Good build quality and easy to use.", "Satisfied with the performance so far.",
-     "Decent {}, worth the money.", "Pretty good overall, would recommend."],
-    ["Absolutely love this {}!", "Excellent quality, works perfectly.", "Best {} I have ever bought.",
-     "Amazing value for money, highly recommended.", "Superb build and great performance.",
-     "Very happy with this purchase, great product.", "Fantastic {}, delivery was quick too."],
-], dtype=object)
+_TITLES = np.array(
+    [
+        ["Waste of money", "Worst product", "Terrible", "Horrible quality", "Defective piece", "Very bad", "Useless"],
+        ["Disappointed", "Regret buying", "Poor quality", "Bad value", "Quite bad", "Bad build", "Unhappy"],
+        ["Average", "Okay product", "It is fine", "Mixed feelings", "Could be better", "Just okay", "Average quality"],
+        ["Good product", "Value for money", "Nice", "Good quality", "Worth buying", "Satisfied", "Pretty good"],
+        [
+            "Excellent product",
+            "Loved it",
+            "Best purchase ever",
+            "Awesome quality",
+            "Superb",
+            "Highly recommended",
+            "Perfect",
+        ],
+    ],
+    dtype=object,
+)
+_SENTENCES = np.array(
+    [
+        [
+            "Worst {} ever, complete waste of money.",
+            "Terrible quality, it broke in two days.",
+            "Defective product, totally useless.",
+            "Very bad experience, do not waste your money.",
+            "Stopped working after a week, horrible.",
+            "Awful {}, returned it immediately.",
+            "Cheap plastic and the worst finish I have seen.",
+        ],
+        [
+            "Disappointed with the build quality.",
+            "The {} stopped working properly after a month.",
+            "Not worth the price, poor finish.",
+            "Weak performance, I expected much more.",
+            "Poor quality, feels cheap.",
+            "Had problems with this {} from day one.",
+            "Not happy, the quality is bad.",
+        ],
+        [
+            "Average {}, nothing special.",
+            "It works but the finish could be better.",
+            "Okay for occasional use.",
+            "Quality is fine but the price is a bit high.",
+            "Does the job, nothing more.",
+            "Some good points and some bad points.",
+            "An ordinary {} for the price.",
+        ],
+        [
+            "Good {} for the price.",
+            "Works well, happy with the quality.",
+            "Nice product, does what it promises.",
+            "Good build quality and easy to use.",
+            "Satisfied with the performance so far.",
+            "Decent {}, worth the money.",
+            "Pretty good overall, would recommend.",
+        ],
+        [
+            "Absolutely love this {}!",
+            "Excellent quality, works perfectly.",
+            "Best {} I have ever bought.",
+            "Amazing value for money, highly recommended.",
+            "Superb build and great performance.",
+            "Very happy with this purchase, great product.",
+            "Fantastic {}, delivery was quick too.",
+        ],
+    ],
+    dtype=object,
+)
 # Sentences whose comma is not followed by a space, as in real reviews; they break list alignment.
-_MISALIGNING_SENTENCES = np.array([
-    "I paid ₹1,099 for it in the sale.", "Ordered on Monday,got it on Wednesday.",
-    "Compared it with another one priced at ₹2,499.", "Used it for 2 weeks,will update later.",
-], dtype=object)
-_STAR_SHARES_BY_TASTE = np.array([  # rows: favourite subcategory, favourite category, outside the taste
-    [0.02, 0.03, 0.08, 0.32, 0.55],
-    [0.03, 0.05, 0.12, 0.38, 0.42],
-    [0.22, 0.24, 0.24, 0.18, 0.12],
-])
+_MISALIGNING_SENTENCES = np.array(
+    [
+        "I paid ₹1,099 for it in the sale.",
+        "Ordered on Monday,got it on Wednesday.",
+        "Compared it with another one priced at ₹2,499.",
+        "Used it for 2 weeks,will update later.",
+    ],
+    dtype=object,
+)
+_STAR_SHARES_BY_TASTE = np.array(
+    [  # rows: favourite subcategory, favourite category, outside the taste
+        [0.02, 0.03, 0.08, 0.32, 0.55],
+        [0.03, 0.05, 0.12, 0.38, 0.42],
+        [0.22, 0.24, 0.24, 0.18, 0.12],
+    ]
+)
 _IN_TASTE_SHARE = 0.85
 _FAVOURITE_SUBCATEGORY_SHARE = 0.4  # of all reviews
 _SECOND_FAVOURITE_USERS = 0.4
@@ -228,8 +611,9 @@ _ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _LIST_END = "\x1e"
 
 
-def generate_catalog(n_products: int = 200, n_users: int = 400, n_reviews: int = 3000, seed: int = 7,
-                     include_timestamps: bool = False) -> pd.DataFrame:
+def generate_catalog(
+    n_products: int = 200, n_users: int = 400, n_reviews: int = 3000, seed: int = 7, include_timestamps: bool = False
+) -> pd.DataFrame:
     """All columns are strings, exactly as they would be in the CSV.
 
     One row per product with exactly ``n_reviews`` reviews by ``n_users`` users in total; with
@@ -252,13 +636,17 @@ def planted_tastes(n_products: int = 200, n_users: int = 400, n_reviews: int = 3
     chance = _FAVOURITE_SUBCATEGORY_SHARE * _normalized_rows(in_sub * weight)
     has_second = tastes.second_top >= 0
     in_taste = np.zeros_like(in_sub)
-    for top, pick in ((tastes.favourite_top, np.where(has_second, 1 - _SECOND_FAVOURITE_PICK, 1.0)),
-                      (tastes.second_top, np.where(has_second, _SECOND_FAVOURITE_PICK, 0.0))):
+    for top, pick in (
+        (tastes.favourite_top, np.where(has_second, 1 - _SECOND_FAVOURITE_PICK, 1.0)),
+        (tastes.second_top, np.where(has_second, _SECOND_FAVOURITE_PICK, 0.0)),
+    ):
         in_top = products.top[None, :] == top[:, None]
         in_taste |= in_top
         chance += (_IN_TASTE_SHARE - _FAVOURITE_SUBCATEGORY_SHARE) * pick[:, None] * _normalized_rows(in_top * weight)
     chance += (1 - _IN_TASTE_SHARE) * _normalized_rows(~in_taste * weight)
-    return pd.DataFrame(chance, index=pd.Index(draw.user_ids, name="user_id"), columns=pd.Index(draw.product_ids, name="product_id"))
+    return pd.DataFrame(
+        chance, index=pd.Index(draw.user_ids, name="user_id"), columns=pd.Index(draw.product_ids, name="product_id")
+    )
 
 
 def _normalized_rows(weights: np.ndarray) -> np.ndarray:
@@ -267,7 +655,7 @@ def _normalized_rows(weights: np.ndarray) -> np.ndarray:
     return np.divide(weights, total, out=np.zeros_like(weights, dtype=float), where=total > 0)
 
 
-def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_timestamps: bool = False) -> "_Draw":
+def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_timestamps: bool = False) -> _Draw:
     """The catalog `generate_catalog` returns, with the products and tastes it was drawn from."""
     _check_sizes(n_products, n_users, n_reviews)
     rng = np.random.default_rng(seed)
@@ -314,8 +702,9 @@ def write_catalog(catalog: pd.DataFrame, path: str | PathLike) -> None:
     catalog.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
 
 
-def review_texts(stars: np.ndarray, product_nouns: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def review_texts(
+    stars: np.ndarray, product_nouns: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Titles and contents (object arrays) whose sentiment matches each 1-5 star; nouns name the product."""
     row = np.asarray(stars) - 1
     n_options = _SENTENCES.shape[1]
@@ -333,6 +722,7 @@ def review_texts(stars: np.ndarray, product_nouns: np.ndarray,
 
 class _Tastes(NamedTuple):
     """Per user: favourite top level, second one (-1 if none) and favourite subcategory."""
+
     favourite_top: np.ndarray
     second_top: np.ndarray
     favourite_sub: np.ndarray
@@ -340,7 +730,7 @@ class _Tastes(NamedTuple):
 
 class _Draw(NamedTuple):
     catalog: pd.DataFrame
-    products: "_Products"
+    products: _Products
     tastes: _Tastes
     user_ids: np.ndarray
     product_ids: np.ndarray
@@ -348,6 +738,7 @@ class _Draw(NamedTuple):
 
 class _Products(NamedTuple):
     """Products ordered by category path, so every top level and subcategory is a contiguous range."""
+
     leaf: np.ndarray
     top: np.ndarray
     sub: np.ndarray
@@ -412,8 +803,7 @@ def _sample_in_ranges(rng: np.random.Generator, cumulative_weight: np.ndarray, b
     return np.clip(np.searchsorted(cumulative_weight, target, side="right"), start, end - 1)
 
 
-def _user_tastes(rng: np.random.Generator, n_users: int,
-                 products: _Products) -> _Tastes:
+def _user_tastes(rng: np.random.Generator, n_users: int, products: _Products) -> _Tastes:
     """Favourite top level, optional second one (-1 if none) and favourite subcategory of each user."""
     top_size = np.diff(products.top_bounds, axis=1).ravel()
     with np.errstate(divide="ignore"):
@@ -439,14 +829,23 @@ def _reviews_per_user(rng: np.random.Generator, n_users: int, n_reviews: int, n_
     return counts
 
 
-def _draw_in_taste_or_not(rng: np.random.Generator, user: np.ndarray, products: _Products, favourite_top: np.ndarray,
-                          second_top: np.ndarray, favourite_sub: np.ndarray) -> np.ndarray:
+def _draw_in_taste_or_not(
+    rng: np.random.Generator,
+    user: np.ndarray,
+    products: _Products,
+    favourite_top: np.ndarray,
+    second_top: np.ndarray,
+    favourite_sub: np.ndarray,
+) -> np.ndarray:
     """A product for each user: from the favourite subcategory or categories, else from the rest of the catalog."""
     kind = rng.random(len(user))
     use_second = (second_top[user] >= 0) & (rng.random(len(user)) < _SECOND_FAVOURITE_PICK)
     chosen_top = np.where(use_second, second_top[user], favourite_top[user])
-    bounds = np.where((kind < _FAVOURITE_SUBCATEGORY_SHARE)[:, None], products.sub_bounds[favourite_sub[user]],
-                      products.top_bounds[chosen_top])
+    bounds = np.where(
+        (kind < _FAVOURITE_SUBCATEGORY_SHARE)[:, None],
+        products.sub_bounds[favourite_sub[user]],
+        products.top_bounds[chosen_top],
+    )
     product = _sample_in_ranges(rng, products.cumulative_popularity, bounds)
     outside = np.flatnonzero(kind >= _IN_TASTE_SHARE)
     for _ in range(4):  # rejection sampling: popular products outside the user's favourite categories
@@ -457,9 +856,14 @@ def _draw_in_taste_or_not(rng: np.random.Generator, user: np.ndarray, products: 
     return product
 
 
-def _review_pairs(rng: np.random.Generator, reviews_per_user: np.ndarray, products: _Products,
-                  favourite_top: np.ndarray, second_top: np.ndarray,
-                  favourite_sub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _review_pairs(
+    rng: np.random.Generator,
+    reviews_per_user: np.ndarray,
+    products: _Products,
+    favourite_top: np.ndarray,
+    second_top: np.ndarray,
+    favourite_sub: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (user, product) pairs, reviews_per_user[u] of them for user u."""
     n_products = len(products.top)
     user = np.empty(0, dtype=np.int64)
@@ -528,8 +932,9 @@ def _draw_stars(rng: np.random.Generator, taste_tier: np.ndarray) -> np.ndarray:
 
 def _template_parts(templates: np.ndarray) -> np.ndarray:
     """(..., 3) array of (text before "{}", "{}" or "", text after) for each template."""
-    return np.array([template.partition("{}") for template in templates.ravel().tolist()],
-                    dtype=object).reshape(*templates.shape, 3)
+    return np.array([template.partition("{}") for template in templates.ravel().tolist()], dtype=object).reshape(
+        *templates.shape, 3
+    )
 
 
 def _fill_noun(parts: np.ndarray, nouns: np.ndarray) -> np.ndarray:
@@ -605,8 +1010,7 @@ def _slug(texts: np.ndarray) -> np.ndarray:
     return np.char.replace(texts.astype(str), " ", "-").astype(object)
 
 
-def _pick_per_leaf(rng: np.random.Generator, options_per_leaf: list[tuple[str, ...]],
-                   leaf: np.ndarray) -> np.ndarray:
+def _pick_per_leaf(rng: np.random.Generator, options_per_leaf: list[tuple[str, ...]], leaf: np.ndarray) -> np.ndarray:
     """For each product, the position of a random option of its leaf in the flattened option list."""
     count = np.array([len(options) for options in options_per_leaf])
     offset = np.r_[0, np.cumsum(count)[:-1]]
@@ -625,8 +1029,9 @@ def _about_product(rng: np.random.Generator, nouns: np.ndarray) -> np.ndarray:
     return about
 
 
-def _product_columns(rng: np.random.Generator, products: _Products, product: np.ndarray,
-                     stars: np.ndarray) -> dict[str, np.ndarray]:
+def _product_columns(
+    rng: np.random.Generator, products: _Products, product: np.ndarray, stars: np.ndarray
+) -> dict[str, np.ndarray]:
     """Every product-level column; ``product`` and ``stars`` describe each review."""
     n_products = len(products.leaf)
     leaf = products.leaf
@@ -635,7 +1040,8 @@ def _product_columns(rng: np.random.Generator, products: _Products, product: np.
     name_pick = _pick_per_leaf(rng, name_options, leaf)
     names = np.array([name for options in name_options for name in options], dtype=object)[name_pick]
     specs = np.array([spec for leaf_ in _LEAVES for spec in leaf_.specs], dtype=object)[
-        _pick_per_leaf(rng, [leaf_.specs for leaf_ in _LEAVES], leaf)]
+        _pick_per_leaf(rng, [leaf_.specs for leaf_ in _LEAVES], leaf)
+    ]
     brands = rng.choice(_BRANDS, size=n_products)
     colours = rng.choice(_COLOURS, size=n_products)
 
@@ -649,12 +1055,25 @@ def _product_columns(rng: np.random.Generator, products: _Products, product: np.
     tenths = np.floor(np.bincount(product, weights=stars, minlength=n_products) / n_listed * 10 + 0.5).astype(np.int64)
     rating_count = np.ceil(n_listed * (1 + rng.lognormal(np.log(150), 1.2, size=n_products))).astype(np.int64)
 
-    image_codes = (rng.choice(np.array(list("345678"), dtype=object), size=n_products) + "1"
-                   + _random_codes(rng, n_products, 8, _ALNUM).astype(str).astype(object) + "L")
+    image_codes = (
+        rng.choice(np.array(list("345678"), dtype=object), size=n_products)
+        + "1"
+        + _random_codes(rng, n_products, 8, _ALNUM).astype(str).astype(object)
+        + "L"
+    )
     webp_prefix = np.where(rng.random(n_products) < 0.3, "W/WEBP_402378-T1/images/", "").astype(object)
-    image_suffix = rng.choice(np.array(["._SX300_SY300_QL70_FMwebp_.jpg", "._SY300_SX300_.jpg",
-                                        "._SX342_SY445_.jpg", "._SY445_SX342_QL70_FMwebp_.jpg"], dtype=object),
-                              size=n_products)
+    image_suffix = rng.choice(
+        np.array(
+            [
+                "._SX300_SY300_QL70_FMwebp_.jpg",
+                "._SY300_SX300_.jpg",
+                "._SX342_SY445_.jpg",
+                "._SY445_SX342_QL70_FMwebp_.jpg",
+            ],
+            dtype=object,
+        ),
+        size=n_products,
+    )
     _, top_names = _level_codes(1)
     store = np.array([_STORE_SLUG[name] for name in top_names], dtype=object)[products.top]
     store_rank = (np.arange(n_products) - products.top_bounds[products.top, 0] + 1).astype(str).astype(object)
@@ -670,6 +1089,18 @@ def _product_columns(rng: np.random.Generator, products: _Products, product: np.
         "rating_count": _indian_grouping(rating_count),
         "about_product": _about_product(rng, _LEAF_NOUNS[leaf]),
         "img_link": "https://m.media-amazon.com/images/" + webp_prefix + "I/" + image_codes + image_suffix,
-        "product_link": "https://www.amazon.in/" + _slug(brands) + "-" + _slug(names) + "/dp/" + product_ids + "/ref=sr_1_"
-                        + store_rank + "?qid=" + query_id + "&s=" + store + "&sr=1-" + store_rank,
+        "product_link": "https://www.amazon.in/"
+        + _slug(brands)
+        + "-"
+        + _slug(names)
+        + "/dp/"
+        + product_ids
+        + "/ref=sr_1_"
+        + store_rank
+        + "?qid="
+        + query_id
+        + "&s="
+        + store
+        + "&sr=1-"
+        + store_rank,
     }

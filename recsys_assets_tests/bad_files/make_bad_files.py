@@ -18,17 +18,40 @@ from recsys_assets.catalog.reading import InputLimits
 LIMITS = InputLimits(max_file_bytes=20_000, max_item_chars=1_000, max_field_chars=4_000)
 
 HEADER = (
-    "product_id", "product_name", "category", "discounted_price", "actual_price", "discount_percentage", "rating",
-    "rating_count", "about_product", "user_id", "user_name", "review_id", "review_title", "review_content",
-    "img_link", "product_link",
+    "product_id",
+    "product_name",
+    "category",
+    "discounted_price",
+    "actual_price",
+    "discount_percentage",
+    "rating",
+    "rating_count",
+    "about_product",
+    "user_id",
+    "user_name",
+    "review_id",
+    "review_title",
+    "review_content",
+    "img_link",
+    "product_link",
 )
 GOOD = {
-    "product_id": "B0001", "product_name": "USB Cable", "category": "Computers&Accessories|Cables",
-    "discounted_price": "₹399", "actual_price": "₹1,099", "discount_percentage": "64%", "rating": "4.2",
-    "rating_count": "24,269", "about_product": "Fast|Durable", "user_id": "U1,U2", "user_name": "Asha,Ravi",
-    "review_id": "R1,R2", "review_title": "Great cable,Stopped working",
+    "product_id": "B0001",
+    "product_name": "USB Cable",
+    "category": "Computers&Accessories|Cables",
+    "discounted_price": "₹399",
+    "actual_price": "₹1,099",
+    "discount_percentage": "64%",
+    "rating": "4.2",
+    "rating_count": "24,269",
+    "about_product": "Fast|Durable",
+    "user_id": "U1,U2",
+    "user_name": "Asha,Ravi",
+    "review_id": "R1,R2",
+    "review_title": "Great cable,Stopped working",
     "review_content": "Charges fast, works well,Broke after a week",
-    "img_link": "https://img.example/1.jpg", "product_link": "https://shop.example/dp/B0001",
+    "img_link": "https://img.example/1.jpg",
+    "product_link": "https://shop.example/dp/B0001",
 }
 
 
@@ -58,7 +81,9 @@ CORPUS: dict[str, bytes] = {
     "tabs.csv": catalog(delimiter="\t"),
     "missing_columns.csv": catalog(header=tuple(c for c in HEADER if c not in ("rating", "user_id"))),
     "duplicate_columns.csv": catalog(header=(*HEADER, "rating")),
-    "latin1.csv": catalog({"product_id": "B0002", "user_name": "José,Ravi"}).replace("é".encode(), "é".encode("latin-1")),
+    "latin1.csv": catalog({"product_id": "B0002", "user_name": "José,Ravi"}).replace(
+        "é".encode(), "é".encode("latin-1")
+    ),
     "too_large.csv": catalog() + b"#" * LIMITS.max_file_bytes,
     # row-level faults
     "rating_not_a_number.csv": bad_row(rating="|"),

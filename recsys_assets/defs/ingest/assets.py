@@ -2,22 +2,29 @@
 
 import pandas as pd
 from dagster import (
-    MetadataValue,
     AssetExecutionContext,
     AssetOut,
     Failure,
     MaterializeResult,
+    MetadataValue,
     asset,
     multi_asset,
 )
 
+from recsys_assets.catalog.reading import (
+    InputLimits,
+    build_products,
+    build_users,
+    check_size,
+    explode_reviews,
+    parse_catalog_csv,
+)
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
-from recsys_assets.catalog.reading import InputLimits, build_products, build_users, check_size, explode_reviews, parse_catalog_csv
-from recsys_assets.resources.profile_store import ProfileStore
-from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.object_store import ObjectStore
+from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.resources.profile_store import ProfileStore
 
 GROUP = "ingest"
 
@@ -45,7 +52,9 @@ def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: 
     parsed = parse_catalog_csv(data, context.partition_key, settings.fallback_encoding or None, limits)
     if parsed.fallback_lines:
         lines = parsed.fallback_lines
-        context.log.warning(f"{key}: {len(lines)} lines are not UTF-8, read as {settings.fallback_encoding}: {lines[:20]}")
+        context.log.warning(
+            f"{key}: {len(lines)} lines are not UTF-8, read as {settings.fallback_encoding}: {lines[:20]}"
+        )
     rows, rejected = parsed.rows, parsed.rejected
     total = len(rows) + rejected[["source_file", "source_line"]].drop_duplicates().shape[0]
     share = (total - len(rows)) / max(total, 1)

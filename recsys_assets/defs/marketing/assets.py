@@ -20,7 +20,11 @@ from recsys_assets.segmentation import assign_segments
 SEGMENT_NAMES = "segment_names"
 
 
-@asset(group_name="marketing", check_specs=[schema_check_spec("customer_segments")], automation_condition=AutomationCondition.eager())
+@asset(
+    group_name="marketing",
+    check_specs=[schema_check_spec("customer_segments")],
+    automation_condition=AutomationCondition.eager(),
+)
 def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles: ProfileStore):
     """Each customer's segment: the top-level category they review most, or `general` with little history.
 
@@ -41,7 +45,6 @@ def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles:
         ),
         check_results=[check],
     )
-
 
 
 def email_folder(segment: str) -> str:
@@ -127,19 +130,31 @@ def emails(
     written = pd.concat(manifest, ignore_index=True)
     storage.delete_others(folder, set(written["key"]))
     storage.write_bytes(inputs_manifest(segment), written.to_parquet(index=False))
-    table = pd.concat(
-        [
-            written[["user_id", "subject", "key"]].assign(status="written", error=""),
-            pd.DataFrame(
-                {"user_id": [f.user_id for f in failures], "subject": "", "key": "", "status": "failed", "error": [f.reason for f in failures]}
-            ),
-        ],
-        ignore_index=True,
-    ).astype("string").sort_values("user_id", kind="stable", ignore_index=True)
+    table = (
+        pd.concat(
+            [
+                written[["user_id", "subject", "key"]].assign(status="written", error=""),
+                pd.DataFrame(
+                    {
+                        "user_id": [f.user_id for f in failures],
+                        "subject": "",
+                        "key": "",
+                        "status": "failed",
+                        "error": [f.reason for f in failures],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        .astype("string")
+        .sort_values("user_id", kind="stable", ignore_index=True)
+    )
     sample_text = message_from_bytes(sample).get_payload(0).get_payload(decode=True).decode() if sample else ""
     if fallback_reasons:
         reason, count = fallback_reasons.most_common(1)[0]
-        context.log.warning(f"{origins['fallback']:,} emails fell back to the template; the most common reason ({count:,}): {reason}")
+        context.log.warning(
+            f"{origins['fallback']:,} emails fell back to the template; the most common reason ({count:,}): {reason}"
+        )
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -149,7 +164,11 @@ def emails(
             emails_from_model=origins["model"],
             emails_reused=len(reused),
             emails_fallback=origins["fallback"],
-            **({"fallback_reasons": share_table(pd.Series(dict(fallback_reasons.most_common(10))), "reason")} if fallback_reasons else {}),
+            **(
+                {"fallback_reasons": share_table(pd.Series(dict(fallback_reasons.most_common(10))), "reason")}
+                if fallback_reasons
+                else {}
+            ),
             model_input_tokens=usage["input_tokens"],
             model_output_tokens=usage["output_tokens"],
             folder=MetadataValue.path(storage.location(folder)),

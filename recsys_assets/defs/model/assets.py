@@ -6,15 +6,15 @@ from typing import Any
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
-from recsys_assets.defs.checks import schema_check_result, schema_check_spec
-from recsys_assets.defs.partitions import segments
-from recsys_assets.defs.metadata import markdown_table, table_metadata
-from recsys_assets.interactions import build_interactions
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
+from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.metadata import markdown_table, table_metadata
+from recsys_assets.defs.partitions import segments
+from recsys_assets.interactions import build_interactions
+from recsys_assets.resources.object_store import ObjectStore
+from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.profile_store import ProfileStore
 from recsys_assets.resources.recommender import Recommender
-from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.object_store import ObjectStore
 
 GROUP = "recommender"
 TRAINED_INTERACTIONS = "trained_interactions"
@@ -43,9 +43,15 @@ def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager())
+@asset(
+    group_name=GROUP, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
+)
 def interactions(
-    reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, storage: ObjectStore
+    reviews: pd.DataFrame,
+    review_sentiment: pd.DataFrame,
+    products: pd.DataFrame,
+    users: pd.DataFrame,
+    storage: ObjectStore,
 ):
     """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative).
 
@@ -75,7 +81,10 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
     metrics = recommender_model.offline_metrics(interactions, items)
     model = recommender_model.train(interactions, items)
     # NaN (no held-out user with a positive truth item) becomes null, so the metadata stays valid JSON
-    metrics = {model_name: {k: (None if math.isnan(v) else v) for k, v in values.items()} for model_name, values in metrics.items()}
+    metrics = {
+        model_name: {k: (None if math.isnan(v) else v) for k, v in values.items()}
+        for model_name, values in metrics.items()
+    }
     comparison = pd.DataFrame(metrics).rename_axis("metric").reset_index()
     return MaterializeResult(
         value=model,
@@ -121,7 +130,9 @@ def recommendations(
     check = schema_check_result("recommendations", table)
     if check.passed:  # a table its blocking check rejects is not served
         storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
-        profiles.replace_rows("recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members)
+        profiles.replace_rows(
+            "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members
+        )
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,

@@ -3,11 +3,11 @@
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
+from recsys_assets.aws_formats.costs import comprehend_units
+from recsys_assets.catalog.reading import explode_reviews
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
-from recsys_assets.catalog.reading import explode_reviews
-from recsys_assets.aws_formats.costs import comprehend_units
 from recsys_assets.resources.sentiment_analyzer import SentimentAnalyzer
 
 
@@ -15,7 +15,9 @@ def review_texts(reviews: pd.DataFrame) -> pd.Series:
     """Title and content as one text ('Great cable. Works well'), the way a reader sees the review."""
     title = reviews["review_title"].fillna("").str.strip()
     content = reviews["review_content"].fillna("").str.strip()
-    joiner = pd.Series(". ", index=reviews.index).where((title != "") & (content != "") & ~title.str[-1:].isin([".", "!", "?"]), " ")
+    joiner = pd.Series(". ", index=reviews.index).where(
+        (title != "") & (content != "") & ~title.str[-1:].isin([".", "!", "?"]), " "
+    )
     return (title + joiner.where(content != "", "") + content).str.strip()
 
 
@@ -40,14 +42,18 @@ def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, se
     )
 
 
-@asset(group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES)
+@asset(
+    group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES
+)
 def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file_sentiment: dict[str, pd.DataFrame]):
     """Per review: POSITIVE / NEGATIVE / NEUTRAL / MIXED and the four scores, from the file its version came from."""
     scored = pd.concat(file_sentiment.values(), ignore_index=True).drop(columns="review_id")
     table = reviews[["review_id", *SENTIMENT_KEY]].merge(scored, on=SENTIMENT_KEY, how="left", validate="one_to_one")
     missing = table["Sentiment"].isna()
     if missing.any():
-        raise Failure(f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for {sorted(table.loc[missing, 'source_file'].unique())[:5]}")
+        raise Failure(
+            f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for {sorted(table.loc[missing, 'source_file'].unique())[:5]}"
+        )
     table = table.drop(columns="source_file")
     mix = table["Sentiment"].value_counts().reindex(["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"], fill_value=0)
     return MaterializeResult(
