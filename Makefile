@@ -8,7 +8,7 @@ INPUT ?= data/inbox
 
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: setup run test dev sample bench clean
+.PHONY: setup run test lint format dev sample bench clean
 
 setup: $(STAMP)
 
@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## run the whole graph on the bundled sample and print a summary
 	$(BIN)/recsys run --input $(INPUT) --home $(HOME_DIR)
 
-test: $(STAMP)  ## run the test suite
+test: lint  ## lint, then run the test suite
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## ruff: lint and formatting (one line length, in pyproject.toml)
+	$(BIN)/ruff check recsys_assets recsys_assets_tests benchmarks
+	$(BIN)/ruff format --check recsys_assets recsys_assets_tests benchmarks
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix recsys_assets recsys_assets_tests benchmarks
+	$(BIN)/ruff format recsys_assets recsys_assets_tests benchmarks
 
 dev: $(STAMP)  ## open the Dagster UI on 127.0.0.1:3000
 	mkdir -p $(HOME_DIR)/dagster && cp deployment/dagster.yaml $(HOME_DIR)/dagster/dagster.yaml
