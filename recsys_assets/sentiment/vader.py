@@ -105,19 +105,19 @@ def _vader_scores(texts: list[str], workers: int, lexicon: Lexicon) -> np.ndarra
     if len(texts) < PARALLEL_MIN_TEXTS:
         return score_chunk(texts)
     chunks = [texts[part] for part in split_evenly(len(texts), workers, CHUNK_SIZE)]
-    return np.concatenate(map_chunks(score_chunk, chunks, workers, initializer=partial(_analyzer, lexicon)))
+    return np.concatenate(map_chunks(score_chunk, chunks, workers, initializer=partial(lexicon_analyzer, lexicon)))
 
 
 def _score_chunk(texts: list[str], lexicon: Lexicon) -> np.ndarray:
     """VADER scores of a chunk with this process's analyzer."""
-    score = _analyzer(lexicon).polarity_scores
+    score = lexicon_analyzer(lexicon).polarity_scores
     rows = [[scores[column] for column in VADER_COLUMNS] for scores in map(score, texts)]
     return np.array(rows, dtype=float).reshape(-1, len(VADER_COLUMNS))
 
 
 @cache
-def _analyzer(lexicon: Lexicon) -> _FastSentimentIntensityAnalyzer:
-    """One analyzer per process and lexicon (loading takes ~50 ms); also the process-pool initializer."""
+def lexicon_analyzer(lexicon: Lexicon) -> _FastSentimentIntensityAnalyzer:
+    """The VADER-compatible analyzer of ``lexicon``, one per process (loads in ~50 ms); also the pool initializer."""
     return _ReviewSentimentIntensityAnalyzer() if lexicon == "review" else _FastSentimentIntensityAnalyzer()
 
 
@@ -141,11 +141,11 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
         lowered = [word.lower() for word in words]
-        sentiments = _but_check(lowered, self._word_sentiments(words, lowered, sentitext.is_cap_diff))
+        sentiments = _but_check(lowered, self.word_sentiments(words, lowered, sentitext.is_cap_diff))
         return self.score_valence(sentiments, text)
 
-    def _word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
-        """vaderSentiment's valence of each word in its context (0 for words outside the lexicon)."""
+    def word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
+        """Each word's valence in its context, before the "but" rule (0 for words outside the lexicon)."""
         sentiments = []
         for i, word_lower in enumerate(lowered):
             scores_nothing = (
@@ -215,8 +215,8 @@ class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
         self._phrase_ends = frozenset(phrase.split()[-1] for phrase in REVIEW_PHRASES)
         self._phrase_pattern = re.compile(rf"(?<!\S)(?:{'|'.join(map(re.escape, longest_first))})(?!\S)")
 
-    def _word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
-        sentiments = super()._word_sentiments(words, lowered, is_cap_diff)
+    def word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
+        sentiments = super().word_sentiments(words, lowered, is_cap_diff)
         if self._phrase_ends.isdisjoint(lowered):
             return sentiments
         joined = " ".join(lowered)
