@@ -9,7 +9,8 @@ from botocore.stub import Stubber
 from dagster import DagsterInstance, build_asset_context
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.catalog.reading import build_products, build_users, explode_reviews, parse_catalog_csv
+from recsys_assets.catalog.reading import parse_catalog_csv
+from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.defs.ingest import assets as ingest
 from recsys_assets.defs.ingest.assets import products, users
 from recsys_assets.defs.marketing import assets as segments
