@@ -39,8 +39,7 @@ LIST_COLUMNS = ("user_id", "user_name", "review_id", "review_title", "review_con
 LIST_LIKE_COLUMNS = (*LIST_COLUMNS, *OPTIONAL_COLUMNS)
 SOURCE_COLUMNS = ("source_file", "source_line")
 REJECTED_COLUMNS = ("source_file", "source_line", "column", "reason", "raw_row")
-# C0 control characters other than tab, line feed and carriage return, and DEL. C1 characters
-# (U+0080-U+009F) are kept: real exports carry them as mojibake of cp1252 punctuation.
+# C0 controls but tab, LF and CR, and DEL; C1 characters are kept (docs/input.md).
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 # Leading bytes of formats that are sometimes exported instead of CSV.
 BINARY_SIGNATURES = {
@@ -66,11 +65,7 @@ class InputFileError(ValueError):
 
 @dataclass(frozen=True)
 class InputLimits:
-    """Size limits of an input file and of its fields.
-
-    A popular product legitimately lists thousands of reviewers, so list fields are limited per
-    item (one reviewer's id, name or text) and only the other fields as a whole.
-    """
+    """Size limits of an input file and of its fields: list fields per item, the others whole (docs/input.md)."""
 
     max_file_bytes: int = 2048 * 2**20
     max_item_chars: int = 20_000

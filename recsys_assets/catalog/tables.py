@@ -7,13 +7,9 @@ import pandas as pd
 
 from recsys_assets.catalog.fields import parse_number, split_list
 
-# List items are joined with "," and no space, while commas inside a review are usually followed
-# by a space or sit inside a number ("1,099"). Patterns are tried in order; the first that yields
-# one piece per reviewer wins.
+# Tried in order; the first that yields one piece per reviewer wins (docs/input.md, "Building the tables").
 TEXT_SPLIT_PATTERNS = (r",(?!\s)", r"(?<!\d),(?!\s)", r",(?=[^\s\d])", r",(?!\s)(?!\.)")
-# Without review dates, TIMESTAMP is derived from the review's place in the file (documented in
-# the README): this epoch (2023-01-17, the export date) + one minute per line + one second per
-# position in the line's reviewer list. Deterministic, so re-runs give identical interactions.
+# Without review dates: this epoch (2023-01-17) + 60 s per line + 1 s per list position (docs/input.md).
 DEFAULT_BASE_EPOCH = 1_673_913_600
 
 
@@ -59,12 +55,8 @@ def _aligned_split(texts: pd.Series, counts: pd.Series, patterns: tuple[str, ...
 
 
 def explode_reviews(raw: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> pd.DataFrame:
-    """One row per (user, product) review from the comma-joined reviewer lists.
-
-    Title and content are given to each reviewer when the text splits into exactly one piece per
-    reviewer; otherwise every reviewer of that product gets the product-level text and
-    `text_aligned` is False. Duplicate (user, product) pairs keep their last occurrence.
-    """
+    """One row per (user, product) review (a repeated pair keeps its last occurrence); `text_aligned` is False
+    where the texts did not split into one piece per reviewer and each got the product's whole text."""
     reviews = reviewer_rows(raw.reset_index(drop=True), base_epoch)
     reviews = reviews.drop_duplicates(["user_id", "product_id"], keep="last")
     return reviews.sort_values(["user_id", "product_id"], kind="stable").reset_index(drop=True)

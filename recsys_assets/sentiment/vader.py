@@ -1,10 +1,4 @@
-"""Local review sentiment in Amazon Comprehend's output shape, computed offline with VADER.
-
-Comprehend's ``DetectSentiment`` returns a label (POSITIVE / NEGATIVE / NEUTRAL / MIXED) and four scores that
-sum to 1.  VADER returns the proportions of positive, negative and neutral words (``pos``, ``neg``, ``neu``)
-and a signed net tone ``compound`` in [-1, 1].  :func:`comprehend_from_vader` maps one onto the other and
-:func:`score_texts` scores many texts quickly (deduplicated, optionally on a process pool).
-"""
+"""Review sentiment in Amazon Comprehend's output shape, computed offline with VADER (docs/sentiment.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +27,7 @@ SENTIMENT_COLUMNS = ("Sentiment", "Positive", "Negative", "Neutral", "Mixed")
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 VADER_COLUMNS = ("neg", "neu", "pos", "compound")
 CHUNK_SIZE = 2_000
-# Below this many distinct texts one process is faster than starting a pool.
+# Below this many distinct texts one process beats starting a pool.
 PARALLEL_MIN_TEXTS = 20_000
 
 _NEGATIONS = frozenset(NEGATE)
@@ -44,21 +38,8 @@ DEFAULT_LEXICON: Lexicon = "review"
 
 
 def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:
-    """VADER's neg/neu/pos/compound columns -> Comprehend-shaped Sentiment label + four scores (vectorized).
-
-    ``compound`` is the net tone; when the positive and negative word shares are balanced it is a small
-    difference of two strong signals rather than a decided tone, so it is discounted by their balance:
-
-    - ``balance = min(pos, neg) / max(pos, neg)`` (0 when the text has no sentiment words),
-    - ``decided = |compound| * (1 - balance)`` goes to the side of the compound's sign,
-    - the ``undecided = 1 - decided`` remainder is shared out by VADER's word proportions: the neutral share
-      ``neu`` -> Neutral, the cancelling part ``2 * min(pos, neg)`` -> Mixed, and the surplus
-      ``|pos - neg|`` -> the side that has more.
-
-    The four scores are divided by their sum (absorbing VADER's 3-decimal rounding), so each row lies in
-    [0, 1] and sums to 1; the label is the argmax in LABELS order.  A text without words (VADER's all-zero
-    row: empty, None, whitespace) is NEUTRAL with Neutral = 1.
-    """
+    """VADER's neg/neu/pos/compound columns -> SENTIMENT_COLUMNS: a label and four scores in [0, 1] summing to 1
+    (a text without words is NEUTRAL, Neutral = 1). The mapping is in docs/sentiment.md."""
     pos = polarity["pos"].to_numpy(dtype=float)
     neg = polarity["neg"].to_numpy(dtype=float)
     neu = polarity["neu"].to_numpy(dtype=float)
@@ -84,12 +65,10 @@ def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_texts(texts: Sequence[str], workers: int = 1, lexicon: Lexicon = DEFAULT_LEXICON) -> pd.DataFrame:
-    """One row per input text, in input order, columns SENTIMENT_COLUMNS.
+    """One row per input text, in input order, columns SENTIMENT_COLUMNS; None/NaN count as empty text.
 
-    ``lexicon="vader"`` is vaderSentiment 3.3.2 exactly; ``"review"`` adds product-review words and phrases
-    (``recsys_assets.sentiment.review_lexicon``).  Identical texts are scored once.  ``workers > 1`` scores chunks of
-    distinct texts on a process pool (same results as ``workers=1``); ``workers=0`` uses ``os.cpu_count()``.
-    None/NaN count as empty text.
+    ``lexicon="vader"`` is vaderSentiment 3.3.2 exactly, ``"review"`` adds review_lexicon. ``workers > 1`` scores on
+    a process pool with the same results; ``workers=0`` uses ``os.cpu_count()``.
     """
     if lexicon not in LEXICONS:
         raise ValueError(f"unknown lexicon {lexicon!r}; expected one of {', '.join(LEXICONS)}")
@@ -122,13 +101,7 @@ def lexicon_analyzer(lexicon: Lexicon) -> _FastSentimentIntensityAnalyzer:
 
 
 class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
-    """vaderSentiment 3.3.2's analyzer without its avoidable per-call work; ``polarity_scores`` is unchanged.
-
-    The original lower-cases the whole text again for every negation and idiom check of every sentiment word
-    (quadratic in the text length) and copies the text character by character to replace emoji even when
-    it has none.  Here the text is lower-cased once and the emoji pass runs only when an emoji is present;
-    every rule, and the order of the floating-point operations, is vaderSentiment's.
-    """
+    """vaderSentiment 3.3.2's analyzer, linear in the text length, same ``polarity_scores`` (docs/sentiment.md)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -200,12 +173,8 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
 
 
 class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
-    """VADER with the review lexicon: REVIEW_WORDS join the lexicon, REVIEW_PHRASES override their words.
-
-    Phrases are matched left to right, longest first, on the lower-cased tokens; a phrase's valence goes to
-    its last token (its other tokens score 0) and is negated when one of the three tokens before it is a
-    negation, unless the phrase starts with one.  Then VADER's "but" rule and scoring apply unchanged.
-    """
+    """VADER with the review lexicon: REVIEW_WORDS join the lexicon, REVIEW_PHRASES override their words; a phrase's
+    valence goes to its last token, negated after a negation (docs/sentiment.md)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -220,7 +189,7 @@ class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
         if self._phrase_ends.isdisjoint(lowered):
             return sentiments
         joined = " ".join(lowered)
-        start, counted_to = 0, 0  # word index of each match, counted on from the previous one (linear, not quadratic)
+        start, counted_to = 0, 0  # word index of each match, counted on from the previous one
         for match in self._phrase_pattern.finditer(joined):
             tokens = tuple(match.group().split())
             start += joined.count(" ", counted_to, match.start())
@@ -233,11 +202,8 @@ class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
 
 
 def _but_check(lowered: list[str], sentiments: list[float]) -> list[float]:
-    """vaderSentiment's ``_but_check``: halve valences before the first "but", multiply those after by 1.5.
-
-    Like the original, each value is written back at the first position holding an equal value (so repeated
-    values are scaled at that position); zeros stay zero and are skipped.
-    """
+    """vaderSentiment's ``_but_check``: valences before the first "but" halved, those after times 1.5, each written
+    back at the first position holding an equal value, as the original does."""
     if "but" not in lowered:
         return sentiments
     but_index = lowered.index("but")
