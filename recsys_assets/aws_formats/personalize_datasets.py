@@ -12,8 +12,6 @@ PERSONALIZE_PREFIX = "personalize/"
 INTERACTIONS = "interactions"
 ITEMS = "items"
 USERS = "users"
-ITEM_COLUMNS = ("ITEM_ID", "CATEGORY", "DESCRIPTION")
-USER_COLUMNS = ("USER_ID",)
 OPTIONAL_USER_COLUMNS = {"age": "AGE"}
 # Personalize's limit for a textual field
 MAX_DESCRIPTION_CHARS = 20_000
