@@ -30,6 +30,8 @@ RECOMMENDATIONS = pd.DataFrame(
     }
 )
 USERS = pd.DataFrame({"user_id": ["U1"], "user_name": ["Asha"]})
+
+
 def write_with(*responses) -> tuple[list, list, Stubber]:
     """Run the writer for U1 against a stubbed client answering `responses` in order (errors are codes)."""
     writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0, throttle_attempts=3)
@@ -87,7 +89,8 @@ def test_an_invalid_reply_falls_back_and_says_why(bad, reason):
         ("ValidationException", "The provided model identifier is invalid."),
         (
             "ValidationException",
-            "Invocation of model ID anthropic.x with on-demand throughput isn't supported. Retry with an inference profile.",
+            "Invocation of model ID anthropic.x with on-demand throughput isn't supported. "
+            "Retry with an inference profile.",
         ),
     ],
 )

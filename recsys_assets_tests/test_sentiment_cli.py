@@ -62,7 +62,10 @@ def test_sentiment_command_stops_quietly_when_the_reader_closes_the_pipe(tmp_pat
 
 
 def test_the_command_line_starts_without_importing_dagster():
-    code = "import sys, recsys_assets.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'boto3')))"
+    code = (
+        "import sys, recsys_assets.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'boto3')))"
+    )
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
     )
