@@ -241,7 +241,8 @@ def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain:
 
 def _header_line(name: str, value: str | Header) -> bytes:
     """One header as the email package writes it: a short one-line ASCII value as is, else folded by the package."""
-    one_line = isinstance(value, str) and value.isascii() and value.splitlines() == [value]  # \v, \f, \x1c-\x1e too
+    # \v, \f and \x1c-\x1e break lines too (splitlines), so such values are folded by the package
+    one_line = isinstance(value, str) and value.isascii() and value.splitlines() == [value]
     if one_line and len(name) + 2 + len(value) <= compat32.max_line_length:
         return f"{name}: {value}\n".encode("ascii")
     return compat32.fold_binary(name, value)
