@@ -65,7 +65,8 @@ def main() -> None:
             )
             added = timed_runs(defs, instance, "one-percent.csv")
     lines = [
-        f"Measured on {time.strftime('%Y-%m-%d')} on 2 cores with `python benchmarks/bench_incremental.py --reviews {n}`: "
+        f"Measured on {time.strftime('%Y-%m-%d')} on 2 cores with "
+        f"`python benchmarks/bench_incremental.py --reviews {n}`: "
         f"a first file of {n:,} reviews, then a second file of {n // 100:,} reviews (1%) dropped in the inbox.",
         "",
         "| step | first file (full run) | adding the 1% file |",

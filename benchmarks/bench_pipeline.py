@@ -21,7 +21,7 @@ from results import write_section
 
 
 def run_once(path: Path, home: Path, workers: int) -> dict:
-    """Run the whole graph once on `path`, job by job as `recsys run` does; seconds per step, row counts, peak memory."""
+    """Run the whole graph once on `path`, job by job as `recsys run` does: seconds per step, rows, peak memory."""
     from dagster import DagsterInstance
 
     from recsys_assets.definitions import build_definitions

@@ -81,7 +81,8 @@ def all_beauty() -> tuple[pd.DataFrame, None] | None:
 
 def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """An amazon.csv-format export through the pipeline's own code: interactions and catalog items."""
-    from recsys_assets.catalog.reading import build_products, explode_reviews, parse_catalog_csv
+    from recsys_assets.catalog.reading import parse_catalog_csv
+    from recsys_assets.catalog.tables import build_products, explode_reviews
     from recsys_assets.defs.model.assets import catalog_items
     from recsys_assets.defs.sentiment.assets import review_texts
     from recsys_assets.interactions import build_interactions

@@ -222,8 +222,9 @@ def markdown(
 ) -> str:
     """The RESULTS.md section."""
     lines = [
-        f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_sentiment.py`. `vader` is vaderSentiment "
-        "3.3.2's polarity_scores exactly; `review` adds `recsys_assets/review_lexicon.py` (product-review words and "
+        f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_sentiment.py`. "
+        "`vader` is vaderSentiment 3.3.2's polarity_scores exactly; "
+        "`review` adds `recsys_assets/sentiment/review_lexicon.py` (product-review words and "
         "phrases written from general knowledge, never from these texts). Binary scoring: the label if POSITIVE or "
         "NEGATIVE, else the larger of the Positive and Negative scores; a tie (e.g. no sentiment word) is UNDECIDED "
         "and counts as wrong. Macro-F1 is the mean of the POSITIVE and NEGATIVE F1.",
@@ -278,29 +279,37 @@ def markdown(
             "pipeline's rule (`EventValueRule()` on the product rating), test / validation; *harness*: "
             "`evaluate()` as is (relevant = truth EVENT_VALUE > 0 under that rule, so its truth differs per rule). "
             "The item-item model learns from which reviews are positive (EVENT_VALUE > 0), not from how positive, so "
-            f"rules that zero the same reviews score the same; the pipeline's rule zeroes {protocol['zeroed_by_pipeline_rule']:,} "
+            "rules that zero the same reviews score the same; "
+            f"the pipeline's rule zeroes {protocol['zeroed_by_pipeline_rule']:,} "
             f"of the {protocol['reviews']:,} reviews. "
             "Popularity-unseen (most popular items the user has not reviewed) on the fixed truth: "
-            + ", ".join(
-                f"{name.replace('normalized_discounted_cumulative_gain', 'NDCG').replace('mean_reciprocal_rank', 'MRR')} {value:.4f}"
-                for name, value in protocol["popularity"].items()
-            )
+            + ", ".join(f"{_short_metric(name)} {value:.4f}" for name, value in protocol["popularity"].items())
             + ".",
             "",
-            "| EVENT_VALUE rule | NDCG@10 fixed truth | MRR@25 fixed | coverage | NDCG@10 validation | vs pipeline rule (test / validation) | NDCG@10 harness |",
+            "| EVENT_VALUE rule | NDCG@10 fixed truth | MRR@25 fixed | coverage | NDCG@10 validation "
+            "| vs pipeline rule (test / validation) | NDCG@10 harness |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
+
+        def cell(rule: str, column: str) -> str:
+            return f"{mean.loc[rule, column]:.4f} ± {spread.loc[rule, column]:.4f}"
+
         for rule in mean.index:
-            cell = lambda column: f"{mean.loc[rule, column]:.4f} ± {spread.loc[rule, column]:.4f}"  # noqa: E731
             versus = [
                 _paired(table[table["rule"] == rule].set_index("seed")[f"{kind}:{ndcg}"] - reference[f"{kind}:{ndcg}"])
                 for kind in ("fixed", "validation")
             ]
             lines.append(
-                f"| {rule} | {cell(f'fixed:{ndcg}')} | {cell('fixed:mean_reciprocal_rank_at_25')} | "
-                f"{mean.loc[rule, 'fixed:coverage']:.3f} | {cell(f'validation:{ndcg}')} | {' / '.join(versus)} | {cell(f'own:{ndcg}')} |"
+                f"| {rule} | {cell(rule, f'fixed:{ndcg}')} | {cell(rule, 'fixed:mean_reciprocal_rank_at_25')} | "
+                f"{mean.loc[rule, 'fixed:coverage']:.3f} | {cell(rule, f'validation:{ndcg}')} | {' / '.join(versus)} | "
+                f"{cell(rule, f'own:{ndcg}')} |"
             )
     return "\n".join(lines)
+
+
+def _short_metric(name: str) -> str:
+    """'normalized_discounted_cumulative_gain_at_10' -> 'NDCG_at_10' (and MRR), as the table names them."""
+    return name.replace("normalized_discounted_cumulative_gain", "NDCG").replace("mean_reciprocal_rank", "MRR")
 
 
 def _paired(differences: pd.Series) -> str:

@@ -13,22 +13,8 @@ EVENT_TYPE = "review"
 
 @dataclass(frozen=True)
 class EventValueRule:
-    """How a review becomes an EVENT_VALUE in [0, 1].
-
-    value = sentiment_weight * (Positive - Negative + 1) / 2
-          + (1 - sentiment_weight) * (rating - 1) / 4
-
-    where rating is the product's star rating (1-5; the export has no per-review stars). A review
-    whose label is NEGATIVE with a Negative score of at least `negative_floor` gets value 0: the
-    customer has seen the product (it is never recommended to them again) but it is no reason to
-    recommend more of the same.
-
-    Measured on All Beauty with the default item-item recommender (benchmarks/RESULTS.md, sentiment
-    section): stars, sentiment, this blend and unweighted events rank within 0.0017 NDCG@10 of each
-    other on the same splits, and the validation splits, where a rule would be chosen, see no
-    difference; the blend stays because it keeps panned products out of the reasons and gives ALS
-    and Personalize sentiment-weighted values.
-    """
+    """How a review becomes an EVENT_VALUE in [0, 1]: a blend of its polarity and the product's star rating, 0 for a
+    strongly negative review. The formula and why this rule: docs/sentiment.md, "From sentiment to event values"."""
 
     sentiment_weight: float = 0.6
     negative_floor: float = 0.5

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 GENERAL_SEGMENT = "general"
-SEGMENT_COLUMNS = ("user_id", "segment")
 
 
 def segment_slug(categories: pd.Series) -> pd.Series:

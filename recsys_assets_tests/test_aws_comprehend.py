@@ -1,4 +1,4 @@
-"""Comprehend sentiment: byte-safe truncation, batches with Stubber (throttling, ErrorList), the async job through S3."""
+"""Comprehend sentiment: byte-safe truncation, batches with Stubber (throttling, ErrorList), the async job on S3."""
 
 import io
 import json

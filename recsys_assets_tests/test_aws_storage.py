@@ -10,28 +10,12 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from dagster_aws.s3 import S3Resource
-from moto import mock_aws
 
 from recsys_assets.resources.aws_clients import aws_client, backoff_delays
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.s3 import S3ObjectStore
 
 BUCKET = "recsys-test"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    """Fake credentials, one region, no endpoint override; every call goes to moto in-process."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ FILE_ERRORS = {
     "tabs.csv": "the delimiter is a tab ('\\t'), not a comma: export the file as comma-separated",
     "missing_columns.csv": "required columns missing: rating, user_id",
     "duplicate_columns.csv": "columns appear more than once: rating",
-    "latin1.csv": "line 3, column 102: byte 0xe9 is not UTF-8 (invalid continuation byte); re-export the file as UTF-8 or set a fallback encoding",
+    "latin1.csv": "line 3, column 102: byte 0xe9 is not UTF-8 (invalid continuation byte); "
+    "re-export the file as UTF-8 or set a fallback encoding",
     "too_large.csv": "20,448 bytes is above the limit of 20,000 bytes (max_file_mb)",
 }
 QUARANTINED = {

@@ -5,15 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from recsys_assets.catalog.reading import (
-    REQUIRED_COLUMNS,
-    InputFileError,
-    build_products,
-    build_users,
-    explode_reviews,
-    parse_catalog_csv,
-    parse_number,
-)
+from recsys_assets.catalog.fields import parse_number
+from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
+from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 
 
 def product_row(**overrides) -> dict:

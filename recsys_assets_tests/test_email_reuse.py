@@ -6,8 +6,9 @@ from recsys_assets.defs.marketing.assets import emails, inputs_manifest
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .test_bedrock_email import PRODUCTS
-from .test_faults import RECOMMENDATIONS, USERS
+from .conftest import PRODUCTS
+from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
+from .conftest import USERS_U1_U2 as USERS
 
 
 def materialize(store, recommendations=RECOMMENDATIONS, writer=None):

@@ -9,7 +9,8 @@ from botocore.stub import Stubber
 from dagster import DagsterInstance, build_asset_context
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.catalog.reading import build_products, build_users, explode_reviews, parse_catalog_csv
+from recsys_assets.catalog.reading import parse_catalog_csv
+from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.defs.ingest import assets as ingest
 from recsys_assets.defs.ingest.assets import products, users
 from recsys_assets.defs.marketing import assets as segments
@@ -23,20 +24,9 @@ from recsys_assets.resources.profile_store import SqliteProfileStore
 from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
-from .test_bedrock_email import GOOD, PRODUCTS, reply, stubbed_bedrock
-
-RECOMMENDATIONS = pd.DataFrame(
-    {
-        "USER_ID": ["U1", "U1", "U2", "U2"],
-        "RANK": [1, 2, 1, 2],
-        "ITEM_ID": ["P1", "P2", "P1", "P2"],
-        "SCORE": [0.9, 0.5, 0.9, 0.5],
-        "SOURCE": ["personalize"] * 4,
-        "REASON_ITEM_ID": [None] * 4,
-        "REASON_CATEGORY": [None] * 4,
-    }
-)
-USERS = pd.DataFrame({"user_id": ["U1", "U2"], "user_name": ["Asha", "Ravi"]})
+from .conftest import GOOD, PRODUCTS, reply, stubbed_bedrock
+from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
+from .conftest import USERS_U1_U2 as USERS
 
 
 def materialize_emails(monkeypatch, store, replies: list, products=PRODUCTS):

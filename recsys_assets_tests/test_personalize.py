@@ -4,7 +4,6 @@ import json
 import math
 from dataclasses import replace
 
-import pandas as pd
 import pytest
 
 from recsys_assets.aws_formats import personalize_api as personalize
@@ -12,19 +11,7 @@ from recsys_assets.aws_formats.personalize_api import Deletion, PersonalizeDataE
 from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
 from recsys_assets.ml.evaluation import METRIC_NAMES
 
-
-def interactions(users: int = 40, per_user: int = 25) -> pd.DataFrame:
-    """`users` users with `per_user` distinct items each, out of p00..p59."""
-    n = users * per_user
-    return pd.DataFrame(
-        {
-            "USER_ID": [f"u{i // per_user:02d}" for i in range(n)],
-            "ITEM_ID": [f"p{(i * 7) % 60:02d}" for i in range(n)],
-            "TIMESTAMP": range(n),
-            "EVENT_TYPE": "review",
-            "EVENT_VALUE": 0.8,
-        }
-    )
+from .conftest import interactions
 
 
 def test_schemas_list_the_import_file_columns_with_their_roles():

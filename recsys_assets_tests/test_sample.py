@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets.sample.generator import _TITLES, generate_catalog, planted_tastes, review_texts, write_catalog
+from recsys_assets.sample.generator import generate_catalog, planted_tastes, review_texts, write_catalog
+from recsys_assets.sample.vocabulary import TITLES
 
 AMAZON_COLUMNS = [
     "product_id",
@@ -46,7 +47,7 @@ def catalog() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def reviews(catalog: pd.DataFrame) -> pd.DataFrame:
     """One row per review: product, user, top-level category and the star its title was written for."""
-    star_of_title = {title: star for star, titles in enumerate(_TITLES, start=1) for title in titles}
+    star_of_title = {title: star for star, titles in enumerate(TITLES, start=1) for title in titles}
     per_product = catalog[["product_id", "category", "rating"]].assign(
         user_id=catalog["user_id"].str.split(","), review_title=catalog["review_title"].str.split(",")
     )

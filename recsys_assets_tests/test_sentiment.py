@@ -13,8 +13,8 @@ from recsys_assets.sentiment import vader as sentiment
 from recsys_assets.sentiment.vader import (
     LABELS,
     SENTIMENT_COLUMNS,
-    _FastSentimentIntensityAnalyzer,
     comprehend_from_vader,
+    lexicon_analyzer,
     score_texts,
 )
 
@@ -153,7 +153,7 @@ def test_fast_analyzer_equals_vader_polarity_scores_exactly():
         "Worth ₹399 बहुत अच्छा",
         "",
     ]
-    vader, fast = SentimentIntensityAnalyzer(), _FastSentimentIntensityAnalyzer()
+    vader, fast = SentimentIntensityAnalyzer(), lexicon_analyzer("vader")
     assert [fast.polarity_scores(text) for text in texts] == [vader.polarity_scores(text) for text in texts]
 
 

@@ -7,7 +7,7 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.cli import main
-from recsys_assets.sentiment.vader import SENTIMENT_COLUMNS, _analyzer, score_texts
+from recsys_assets.sentiment.vader import SENTIMENT_COLUMNS, lexicon_analyzer, score_texts
 
 TEXTS = ["I love it", "stopped working after a week", "", "no complaints"]
 
@@ -62,7 +62,10 @@ def test_sentiment_command_stops_quietly_when_the_reader_closes_the_pipe(tmp_pat
 
 
 def test_the_command_line_starts_without_importing_dagster():
-    code = "import sys, recsys_assets.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'boto3')))"
+    code = (
+        "import sys, recsys_assets.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'boto3')))"
+    )
     assert (
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
     )
@@ -128,9 +131,9 @@ def test_review_lexicon_negates_a_phrase_after_a_negation():
 
 def test_review_lexicon_places_every_phrase_of_a_long_text_on_its_own_words():
     phrases = "as described " * 50  # positive each time; the phrase after "not" is negated
-    analyzer = _analyzer("review")
+    analyzer = lexicon_analyzer("review")
     lowered = f"{phrases}but not as described".split()
-    sentiments = analyzer._word_sentiments(lowered, lowered, False)
+    sentiments = analyzer.word_sentiments(lowered, lowered, False)
     phrase_ends = [index for index, value in enumerate(sentiments) if value != 0]
     assert phrase_ends == [*range(1, 100, 2), len(lowered) - 1]
     assert len({sentiments[index] for index in phrase_ends[:-1]}) == 1 > 0 > sentiments[-1]
@@ -152,7 +155,7 @@ def test_vader_lexicon_still_equals_vader_sentiment_on_review_phrases():
         "as described!",
     ]
     vader = SentimentIntensityAnalyzer()
-    assert [_analyzer("vader").polarity_scores(t) for t in texts] == [vader.polarity_scores(t) for t in texts]
+    assert [lexicon_analyzer("vader").polarity_scores(t) for t in texts] == [vader.polarity_scores(t) for t in texts]
 
 
 def test_a_negative_worker_count_is_refused(tmp_path, capsys):

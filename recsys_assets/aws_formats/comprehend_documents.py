@@ -33,7 +33,7 @@ def one_line(text: str) -> str:
 
 
 def sentiment_frame(results: Sequence[dict | None]) -> pd.DataFrame:
-    """Comprehend results (`{"Sentiment", "SentimentScore": {...}}`) -> SENTIMENT_COLUMNS; None -> NEUTRAL (Neutral 1)."""
+    """Comprehend results (`{"Sentiment", "SentimentScore": {...}}`) -> SENTIMENT_COLUMNS; None is NEUTRAL."""
     scores = np.zeros((len(results), len(SCORE_COLUMNS)))
     labels = np.full(len(results), "NEUTRAL", dtype=object)
     for row, result in enumerate(results):
@@ -50,7 +50,8 @@ def sentiment_frame(results: Sequence[dict | None]) -> pd.DataFrame:
 
 
 def job_output_lines(archive: bytes) -> Iterable[dict]:
-    """The JSON lines of a sentiment detection job's output.tar.gz (`{"File", "Line", "Sentiment", ...}` or `ErrorCode`)."""
+    """The JSON lines of a sentiment detection job's output.tar.gz (`{"File", "Line", "Sentiment", ...}` or
+    `ErrorCode`)."""
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
         for member in tar.getmembers():
             if not member.isfile():

@@ -1,10 +1,5 @@
-"""What a run consumes on AWS, and an estimate of its price.
-
-The price table is an estimate from AWS's public us-east-1 list prices as of 2025-10 (on-demand, no free
-tier, no volume discounts); prices change, so edit `AwsPrices` (or pass your own) rather than trusting
-it. Usage is derived from the run's tables, so a local run reports what the same run would consume
-on AWS; assumptions a table cannot answer (training time, prompt sizes) are in `UsageAssumptions`.
-"""
+"""What a run consumes on AWS (derived from its tables, so a local run reports it too), and an estimate of its price
+from list prices that change: edit `AwsPrices` rather than trust it (docs/aws.md, "Costs")."""
 
 from __future__ import annotations
 

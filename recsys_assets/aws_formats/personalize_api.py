@@ -18,7 +18,6 @@ from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
 from recsys_assets.ml.evaluation import METRIC_NAMES
 
 RECIPE_USER_PERSONALIZATION_V2 = "arn:aws:personalize:::recipe/aws-user-personalization-v2"
-RECIPE_POPULARITY_COUNT = "arn:aws:personalize:::recipe/aws-popularity-count"
 # Never recommend an item the user already reviewed (every review is an interaction of this type).
 EXCLUDE_REVIEWED = f'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("{EVENT_TYPE}")'
 MIN_INTERACTIONS = 1_000

@@ -1,11 +1,5 @@
-"""Amazon Personalize import files: the interactions, items and users datasets as CSV-ready frames.
-
-Column names and types match the Avro schemas the Personalize datasets are created with:
-
-- interactions: USER_ID, ITEM_ID (string), TIMESTAMP (long, epoch seconds), EVENT_TYPE (string), EVENT_VALUE (float)
-- items: ITEM_ID, CATEGORY (categorical string), DESCRIPTION (textual string, at most 20,000 characters)
-- users: USER_ID, plus AGE (int, nullable) when the export had an age column
-"""
+"""Amazon Personalize import files: the interactions, items and users datasets as CSV-ready frames whose columns
+and types match the datasets' Avro schemas (listed in docs/aws.md)."""
 
 from __future__ import annotations
 
@@ -18,8 +12,6 @@ PERSONALIZE_PREFIX = "personalize/"
 INTERACTIONS = "interactions"
 ITEMS = "items"
 USERS = "users"
-ITEM_COLUMNS = ("ITEM_ID", "CATEGORY", "DESCRIPTION")
-USER_COLUMNS = ("USER_ID",)
 OPTIONAL_USER_COLUMNS = {"age": "AGE"}
 # Personalize's limit for a textual field
 MAX_DESCRIPTION_CHARS = 20_000

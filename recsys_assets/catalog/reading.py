@@ -1,9 +1,5 @@
-"""Parse an Amazon-sales style catalog export into clean tables.
-
-The input format is the Kaggle "Amazon Sales Dataset" (`amazon.csv`): one row per product, with the
-product's reviewers in comma-joined lists (user_id, user_name, review_id, review_title,
-review_content). Everything here is pure: bytes or DataFrames in, DataFrames out.
-"""
+"""Read a catalog export (Kaggle's amazon.csv format) into validated rows: file faults raise InputFileError, row
+faults are quarantined. Pure: bytes in, DataFrames out; the rules are in docs/input.md."""
 
 from __future__ import annotations
 
@@ -16,6 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from recsys_assets.catalog.fields import parse_number, split_list
+from recsys_assets.catalog.tables import reviewer_rows
 
 REQUIRED_COLUMNS = (
     "product_id",
@@ -40,16 +39,8 @@ LIST_COLUMNS = ("user_id", "user_name", "review_id", "review_title", "review_con
 LIST_LIKE_COLUMNS = (*LIST_COLUMNS, *OPTIONAL_COLUMNS)
 SOURCE_COLUMNS = ("source_file", "source_line")
 REJECTED_COLUMNS = ("source_file", "source_line", "column", "reason", "raw_row")
-
-# List items are joined with "," and no space, while commas inside a review are usually followed
-# by a space or sit inside a number ("1,099"). Patterns are tried in order; the first that yields
-# one piece per reviewer wins.
-TEXT_SPLIT_PATTERNS = (r",(?!\s)", r"(?<!\d),(?!\s)", r",(?=[^\s\d])", r",(?!\s)(?!\.)")
-
-# C0 control characters other than tab, line feed and carriage return, and DEL. C1 characters
-# (U+0080-U+009F) are kept: real exports carry them as mojibake of cp1252 punctuation.
+# C0 controls but tab, LF and CR, and DEL; C1 characters are kept (docs/input.md).
 CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-
 # Leading bytes of formats that are sometimes exported instead of CSV.
 BINARY_SIGNATURES = {
     b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
@@ -59,14 +50,8 @@ BINARY_SIGNATURES = {
     b"%PDF": "a PDF document",
 }
 OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
-
 # Bytes that are not UTF-8, as Python's surrogateescape error handler represents them.
 ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
-
-# Without review dates, TIMESTAMP is derived from the review's place in the file (documented in
-# the README): this epoch (2023-01-17, the export date) + one minute per line + one second per
-# position in the line's reviewer list. Deterministic, so re-runs give identical interactions.
-DEFAULT_BASE_EPOCH = 1_673_913_600
 
 
 class InputFileError(ValueError):
@@ -80,11 +65,7 @@ class InputFileError(ValueError):
 
 @dataclass(frozen=True)
 class InputLimits:
-    """Size limits of an input file and of its fields.
-
-    A popular product legitimately lists thousands of reviewers, so list fields are limited per
-    item (one reviewer's id, name or text) and only the other fields as a whole.
-    """
+    """Size limits of an input file and of its fields: list fields per item, the others whole (docs/input.md)."""
 
     max_file_bytes: int = 2048 * 2**20
     max_item_chars: int = 20_000
@@ -249,25 +230,8 @@ def _read_records(text: str, source: str, required: tuple[str, ...]) -> tuple[li
     return records, starts, header
 
 
-# Plain digits, western grouping (1,099,000) or Indian grouping (1,00,000), with optional decimals.
-NUMBER_PATTERN = r"(\d+|\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})*,\d{3})(\.\d+)?"
-
-
-def parse_number(values: pd.Series) -> pd.Series:
-    """'₹1,099' / '₹1,00,000' / '24,269' / '64%' / '4.2' -> float; anything else ('1.099,00') -> NaN."""
-    stripped = values.astype("string").str.strip().str.replace(r"^₹\s*|%$", "", regex=True)
-    numeric = stripped.str.fullmatch(NUMBER_PATTERN).fillna(False)
-    cleaned = stripped.where(numeric).str.replace(",", "", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
-
-
 # An empty entry of a comma-joined list: "U1,,U3", "U1,", ",U2" (or a blank field).
 EMPTY_LIST_ITEM = r"(?:^|,)\s*(?:,|$)"
-
-
-def split_list(values: pd.Series, pattern: str = ",") -> pd.Series:
-    """Split comma-joined lists into Python lists."""
-    return values.fillna("").str.split(pattern, regex=len(pattern) > 1)
 
 
 def _too_long(values: pd.Series, column: str, limits: InputLimits) -> pd.Series:
@@ -326,7 +290,7 @@ def conflicting_reviews(rows: pd.DataFrame) -> pd.Series:
     if not repeated.any():
         return conflicts
     part = rows[repeated]
-    reviewers = _reviewer_rows(part).assign(row=np.repeat(part.index.to_numpy(), split_list(part["user_id"]).str.len()))
+    reviewers = reviewer_rows(part).assign(row=np.repeat(part.index.to_numpy(), split_list(part["user_id"]).str.len()))
     content = ["user_id", "review_title", "review_content"]
     first = reviewers.drop_duplicates(["product_id", "review_id"])[["product_id", "review_id", *content]]
     paired = reviewers.merge(first, on=["product_id", "review_id"], suffixes=("", "_first"))
@@ -382,141 +346,3 @@ def concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return out.astype(
         {"source_file": "string", "source_line": "int64", "column": "string", "reason": "string", "raw_row": "string"}
     )
-
-
-def build_products(raw: pd.DataFrame) -> pd.DataFrame:
-    """One row per product_id (later rows of a duplicated product win), with parsed numbers and category levels."""
-    latest = raw.assign(product_id=raw["product_id"].str.strip()).drop_duplicates("product_id", keep="last")
-    latest = latest.sort_values("product_id", kind="stable")
-    path = latest["category"].fillna("").str.split("|", regex=False)
-    products = pd.DataFrame(
-        {
-            "product_id": latest["product_id"],
-            "product_name": latest["product_name"].str.strip(),
-            "category_path": latest["category"],
-            "top_category": path.str[0].fillna(""),
-            "leaf_category": path.str[-1].fillna(""),
-            "category_depth": path.str.len().astype("int64"),
-            "discounted_price": parse_number(latest["discounted_price"]),
-            "actual_price": parse_number(latest["actual_price"]),
-            "discount_percentage": parse_number(latest["discount_percentage"]),
-            "rating": parse_number(latest["rating"]),
-            "rating_count": parse_number(latest["rating_count"]).round().astype("Int64"),
-            "about_product": latest["about_product"],
-            "img_link": latest["img_link"],
-            "product_link": latest["product_link"],
-        }
-    )
-    return products.reset_index(drop=True)
-
-
-def _aligned_split(texts: pd.Series, counts: pd.Series, patterns: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
-    """Split each text into one piece per reviewer with the first pattern that aligns; else keep it whole."""
-    pieces = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    aligned = pd.Series(False, index=texts.index)
-    for pattern in patterns:
-        todo = ~aligned
-        if not todo.any():
-            break
-        split = split_list(texts[todo], pattern)
-        fits = split.str.len() == counts[todo]
-        pieces[fits[fits].index] = split[fits]
-        aligned[fits[fits].index] = True
-    return pieces, aligned
-
-
-def explode_reviews(raw: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> pd.DataFrame:
-    """One row per (user, product) review from the comma-joined reviewer lists.
-
-    Title and content are given to each reviewer when the text splits into exactly one piece per
-    reviewer; otherwise every reviewer of that product gets the product-level text and
-    `text_aligned` is False. Duplicate (user, product) pairs keep their last occurrence.
-    """
-    reviews = _reviewer_rows(raw.reset_index(drop=True), base_epoch)
-    reviews = reviews.drop_duplicates(["user_id", "product_id"], keep="last")
-    return reviews.sort_values(["user_id", "product_id"], kind="stable").reset_index(drop=True)
-
-
-def _reviewer_rows(rows: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> pd.DataFrame:
-    """One row per entry of the reviewer lists, in file order (duplicates kept)."""
-    user_lists = split_list(rows["user_id"])
-    counts = user_lists.str.len()
-    names, names_aligned = _aligned_split(rows["user_name"], counts, (",", TEXT_SPLIT_PATTERNS[0]))
-    titles, titles_aligned = _aligned_split(rows["review_title"], counts, TEXT_SPLIT_PATTERNS)
-    contents, contents_aligned = _aligned_split(rows["review_content"], counts, TEXT_SPLIT_PATTERNS)
-    repeat = np.repeat(np.arange(len(rows)), counts.to_numpy())
-    position = np.arange(len(repeat)) - np.repeat(np.cumsum(counts.to_numpy()) - counts.to_numpy(), counts.to_numpy())
-
-    def per_reviewer(pieces: pd.Series, aligned: pd.Series, whole: pd.Series) -> np.ndarray:
-        out = whole.to_numpy(dtype=object)[repeat].copy()
-        flat = np.concatenate([p for p in pieces[aligned]]) if aligned.any() else np.array([], dtype=object)
-        out[np.repeat(aligned.to_numpy(), counts.to_numpy())] = flat
-        return out
-
-    text_aligned = (titles_aligned & contents_aligned).to_numpy()[repeat]
-    reviews = pd.DataFrame(
-        {
-            "review_id": np.concatenate(split_list(rows["review_id"]).to_numpy()),
-            "user_id": np.concatenate(user_lists.to_numpy()),
-            "product_id": rows["product_id"].to_numpy()[repeat],
-            "user_name": per_reviewer(names, names_aligned, pd.Series("", index=rows.index)),
-            "review_title": per_reviewer(titles, titles_aligned, rows["review_title"]),
-            "review_content": per_reviewer(contents, contents_aligned, rows["review_content"]),
-            "text_aligned": text_aligned,
-            "timestamp": _review_timestamps(rows, counts, repeat, position, base_epoch),
-            "source_file": rows["source_file"].to_numpy()[repeat],
-            "source_line": rows["source_line"].to_numpy()[repeat],
-        }
-    )
-    for column in ("review_id", "user_id", "product_id", "user_name", "review_title", "review_content"):
-        reviews[column] = reviews[column].astype("string").str.strip()
-    return reviews
-
-
-def _review_timestamps(
-    rows: pd.DataFrame, counts: pd.Series, repeat: np.ndarray, position: np.ndarray, base_epoch: int
-) -> np.ndarray:
-    """Epoch seconds per review: the file's `timestamp` column when present, else derived from file position."""
-    derived = base_epoch + rows["source_line"].to_numpy(dtype=np.int64)[repeat] * 60 + position
-    if "timestamp" not in rows.columns:
-        return derived
-    given = split_list(rows["timestamp"])
-    per_review = given.where(given.str.len() == counts, given.str[:1] * counts)
-    values = pd.to_numeric(pd.Series(np.concatenate(per_review.to_numpy())), errors="coerce")
-    return np.where(values.notna(), values.fillna(0).to_numpy(np.int64), derived)
-
-
-def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per user: name (most recent non-empty), review count and favourite top-level category."""
-    with_category = reviews.merge(products[["product_id", "top_category"]], on="product_id", how="left")
-    named = with_category[with_category["user_name"].fillna("") != ""].sort_values("timestamp", kind="stable")
-    names = named.drop_duplicates("user_id", keep="last").set_index("user_id")["user_name"]
-    counts = with_category.groupby("user_id").size()
-    favourite = (
-        with_category.groupby(["user_id", "top_category"])
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values(["user_id", "n", "top_category"], ascending=[True, False, True], kind="stable")
-        .drop_duplicates("user_id")
-        .set_index("user_id")["top_category"]
-    )
-    users = pd.DataFrame({"review_count": counts.astype("int64")})
-    users["user_name"] = names.reindex(users.index).fillna("").astype("string")
-    users["favourite_category"] = favourite.reindex(users.index).fillna("").astype("string")
-    users = users.reset_index().rename(columns={"index": "user_id"})
-    if raw is not None and "age" in raw.columns:
-        users = users.merge(_user_ages(raw), on="user_id", how="left")
-    return users[
-        [c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]
-    ]
-
-
-def _user_ages(raw: pd.DataFrame) -> pd.DataFrame:
-    """Optional `age` column (one value, or a list aligned with user_id) -> one age per user."""
-    users = split_list(raw["user_id"])
-    ages = split_list(raw["age"])
-    ages = ages.where(ages.str.len() == users.str.len(), ages.str[:1] * users.str.len())
-    frame = pd.DataFrame({"user_id": np.concatenate(users.to_numpy()), "age": np.concatenate(ages.to_numpy())})
-    frame["age"] = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
-    return frame.dropna().drop_duplicates("user_id", keep="last")

@@ -53,7 +53,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def utf8_lines(data: bytes, source: str) -> list[str]:
-    """The lines of a UTF-8 text (a BOM is dropped); bytes that are not UTF-8 are an error naming their line and column."""
+    """The lines of a UTF-8 text (a BOM is dropped); a byte that is not UTF-8 is an error naming its line and column."""
     body = data.removeprefix(b"\xef\xbb\xbf")
     try:
         text = body.decode("utf-8")

@@ -34,8 +34,7 @@ from recsys_assets.emails.render import (
 from recsys_assets.resources.aws_clients import THROTTLING_CODES, aws_client, backoff_delays
 from recsys_assets.resources.email_writer import EmailBatch, EmailWriter
 
-# Claude Haiku 4.5 through the US cross-region inference profile: fast and cheap for short copy.
-# Model ids retire (the original guidance's claude-3-sonnet-20240229 is gone): keep this a setting.
+# Claude Haiku 4.5 through the US cross-region inference profile; model ids retire, so it is a setting (docs/emails.md).
 DEFAULT_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 # Errors that every call would get (no model access, unknown model, bad or missing credentials): they stop the run.
 REFUSALS = frozenset(
@@ -68,10 +67,7 @@ class ModelReply:
 
 class BedrockEmailWriter(EmailWriter):
     """Converse API per customer, bounded concurrency; invalid or failed replies fall back to the template email.
-
-    Throttling is retried here with exponential backoff and full jitter (`throttle_attempts`
-    calls at most), on top of botocore's own few attempts.
-    """
+    Throttling is retried with jittered exponential backoff (`throttle_attempts` calls at most)."""
 
     model_id: str = Field(default=DEFAULT_MODEL_ID, description="Bedrock model or inference profile id.")
     region: str = Field(default="", description="AWS region; empty uses AWS_REGION / the AWS config.")
@@ -114,7 +110,10 @@ class BedrockEmailWriter(EmailWriter):
                 replies = dict(
                     zip(
                         per_user,
-                        pool.map(lambda u: self.copy_for(str(names.get(u, "")), per_user[u], catalog_ids), per_user),
+                        pool.map(
+                            lambda u, rows=per_user: self.copy_for(str(names.get(u, "")), rows[u], catalog_ids),
+                            per_user,
+                        ),
                     )
                 )
                 copies = {user: reply.copy for user, reply in replies.items() if reply.copy}

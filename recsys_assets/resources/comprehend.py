@@ -26,13 +26,8 @@ class SentimentJobError(RuntimeError):
 
 
 class ComprehendSentimentAnalyzer(SentimentAnalyzer):
-    """Comprehend's sentiment for each text, in its own output shape.
-
-    Identical texts are sent once, empty texts never (NEUTRAL locally), and each text is cut to 5,000
-    UTF-8 bytes. Documents that Comprehend reports in ErrorList are resent (bounded); those that still
-    fail are NEUTRAL and counted in `last_errors()`. From `async_threshold` distinct texts on, and with
-    `job_bucket` and `job_role_arn` set, one asynchronous job per million texts runs through S3 instead.
-    """
+    """Comprehend's sentiment for each text, in its own output shape; texts that still fail after the resends are
+    NEUTRAL and counted in `last_errors()`. Batches, truncation and the asynchronous jobs: docs/aws.md."""
 
     language_code: str = Field(default="en", description="Language of the reviews.")
     region: str = Field(default="", description="AWS region; empty for AWS_REGION / AWS_DEFAULT_REGION.")
@@ -103,7 +98,7 @@ class ComprehendSentimentAnalyzer(SentimentAnalyzer):
         return failed
 
     def _run_jobs(self, texts: list[str], indices: list[int], results: list) -> list[int]:
-        """Asynchronous jobs of up to a million lines over `indices`, filling `results`; returns the lines that failed."""
+        """Asynchronous jobs of up to a million lines over `indices`, filling `results`; the lines that failed."""
         failed = []
         for start in range(0, len(indices), JOB_LINE_LIMIT):
             lines = indices[start : start + JOB_LINE_LIMIT]
@@ -147,6 +142,7 @@ class ComprehendSentimentAnalyzer(SentimentAnalyzer):
             if time.monotonic() >= deadline:
                 self.client().stop_sentiment_detection_job(JobId=job_id)
                 raise SentimentJobError(
-                    f"sentiment detection job {job_id} still {status} after {self.job_timeout_seconds:,.0f} s; stopped it"
+                    f"sentiment detection job {job_id} still {status} after {self.job_timeout_seconds:,.0f} s; "
+                    "stopped it"
                 )
             time.sleep(self.job_poll_seconds)

@@ -26,10 +26,8 @@ _deserialize = TypeDeserializer().deserialize
 class DynamoDBProfileStore(ProfileStore):
     """Tables `<table_prefix>products`, `<table_prefix>users`, `<table_prefix>recommendations` (on-demand capacity).
 
-    `replace_table` upserts every row with batched puts and deletes the items whose key is no longer in
-    the frame, so a re-run leaves exactly the frame's rows (`replace_rows`: the same within a scope). Numbers are stored as DynamoDB numbers
-    (Decimal), missing values (None, NaN) are left out of the item, empty strings are kept (DynamoDB
-    accepts them outside keys) and an empty key is an error.
+    A re-run leaves exactly the frame's rows (`replace_rows`: within a scope); missing values are left out of the
+    item and an empty key is an error (docs/aws.md).
     """
 
     table_prefix: str = Field(default="recsys_", description="Prefix of the three table names.")
@@ -83,7 +81,7 @@ class DynamoDBProfileStore(ProfileStore):
     def _upsert(
         self, table: str, frame: pd.DataFrame, scope_column: str | None = None, scope: set[str] | None = None
     ) -> int:
-        """Put every row of `frame`; delete the items (of `scope`, when given) whose key it lacks; returns the table's item count."""
+        """Put every row of `frame`, delete the items (of `scope`, when given) whose key it lacks; the item count."""
         keys = TABLE_KEYS[table]
         self._ensure_table(table)
         items = dynamodb_items(frame, keys)
@@ -111,7 +109,7 @@ class DynamoDBProfileStore(ProfileStore):
             return 0
 
     def read_table(self, table: str) -> pd.DataFrame:
-        """Every item; key columns first, then the others by name; whole-number columns as Int64, other numbers as float."""
+        """Every item; key columns first, the others by name; whole-number columns as Int64, other numbers float."""
         keys = TABLE_KEYS[table]
         records = [{name: _deserialize(value) for name, value in item.items()} for item in self._scan(table)]
         frame = pd.DataFrame.from_records(records)
@@ -197,7 +195,7 @@ class DynamoDBProfileStore(ProfileStore):
 
 
 def dynamodb_items(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
-    """Rows as DynamoDB items (attribute-value maps): numbers as Decimal, missing values left out, one item per key (last row wins)."""
+    """Rows as DynamoDB attribute-value maps: numbers as Decimal, missing values left out, one per key (last wins)."""
     empty_keys = frame[list(keys)].astype("string").fillna("").eq("").any(axis=1)
     if empty_keys.any():
         raise ValueError(
@@ -211,16 +209,17 @@ def dynamodb_items(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
 
 
 def _check_item_sizes(frame: pd.DataFrame, keys: tuple[str, ...]) -> None:
-    """Refuse rows over DynamoDB's item size limit before anything is written, naming the first and its largest column."""
+    """Refuse rows over DynamoDB's item size limit before anything is written, naming the first and its largest
+    column."""
     sizes = pd.DataFrame({column: _attribute_bytes(frame[column]) for column in frame.columns}, index=frame.index)
     too_large = sizes.sum(axis=1) > ITEM_SIZE_LIMIT
     if too_large.any():
         first = too_large.idxmax()
         key = ", ".join(f"{name}={frame.at[first, name]}" for name in keys)
         raise ValueError(
-            f"{int(too_large.sum())} rows are larger than DynamoDB's {ITEM_SIZE_LIMIT // 1024} KB item limit, e.g. {key}: "
-            f"{int(sizes.loc[first].sum()):,} bytes, {int(sizes.loc[first].max()):,} of them in {sizes.loc[first].idxmax()}; "
-            "nothing was written"
+            f"{int(too_large.sum())} rows are larger than DynamoDB's {ITEM_SIZE_LIMIT // 1024} KB item limit, "
+            f"e.g. {key}: {int(sizes.loc[first].sum()):,} bytes, {int(sizes.loc[first].max()):,} of them in "
+            f"{sizes.loc[first].idxmax()}; nothing was written"
         )
 
 

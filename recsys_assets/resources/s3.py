@@ -15,7 +15,7 @@ DELETE_BATCH = 1_000  # DeleteObjects takes at most 1,000 keys
 
 
 class S3ObjectStore(ObjectStore):
-    """Keys are relative to `prefix` in `bucket`; a full s3://<bucket>/<key> URL names a key outside the prefix (inputs)."""
+    """Keys are relative to `prefix` in `bucket`; a full s3://<bucket>/<key> URL names a key outside it (inputs)."""
 
     s3: S3Resource = Field(description="dagster-aws S3 resource that builds the client (retries, region, endpoint).")
     bucket: str = Field(description="Bucket that holds everything the pipeline reads and writes.")
@@ -96,7 +96,8 @@ class S3ObjectStore(ObjectStore):
             if response.get("Errors"):
                 first = response["Errors"][0]
                 raise RuntimeError(
-                    f"s3://{self.bucket}: {len(response['Errors'])} objects not deleted, e.g. {first['Key']}: {first['Code']} {first.get('Message', '')}"
+                    f"s3://{self.bucket}: {len(response['Errors'])} objects not deleted, "
+                    f"e.g. {first['Key']}: {first['Code']} {first.get('Message', '')}"
                 )
 
     def location(self, key: str) -> str:

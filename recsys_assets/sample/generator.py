@@ -16,6 +16,17 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from recsys_assets.sample.text import (
+    UPPER_ALNUM,
+    join_lists,
+    product_columns,
+    review_ids,
+    review_texts,
+    unique_codes,
+    user_names,
+)
+from recsys_assets.sample.vocabulary import LEAF_NOUNS, MISALIGNING_SENTENCES, level_codes
+
 CATALOG_COLUMNS = (
     "product_id",
     "product_name",
@@ -36,355 +47,6 @@ CATALOG_COLUMNS = (
 )
 
 
-class _Leaf(NamedTuple):
-    path: str
-    noun: str  # what a reviewer calls it; none of these words is in the VADER lexicon
-    names: tuple[str, ...]
-    specs: tuple[str, ...]
-    price_range: tuple[int, int]
-
-
-_TAXONOMY = (
-    _Leaf(
-        "Electronics|Mobiles&Accessories|Smartphones&BasicMobiles|Smartphones",
-        "phone",
-        ("5G Smartphone", "Smartphone"),
-        ("4GB RAM, 64GB Storage", "6GB RAM, 128GB Storage", "8GB RAM, 256GB Storage"),
-        (7_000, 80_000),
-    ),
-    _Leaf(
-        "Electronics|Mobiles&Accessories|MobileAccessories|Chargers|WallChargers",
-        "charger",
-        ("Fast Wall Charger", "Dual Port Charger Adapter"),
-        ("20W", "33W", "65W"),
-        (299, 2_999),
-    ),
-    _Leaf(
-        "Electronics|Mobiles&Accessories|MobileAccessories|Cases&Covers|BasicCases",
-        "case",
-        ("Back Cover Case", "Silicone Case"),
-        ("Shockproof", "Slim Fit", "Transparent"),
-        (99, 999),
-    ),
-    _Leaf(
-        "Electronics|HomeTheater,TV&Video|Televisions|SmartTelevisions",
-        "tv",
-        ("Smart LED TV", "4K Ultra HD Android TV"),
-        ("32 inch", "43 inch", "55 inch", "65 inch"),
-        (11_000, 1_60_000),
-    ),
-    _Leaf(
-        "Electronics|HomeTheater,TV&Video|Accessories|RemoteControls",
-        "remote",
-        ("Universal Remote Control", "TV Remote"),
-        ("for LED TV", "with Netflix Button"),
-        (149, 799),
-    ),
-    _Leaf(
-        "Electronics|HomeTheater,TV&Video|Accessories|Cables|HDMICables",
-        "cable",
-        ("HDMI Cable", "Braided HDMI 2.1 Cable"),
-        ("4K 60Hz", "1.5 Meter", "3 Meter"),
-        (149, 1_499),
-    ),
-    _Leaf(
-        "Electronics|Headphones,Earbuds&Accessories|Headphones|In-Ear",
-        "earbuds",
-        ("Wireless Earbuds", "Wired Earphones with Mic"),
-        ("Bluetooth 5.3", "40H Playtime", "ENC Calling"),
-        (299, 9_999),
-    ),
-    _Leaf(
-        "Electronics|Headphones,Earbuds&Accessories|Headphones|On-Ear",
-        "headphones",
-        ("Wireless Headphones", "On Ear Headphones"),
-        ("Deep Bass", "Foldable", "30H Battery"),
-        (699, 14_999),
-    ),
-    _Leaf(
-        "Electronics|WearableTechnology|SmartWatches",
-        "watch",
-        ("Smart Watch", "Fitness Band"),
-        ("1.8 inch Display", "Bluetooth Calling", "SpO2 Monitor"),
-        (999, 29_999),
-    ),
-    _Leaf(
-        "Electronics|HomeAudio|Speakers|BluetoothSpeakers",
-        "speaker",
-        ("Portable Bluetooth Speaker", "Soundbar"),
-        ("10W", "20W", "IPX7 Waterproof"),
-        (599, 19_999),
-    ),
-    _Leaf(
-        "Electronics|Cameras&Photography|Accessories|Tripods&Monopods",
-        "tripod",
-        ("Tripod Stand", "Selfie Stick Tripod"),
-        ("with Remote", "Aluminium", "61 inch"),
-        (299, 2_999),
-    ),
-    _Leaf(
-        "Electronics|GeneralPurposeBatteries&BatteryChargers|DisposableBatteries",
-        "batteries",
-        ("AA Alkaline Batteries", "AAA Alkaline Batteries"),
-        ("Pack of 4", "Pack of 10"),
-        (60, 600),
-    ),
-    _Leaf(
-        "Computers&Accessories|Accessories&Peripherals|Cables&Accessories|Cables|USBCables",
-        "cable",
-        ("USB Type C Cable", "Micro USB Cable", "USB to Lightning Cable"),
-        ("Fast Charging", "Nylon Braided", "1.5m"),
-        (99, 1_499),
-    ),
-    _Leaf(
-        "Computers&Accessories|Accessories&Peripherals|Keyboards,Mice&InputDevices|Mice",
-        "mouse",
-        ("Wireless Mouse", "Optical Wired Mouse"),
-        ("1600 DPI", "Silent Click", "Ergonomic"),
-        (199, 2_499),
-    ),
-    _Leaf(
-        "Computers&Accessories|Accessories&Peripherals|Keyboards,Mice&InputDevices|Keyboards",
-        "keyboard",
-        ("Wired Keyboard", "Wireless Keyboard and Mouse Combo"),
-        ("Full Size", "Spill Resistant"),
-        (399, 3_999),
-    ),
-    _Leaf(
-        "Computers&Accessories|Accessories&Peripherals|LaptopAccessories|Lapdesks",
-        "stand",
-        ("Laptop Stand", "Adjustable Laptop Table"),
-        ("Foldable", "Aluminium", "Height Adjustable"),
-        (299, 2_999),
-    ),
-    _Leaf(
-        "Computers&Accessories|Accessories&Peripherals|PCGamingPeripherals|Headsets",
-        "headset",
-        ("Gaming Headset", "USB Headset with Mic"),
-        ("7.1 Surround", "RGB", "Noise Cancelling Mic"),
-        (699, 7_999),
-    ),
-    _Leaf(
-        "Computers&Accessories|NetworkingDevices|Routers",
-        "router",
-        ("WiFi Router", "Dual Band Router"),
-        ("300Mbps", "AC1200", "4 Antennas"),
-        (999, 6_999),
-    ),
-    _Leaf(
-        "Computers&Accessories|ExternalDevices&DataStorage|PenDrives",
-        "pen drive",
-        ("USB 3.0 Pen Drive", "Metal Flash Drive"),
-        ("32GB", "64GB", "128GB"),
-        (249, 1_999),
-    ),
-    _Leaf(
-        "Computers&Accessories|Components|Memory",
-        "card",
-        ("microSD Memory Card", "SDXC Memory Card"),
-        ("64GB", "128GB", "256GB"),
-        (299, 2_999),
-    ),
-    _Leaf(
-        "Computers&Accessories|Laptops|TraditionalLaptops",
-        "laptop",
-        ("Thin and Light Laptop", "Gaming Laptop"),
-        ("Intel Core i5, 16GB RAM, 512GB SSD", "Ryzen 7, 16GB RAM, 1TB SSD"),
-        (30_000, 1_50_000),
-    ),
-    _Leaf(
-        "Computers&Accessories|Printers,Inks&Accessories|Inks,Toners&Cartridges|InkjetInkCartridges",
-        "cartridge",
-        ("Ink Cartridge", "Ink Bottle Set"),
-        ("Black", "Tri-Colour"),
-        (299, 2_499),
-    ),
-    _Leaf(
-        "Home&Kitchen|Kitchen&HomeAppliances|SmallKitchenAppliances|MixerGrinders",
-        "mixer",
-        ("Mixer Grinder", "Juicer Mixer Grinder"),
-        ("500W, 3 Jars", "750W, 4 Jars"),
-        (1_499, 8_999),
-    ),
-    _Leaf(
-        "Home&Kitchen|Kitchen&HomeAppliances|SmallKitchenAppliances|Kettles&HotWaterDispensers|ElectricKettles",
-        "kettle",
-        ("Electric Kettle", "Stainless Steel Kettle"),
-        ("1.5 Litre", "1.8 Litre"),
-        (499, 2_999),
-    ),
-    _Leaf(
-        "Home&Kitchen|Kitchen&HomeAppliances|Vacuum,Cleaning&Ironing|Irons",
-        "iron",
-        ("Dry Iron", "Steam Iron"),
-        ("1000W", "1200W", "Non-Stick Soleplate"),
-        (399, 3_499),
-    ),
-    _Leaf(
-        "Home&Kitchen|Kitchen&HomeAppliances|WaterPurifiers&Accessories|WaterFilters",
-        "purifier",
-        ("RO Water Purifier", "UV Water Purifier"),
-        ("7 Litre", "8 Litre"),
-        (4_999, 24_999),
-    ),
-    _Leaf(
-        "Home&Kitchen|Heating,Cooling&AirQuality|RoomHeaters|FanHeaters",
-        "heater",
-        ("Room Heater", "Fan Heater"),
-        ("2000W", "with Thermostat"),
-        (999, 5_999),
-    ),
-    _Leaf(
-        "Home&Kitchen|Heating,Cooling&AirQuality|Humidifiers",
-        "humidifier",
-        ("Cool Mist Humidifier", "Ultrasonic Humidifier"),
-        ("2.5 Litre", "with Night Light"),
-        (799, 4_999),
-    ),
-    _Leaf(
-        "Home&Kitchen|Kitchen&Dining|Cookware|Pans",
-        "pan",
-        ("Non-Stick Fry Pan", "Hard Anodised Kadai"),
-        ("24 cm", "28 cm"),
-        (399, 2_999),
-    ),
-    _Leaf(
-        "Home&Kitchen|HomeStorage&Organization|LaundryOrganization|LaundryBaskets",
-        "basket",
-        ("Laundry Basket", "Foldable Laundry Bag"),
-        ("45 Litre", "60 Litre"),
-        (199, 1_499),
-    ),
-    _Leaf(
-        "OfficeProducts|OfficePaperProducts|Paper|Stationery|Notebooks,WritingPads&Diaries",
-        "notebook",
-        ("Spiral Notebook", "Ruled Diary"),
-        ("A5", "200 Pages", "Pack of 6"),
-        (49, 499),
-    ),
-    _Leaf(
-        "OfficeProducts|OfficePaperProducts|Paper|Stationery|Pens",
-        "pens",
-        ("Gel Pen Set", "Ball Pen"),
-        ("Pack of 10", "Blue Ink", "0.5 mm"),
-        (49, 399),
-    ),
-    _Leaf(
-        "OfficeProducts|OfficeElectronics|Calculators|Scientific",
-        "calculator",
-        ("Scientific Calculator", "Desktop Calculator"),
-        ("240 Functions", "12 Digit"),
-        (299, 1_499),
-    ),
-    _Leaf(
-        "MusicalInstruments|Microphones|Condenser",
-        "mic",
-        ("Condenser Microphone", "Lavalier Mic"),
-        ("USB", "3.5mm", "with Pop Filter"),
-        (399, 6_999),
-    ),
-    _Leaf(
-        "MusicalInstruments|Guitars&Accessories|AcousticGuitars",
-        "guitar",
-        ("Acoustic Guitar", "Guitar Kit"),
-        ("38 inch", "40 inch", "with Bag"),
-        (2_499, 14_999),
-    ),
-    _Leaf(
-        "MusicalInstruments|Keyboards&Pianos|PortableKeyboards",
-        "keyboard",
-        ("Portable Keyboard", "Digital Piano"),
-        ("49 Keys", "61 Keys"),
-        (1_999, 24_999),
-    ),
-    _Leaf(
-        "HomeImprovement|Electrical|CordManagement",
-        "clips",
-        ("Cable Organiser Clips", "Cable Ties"),
-        ("Pack of 20", "Self Adhesive"),
-        (99, 499),
-    ),
-    _Leaf(
-        "HomeImprovement|Electrical|Adapters&Multi-Outlets|ExtensionBoards",
-        "extension board",
-        ("Extension Board", "Surge Protector"),
-        ("4 Sockets", "6 Sockets, 2 USB"),
-        (299, 1_999),
-    ),
-    _Leaf(
-        "HomeImprovement|PowerTools|Drills",
-        "drill",
-        ("Cordless Drill Machine", "Impact Drill"),
-        ("12V", "550W", "13 mm"),
-        (1_499, 7_999),
-    ),
-    _Leaf(
-        "Toys&Games|Arts&Crafts|Drawing&PaintingSupplies|ColouringPens&Markers",
-        "markers",
-        ("Sketch Pens", "Colouring Markers"),
-        ("24 Shades", "Pack of 12"),
-        (99, 699),
-    ),
-    _Leaf(
-        "Toys&Games|Puzzles|JigsawPuzzles",
-        "puzzle",
-        ("Jigsaw Puzzle", "3D Wooden Puzzle"),
-        ("500 Pieces", "1000 Pieces"),
-        (199, 1_499),
-    ),
-    _Leaf(
-        "Toys&Games|RemoteControlToys|Cars",
-        "car",
-        ("RC Racing Car", "Remote Control Monster Truck"),
-        ("2.4 GHz", "Rechargeable"),
-        (599, 3_999),
-    ),
-    _Leaf(
-        "Car&Motorbike|CarAccessories|InteriorAccessories|AirPurifiers&Ionizers",
-        "purifier",
-        ("Car Air Purifier", "Car Ionizer"),
-        ("HEPA Filter", "USB Powered"),
-        (999, 5_999),
-    ),
-    _Leaf(
-        "Car&Motorbike|CarAccessories|MobileHolders",
-        "holder",
-        ("Car Mobile Holder", "Dashboard Phone Mount"),
-        ("360 Degree", "Magnetic"),
-        (199, 1_499),
-    ),
-    _Leaf(
-        "Car&Motorbike|MotorbikeAccessories|Helmets|FullFaceHelmets",
-        "helmet",
-        ("Full Face Helmet", "Open Face Helmet"),
-        ("ISI Certified", "Medium 580 mm"),
-        (899, 4_999),
-    ),
-    _Leaf(
-        "Health&PersonalCare|HomeMedicalSupplies&Equipment|HealthMonitors|WeighingScales|DigitalBathroomScales",
-        "scale",
-        ("Digital Weighing Scale", "Body Fat Scale"),
-        ("180 kg Capacity", "Glass Top"),
-        (499, 2_999),
-    ),
-    _Leaf(
-        "Health&PersonalCare|HomeMedicalSupplies&Equipment|HealthMonitors|PulseOximeters",
-        "oximeter",
-        ("Pulse Oximeter", "Fingertip Oximeter"),
-        ("OLED Display", "with Lanyard"),
-        (499, 2_499),
-    ),
-    _Leaf(
-        "Health&PersonalCare|PersonalCare|ShavingAndHairRemoval|Trimmers",
-        "trimmer",
-        ("Beard Trimmer", "Hair Clipper"),
-        ("60 min Runtime", "Cordless", "20 Length Settings"),
-        (499, 3_999),
-    ),
-)
-_LEAVES = tuple(sorted(_TAXONOMY, key=lambda leaf: leaf.path))  # sorting makes every path prefix contiguous
-_LEAF_PATHS = np.array([leaf.path for leaf in _LEAVES], dtype=object)
-_LEAF_NOUNS = np.array([leaf.noun for leaf in _LEAVES], dtype=object)
 _TOP_LEVEL_SHARE = {
     "Electronics": 0.24,
     "Computers&Accessories": 0.22,
@@ -396,201 +58,6 @@ _TOP_LEVEL_SHARE = {
     "Car&Motorbike": 0.05,
     "Health&PersonalCare": 0.06,
 }
-_STORE_SLUG = {
-    "Electronics": "electronics",
-    "Computers&Accessories": "computers",
-    "Home&Kitchen": "kitchen",
-    "OfficeProducts": "office-products",
-    "MusicalInstruments": "musical-instruments",
-    "HomeImprovement": "home-improvement",
-    "Toys&Games": "toys",
-    "Car&Motorbike": "automotive",
-    "Health&PersonalCare": "hpc",
-}
-_BRANDS = np.array(
-    [
-        "Zentrix",
-        "Voltaq",
-        "Orvana",
-        "Nexora",
-        "Trimax",
-        "Lumio",
-        "Bluvo",
-        "Crestline",
-        "Havlo",
-        "Pravah",
-        "Quorra",
-        "Rivaan",
-        "Solvio",
-        "Tejas",
-        "Urbana",
-        "Kavya Home",
-        "Amplix",
-        "Desi Craft",
-        "Flintek",
-        "Myra",
-    ],
-    dtype=object,
-)
-_COLOURS = np.array(["Black", "White", "Grey", "Blue", "Red", "Silver", "Midnight Blue", "Multicolour"], dtype=object)
-_FIRST_NAMES = np.array(
-    [
-        "Aarav",
-        "Aditya",
-        "Akash",
-        "Amit",
-        "Ananya",
-        "Anjali",
-        "Arjun",
-        "Deepak",
-        "Divya",
-        "Gaurav",
-        "Harish",
-        "Ishaan",
-        "Kavita",
-        "Kiran",
-        "Manav",
-        "Meera",
-        "Neha",
-        "Nikhil",
-        "Pooja",
-        "Priya",
-        "Rahul",
-        "Rajesh",
-        "Ramesh",
-        "Riya",
-        "Rohan",
-        "Sanjay",
-        "Sneha",
-        "Sunil",
-        "Suresh",
-        "Tanvi",
-        "Varun",
-        "Vikram",
-        "Zoya",
-    ],
-    dtype=object,
-)
-_LAST_NAMES = np.array(
-    [
-        "Sharma",
-        "Verma",
-        "Gupta",
-        "Singh",
-        "Kumar",
-        "Patel",
-        "Reddy",
-        "Nair",
-        "Iyer",
-        "Das",
-        "Khan",
-        "Joshi",
-        "Mehta",
-        "Chopra",
-        "Malik",
-        "Pillai",
-        "Rao",
-        "Bose",
-        "Yadav",
-        "Mishra",
-    ],
-    dtype=object,
-)
-# Feature bullets for about_product; "{}" is where the product noun goes.
-_ABOUT_TEMPLATES = np.array(
-    [
-        "BUILD QUALITY : The {} is made from durable materials that hold up to daily use.",
-        "EASY TO USE : Set up the {} in minutes, no tools or technical skills needed.",
-        "COMPACT DESIGN : A lightweight {} that fits easily in a bag, drawer or desk.",
-        "WARRANTY : 1 year manufacturer warranty on the {} from the date of purchase.",
-        "WIDE COMPATIBILITY : This {} works with most popular brands and models.",
-        "SAFETY : The {} is tested for safe operation and comes with overload protection.",
-        "IN THE BOX : Everything you need to start using your {} is included.",
-        "PREMIUM FINISH : A sleek {} with a matte finish that resists scratches and fingerprints.",
-        "SUPPORT : Reach our service team any time for help with your {}.",
-    ],
-    dtype=object,
-)
-# Review wording per star (row 0 = 1 star). Titles never contain a comma; content sentences only contain
-# ", " (comma + space), so a list split on commas-not-followed-by-whitespace stays aligned.
-_TITLES = np.array(
-    [
-        ["Waste of money", "Worst product", "Terrible", "Horrible quality", "Defective piece", "Very bad", "Useless"],
-        ["Disappointed", "Regret buying", "Poor quality", "Bad value", "Quite bad", "Bad build", "Unhappy"],
-        ["Average", "Okay product", "It is fine", "Mixed feelings", "Could be better", "Just okay", "Average quality"],
-        ["Good product", "Value for money", "Nice", "Good quality", "Worth buying", "Satisfied", "Pretty good"],
-        [
-            "Excellent product",
-            "Loved it",
-            "Best purchase ever",
-            "Awesome quality",
-            "Superb",
-            "Highly recommended",
-            "Perfect",
-        ],
-    ],
-    dtype=object,
-)
-_SENTENCES = np.array(
-    [
-        [
-            "Worst {} ever, complete waste of money.",
-            "Terrible quality, it broke in two days.",
-            "Defective product, totally useless.",
-            "Very bad experience, do not waste your money.",
-            "Stopped working after a week, horrible.",
-            "Awful {}, returned it immediately.",
-            "Cheap plastic and the worst finish I have seen.",
-        ],
-        [
-            "Disappointed with the build quality.",
-            "The {} stopped working properly after a month.",
-            "Not worth the price, poor finish.",
-            "Weak performance, I expected much more.",
-            "Poor quality, feels cheap.",
-            "Had problems with this {} from day one.",
-            "Not happy, the quality is bad.",
-        ],
-        [
-            "Average {}, nothing special.",
-            "It works but the finish could be better.",
-            "Okay for occasional use.",
-            "Quality is fine but the price is a bit high.",
-            "Does the job, nothing more.",
-            "Some good points and some bad points.",
-            "An ordinary {} for the price.",
-        ],
-        [
-            "Good {} for the price.",
-            "Works well, happy with the quality.",
-            "Nice product, does what it promises.",
-            "Good build quality and easy to use.",
-            "Satisfied with the performance so far.",
-            "Decent {}, worth the money.",
-            "Pretty good overall, would recommend.",
-        ],
-        [
-            "Absolutely love this {}!",
-            "Excellent quality, works perfectly.",
-            "Best {} I have ever bought.",
-            "Amazing value for money, highly recommended.",
-            "Superb build and great performance.",
-            "Very happy with this purchase, great product.",
-            "Fantastic {}, delivery was quick too.",
-        ],
-    ],
-    dtype=object,
-)
-# Sentences whose comma is not followed by a space, as in real reviews; they break list alignment.
-_MISALIGNING_SENTENCES = np.array(
-    [
-        "I paid ₹1,099 for it in the sale.",
-        "Ordered on Monday,got it on Wednesday.",
-        "Compared it with another one priced at ₹2,499.",
-        "Used it for 2 weeks,will update later.",
-    ],
-    dtype=object,
-)
 _STAR_SHARES_BY_TASTE = np.array(
     [  # rows: favourite subcategory, favourite category, outside the taste
         [0.02, 0.03, 0.08, 0.32, 0.55],
@@ -606,9 +73,6 @@ _ZIPF_EXPONENT = 0.9
 _REVIEWS_PER_USER_SIGMA = 1.4
 _MISALIGNED_PRODUCT_SHARE = 0.03
 _FIRST_REVIEW_EPOCH, _LAST_REVIEW_EPOCH = 1_546_300_800, 1_672_876_800  # 2019-01-01 .. 2023-01-05
-_UPPER_ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)
-_ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
-_LIST_END = "\x1e"
 
 
 def generate_catalog(
@@ -623,7 +87,7 @@ def generate_catalog(
 
 
 def planted_tastes(n_products: int = 200, n_users: int = 400, n_reviews: int = 3000, seed: int = 7) -> pd.DataFrame:
-    """Users x products (user_id index, product_id columns): the chance that a review drawn for the user is of the product.
+    """Users x products (user_id index, product_id columns): the chance that a user's review is of the product.
 
     These are the tastes `generate_catalog` plants with the same arguments, before a user's repeated
     products are redrawn: ranking products by them is what a recommender that knew each user exactly
@@ -672,26 +136,26 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
     order = np.lexsort((timestamp, product))
     user, product, stars, timestamp = user[order], product[order], stars[order], timestamp[order]
 
-    titles, contents = review_texts(stars, _LEAF_NOUNS[products.leaf[product]], rng)
+    titles, contents = review_texts(stars, LEAF_NOUNS[products.leaf[product]], rng)
     last_of_product = np.r_[product[1:] != product[:-1], True]
     first_of_product = np.flatnonzero(np.r_[True, last_of_product[:-1]])
     misaligned = first_of_product[rng.random(n_products) < _MISALIGNED_PRODUCT_SHARE]
-    contents[misaligned] = contents[misaligned] + " " + rng.choice(_MISALIGNING_SENTENCES, size=misaligned.size)
+    contents[misaligned] = contents[misaligned] + " " + rng.choice(MISALIGNING_SENTENCES, size=misaligned.size)
 
-    user_ids = _unique_codes(rng, n_users, 27, _UPPER_ALNUM, prefix="A")
-    user_names = _user_names(rng, n_users)
-    review_ids = _review_ids(rng, len(product))
-    catalog = _product_columns(rng, products, product, stars)
+    user_ids = unique_codes(rng, n_users, 27, UPPER_ALNUM, prefix="A")
+    names = user_names(rng, n_users)
+    ids = review_ids(rng, len(product))
+    catalog = product_columns(rng, products, product, stars)
     catalog |= {
-        "user_id": _join_lists(user_ids[user], last_of_product),
-        "user_name": _join_lists(user_names[user], last_of_product),
-        "review_id": _join_lists(review_ids, last_of_product),
-        "review_title": _join_lists(titles, last_of_product),
-        "review_content": _join_lists(contents, last_of_product),
+        "user_id": join_lists(user_ids[user], last_of_product),
+        "user_name": join_lists(names[user], last_of_product),
+        "review_id": join_lists(ids, last_of_product),
+        "review_title": join_lists(titles, last_of_product),
+        "review_content": join_lists(contents, last_of_product),
     }
     columns = list(CATALOG_COLUMNS)
     if include_timestamps:
-        catalog["timestamp"] = _join_lists(timestamp.astype(str).astype(object), last_of_product)
+        catalog["timestamp"] = join_lists(timestamp.astype(str).astype(object), last_of_product)
         columns.append("timestamp")
     table = pd.DataFrame({name: catalog[name] for name in columns}, dtype="str")
     return _Draw(table, products, tastes, user_ids, catalog["product_id"])
@@ -700,24 +164,6 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
 def write_catalog(catalog: pd.DataFrame, path: str | PathLike) -> None:
     """Write the catalog as amazon.csv is written: UTF-8 without BOM, minimal quoting, header, '\\n' endings."""
     catalog.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-
-
-def review_texts(
-    stars: np.ndarray, product_nouns: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Titles and contents (object arrays) whose sentiment matches each 1-5 star; nouns name the product."""
-    row = np.asarray(stars) - 1
-    n_options = _SENTENCES.shape[1]
-    sentence_parts = _template_parts(_SENTENCES)
-    titles = _TITLES[row, rng.integers(0, _TITLES.shape[1], size=row.size)]
-    start = rng.integers(0, n_options, size=row.size)
-    step = rng.integers(1, n_options, size=row.size)  # n_options is prime, so the sentences are distinct
-    n_sentences = 1 + (rng.random(row.size) < 0.5) + (rng.random(row.size) < 0.2)
-    contents = _fill_noun(sentence_parts[row, start], product_nouns)
-    for extra in (1, 2):
-        sentence = _fill_noun(sentence_parts[row, (start + extra * step) % n_options], product_nouns)
-        contents = np.where(n_sentences > extra, contents + " " + sentence, contents)
-    return titles, contents
 
 
 class _Tastes(NamedTuple):
@@ -759,21 +205,14 @@ def _check_sizes(n_products: int, n_users: int, n_reviews: int) -> None:
         raise ValueError(f"n_reviews={n_reviews} exceeds n_users * n_products: a user reviews a product at most once")
 
 
-def _level_codes(depth: int) -> tuple[np.ndarray, list[str]]:
-    """Code of each leaf's path prefix of ``depth`` levels, numbered in sorted order."""
-    prefixes = ["|".join(leaf.path.split("|")[:depth]) for leaf in _LEAVES]
-    names = sorted(set(prefixes))
-    return np.array([names.index(prefix) for prefix in prefixes]), names
-
-
 def _bounds(sorted_codes: np.ndarray, n_codes: int) -> np.ndarray:
     ends = np.searchsorted(sorted_codes, np.arange(n_codes), side="right")
     return np.column_stack([np.r_[0, ends[:-1]], ends])
 
 
 def _products(rng: np.random.Generator, n_products: int) -> _Products:
-    leaf_top, top_names = _level_codes(1)
-    leaf_sub, _ = _level_codes(2)
+    leaf_top, top_names = level_codes(1)
+    leaf_sub, _ = level_codes(2)
     top_share = np.array([_TOP_LEVEL_SHARE[name] for name in top_names])
     n_tops = len(top_names)
     # the first products cover every top level once, the rest follow the shares
@@ -928,179 +367,3 @@ def _give_every_product_a_review(rng: np.random.Generator, product: np.ndarray, 
 def _draw_stars(rng: np.random.Generator, taste_tier: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(_STAR_SHARES_BY_TASTE, axis=1)[taste_tier]
     return 1 + (rng.random(len(taste_tier))[:, None] >= cumulative[:, :-1]).sum(axis=1)
-
-
-def _template_parts(templates: np.ndarray) -> np.ndarray:
-    """(..., 3) array of (text before "{}", "{}" or "", text after) for each template."""
-    return np.array([template.partition("{}") for template in templates.ravel().tolist()], dtype=object).reshape(
-        *templates.shape, 3
-    )
-
-
-def _fill_noun(parts: np.ndarray, nouns: np.ndarray) -> np.ndarray:
-    """Templates given as _template_parts rows, with the noun put where "{}" was."""
-    return parts[:, 0] + np.where(parts[:, 1] == "{}", nouns, "") + parts[:, 2]
-
-
-def _random_codes(rng: np.random.Generator, n: int, length: int, alphabet: np.ndarray) -> np.ndarray:
-    letters = alphabet[rng.integers(0, len(alphabet), size=(n, length))]
-    return letters.view(f"S{length}").ravel()
-
-
-def _unique_codes(rng: np.random.Generator, n: int, length: int, alphabet: np.ndarray, prefix: str) -> np.ndarray:
-    """n distinct random codes (object array of str) in draw order."""
-    codes = np.empty(0, dtype=f"S{length}")
-    while len(codes) < n:
-        codes = np.r_[codes, _random_codes(rng, n - len(codes), length, alphabet)]
-        _, first = np.unique(codes, return_index=True)
-        codes = codes[np.sort(first)]
-    return np.char.add(prefix, codes.astype(str)).astype(object)
-
-
-def _review_ids(rng: np.random.Generator, n_reviews: int) -> np.ndarray:
-    """'R' + 12 or 13 upper alphanumerics, like the real ids; two lengths never collide."""
-    is_long = rng.random(n_reviews) < 0.75
-    ids = np.empty(n_reviews, dtype=object)
-    ids[is_long] = _unique_codes(rng, int(is_long.sum()), 13, _UPPER_ALNUM, prefix="R")
-    ids[~is_long] = _unique_codes(rng, int((~is_long).sum()), 12, _UPPER_ALNUM, prefix="R")
-    return ids
-
-
-def _user_names(rng: np.random.Generator, n_users: int) -> np.ndarray:
-    first = rng.choice(_FIRST_NAMES, size=n_users)
-    last = rng.choice(_LAST_NAMES, size=n_users)
-    style = rng.random(n_users)
-    return np.select(
-        [style < 0.45, style < 0.75, style < 0.85],
-        [first + " " + last, first, np.full(n_users, "Amazon Customer", dtype=object)],
-        first + " " + last.astype(str).astype("<U1").astype(object) + ".",
-    )
-
-
-def _join_lists(values: np.ndarray, last_of_product: np.ndarray) -> np.ndarray:
-    """Comma-join consecutive values per product (rows sorted by product) in one pass."""
-    pieces = np.empty(2 * len(values), dtype=object)
-    pieces[0::2] = values
-    pieces[1::2] = np.where(last_of_product, _LIST_END, ",")
-    return np.array("".join(pieces).split(_LIST_END)[:-1], dtype=object)
-
-
-def _indian_grouping(numbers: np.ndarray) -> np.ndarray:
-    """'1,39,900' style digit grouping (last three digits, then pairs), as amazon.csv writes prices."""
-    numbers = np.asarray(numbers, dtype=np.int64)
-    text = np.where(numbers >= 1000, np.char.zfill((numbers % 1000).astype(str), 3), (numbers % 1000).astype(str))
-    rest = numbers // 1000
-    while (rest > 0).any():
-        pair = (rest % 100).astype(str)
-        rest_after = rest // 100
-        pair = np.where(rest_after > 0, np.char.zfill(pair, 2), pair)
-        text = np.where(rest > 0, np.char.add(np.char.add(pair, ","), text), text)
-        rest = rest_after
-    return text.astype(object)
-
-
-def _round_price(price: np.ndarray) -> np.ndarray:
-    """Shop-style prices ending in 9: 399, 1,099, 12,499."""
-    step = np.where(price < 1000, 10, 100)
-    return np.maximum(np.round(price / step) * step - 1, 9).astype(np.int64)
-
-
-def _slug(texts: np.ndarray) -> np.ndarray:
-    """URL path words as amazon.in writes them: spaces become dashes."""
-    return np.char.replace(texts.astype(str), " ", "-").astype(object)
-
-
-def _pick_per_leaf(rng: np.random.Generator, options_per_leaf: list[tuple[str, ...]], leaf: np.ndarray) -> np.ndarray:
-    """For each product, the position of a random option of its leaf in the flattened option list."""
-    count = np.array([len(options) for options in options_per_leaf])
-    offset = np.r_[0, np.cumsum(count)[:-1]]
-    return offset[leaf] + rng.integers(0, count[leaf])
-
-
-def _about_product(rng: np.random.Generator, nouns: np.ndarray) -> np.ndarray:
-    """3-6 distinct feature bullets per product, joined with '|'."""
-    n_products, n_templates = len(nouns), len(_ABOUT_TEMPLATES)
-    chosen = np.argsort(rng.random((n_products, n_templates)), axis=1)
-    n_bullets = rng.integers(3, 7, size=n_products)
-    parts = _template_parts(_ABOUT_TEMPLATES)
-    about = _fill_noun(parts[chosen[:, 0]], nouns)
-    for bullet in range(1, 6):
-        about = np.where(n_bullets > bullet, about + "|" + _fill_noun(parts[chosen[:, bullet]], nouns), about)
-    return about
-
-
-def _product_columns(
-    rng: np.random.Generator, products: _Products, product: np.ndarray, stars: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Every product-level column; ``product`` and ``stars`` describe each review."""
-    n_products = len(products.leaf)
-    leaf = products.leaf
-    product_ids = _unique_codes(rng, n_products, 8, _UPPER_ALNUM, prefix="B0")
-    name_options = [leaf_.names for leaf_ in _LEAVES]
-    name_pick = _pick_per_leaf(rng, name_options, leaf)
-    names = np.array([name for options in name_options for name in options], dtype=object)[name_pick]
-    specs = np.array([spec for leaf_ in _LEAVES for spec in leaf_.specs], dtype=object)[
-        _pick_per_leaf(rng, [leaf_.specs for leaf_ in _LEAVES], leaf)
-    ]
-    brands = rng.choice(_BRANDS, size=n_products)
-    colours = rng.choice(_COLOURS, size=n_products)
-
-    low, high = np.array([leaf_.price_range for leaf_ in _LEAVES], dtype=float)[leaf].T
-    actual = _round_price(np.exp(rng.uniform(np.log(low), np.log(high))))
-    discount = np.where(rng.random(n_products) < 0.1, 0.0, 0.9 * rng.beta(2.2, 2.2, size=n_products))
-    discounted = np.minimum(_round_price(actual * (1 - discount)), actual)
-    percentage = np.floor((1 - discounted / actual) * 100 + 0.5).astype(np.int64)
-
-    n_listed = np.bincount(product, minlength=n_products)
-    tenths = np.floor(np.bincount(product, weights=stars, minlength=n_products) / n_listed * 10 + 0.5).astype(np.int64)
-    rating_count = np.ceil(n_listed * (1 + rng.lognormal(np.log(150), 1.2, size=n_products))).astype(np.int64)
-
-    image_codes = (
-        rng.choice(np.array(list("345678"), dtype=object), size=n_products)
-        + "1"
-        + _random_codes(rng, n_products, 8, _ALNUM).astype(str).astype(object)
-        + "L"
-    )
-    webp_prefix = np.where(rng.random(n_products) < 0.3, "W/WEBP_402378-T1/images/", "").astype(object)
-    image_suffix = rng.choice(
-        np.array(
-            [
-                "._SX300_SY300_QL70_FMwebp_.jpg",
-                "._SY300_SX300_.jpg",
-                "._SX342_SY445_.jpg",
-                "._SY445_SX342_QL70_FMwebp_.jpg",
-            ],
-            dtype=object,
-        ),
-        size=n_products,
-    )
-    _, top_names = _level_codes(1)
-    store = np.array([_STORE_SLUG[name] for name in top_names], dtype=object)[products.top]
-    store_rank = (np.arange(n_products) - products.top_bounds[products.top, 0] + 1).astype(str).astype(object)
-    query_id = rng.integers(1_672_900_000, 1_672_930_000, size=n_products).astype(str).astype(object)
-    return {
-        "product_id": product_ids,
-        "product_name": brands + " " + names + " " + specs + " (" + colours + ")",
-        "category": _LEAF_PATHS[leaf],
-        "discounted_price": "₹" + _indian_grouping(discounted),
-        "actual_price": "₹" + _indian_grouping(actual),
-        "discount_percentage": percentage.astype(str).astype(object) + "%",
-        "rating": (tenths // 10).astype(str).astype(object) + "." + (tenths % 10).astype(str).astype(object),
-        "rating_count": _indian_grouping(rating_count),
-        "about_product": _about_product(rng, _LEAF_NOUNS[leaf]),
-        "img_link": "https://m.media-amazon.com/images/" + webp_prefix + "I/" + image_codes + image_suffix,
-        "product_link": "https://www.amazon.in/"
-        + _slug(brands)
-        + "-"
-        + _slug(names)
-        + "/dp/"
-        + product_ids
-        + "/ref=sr_1_"
-        + store_rank
-        + "?qid="
-        + query_id
-        + "&s="
-        + store
-        + "&sr=1-"
-        + store_rank,
-    }

@@ -1,10 +1,6 @@
-"""Product-review words and phrases that VADER's general-purpose lexicon lacks or misreads.
+"""Product-review words and phrases that VADER's lexicon lacks or misreads, valences on VADER's -4..+4 scale.
 
-Valences are on VADER's scale (-4 .. +4; e.g. "good" 1.9, "bad" -2.5, "broken" -2.1). The entries were
-written from general knowledge of how product reviews complain and praise (defects, returns, durability,
-value for money, skin reactions, "would buy again"), before any measurement, and never from the texts the
-analyzer is evaluated on. Star-count phrases ("Five Stars") are deliberately absent: on review sites they
-are titles generated from the rating itself.
+How they were written, and why star-count phrases are absent: docs/sentiment.md.
 """
 
 # Single words missing from VADER's lexicon, or (marked) re-weighted for reviews.

@@ -1,10 +1,4 @@
-"""Local review sentiment in Amazon Comprehend's output shape, computed offline with VADER.
-
-Comprehend's ``DetectSentiment`` returns a label (POSITIVE / NEGATIVE / NEUTRAL / MIXED) and four scores that
-sum to 1.  VADER returns the proportions of positive, negative and neutral words (``pos``, ``neg``, ``neu``)
-and a signed net tone ``compound`` in [-1, 1].  :func:`comprehend_from_vader` maps one onto the other and
-:func:`score_texts` scores many texts quickly (deduplicated, optionally on a process pool).
-"""
+"""Review sentiment in Amazon Comprehend's output shape, computed offline with VADER (docs/sentiment.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +27,7 @@ SENTIMENT_COLUMNS = ("Sentiment", "Positive", "Negative", "Neutral", "Mixed")
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 VADER_COLUMNS = ("neg", "neu", "pos", "compound")
 CHUNK_SIZE = 2_000
-# Below this many distinct texts one process is faster than starting a pool.
+# Below this many distinct texts one process beats starting a pool.
 PARALLEL_MIN_TEXTS = 20_000
 
 _NEGATIONS = frozenset(NEGATE)
@@ -44,21 +38,8 @@ DEFAULT_LEXICON: Lexicon = "review"
 
 
 def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:
-    """VADER's neg/neu/pos/compound columns -> Comprehend-shaped Sentiment label + four scores (vectorized).
-
-    ``compound`` is the net tone; when the positive and negative word shares are balanced it is a small
-    difference of two strong signals rather than a decided tone, so it is discounted by their balance:
-
-    - ``balance = min(pos, neg) / max(pos, neg)`` (0 when the text has no sentiment words),
-    - ``decided = |compound| * (1 - balance)`` goes to the side of the compound's sign,
-    - the ``undecided = 1 - decided`` remainder is shared out by VADER's word proportions: the neutral share
-      ``neu`` -> Neutral, the cancelling part ``2 * min(pos, neg)`` -> Mixed, and the surplus
-      ``|pos - neg|`` -> the side that has more.
-
-    The four scores are divided by their sum (absorbing VADER's 3-decimal rounding), so each row lies in
-    [0, 1] and sums to 1; the label is the argmax in LABELS order.  A text without words (VADER's all-zero
-    row: empty, None, whitespace) is NEUTRAL with Neutral = 1.
-    """
+    """VADER's neg/neu/pos/compound columns -> SENTIMENT_COLUMNS: a label and four scores in [0, 1] summing to 1
+    (a text without words is NEUTRAL, Neutral = 1). The mapping is in docs/sentiment.md."""
     pos = polarity["pos"].to_numpy(dtype=float)
     neg = polarity["neg"].to_numpy(dtype=float)
     neu = polarity["neu"].to_numpy(dtype=float)
@@ -84,12 +65,10 @@ def comprehend_from_vader(polarity: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_texts(texts: Sequence[str], workers: int = 1, lexicon: Lexicon = DEFAULT_LEXICON) -> pd.DataFrame:
-    """One row per input text, in input order, columns SENTIMENT_COLUMNS.
+    """One row per input text, in input order, columns SENTIMENT_COLUMNS; None/NaN count as empty text.
 
-    ``lexicon="vader"`` is vaderSentiment 3.3.2 exactly; ``"review"`` adds product-review words and phrases
-    (``recsys_assets.sentiment.review_lexicon``).  Identical texts are scored once.  ``workers > 1`` scores chunks of
-    distinct texts on a process pool (same results as ``workers=1``); ``workers=0`` uses ``os.cpu_count()``.
-    None/NaN count as empty text.
+    ``lexicon="vader"`` is vaderSentiment 3.3.2 exactly, ``"review"`` adds review_lexicon. ``workers > 1`` scores on
+    a process pool with the same results; ``workers=0`` uses ``os.cpu_count()``.
     """
     if lexicon not in LEXICONS:
         raise ValueError(f"unknown lexicon {lexicon!r}; expected one of {', '.join(LEXICONS)}")
@@ -105,30 +84,24 @@ def _vader_scores(texts: list[str], workers: int, lexicon: Lexicon) -> np.ndarra
     if len(texts) < PARALLEL_MIN_TEXTS:
         return score_chunk(texts)
     chunks = [texts[part] for part in split_evenly(len(texts), workers, CHUNK_SIZE)]
-    return np.concatenate(map_chunks(score_chunk, chunks, workers, initializer=partial(_analyzer, lexicon)))
+    return np.concatenate(map_chunks(score_chunk, chunks, workers, initializer=partial(lexicon_analyzer, lexicon)))
 
 
 def _score_chunk(texts: list[str], lexicon: Lexicon) -> np.ndarray:
     """VADER scores of a chunk with this process's analyzer."""
-    score = _analyzer(lexicon).polarity_scores
+    score = lexicon_analyzer(lexicon).polarity_scores
     rows = [[scores[column] for column in VADER_COLUMNS] for scores in map(score, texts)]
     return np.array(rows, dtype=float).reshape(-1, len(VADER_COLUMNS))
 
 
 @cache
-def _analyzer(lexicon: Lexicon) -> _FastSentimentIntensityAnalyzer:
-    """One analyzer per process and lexicon (loading takes ~50 ms); also the process-pool initializer."""
+def lexicon_analyzer(lexicon: Lexicon) -> _FastSentimentIntensityAnalyzer:
+    """The VADER-compatible analyzer of ``lexicon``, one per process (loads in ~50 ms); also the pool initializer."""
     return _ReviewSentimentIntensityAnalyzer() if lexicon == "review" else _FastSentimentIntensityAnalyzer()
 
 
 class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
-    """vaderSentiment 3.3.2's analyzer without its avoidable per-call work; ``polarity_scores`` is unchanged.
-
-    The original lower-cases the whole text again for every negation and idiom check of every sentiment word
-    (quadratic in the text length) and copies the text character by character to replace emoji even when
-    it has none.  Here the text is lower-cased once and the emoji pass runs only when an emoji is present;
-    every rule, and the order of the floating-point operations, is vaderSentiment's.
-    """
+    """vaderSentiment 3.3.2's analyzer, linear in the text length, same ``polarity_scores`` (docs/sentiment.md)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -141,11 +114,11 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
         lowered = [word.lower() for word in words]
-        sentiments = _but_check(lowered, self._word_sentiments(words, lowered, sentitext.is_cap_diff))
+        sentiments = _but_check(lowered, self.word_sentiments(words, lowered, sentitext.is_cap_diff))
         return self.score_valence(sentiments, text)
 
-    def _word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
-        """vaderSentiment's valence of each word in its context (0 for words outside the lexicon)."""
+    def word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
+        """Each word's valence in its context, before the "but" rule (0 for words outside the lexicon)."""
         sentiments = []
         for i, word_lower in enumerate(lowered):
             scores_nothing = (
@@ -200,12 +173,8 @@ class _FastSentimentIntensityAnalyzer(SentimentIntensityAnalyzer):
 
 
 class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
-    """VADER with the review lexicon: REVIEW_WORDS join the lexicon, REVIEW_PHRASES override their words.
-
-    Phrases are matched left to right, longest first, on the lower-cased tokens; a phrase's valence goes to
-    its last token (its other tokens score 0) and is negated when one of the three tokens before it is a
-    negation, unless the phrase starts with one.  Then VADER's "but" rule and scoring apply unchanged.
-    """
+    """VADER with the review lexicon: REVIEW_WORDS join the lexicon, REVIEW_PHRASES override their words; a phrase's
+    valence goes to its last token, negated after a negation (docs/sentiment.md)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -215,12 +184,12 @@ class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
         self._phrase_ends = frozenset(phrase.split()[-1] for phrase in REVIEW_PHRASES)
         self._phrase_pattern = re.compile(rf"(?<!\S)(?:{'|'.join(map(re.escape, longest_first))})(?!\S)")
 
-    def _word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
-        sentiments = super()._word_sentiments(words, lowered, is_cap_diff)
+    def word_sentiments(self, words: list[str], lowered: list[str], is_cap_diff: bool) -> list[float]:
+        sentiments = super().word_sentiments(words, lowered, is_cap_diff)
         if self._phrase_ends.isdisjoint(lowered):
             return sentiments
         joined = " ".join(lowered)
-        start, counted_to = 0, 0  # word index of each match, counted on from the previous one (linear, not quadratic)
+        start, counted_to = 0, 0  # word index of each match, counted on from the previous one
         for match in self._phrase_pattern.finditer(joined):
             tokens = tuple(match.group().split())
             start += joined.count(" ", counted_to, match.start())
@@ -233,11 +202,8 @@ class _ReviewSentimentIntensityAnalyzer(_FastSentimentIntensityAnalyzer):
 
 
 def _but_check(lowered: list[str], sentiments: list[float]) -> list[float]:
-    """vaderSentiment's ``_but_check``: halve valences before the first "but", multiply those after by 1.5.
-
-    Like the original, each value is written back at the first position holding an equal value (so repeated
-    values are scaled at that position); zeros stay zero and are skipped.
-    """
+    """vaderSentiment's ``_but_check``: valences before the first "but" halved, those after times 1.5, each written
+    back at the first position holding an equal value, as the original does."""
     if "but" not in lowered:
         return sentiments
     but_index = lowered.index("but")

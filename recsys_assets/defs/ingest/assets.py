@@ -11,14 +11,8 @@ from dagster import (
     multi_asset,
 )
 
-from recsys_assets.catalog.reading import (
-    InputLimits,
-    build_products,
-    build_users,
-    check_size,
-    explode_reviews,
-    parse_catalog_csv,
-)
+from recsys_assets.catalog.reading import InputLimits, check_size, parse_catalog_csv
+from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files

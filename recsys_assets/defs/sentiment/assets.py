@@ -4,7 +4,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
 from recsys_assets.aws_formats.costs import comprehend_units
-from recsys_assets.catalog.reading import explode_reviews
+from recsys_assets.catalog.tables import explode_reviews
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
