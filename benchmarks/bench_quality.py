@@ -24,7 +24,8 @@ import pandas as pd
 from results import write_section
 
 from recsys_assets.ml.evaluation import compare_models
-from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, TrainingData
+from recsys_assets.ml.base import DEFAULT_MODEL, MODELS, ModelSpec
+from recsys_assets.ml.encoding import TrainingData
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -1,55 +1,29 @@
-"""Offline evaluation the way Amazon Personalize computes its solution-version metrics.
-
-Split: 90% of users go to training whole; each of the other 10% (drawn, seeded, among users
-with at least two interactions) contributes its oldest 90% of interactions as model input and
-its newest 10% (at least one) as the truth. Models learn from the training users only and
-recommend for each test user from its input, as Personalize does (ALS folds the test users in).
-
-Rows identical in every column are one event recorded twice (public review dumps carry such
-copies): they count once, or one copy could be input and the other the truth it "predicts".
-
-Relevance: only truth items whose EVENT_VALUE is a positive signal (above the recommender's
-``min_positive_value``) are relevant; a newest review that panned the item is not a hit.
-Per-user metrics are averaged over test users with at least one relevant truth item.
-"""
+"""Offline evaluation under Amazon Personalize's protocol: the user split and the model comparison (see docs/ml.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
-from recsys_assets.ml.als import (
-    RecommenderParams,
-    recommend,
-    recommend_popular,
-    train_recommender,
-)
-from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
+from recsys_assets.ml.als import RecommenderParams, recommend, train_recommender
+from recsys_assets.ml.base import MODELS, ModelSpec, Scorer
+from recsys_assets.ml.encoding import TrainingData, training_data
+from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
+from recsys_assets.ml.popularity import recommend_popular
 from recsys_assets.ml.sequence import newest_share
 
-METRIC_NAMES = (
-    "coverage",
-    "mean_reciprocal_rank_at_25",
-    "normalized_discounted_cumulative_gain_at_5",
-    "normalized_discounted_cumulative_gain_at_10",
-    "normalized_discounted_cumulative_gain_at_25",
-    "precision_at_5",
-    "precision_at_10",
-    "precision_at_25",
-)
-CUTOFFS = (5, 10, 25)
-MRR_CUTOFF = 25
-COVERAGE_CUTOFF = 25
 # Below this many test users, metrics are averaged over SPLITS_WHEN_SMALL seeded splits.
 SMALL_TEST_SET = 500
+
+
 SPLITS_WHEN_SMALL = 5
+
+
 # Test users scored together (bounds the dense rows x items score buffer).
 _SCORED_ROWS = 1024
 
@@ -105,45 +79,6 @@ def event_hash(interactions: pd.DataFrame) -> np.ndarray:
     if "EVENT_VALUE" in interactions:
         event["EVENT_VALUE"] = interactions["EVENT_VALUE"].astype("float64")
     return pd.util.hash_pandas_object(pd.DataFrame(event), index=False).to_numpy()
-
-
-def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int) -> dict[str, float]:
-    """Personalize's offline metrics of ranked lists against relevant truth items.
-
-    `recommended`: USER_ID, RANK (1 = best), ITEM_ID. `truth`: the relevant (USER_ID, ITEM_ID)
-    pairs; users in it are the ones averaged over (a user without recommendations scores 0).
-    NDCG@K = sum over hits at rank r <= K of 1/log2(1 + r), divided by the same sum over ranks
-    1..min(#truth, K); MRR@25 = 1/rank of the first hit in the top 25 (0 if none);
-    precision@K = hits in top K / K; coverage = distinct items in the top 25 lists / n_items
-    (every item of the items and interactions data, as Personalize counts). All are NaN when
-    `truth` is empty.
-    """
-    recommended = recommended[recommended["RANK"] <= max(CUTOFFS)]
-    truth = truth[["USER_ID", "ITEM_ID"]].drop_duplicates()
-    truth_users = truth["USER_ID"].unique()
-    hits = recommended[["USER_ID", "ITEM_ID", "RANK"]].merge(truth, on=["USER_ID", "ITEM_ID"])
-    hit_user = pd.Index(truth_users).get_indexer(hits["USER_ID"])
-    hit_rank = hits["RANK"].to_numpy(dtype=np.int64)
-    n_users = len(truth_users)
-    truth_count = truth["USER_ID"].value_counts().reindex(truth_users).to_numpy()
-
-    def per_user_sum(weights: np.ndarray, cutoff: int) -> np.ndarray:
-        within = hit_rank <= cutoff
-        return np.bincount(hit_user[within], weights=weights[within], minlength=n_users)
-
-    gain = 1 / np.log2(1 + hit_rank)
-    ideal_prefix = np.cumsum(1 / np.log2(2 + np.arange(max(CUTOFFS))))
-    first_hit = np.full(n_users, np.inf)
-    np.minimum.at(first_hit, hit_user[hit_rank <= MRR_CUTOFF], hit_rank[hit_rank <= MRR_CUTOFF])
-    per_user = {"mean_reciprocal_rank_at_25": 1 / first_hit}
-    for cutoff in CUTOFFS:
-        ideal = ideal_prefix[np.minimum(truth_count, cutoff) - 1]
-        per_user[f"normalized_discounted_cumulative_gain_at_{cutoff}"] = per_user_sum(gain, cutoff) / ideal
-        per_user[f"precision_at_{cutoff}"] = per_user_sum(np.ones(len(hit_rank)), cutoff) / cutoff
-    covered = recommended.loc[recommended["RANK"] <= COVERAGE_CUTOFF, "ITEM_ID"].nunique()
-    means = {name: float(values.mean()) if n_users else float("nan") for name, values in per_user.items()}
-    means["coverage"] = covered / n_items if n_users else float("nan")
-    return {name: means[name] for name in METRIC_NAMES}
 
 
 def item_count(split: EvaluationSplit, known_item_ids: np.ndarray) -> int:
@@ -337,107 +272,3 @@ def already_reviewed_share(split: EvaluationSplit, min_positive_value: float = 0
 def _finite(values: np.ndarray) -> list[float | None]:
     """Floats, NaN as None (valid JSON)."""
     return [None if np.isnan(v) else round(float(v), 6) for v in values]
-
-
-@dataclass(frozen=True)
-class ReadTable:
-    """The valid rows of an input CSV and the quarantined ones (catalog.REJECTED_COLUMNS: file, line, column, reason, raw row)."""
-
-    rows: pd.DataFrame
-    rejected: pd.DataFrame
-
-
-def read_interactions(path: str) -> ReadTable:
-    """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
-    whole epoch seconds or an EVENT_VALUE that is not a finite number are quarantined (so are rows
-    with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
-
-    def parse(table: pd.DataFrame) -> pd.DataFrame:
-        return table.assign(TIMESTAMP=_timestamps(table["TIMESTAMP"]), EVENT_VALUE=_event_values(table))
-
-    def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-        return [
-            (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
-            (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
-            (table["TIMESTAMP"].isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
-        ]
-
-    valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults, parse)
-    return ReadTable(valid.astype({"TIMESTAMP": "int64"}), rejected)
-
-
-def read_items(path: str) -> ReadTable:
-    """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
-    with an empty ITEM_ID or the wrong number of fields are quarantined."""
-
-    def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-        return [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]
-
-    return ReadTable(*_read_valid_rows(path, ("ITEM_ID",), faults))
-
-
-def _timestamps(text: pd.Series) -> pd.Series:
-    """Whole epoch seconds as float64 (exact below 2**53), NaN where the text is not one."""
-    number = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
-    return number.where(np.isfinite(number) & (number == number.round()) & (number.abs() < 2.0**53))
-
-
-def _event_values(table: pd.DataFrame) -> pd.Series:
-    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a finite number."""
-    if "EVENT_VALUE" not in table.columns:
-        return pd.Series(1.0, index=table.index)
-    number = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce").astype("float64")
-    return number.where(np.isfinite(number))
-
-
-def _read_valid_rows(
-    path: str,
-    required: tuple[str, ...],
-    faults: Callable[[pd.DataFrame], list[tuple[pd.Series, str, str]]],
-    parse: Callable[[pd.DataFrame], pd.DataFrame] = lambda table: table,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of a CSV without fault, parsed, and quarantine records (first fault, by line) for the others.
-
-    `parse` converts the text once (NaN where it cannot); `faults` judges the parsed rows, while the
-    quarantine keeps the raw ones. A file with no valid row is an error naming its first fault.
-    """
-    read = read_csv_rows(Path(path).read_bytes(), path, required)
-    parsed = parse(read.rows)
-    rejected, records = first_faults(read.rows, faults(parsed))
-    quarantine = concat_rejected([read.rejected, *records]).sort_values("source_line", kind="stable", ignore_index=True)
-    if rejected.all():
-        first = quarantine.iloc[0]
-        raise ValueError(
-            f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}"
-        )
-    return parsed[~rejected].drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), quarantine
-
-
-def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = None, seed: int = 0) -> dict:
-    """`recsys evaluate`'s result: {"default_model", "models": {name: metrics}, "protocol"}."""
-    return {"default_model": DEFAULT_MODEL, **compare_models(interactions, items, seed=seed)}
-
-
-def report_table(report: dict) -> str:
-    """The report as a fixed-width table: one row per metric, one column per model (default marked *)."""
-    names = list(report["models"])
-    header = f"{'metric':<44}" + "".join(
-        f"{name + ('*' if name == report['default_model'] else ''):>18}" for name in names
-    )
-    rows = [
-        f"{metric:<44}" + "".join(f"{_formatted(report['models'][name][metric]):>18}" for name in names)
-        for metric in METRIC_NAMES
-    ]
-    protocol = report["protocol"]
-    footer = (
-        f"* default model. {protocol['splits']} split(s), seeds {protocol['seeds']}, test users {protocol['test_users']}; "
-        "spread (std across splits) in --json"
-    )
-    if protocol["duplicate_interactions"]:
-        footer += f"; {protocol['duplicate_interactions']} duplicate rows counted once"
-    return "\n".join([header, *rows, footer])
-
-
-def _formatted(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"

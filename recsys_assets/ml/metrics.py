@@ -1,0 +1,79 @@
+"""Amazon Personalize's offline metrics (see docs/ml.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+METRIC_NAMES = (
+    "coverage",
+    "mean_reciprocal_rank_at_25",
+    "normalized_discounted_cumulative_gain_at_5",
+    "normalized_discounted_cumulative_gain_at_10",
+    "normalized_discounted_cumulative_gain_at_25",
+    "precision_at_5",
+    "precision_at_10",
+    "precision_at_25",
+)
+
+
+CUTOFFS = (5, 10, 25)
+
+
+MRR_CUTOFF = 25
+
+
+COVERAGE_CUTOFF = 25
+
+
+def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int) -> dict[str, float]:
+    """Personalize's offline metrics of ranked lists against relevant truth items.
+
+    `recommended`: USER_ID, RANK (1 = best), ITEM_ID. `truth`: the relevant (USER_ID, ITEM_ID)
+    pairs; users in it are the ones averaged over (a user without recommendations scores 0).
+    NDCG@K = sum over hits at rank r <= K of 1/log2(1 + r), divided by the same sum over ranks
+    1..min(#truth, K); MRR@25 = 1/rank of the first hit in the top 25 (0 if none);
+    precision@K = hits in top K / K; coverage = distinct items in the top 25 lists / n_items
+    (every item of the items and interactions data, as Personalize counts). All are NaN when
+    `truth` is empty.
+    """
+    recommended = recommended[recommended["RANK"] <= max(CUTOFFS)]
+    truth = truth[["USER_ID", "ITEM_ID"]].drop_duplicates()
+    truth_users = truth["USER_ID"].unique()
+    hits = recommended[["USER_ID", "ITEM_ID", "RANK"]].merge(truth, on=["USER_ID", "ITEM_ID"])
+    hit_user = pd.Index(truth_users).get_indexer(hits["USER_ID"])
+    hit_rank = hits["RANK"].to_numpy(dtype=np.int64)
+    n_users = len(truth_users)
+    truth_count = truth["USER_ID"].value_counts().reindex(truth_users).to_numpy()
+
+    def per_user_sum(weights: np.ndarray, cutoff: int) -> np.ndarray:
+        within = hit_rank <= cutoff
+        return np.bincount(hit_user[within], weights=weights[within], minlength=n_users)
+
+    gain = 1 / np.log2(1 + hit_rank)
+    ideal_prefix = np.cumsum(1 / np.log2(2 + np.arange(max(CUTOFFS))))
+    first_hit = np.full(n_users, np.inf)
+    np.minimum.at(first_hit, hit_user[hit_rank <= MRR_CUTOFF], hit_rank[hit_rank <= MRR_CUTOFF])
+    per_user = {"mean_reciprocal_rank_at_25": 1 / first_hit}
+    for cutoff in CUTOFFS:
+        ideal = ideal_prefix[np.minimum(truth_count, cutoff) - 1]
+        per_user[f"normalized_discounted_cumulative_gain_at_{cutoff}"] = per_user_sum(gain, cutoff) / ideal
+        per_user[f"precision_at_{cutoff}"] = per_user_sum(np.ones(len(hit_rank)), cutoff) / cutoff
+    covered = recommended.loc[recommended["RANK"] <= COVERAGE_CUTOFF, "ITEM_ID"].nunique()
+    means = {name: float(values.mean()) if n_users else float("nan") for name, values in per_user.items()}
+    means["coverage"] = covered / n_items if n_users else float("nan")
+    return {name: means[name] for name in METRIC_NAMES}
+
+
+def hidden_ndcg(history: sp.csr_matrix, scores: np.ndarray, hidden: np.ndarray, k: int = 10) -> np.ndarray:
+    """Per-row NDCG@k of the `hidden` (boolean rows x items) items when ranking unseen items by `scores`."""
+    scores = np.array(scores, dtype=np.float64)
+    scores[history.nonzero()] = -np.inf
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable"), axis=1)
+    discount = 1 / np.log2(np.arange(2, k + 2))
+    gain = (np.take_along_axis(hidden, top, axis=1) * discount).sum(axis=1)
+    ideal = np.cumsum(discount)[np.clip(hidden.sum(axis=1), 1, k) - 1]
+    return gain / ideal
