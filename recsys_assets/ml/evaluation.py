@@ -16,6 +16,7 @@ from recsys_assets.ml.encoding import TrainingData, training_data
 from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
 from recsys_assets.ml.popularity import recommend_popular
 from recsys_assets.ml.sequence import newest_share
+from recsys_assets.ml.topk import best_per_row
 
 # Below this many test users, metrics are averaged over SPLITS_WHEN_SMALL seeded splits.
 SMALL_TEST_SET = 500
@@ -143,12 +144,9 @@ def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, 
         scores += 1e-4 * np.where(scale > 0, scale, 1.0) * popularity
         if not getattr(scorer, "recommends_seen", False):
             scores[data.seen[chunk].nonzero()] = -np.inf
-        n = min(k, scores.shape[1])
-        best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-        best = np.take_along_axis(
-            best, np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable"), axis=1
-        )
-        allowed = np.isfinite(np.take_along_axis(scores, best, axis=1))
+        best, values = best_per_row(scores, k)
+        n = best.shape[1]
+        allowed = np.isfinite(values)
         frames.append(
             pd.DataFrame(
                 {

@@ -27,7 +27,7 @@ from recsys_assets.ml.encoding import (
 from recsys_assets.ml.neighbours import ItemSimilarityScorer, fit_content
 from recsys_assets.ml.sequence import recency_matrix, transitions
 from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, recommend_with_fallback
-from recsys_assets.ml.topk import top_k_per_row
+from recsys_assets.ml.topk import best_per_row, top_k_per_row
 from recsys_assets.ml.tuning import HybridSettings, sequence_scale, validated_settings
 
 _ARRAYS_FILE = "arrays.npz"
@@ -251,9 +251,8 @@ def _chunk_candidates(
     seen_row, seen_item = seen.nonzero()
     seen_kept = kept_position[seen_item] >= 0
     dense[seen_row[seen_kept], kept_position[seen_item[seen_kept]]] = -np.inf
-    width = min(n, dense.shape[1])
-    best = np.argpartition(-dense, width - 1, axis=1)[:, :width] if width else np.zeros((len(dense), 0), dtype=np.int64)
-    best_scores = np.take_along_axis(dense, best, axis=1)
+    best, best_scores = best_per_row(dense, n)
+    width = best.shape[1]
     floor = np.maximum(best_scores.min(axis=1, initial=np.inf) if width == n else np.zeros(len(dense)), 0.0)
     outside = ~in_block & (sparse.data >= floor[sparse.row]) & (sparse.data > 0)
     outside[outside] = ~np.isin(sparse.row[outside] * n_items + sparse.col[outside], seen_row * n_items + seen_item)

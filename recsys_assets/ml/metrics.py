@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys_assets.ml.topk import best_per_row
+
 METRIC_NAMES = (
     "coverage",
     "mean_reciprocal_rank_at_25",
@@ -47,19 +49,13 @@ def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int
     n_users = len(truth_users)
     truth_count = truth["USER_ID"].value_counts().reindex(truth_users).to_numpy()
 
-    def per_user_sum(weights: np.ndarray, cutoff: int) -> np.ndarray:
-        within = hit_rank <= cutoff
-        return np.bincount(hit_user[within], weights=weights[within], minlength=n_users)
-
-    gain = 1 / np.log2(1 + hit_rank)
-    ideal_prefix = np.cumsum(1 / np.log2(2 + np.arange(max(CUTOFFS))))
     first_hit = np.full(n_users, np.inf)
     np.minimum.at(first_hit, hit_user[hit_rank <= MRR_CUTOFF], hit_rank[hit_rank <= MRR_CUTOFF])
     per_user = {"mean_reciprocal_rank_at_25": 1 / first_hit}
     for cutoff in CUTOFFS:
-        ideal = ideal_prefix[np.minimum(truth_count, cutoff) - 1]
-        per_user[f"normalized_discounted_cumulative_gain_at_{cutoff}"] = per_user_sum(gain, cutoff) / ideal
-        per_user[f"precision_at_{cutoff}"] = per_user_sum(np.ones(len(hit_rank)), cutoff) / cutoff
+        per_user[f"normalized_discounted_cumulative_gain_at_{cutoff}"] = ndcg(hit_user, hit_rank, truth_count, cutoff)
+        within = hit_rank <= cutoff
+        per_user[f"precision_at_{cutoff}"] = np.bincount(hit_user[within], minlength=n_users) / cutoff
     covered = recommended.loc[recommended["RANK"] <= COVERAGE_CUTOFF, "ITEM_ID"].nunique()
     means = {name: float(values.mean()) if n_users else float("nan") for name, values in per_user.items()}
     means["coverage"] = covered / n_items if n_users else float("nan")
@@ -70,10 +66,13 @@ def hidden_ndcg(history: sp.csr_matrix, scores: np.ndarray, hidden: np.ndarray, 
     """Per-row NDCG@k of the `hidden` (boolean rows x items) items when ranking unseen items by `scores`."""
     scores = np.array(scores, dtype=np.float64)
     scores[history.nonzero()] = -np.inf
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable"), axis=1)
-    discount = 1 / np.log2(np.arange(2, k + 2))
-    gain = (np.take_along_axis(hidden, top, axis=1) * discount).sum(axis=1)
-    ideal = np.cumsum(discount)[np.clip(hidden.sum(axis=1), 1, k) - 1]
-    return gain / ideal
+    top, _ = best_per_row(scores, k)
+    hit_row, hit_position = np.nonzero(np.take_along_axis(hidden, top, axis=1))
+    return ndcg(hit_row, hit_position + 1, hidden.sum(axis=1), k)
+
+
+def ndcg(hit_row: np.ndarray, hit_rank: np.ndarray, relevant: np.ndarray, k: int) -> np.ndarray:
+    """Per-row NDCG@k: hits at ranks r <= k gain 1/log2(1 + r), over the ideal of min(relevant, k) hits (at least 1)."""
+    within = hit_rank <= k
+    gain = np.bincount(hit_row[within], weights=1 / np.log2(1 + hit_rank[within]), minlength=len(relevant))
+    return gain / np.cumsum(1 / np.log2(2 + np.arange(k)))[np.clip(relevant, 1, k) - 1]

@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys_assets.ml.encoding import TrainingData, binarized
-from recsys_assets.ml.topk import top_k_per_row
+from recsys_assets.ml.topk import best_per_row, top_k_per_row
 
 TOKEN = re.compile(r"[^\W_]{2,}")
 
@@ -118,9 +118,7 @@ def _top_k_dense(similarity: np.ndarray, k: int, first_row: int) -> sp.csr_matri
     """The k largest positive off-diagonal cells of each row of a dense block, as CSR."""
     rows = np.arange(len(similarity))
     similarity[rows, rows + first_row] = 0
-    k = min(k, similarity.shape[1])
-    best = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(similarity, best, axis=1)
+    best, values = best_per_row(similarity, k)
     keep = values > 0
     return sp.csr_matrix(
         (values[keep], (np.broadcast_to(rows[:, None], best.shape)[keep], best[keep])), shape=similarity.shape
