@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 from results import write_section
 
-from recsys_assets.ml.evaluation import compare_models
-from recsys_assets.ml.base import DEFAULT_MODEL, MODELS, ModelSpec
+from recsys_assets.ml.base import ModelSpec
 from recsys_assets.ml.encoding import TrainingData
+from recsys_assets.ml.evaluation import compare_models
+from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

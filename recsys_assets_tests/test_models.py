@@ -9,13 +9,12 @@ import scipy.sparse as sp
 
 from recsys_assets.cli import main
 from recsys_assets.ml import neighbours
-from recsys_assets.ml.base import DEFAULT_MODEL, MODELS
 from recsys_assets.ml.ease import fit_ease
 from recsys_assets.ml.encoding import leaf_categories, training_data
 from recsys_assets.ml.evaluation import top_k_recommendations
-from recsys_assets.ml.item_item import fit_hybrid
 from recsys_assets.ml.metrics import METRIC_NAMES
 from recsys_assets.ml.neighbours import fit_content, fit_item_knn, grouped_cosine_neighbours, tfidf
+from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
 from recsys_assets.ml.tuning import HybridSettings, _order_ndcg, simplest_within_one_standard_error, validated_settings
 
 
@@ -63,7 +62,7 @@ CATALOG = pd.DataFrame(
 ONE_REVIEW = interactions([("cook", "kettle"), ("u1", "saw"), ("u2", "saw"), ("u2", "drill")])
 
 
-@pytest.mark.parametrize("fit", [fit_content, fit_hybrid], ids=["content", "hybrid"])
+@pytest.mark.parametrize("fit", [fit_content, MODELS["item-item"].fit], ids=["content", "item-item"])
 def test_one_review_user_gets_the_same_category_item_first(fit):
     data = training_data(ONE_REVIEW, CATALOG)
     assert recommended(fit, data, "cook", k=1) == ["teapot"]

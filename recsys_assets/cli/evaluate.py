@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
-from recsys_assets.ml.base import DEFAULT_MODEL
+from recsys_assets.ml.registry import DEFAULT_MODEL
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
 

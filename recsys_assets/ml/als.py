@@ -7,6 +7,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,14 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.ml.encoding import TrainingData, categories_of, concatenate, encode_opinions, pair_matrix, rows_of
+from recsys_assets.ml.base import RecommenderModel
+from recsys_assets.ml.encoding import (
+    TrainingData,
+    concatenate,
+    pair_matrix,
+    rows_of,
+    training_data,
+)
 from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, recommend_with_fallback
 from recsys_assets.ml.topk import SELECTION_BLOCK, best_per_row
 
@@ -50,8 +58,10 @@ class RecommenderParams:
 
 
 @dataclass(eq=False)
-class TrainedRecommender(TrainedOnCatalog):
+class TrainedRecommender(TrainedOnCatalog, RecommenderModel):
     """ALS factors plus what the popularity fallback needs; rows follow the sorted id arrays."""
+
+    params_type: ClassVar[type] = RecommenderParams
 
     user_ids: np.ndarray
     item_ids: np.ndarray
@@ -60,6 +70,42 @@ class TrainedRecommender(TrainedOnCatalog):
     item_popularity: np.ndarray
     item_categories: np.ndarray
     params: RecommenderParams
+
+    @classmethod
+    def fit(cls, data: TrainingData, params: RecommenderParams = RecommenderParams()) -> TrainedRecommender:
+        """Implicit ALS (confidence 1 + alpha x EVENT_VALUE) on the positive values of `data.learning_part`."""
+        learning = data.learning_part
+        with threadpool_limits(limits=1, user_api="blas"):
+            als = AlternatingLeastSquares(
+                factors=params.factors,
+                regularization=params.regularization,
+                alpha=params.alpha,
+                iterations=params.iterations,
+                random_state=params.random_state,
+            )
+            als.fit(learning.matrix, show_progress=False)
+        return cls(
+            user_ids=data.user_ids,
+            item_ids=data.item_ids,
+            user_factors=np.asarray(als.user_factors, dtype=np.float32),
+            item_factors=np.asarray(als.item_factors, dtype=np.float32),
+            item_popularity=learning.popularity,
+            item_categories=data.item_category,
+            params=params,
+        )
+
+    def scorer(self, data: TrainingData) -> FactorScorer:
+        """user factors @ item factors.T; `data.history_only` users' factors are folded in from their values."""
+        factors = self.user_factors.copy()
+        if len(data.history_only):
+            factors[data.history_only] = _fold_in(self, data.history_only, data.matrix[data.history_only])
+        return FactorScorer(factors, self.item_factors)
+
+    def recommend(
+        self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
+    ) -> pd.DataFrame:
+        """See `recommend`."""
+        return recommend(self, interactions, user_ids, num_results)
 
     def save(self, directory: Path) -> None:
         """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
@@ -90,35 +136,8 @@ def train_recommender(
     items: pd.DataFrame,
     params: RecommenderParams = RecommenderParams(),
 ) -> TrainedRecommender:
-    """Fit implicit ALS on the positive (user, item) opinions and count item popularity.
-
-    The item universe is the catalog plus any item seen in `interactions`.
-    """
-    user_ids, item_ids, opinions = encode_opinions(interactions, items, params.min_positive_value)
-    liked = opinions.positive
-    confidence = sp.csr_matrix(
-        (opinions.value[liked], (opinions.user[liked], opinions.item[liked])),
-        shape=(len(user_ids), len(item_ids)),
-        dtype=np.float32,
-    )
-    with threadpool_limits(limits=1, user_api="blas"):
-        als = AlternatingLeastSquares(
-            factors=params.factors,
-            regularization=params.regularization,
-            alpha=params.alpha,
-            iterations=params.iterations,
-            random_state=params.random_state,
-        )
-        als.fit(confidence, show_progress=False)
-    return TrainedRecommender(
-        user_ids=user_ids,
-        item_ids=item_ids,
-        user_factors=np.asarray(als.user_factors, dtype=np.float32),
-        item_factors=np.asarray(als.item_factors, dtype=np.float32),
-        item_popularity=np.bincount(opinions.item[liked], minlength=len(item_ids)),
-        item_categories=categories_of(item_ids, items),
-        params=params,
-    )
+    """Fit implicit ALS on the positive opinions; the item universe is the catalog plus reviewed items."""
+    return TrainedRecommender.fit(training_data(interactions, items, params.min_positive_value), params)
 
 
 @dataclass(frozen=True)
@@ -132,19 +151,14 @@ class FactorScorer:
         return self.user_factors[rows] @ self.item_factors.T
 
 
-def fit_als(
-    data: TrainingData, factors: int = 32, regularization: float = 5.0, alpha: float = 2.0, iterations: int = 15
-) -> FactorScorer:
-    """Implicit ALS (confidence 1 + alpha * EVENT_VALUE), seeded; `history_only` users' factors are folded in."""
+def _fold_in(model: TrainedRecommender, users: np.ndarray, values: sp.csr_matrix) -> np.ndarray:
+    """Factors of `users` from their rows of positive `values`: ALS's user step against the trained item factors."""
+    als = AlternatingLeastSquares(
+        factors=model.item_factors.shape[1], regularization=model.params.regularization, alpha=model.params.alpha
+    )
+    als.item_factors = model.item_factors
     with threadpool_limits(limits=1, user_api="blas"):
-        als = AlternatingLeastSquares(
-            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, random_state=42
-        )
-        als.fit(data.learning_part.matrix, show_progress=False)
-        user_factors = np.array(als.user_factors)
-        if len(data.history_only):
-            user_factors[data.history_only] = als.recalculate_user(data.history_only, data.matrix[data.history_only])
-    return FactorScorer(user_factors, np.asarray(als.item_factors))
+        return als.recalculate_user(users, values)
 
 
 @dataclass(frozen=True)
@@ -230,12 +244,7 @@ def _request_factors(model: TrainedRecommender, request: Request) -> np.ndarray:
     values = sp.csr_matrix(
         (opinions.value[liked], (opinions.user[liked], opinions.item[liked])), shape=shape, dtype=np.float32
     )
-    als = AlternatingLeastSquares(
-        factors=factors.shape[1], regularization=model.params.regularization, alpha=model.params.alpha
-    )
-    als.item_factors = model.item_factors
-    with threadpool_limits(limits=1, user_api="blas"):
-        factors[missing] = als.recalculate_user(missing, values[missing])
+    factors[missing] = _fold_in(model, missing, values[missing])
     return factors
 
 

@@ -1,22 +1,22 @@
-"""The registry of models by name: what `recsys evaluate` and the benchmarks compare."""
+"""The model protocol: what `recsys evaluate` scores (`Scorer`) and what the recommender resource serves (`RecommenderModel`)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+import pandas as pd
 
-from recsys_assets.ml.als import fit_als
-from recsys_assets.ml.ease import fit_ease
-from recsys_assets.ml.item_item import fit_hybrid
-from recsys_assets.ml.neighbours import fit_content, fit_item_knn
-from recsys_assets.ml.popularity import fit_popularity
+from recsys_assets.ml.encoding import TrainingData
 
 
 class Scorer(Protocol):
-    """A fitted model: dense scores (rows x items) for rows of the training matrix.
+    """Dense scores (rows x items) for rows of the data a model was fitted or bound to.
 
     Lists leave out the items a user already reviewed, unless the scorer says `recommends_seen`.
     """
@@ -24,36 +24,49 @@ class Scorer(Protocol):
     def scores(self, rows: np.ndarray) -> np.ndarray: ...
 
 
+class RecommenderModel(ABC):
+    """A model that is fitted, scored, served and stored: the recommender resource's and `recsys evaluate`'s."""
+
+    params_type: ClassVar[type]
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, data: TrainingData, params: Any) -> RecommenderModel:
+        """Learn from `data.learning_part` (`params`: an instance of `params_type`)."""
+
+    @abstractmethod
+    def scorer(self, data: TrainingData) -> Scorer:
+        """Scores for rows of `data` (the data it was fitted on), from their histories in it."""
+
+    @abstractmethod
+    def recommend(self, interactions: pd.DataFrame, user_ids: Any, num_results: int = 5) -> pd.DataFrame:
+        """The served table (`serving.RECOMMENDATION_COLUMNS`) for `user_ids`, from their `interactions`."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write the model as open files (npz without pickle + params json)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path) -> RecommenderModel:
+        """Read a model written by `save`."""
+
+
+def fit_scorer(model: type[RecommenderModel], data: TrainingData, **params: Any) -> Scorer:
+    """Fit `model` with `params` (fields of its `params_type`) and score the rows of `data`."""
+    return model.fit(data, model.params_type(**params)).scorer(data)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named model: its fit function, default parameters and the grid tuned on validation users."""
+    """A named model: its fit function, default parameters, the grid tuned on validation users and its served class."""
 
     fit: Callable[..., Scorer]
     params: dict = field(default_factory=dict)
     grid: tuple[dict, ...] = ()
+    model: type[RecommenderModel] | None = None
 
-
-DEFAULT_MODEL = "hybrid"
-
-
-MODELS: dict[str, ModelSpec] = {
-    "popularity-count": ModelSpec(fit_popularity),
-    "popularity-unseen": ModelSpec(fit_popularity, {"recommends_seen": False}),
-    "item-knn": ModelSpec(fit_item_knn, {}, tuple({"neighbours": k} for k in (20, 50, 100, 200))),
-    "als": ModelSpec(
-        fit_als,
-        {},
-        tuple({"factors": f, "regularization": r} for f in (32, 64) for r in (1.0, 5.0, 20.0)),
-    ),
-    "ease": ModelSpec(fit_ease, {}, tuple({"regularization": r} for r in (10.0, 30.0, 100.0, 300.0, 1000.0))),
-    "content": ModelSpec(
-        fit_content,
-        {},
-        tuple({"neighbours": k, "same_leaf_category": leaf} for k in (20, 100) for leaf in (True, False)),
-    ),
-    "hybrid": ModelSpec(
-        fit_hybrid,
-        {},
-        tuple({"content_weight": w, "decay": d} for w in (0.001, 0.003, 0.01, 0.1) for d in (1.0, 2.0)),
-    ),
-}
+    @classmethod
+    def served(cls, model: type[RecommenderModel], grid: tuple[dict, ...] = ()) -> ModelSpec:
+        """The spec of a served model: evaluated through the same class the recommender resource trains."""
+        return cls(partial(fit_scorer, model), {}, grid, model)

@@ -74,6 +74,7 @@ class TrainingData:
     item_text: np.ndarray
     seen: sp.csr_matrix = field(repr=False)
     item_leaf_category: np.ndarray = field(repr=False)
+    item_category: np.ndarray = field(repr=False)
     timestamp: np.ndarray = field(repr=False)
     history_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
@@ -120,6 +121,7 @@ def training_data(
         item_texts(item_ids, items),
         seen,
         leaf_categories(item_ids, items),
+        categories_of(item_ids, items),
         opinions.timestamp[liked],
     )
 
@@ -152,6 +154,8 @@ def leaf_categories(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
 
 def categories_of(item_ids: np.ndarray, items: pd.DataFrame) -> np.ndarray:
     """CATEGORY per item id, NO_CATEGORY where the catalog does not know it."""
+    if "CATEGORY" not in items.columns:
+        return np.full(len(item_ids), NO_CATEGORY, dtype=str)
     by_item = items.drop_duplicates("ITEM_ID").set_index("ITEM_ID")["CATEGORY"]
     return by_item.reindex(pd.Index(item_ids)).fillna(NO_CATEGORY).to_numpy(dtype=str)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from recsys_assets.ml.als import RecommenderParams, recommend, train_recommender
-from recsys_assets.ml.base import MODELS, ModelSpec, Scorer
+from recsys_assets.ml.base import ModelSpec, Scorer
+from recsys_assets.ml.registry import MODELS
 from recsys_assets.ml.encoding import TrainingData, training_data
 from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
 from recsys_assets.ml.popularity import recommend_popular

@@ -8,23 +8,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.ml.ease import EaseScorer, fit_ease
+from recsys_assets.ml.base import RecommenderModel
+from recsys_assets.ml.ease import fit_ease
 from recsys_assets.ml.encoding import (
     Opinions,
     TrainingData,
-    categories_of,
     concatenate,
     pair_matrix,
     rows_of,
     training_data,
 )
-from recsys_assets.ml.neighbours import ItemSimilarityScorer, fit_content
+from recsys_assets.ml.neighbours import fit_content
 from recsys_assets.ml.sequence import recency_matrix, transitions
 from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, recommend_with_fallback
 from recsys_assets.ml.topk import best_per_row, top_k_per_row
@@ -45,7 +46,7 @@ _SPARSE_MATRICES = ("tail", "content", "sequence")
 
 @dataclass(frozen=True)
 class ItemItemParams:
-    """Hyper-parameters of `models.fit_hybrid` (settings None = `models.validated_settings` at fit time)."""
+    """Hyper-parameters of `TrainedItemItem.fit` (settings None = `tuning.validated_settings` at fit time)."""
 
     neighbours: int = 100
     content_weight: float = 0.003
@@ -57,7 +58,7 @@ class ItemItemParams:
 
 
 @dataclass(eq=False)
-class TrainedItemItem(TrainedOnCatalog):
+class TrainedItemItem(TrainedOnCatalog, RecommenderModel):
     """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
 
     `ease` is over the `kept` item codes; `tail`, `content` and `sequence` (the weighted
@@ -74,6 +75,45 @@ class TrainedItemItem(TrainedOnCatalog):
     content: sp.csr_matrix
     sequence: sp.csr_matrix
     params: ItemItemParams
+
+    params_type: ClassVar[type] = ItemItemParams
+
+    @classmethod
+    def fit(cls, data: TrainingData, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
+        """EASE (item-kNN beyond its items), transitions and content kNN, learned from `data.learning_part`.
+
+        `params.settings` None: `tuning.validated_settings` picks EASE's lambda, the recency half-life and
+        the transitions' weight on the training users.
+        """
+        learning = data.learning_part
+        settings = params.settings or validated_settings(learning, ease_items=params.max_items)
+        collaborative = fit_ease(
+            learning, settings.regularization, params.max_items, True, params.neighbours, params.tail_weight
+        )
+        return cls(
+            user_ids=data.user_ids,
+            item_ids=data.item_ids,
+            item_popularity=learning.popularity,
+            item_categories=data.item_category,
+            kept=collaborative.kept,
+            ease=collaborative.ease,
+            tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
+            content=sp.csr_matrix(fit_content(data, params.neighbours).similarity, dtype=np.float32),
+            sequence=fit_sequence(
+                learning, collaborative.kept, collaborative.ease, settings.sequence, params.neighbours
+            ),
+            params=replace(params, settings=settings),
+        )
+
+    def scorer(self, data: TrainingData) -> ItemItemScorer:
+        """Scores of `data`'s users from their recency-weighted histories."""
+        return ItemItemScorer(self, data.recency(self.params.settings.half_life))
+
+    def recommend(
+        self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
+    ) -> pd.DataFrame:
+        """See `recommend_item_item`."""
+        return recommend_item_item(self, interactions, user_ids, num_results)
 
     @cached_property
     def sparse_collaborative(self) -> sp.csr_matrix:
@@ -134,80 +174,23 @@ def train_item_item(
     interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()
 ) -> TrainedItemItem:
     """Fit the hybrid on the positive opinions; the item universe is the catalog plus reviewed items."""
-    data = training_data(interactions, items, params.min_positive_value)
-    settings = validated_settings(data, ease_items=params.max_items) if params.settings is None else params.settings
-    scorer = fit_hybrid(
-        data,
-        neighbours=params.neighbours,
-        content_weight=params.content_weight,
-        decay=params.decay,
-        settings=settings,
-        max_items=params.max_items,
-        tail_weight=params.tail_weight,
-    )
-    collaborative = scorer.collaborative
-    return TrainedItemItem(
-        user_ids=data.user_ids,
-        item_ids=data.item_ids,
-        item_popularity=data.popularity,
-        item_categories=categories_of(data.item_ids, items),
-        kept=collaborative.kept,
-        ease=collaborative.ease,
-        tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
-        content=sp.csr_matrix(scorer.content.similarity, dtype=np.float32),
-        sequence=scorer.sequence,
-        params=replace(params, settings=settings),
-    )
+    return TrainedItemItem.fit(training_data(interactions, items, params.min_positive_value), params)
 
 
 @dataclass(frozen=True)
-class HybridScorer:
-    """Collaborative + transition scores plus content scores weighted by weight / (liked items) ** decay.
+class ItemItemScorer:
+    """history @ (EASE on the kept items + tail + transitions) + content_weight / liked ** decay x history @ content."""
 
-    The collaborative and content scorers share one (recency-weighted) history; `sequence` is
-    the already weighted item x item transition matrix.
-    """
-
-    collaborative: EaseScorer
-    content: ItemSimilarityScorer
-    sequence: sp.csr_matrix
-    weight: float
-    decay: float
+    model: TrainedItemItem
+    history: sp.csr_matrix
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        history = self.collaborative.history[rows]
-        liked = np.maximum(np.diff(history.indptr), 1)
-        content_weight = (self.weight / liked.astype(np.float32) ** self.decay)[:, None]
-        sequence = np.asarray((history @ self.sequence).toarray(), dtype=np.float32)
-        return self.collaborative.scores(rows) + sequence + content_weight * self.content.scores(rows)
-
-
-def fit_hybrid(
-    data: TrainingData,
-    neighbours: int = 100,
-    content_weight: float = 0.003,
-    decay: float = 2.0,
-    settings: HybridSettings | None = None,
-    max_items: int = 3000,
-    tail_weight: float = 0.001,
-    same_leaf_category: bool = True,
-) -> HybridScorer:
-    """EASE (item-kNN beyond its items) + transitions, on a recency-weighted history, plus content kNN.
-
-    `settings` (None: `validated_settings` on the training users) give EASE's lambda, the
-    recency half-life and the transitions' weight. Content is weighted content_weight /
-    liked**decay: the small default makes content order what the collaborative part leaves
-    (nearly) unscored, which is most of a one- or two-review user's catalog, and barely moves
-    long histories; the tiny default tail weight does the same for items beyond EASE's
-    `max_items` (0.1 cut MovieLens NDCG@10 from 0.091 to 0.059: rare items' cosines are noise).
-    """
-    learning = data.learning_part
-    settings = validated_settings(learning, ease_items=max_items) if settings is None else settings
-    history = data.recency(settings.half_life)
-    collaborative = fit_ease(learning, settings.regularization, max_items, True, neighbours, tail_weight, history)
-    sequence = fit_sequence(learning, collaborative.kept, collaborative.ease, settings.sequence, neighbours)
-    content = fit_content(data, neighbours, same_leaf_category, history)
-    return HybridScorer(collaborative, content, sequence, content_weight, decay)
+        model, history = self.model, self.history[rows]
+        scores = np.asarray((history @ model.sparse_collaborative).toarray(), dtype=np.float32)
+        scores[:, model.kept] += history[:, model.kept] @ model.ease
+        liked = np.maximum(np.diff(history.indptr), 1).astype(np.float32)
+        content_weight = (model.params.content_weight / liked**model.params.decay)[:, None]
+        return scores + content_weight * np.asarray((history @ model.content).toarray(), dtype=np.float32)
 
 
 def fit_sequence(
