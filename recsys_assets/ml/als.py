@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -18,12 +16,11 @@ from threadpoolctl import threadpool_limits
 from recsys_assets.ml.base import RecommenderModel
 from recsys_assets.ml.encoding import (
     TrainingData,
-    concatenate,
     pair_matrix,
     rows_of,
     training_data,
 )
-from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, recommend_with_fallback
+from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, picks_in_chunks, recommend_with_fallback
 from recsys_assets.ml.topk import SELECTION_BLOCK, best_per_row
 
 # Upper bound on one users x items score buffer, in float32 cells (64 MiB).
@@ -292,11 +289,7 @@ def _als_picks(model: TrainedRecommender, request: Request, num_results: int) ->
         position = np.broadcast_to(np.arange(n), found.shape)[found]
         return user, item, best[found], position, _reason_items(user, item, liked, unit_item_factors)
 
-    chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
-        parts = list(pool.map(score_chunk, chunks))
-    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
-    return Picks(user, item, score, position, reason, np.full(len(user), -1), "als")
+    return picks_in_chunks(users, _USERS_PER_CHUNK, score_chunk, "als")
 
 
 def recommend(

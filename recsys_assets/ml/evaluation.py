@@ -12,10 +12,10 @@ import pandas as pd
 
 from recsys_assets.ml.als import RecommenderParams, recommend, train_recommender
 from recsys_assets.ml.base import ModelSpec, Scorer
-from recsys_assets.ml.registry import MODELS
 from recsys_assets.ml.encoding import TrainingData, training_data
 from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
 from recsys_assets.ml.popularity import recommend_popular
+from recsys_assets.ml.registry import MODELS
 from recsys_assets.ml.sequence import newest_share
 from recsys_assets.ml.topk import best_per_row
 

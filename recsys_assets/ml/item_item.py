@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -13,21 +11,19 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from recsys_assets.ml.base import RecommenderModel
 from recsys_assets.ml.ease import fit_ease
 from recsys_assets.ml.encoding import (
     Opinions,
     TrainingData,
-    concatenate,
     pair_matrix,
     rows_of,
     training_data,
 )
 from recsys_assets.ml.neighbours import fit_content
 from recsys_assets.ml.sequence import recency_matrix, transitions
-from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, recommend_with_fallback
+from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, picks_in_chunks, recommend_with_fallback
 from recsys_assets.ml.topk import best_per_row, top_k_per_row
 from recsys_assets.ml.tuning import HybridSettings, sequence_scale, validated_settings
 
@@ -303,11 +299,7 @@ def item_item_picks(model: TrainedItemItem, request: Request, num_results: int) 
         reason = _reasons(model, kept_position, liked, content_scale, user, item[top])
         return user, item[top], score[top], position[top], reason
 
-    chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
-        parts = list(pool.map(score_chunk, chunks))
-    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
-    return Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), "item-item")
+    return picks_in_chunks(users, _USERS_PER_CHUNK, score_chunk, "item-item")
 
 
 def recommend_item_item(

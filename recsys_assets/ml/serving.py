@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from recsys_assets.ml.encoding import NO_CATEGORY, Opinions, concatenate, latest_opinions
 
@@ -99,6 +102,20 @@ class Picks:
     reason_item: np.ndarray
     reason_category: np.ndarray
     source: str
+
+
+def picks_in_chunks(
+    users: np.ndarray, users_per_chunk: int, score_chunk: Callable[[np.ndarray], tuple[np.ndarray, ...]], source: str
+) -> Picks:
+    """Picks of `score_chunk(chunk) -> (user, item, score, position, reason_item)` over chunks of `users`.
+
+    Chunks run on a thread pool with BLAS limited to one thread, so memory stays at one chunk per thread.
+    """
+    chunks = [users[start : start + users_per_chunk] for start in range(0, len(users), users_per_chunk)]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
+        parts = list(pool.map(score_chunk, chunks))
+    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
+    return Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), source)
 
 
 def _category_codes(model: TrainedOnCatalog) -> tuple[np.ndarray, np.ndarray]:
