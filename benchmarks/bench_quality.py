@@ -1,4 +1,4 @@
-"""Recommendation quality of every model in `recsys_assets.ml.models`, measured Personalize's way.
+"""Recommendation quality of every model in `recsys_assets.ml.registry`, measured Personalize's way.
 
 Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
 5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
@@ -208,7 +208,7 @@ def markdown(results: dict[str, dict]) -> str:
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
         f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
         "transition weight are picked inside each fit, on items hidden from training users only: "
-        "`models.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/item_item.py`). "
+        "`ml.tuning.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/ml/item_item.py`). "
         "`popularity-count` is Personalize's recipe: the same most popular items for everyone, reviewed ones "
         "included (the recipe has no filter); every other model, `popularity-unseen` included, never recommends an "
         "item the user already reviewed, so the relevant truth items they had reviewed before (share in each "

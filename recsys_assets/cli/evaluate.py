@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
-from recsys_assets.ml.registry import DEFAULT_MODEL
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
+from recsys_assets.ml.registry import DEFAULT_MODEL
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
@@ -83,8 +83,8 @@ def report_table(report: dict) -> str:
     ]
     protocol = report["protocol"]
     footer = (
-        f"* default model. {protocol['splits']} split(s), seeds {protocol['seeds']}, test users {protocol['test_users']}; "
-        "spread (std across splits) in --json"
+        f"* default model. {protocol['splits']} split(s), seeds {protocol['seeds']}, "
+        f"test users {protocol['test_users']}; spread (std across splits) in --json"
     )
     if protocol["duplicate_interactions"]:
         footer += f"; {protocol['duplicate_interactions']} duplicate rows counted once"
@@ -97,7 +97,7 @@ def _formatted(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class ReadTable:
-    """The valid rows of an input CSV and the quarantined ones (catalog.REJECTED_COLUMNS: file, line, column, reason, raw row)."""
+    """The valid rows of an input CSV and the quarantined ones (catalog.REJECTED_COLUMNS)."""
 
     rows: pd.DataFrame
     rejected: pd.DataFrame

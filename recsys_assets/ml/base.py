@@ -1,4 +1,4 @@
-"""The model protocol: what `recsys evaluate` scores (`Scorer`) and what the recommender resource serves (`RecommenderModel`)."""
+"""The model protocol: what `recsys evaluate` scores (`Scorer`) and what the resource serves (`RecommenderModel`)."""
 
 from __future__ import annotations
 

@@ -39,13 +39,12 @@ def fit_ease(
     per_mean_count: bool = False,
     tail_neighbours: int = 0,
     tail_weight: float = 1.0,
-    history: sp.csr_matrix | None = None,
 ) -> EaseScorer:
     """EASE over the `max_items` most popular items; other items get item-kNN scores or none.
 
     With `tail_neighbours` > 0, every pair with an item outside the EASE items is scored by
     `tail_weight` x the item-kNN cosine (top `tail_neighbours` per item); otherwise they get nothing.
-    Users are scored from `history` (default: the binary matrix).
+    Users are scored from the binary matrix.
     """
     learning = data.learning_part
     kept, weights = ease_weights(learning, regularization, max_items, per_mean_count)
@@ -61,7 +60,7 @@ def fit_ease(
             shape=(n_items, n_items),
             dtype=np.float32,
         )
-    return EaseScorer(binarized(data.matrix) if history is None else history, kept, weights, others)
+    return EaseScorer(binarized(data.matrix), kept, weights, others)
 
 
 def most_popular_items(data: TrainingData, max_items: int) -> np.ndarray:

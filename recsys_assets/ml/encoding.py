@@ -44,7 +44,7 @@ def latest_opinions(
 def encode_opinions(
     interactions: pd.DataFrame, items: pd.DataFrame, min_positive_value: float
 ) -> tuple[np.ndarray, np.ndarray, Opinions]:
-    """Sorted user ids, sorted item ids (the catalog plus every reviewed item) and the `latest_opinions` as their codes."""
+    """Sorted user ids, sorted item ids (catalog + reviewed items) and the `latest_opinions` as their codes."""
     user_ids, user_codes = np.unique(interactions["USER_ID"].to_numpy(dtype=str), return_inverse=True)
     reviewed = interactions["ITEM_ID"].to_numpy(dtype=str)
     item_ids = np.unique(np.concatenate([items["ITEM_ID"].to_numpy(dtype=str), reviewed]))

@@ -94,7 +94,7 @@ def item_count(split: EvaluationSplit, known_item_ids: np.ndarray) -> int:
 def evaluate(
     interactions: pd.DataFrame,
     items: pd.DataFrame,
-    params: RecommenderParams = RecommenderParams(),
+    params: RecommenderParams | None = None,
     seed: int = 0,
     k: int = 25,
     train: Callable[[pd.DataFrame, pd.DataFrame], Any] | None = None,
@@ -112,7 +112,7 @@ def evaluate(
     and reviewed item (`item_count`).
     """
     split = personalize_split(interactions, seed=seed)
-    train = train or partial(train_recommender, params=params)
+    train = train or partial(train_recommender, params=params or RecommenderParams())
     model = train(split.train, items)
     test_users = split.test_truth["USER_ID"].unique()
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
@@ -167,7 +167,7 @@ def split_metrics(
     min_positive_value: float = 0.0,
     k: int = 25,
 ) -> dict[str, dict[str, float]]:
-    """Each model learns from the training users; it recommends from the test input and is scored on the positive truth."""
+    """Each model learns from the training users, recommends from the test input and is scored on the positive truth."""
     data = training_data(pd.concat([split.train, split.test_input]), items, min_positive_value)
     rows = np.searchsorted(data.user_ids, split.test_truth["USER_ID"].unique().astype(str))
     data = replace(data, history_only=rows)

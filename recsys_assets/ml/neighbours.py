@@ -50,19 +50,16 @@ def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True)
     return ItemSimilarityScorer(history, cosine_neighbours(sp.csr_matrix(learned.T), neighbours))
 
 
-def fit_content(
-    data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True, history: sp.csr_matrix | None = None
-) -> ItemSimilarityScorer:
+def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemSimilarityScorer:
     """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item.
 
     With `same_leaf_category`, an item's neighbours are drawn from its own leaf category only
     (items without one form one group), so the cost grows with the sum of squared category sizes
-    rather than the squared catalog size. Users are scored from `history` (default: binary matrix).
+    rather than the squared catalog size. Users are scored from the binary matrix.
     """
     features = tfidf(data.item_text)
     groups = data.item_leaf_category if same_leaf_category else np.zeros(len(data.item_ids), dtype=np.int64)
-    history = binarized(data.matrix) if history is None else history
-    return ItemSimilarityScorer(history, grouped_cosine_neighbours(features, groups, neighbours))
+    return ItemSimilarityScorer(binarized(data.matrix), grouped_cosine_neighbours(features, groups, neighbours))
 
 
 def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -1,4 +1,4 @@
-"""Every model by name, the served ones included: what the recommender resource, `recsys evaluate` and the benchmarks use."""
+"""Every model by name: what the recommender resource, `recsys evaluate` and the benchmarks use."""
 
 from __future__ import annotations
 

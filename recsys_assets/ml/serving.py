@@ -1,4 +1,4 @@
-"""What turns a model's picks into the served table: the request encoding, the popularity fallback and the ranked frame."""
+"""What turns a model's picks into the served table: request encoding, popularity fallback, ranked frame."""
 
 from __future__ import annotations
 

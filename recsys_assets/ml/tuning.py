@@ -140,7 +140,7 @@ def _one_random_like(user: np.ndarray, users: np.ndarray, liked: np.ndarray, rng
 def _held_out(
     user: np.ndarray, item: np.ndarray, hide: np.ndarray, users: np.ndarray, shape: tuple[int, int]
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Without the `hide` entries: the `users`' binary rows, their hidden items (dense boolean) and the item Gram matrix."""
+    """Without the `hide` entries: the `users`' binary rows, their hidden items (dense) and the item Gram matrix."""
     rest = sp.csr_matrix((np.ones(int((~hide).sum()), dtype=np.float32), (user[~hide], item[~hide])), shape=shape)
     hidden = sp.csr_matrix((np.ones(int(hide.sum()), dtype=bool), (user[hide], item[hide])), shape=shape)[
         users

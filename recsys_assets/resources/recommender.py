@@ -28,7 +28,7 @@ class Recommender(ConfigurableResource, ABC):
 
     @abstractmethod
     def offline_metrics(self, interactions: pd.DataFrame, items: pd.DataFrame) -> dict[str, dict[str, float]]:
-        """{"model": metrics, "popularity-count": metrics, ...} under Personalize's protocol (more baselines may follow)."""
+        """{"model": metrics, "popularity-count": metrics, ...} under Personalize's protocol."""
 
     @abstractmethod
     def recommend(
