@@ -39,12 +39,7 @@ _PARAMS_FILE = "params.json"
 
 @dataclass(frozen=True)
 class RecommenderParams:
-    """Hyper-parameters of the implicit ALS model.
-
-    Defaults were picked by NDCG@10 on validation splits of MovieLens-small's training users
-    (ratings >= 3.5 positive): low alpha (0.5-2) beat 20 clearly, 32 factors matched 64 at half
-    the cost. alpha = 2 keeps positive confidence >= 1 for sentiment values >= 0.5.
-    """
+    """Hyper-parameters of the implicit ALS model (defaults: docs/ml.md)."""
 
     factors: int = 32
     regularization: float = 5.0
@@ -160,11 +155,7 @@ def _fold_in(model: TrainedRecommender, users: np.ndarray, values: sp.csr_matrix
 
 @dataclass(frozen=True)
 class _ItemsByNorm:
-    """Scorable items (those with positive reviews) by descending factor norm (ties: item code).
-
-    `factors` is zero-padded to whole selection blocks; `norms` has one trailing zero more, so
-    `norms[c]` bounds the norm of every column from c on.
-    """
+    """Scorable items by descending factor norm (ties: item code); `norms[c]` bounds every column from c on."""
 
     item: np.ndarray
     factors: np.ndarray
@@ -192,11 +183,7 @@ def _best_columns(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact n best unseen columns of `items` per user row, best first (ties: lower item code).
 
-    Columns are scored in growing blocks; a user stops as soon as its n-th best score beats
-    |user| * |next item| (Cauchy-Schwarz bound on every remaining column). ALS item norms
-    fall steeply with popularity, so most users stop after the first block or two.
-    Missing picks (fewer than n unseen items) have column -1 and score -inf.
-    """
+    Missing picks (fewer than n unseen items) have column -1 and score -inf; the early stop is in docs/ml.md."""
     rows, n_items = len(user_factors), len(items.item)
     best_columns = np.full((rows, n), -1)
     best_scores = np.full((rows, n), -np.inf, dtype=np.float32)
@@ -224,11 +211,7 @@ def _best_columns(
 
 
 def _request_factors(model: TrainedRecommender, request: Request) -> np.ndarray:
-    """Each requested user's ALS factors: the model's, else folded in from their positive opinions.
-
-    A user without factors (new since training, or a held-out user in an evaluation) gets what
-    ALS's own user step gives them against the trained item factors (implicit's recalculate_user).
-    """
+    """Each requested user's ALS factors: the model's, else folded in from their positive opinions."""
     known = request.model_user >= 0
     factors = np.zeros((len(request.user_ids), model.item_factors.shape[1]), dtype=np.float32)
     factors[known] = model.user_factors[request.model_user[known]]
@@ -257,11 +240,7 @@ def _reason_items(
 
 
 def _als_picks(model: TrainedRecommender, request: Request, num_results: int) -> Picks:
-    """Top ALS-scored unseen items, with reasons, for requested users who have factors and likes.
-
-    Users are scored in chunks on a thread pool (BLAS itself limited to one thread), so memory
-    stays at one bounded score buffer per thread.
-    """
+    """Top ALS-scored unseen items, with reasons, for requested users who have factors and likes."""
     opinions = request.opinions
     n_users, n_items = len(request.user_ids), len(model.item_ids)
     liked_user, liked_item = opinions.user[opinions.positive], opinions.item[opinions.positive]
@@ -298,16 +277,9 @@ def recommend(
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int = 5,
 ) -> pd.DataFrame:
-    """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
+    """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): ALS picks, then the fallback.
 
-    `interactions` is the users' history: every item in it is excluded, its positive items are
-    the ALS reasons and the source of the favourite category. Users with a positive item get ALS
-    picks (SOURCE 'als', REASON_ITEM_ID = most similar liked item), from their trained factors or,
-    for users the model has not seen, from factors folded in from their positive items;
-    everyone is topped up with the most popular items of their favourite category, then of all
-    items (SOURCE 'popularity', REASON_CATEGORY = that category, or null for all items).
-    SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity'.
-    """
+    SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity' (docs/ml.md)."""
     return recommend_with_fallback(
         model, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True
     )

@@ -16,10 +16,8 @@ from recsys_assets.ml.encoding import TrainingData
 
 
 class Scorer(Protocol):
-    """Dense scores (rows x items) for rows of the data a model was fitted or bound to.
-
-    Lists leave out the items a user already reviewed, unless the scorer says `recommends_seen`.
-    """
+    """Dense scores (rows x items) for rows of the data a model was bound to; reviewed items are
+    left out of the lists unless the scorer says `recommends_seen`."""
 
     def scores(self, rows: np.ndarray) -> np.ndarray: ...
 

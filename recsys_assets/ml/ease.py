@@ -14,11 +14,7 @@ from recsys_assets.ml.neighbours import cosine_neighbours
 
 @dataclass(frozen=True)
 class EaseScorer:
-    """EASE weights among the `kept` items plus a sparse item x item similarity for other pairs.
-
-    scores = history @ others, and history[:, kept] @ ease added on the kept columns; `others`
-    holds no kept x kept pair, so every (liked, candidate) pair has exactly one weight.
-    """
+    """scores = history @ others, plus history[:, kept] @ ease on the kept columns (`others` holds no kept pair)."""
 
     history: sp.csr_matrix
     kept: np.ndarray
@@ -40,12 +36,8 @@ def fit_ease(
     tail_neighbours: int = 0,
     tail_weight: float = 1.0,
 ) -> EaseScorer:
-    """EASE over the `max_items` most popular items; other items get item-kNN scores or none.
-
-    With `tail_neighbours` > 0, every pair with an item outside the EASE items is scored by
-    `tail_weight` x the item-kNN cosine (top `tail_neighbours` per item); otherwise they get nothing.
-    Users are scored from the binary matrix.
-    """
+    """EASE over the `max_items` most popular items; pairs outside them get `tail_weight` x item-kNN cosine
+    (top `tail_neighbours` per item) when `tail_neighbours` > 0, else nothing."""
     learning = data.learning_part
     kept, weights = ease_weights(learning, regularization, max_items, per_mean_count)
     n_items = len(data.item_ids)
@@ -83,12 +75,8 @@ def ease_from_gram(gram: np.ndarray, regularization: float) -> np.ndarray:
 def ease_weights(
     data: TrainingData, regularization: float = 300.0, max_items: int = 3000, per_mean_count: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """EASE on binary X over the `max_items` most popular items: their codes and B over them.
-
-    The dense item x item inverse is what limits the item count (36 MB at the default). With
-    `per_mean_count`, lambda = regularization x the kept items' mean positive count, so one
-    setting fits small dense and large sparse data alike.
-    """
+    """EASE on binary X over the `max_items` most popular items: their codes and B over them
+    (`per_mean_count`: lambda = regularization x their mean positive count)."""
     kept = most_popular_items(data, max_items)
     columns = binarized(data.matrix)[:, kept]
     gram = (columns.T @ columns).toarray()

@@ -60,13 +60,9 @@ def encode_opinions(
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Positive (user, item) values (latest opinion per pair) and the items' metadata text.
+    """Positive (user, item) values (latest opinion per pair), their TIMESTAMPs and the items' metadata.
 
-    `timestamp` holds each stored cell's TIMESTAMP, aligned with `matrix.data` (canonical CSR).
-    `history_only` rows (test users, in an evaluation) are histories to recommend from that no
-    model learns from: fits learn from `learning_part`, as Personalize trains on its training
-    users only.
-    """
+    `history_only` rows (test users in an evaluation) are histories no model learns from (see `learning_part`)."""
 
     user_ids: np.ndarray
     item_ids: np.ndarray

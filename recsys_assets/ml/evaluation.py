@@ -45,14 +45,7 @@ def personalize_split(
     holdout_fraction: float = 0.1,
     seed: int = 0,
 ) -> EvaluationSplit:
-    """Split users and test users' histories like Personalize (see module docstring).
-
-    test_user_fraction x users, rounded half up and at least 1, test users are drawn among users
-    with >= 2 interactions (all of them if fewer qualify); each keeps floor(holdout_fraction * n),
-    at least 1 and at most n - 1, of its newest interactions as truth. Equal TIMESTAMPs are
-    ordered by `event_hash`, so the split does not depend on the file's layout. Identical rows
-    are kept once.
-    """
+    """Split users and test users' histories like Personalize (docs/ml.md); identical rows are kept once."""
     interactions = interactions.drop_duplicates()
     interactions_per_user = interactions["USER_ID"].value_counts().sort_index()
     candidates = interactions_per_user.index[interactions_per_user >= 2].to_numpy(dtype=str)
@@ -102,15 +95,8 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Metrics of a model ("model") and of the popularity baselines on one split.
 
-    "popularity-count" is Personalize's recipe (the same most popular items for everyone, reviewed
-    ones included); "popularity-unseen" skips each user's reviewed items, as the model must.
-
-    The model is ALS with `params` unless `train(interactions, items)` and its
-    `recommend_with(model, interactions, users, k)` give another (its `params` must carry
-    min_positive_value). The model trains on the training users only; it and the baselines
-    recommend `k` unseen items per test user from the test input. Coverage counts every catalog
-    and reviewed item (`item_count`).
-    """
+    The model is ALS with `params` unless `train(interactions, items)` and `recommend_with(model, interactions,
+    users, k)` give another; it trains on the training users and recommends `k` items per test user."""
     split = personalize_split(interactions, seed=seed)
     train = train or partial(train_recommender, params=params or RecommenderParams())
     model = train(split.train, items)
@@ -128,13 +114,8 @@ def evaluate(
 
 
 def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, k: int) -> pd.DataFrame:
-    """USER_ID, RANK, ITEM_ID of each row's k best unseen items (any items if the scorer `recommends_seen`).
-
-    Ties and zero scores go to popularity.
-
-    Popularity breaks ties through a term of 1e-4 x the row's largest |score| times the item's
-    popularity share, so it orders items the model scores (nearly) alike and nothing else.
-    """
+    """USER_ID, RANK, ITEM_ID of each row's k best unseen items (any if the scorer `recommends_seen`);
+    ties and zero scores go to popularity."""
     learned_popularity = data.learning_part.popularity
     popularity = learned_popularity / max(int(learned_popularity.max(initial=0)), 1)
     frames = []
@@ -202,13 +183,9 @@ def compare_models(
     min_positive_value: float = 0.0,
     small_test_set: int = SMALL_TEST_SET,
 ) -> dict:
-    """Personalize's metrics of each model, averaged over seeded splits, with their spread.
+    """Personalize's metrics of each model, averaged over seeded splits, with their spread (docs/ml.md).
 
-    One split; `SPLITS_WHEN_SMALL` (seeds seed, seed + 1, ...) when it has fewer than
-    `small_test_set` test users. Models named in `tune` get the grid point that wins on a
-    validation split of each split's training users (never the test users).
-    Returns {"models": {name: {metric: mean}}, "protocol": {...}} (spread = std across splits).
-    """
+    Returns {"models": {name: {metric: mean}}, "protocol": {...}}; models named in `tune` get their best grid point."""
     models = models if models is not None else MODELS
     splits = [personalize_split(interactions, seed=seed)]
     if splits[0].test_truth["USER_ID"].nunique() < small_test_set:

@@ -57,9 +57,7 @@ class ItemItemParams:
 class TrainedItemItem(TrainedOnCatalog, RecommenderModel):
     """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
 
-    `ease` is over the `kept` item codes; `tail`, `content` and `sequence` (the weighted
-    transitions) are item x item CSR matrices.
-    """
+    `ease` is over the `kept` item codes; `tail`, `content` and `sequence` are item x item CSR matrices."""
 
     user_ids: np.ndarray
     item_ids: np.ndarray
@@ -76,11 +74,8 @@ class TrainedItemItem(TrainedOnCatalog, RecommenderModel):
 
     @classmethod
     def fit(cls, data: TrainingData, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
-        """EASE (item-kNN beyond its items), transitions and content kNN, learned from `data.learning_part`.
-
-        `params.settings` None: `tuning.validated_settings` picks EASE's lambda, the recency half-life and
-        the transitions' weight on the training users.
-        """
+        """EASE (item-kNN beyond its items), transitions and content kNN, learned from `data.learning_part`;
+        `params.settings` None: `tuning.validated_settings` picks them."""
         learning = data.learning_part
         settings = params.settings or validated_settings(learning, ease_items=params.max_items)
         collaborative = fit_ease(
@@ -215,12 +210,7 @@ def _chunk_candidates(
     seen: sp.csr_matrix,
     n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, item, score) of unseen positively scored candidates holding each row's n best.
-
-    The EASE block is dense over the kept items; tail and content scores are sparse. Sparse
-    scores on kept columns join the dense block; the others stay only where they reach the
-    row's n-th best dense score.
-    """
+    """(row, item, score) of unseen positively scored candidates holding each row's n best."""
     n_items = len(model.item_ids)
     sparse = (history @ model.sparse_collaborative + sp.diags(content_scale) @ (history @ model.content)).tocoo()
     dense = np.asarray(history[:, model.kept] @ model.ease, dtype=np.float32)
@@ -308,13 +298,8 @@ def recommend_item_item(
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int = 5,
 ) -> pd.DataFrame:
-    """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
-
-    Same rules as `recommender.recommend` with the item-item model in place of ALS: users with
-    a liked item in `interactions` get its positively scored picks (SOURCE 'item-item',
-    REASON_ITEM_ID = the liked item whose term drove the score, null if none did), then
-    everyone is topped up from the popularity fallback.
-    """
+    """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): positively scored
+    item-item picks with the liked item that drove each (null if none), then the popularity fallback."""
     return recommend_with_fallback(
         model, interactions, user_ids, num_results, model_picks=item_item_picks, use_favourite_category=True
     )

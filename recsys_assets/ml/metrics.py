@@ -30,16 +30,8 @@ COVERAGE_CUTOFF = 25
 
 
 def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int) -> dict[str, float]:
-    """Personalize's offline metrics of ranked lists against relevant truth items.
-
-    `recommended`: USER_ID, RANK (1 = best), ITEM_ID. `truth`: the relevant (USER_ID, ITEM_ID)
-    pairs; users in it are the ones averaged over (a user without recommendations scores 0).
-    NDCG@K = sum over hits at rank r <= K of 1/log2(1 + r), divided by the same sum over ranks
-    1..min(#truth, K); MRR@25 = 1/rank of the first hit in the top 25 (0 if none);
-    precision@K = hits in top K / K; coverage = distinct items in the top 25 lists / n_items
-    (every item of the items and interactions data, as Personalize counts). All are NaN when
-    `truth` is empty.
-    """
+    """Personalize's offline metrics (docs/ml.md) of ranked lists (USER_ID, RANK, ITEM_ID) against the relevant
+    (USER_ID, ITEM_ID) pairs of `truth`, averaged over its users; coverage over `n_items`; NaN without truth."""
     recommended = recommended[recommended["RANK"] <= max(CUTOFFS)]
     truth = truth[["USER_ID", "ITEM_ID"]].drop_duplicates()
     truth_users = truth["USER_ID"].unique()

@@ -51,24 +51,15 @@ def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True)
 
 
 def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemSimilarityScorer:
-    """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item.
-
-    With `same_leaf_category`, an item's neighbours are drawn from its own leaf category only
-    (items without one form one group), so the cost grows with the sum of squared category sizes
-    rather than the squared catalog size. Users are scored from the binary matrix.
-    """
+    """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item (within the leaf
+    category with `same_leaf_category`); users are scored from the binary matrix."""
     features = tfidf(data.item_text)
     groups = data.item_leaf_category if same_leaf_category else np.zeros(len(data.item_ids), dtype=np.int64)
     return ItemSimilarityScorer(binarized(data.matrix), grouped_cosine_neighbours(features, groups, neighbours))
 
 
 def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Item x item cosine of the feature rows, each row cut to its k most similar other items.
-
-    Rows are done in blocks. When the features fit densely, a sparse block times the dense
-    transposed features gives a dense block (sparse x sparse is slow when many items share
-    features); otherwise the product is sparse.
-    """
+    """Item x item cosine of the feature rows, each row cut to its k most similar other items."""
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
     unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
     n_items = unit.shape[0]
@@ -123,12 +114,8 @@ def _top_k_dense(similarity: np.ndarray, k: int, first_row: int) -> sp.csr_matri
 
 
 def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
-    """Items x tokens TF-IDF (log-scaled counts, smooth idf); tokens in most items are dropped.
-
-    Tokens are lower-cased runs of two or more letters or digits ("Home&Kitchen|Mixers" ->
-    home, kitchen, mixers). A token of one item relates it to nothing, and one in more than
-    `max_document_share` of the items with text carries no signal: both are dropped.
-    """
+    """Items x tokens TF-IDF (log-scaled counts, smooth idf); tokens of one item or of more than
+    `max_document_share` of the items with text are dropped."""
     starts = range(0, max(len(texts), 1), _TEXTS_PER_CHUNK)
     pair_item, tokens, count = (
         np.concatenate(part)
@@ -150,11 +137,7 @@ def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:
 
 
 def _token_counts(texts: np.ndarray, first_item: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(item, token, count) of every distinct token of each text; items numbered from `first_item`.
-
-    One regex pass over the texts joined by line breaks (fast and lean next to per-text token
-    lists); the breaks number the items.
-    """
+    """(item, token, count) of every distinct token of each text; items numbered from `first_item`."""
     one_line = pd.Series(texts, dtype="str").fillna("").str.replace("\n", " ", regex=False)
     codes, vocabulary = pd.factorize(pd.Series(_TOKEN_OR_BREAK.findall("\n".join(one_line).lower()), dtype=object))
     is_break = codes == (vocabulary.get_loc("\n") if "\n" in vocabulary else -1)

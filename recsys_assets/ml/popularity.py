@@ -23,11 +23,8 @@ class PopularityScorer:
 
 
 def fit_popularity(data: TrainingData, recommends_seen: bool = True) -> PopularityScorer:
-    """Personalize's popularity-count: the same most-reviewed items for everyone, reviewed ones included.
-
-    With `recommends_seen=False` ("popularity-unseen") each user's list skips what they reviewed,
-    the rule every other model follows.
-    """
+    """Personalize's popularity-count: the most-reviewed items for everyone, reviewed ones included
+    (`recommends_seen=False`: "popularity-unseen", each user's reviewed items skipped)."""
     return PopularityScorer(data.learning_part.popularity, recommends_seen)
 
 
@@ -38,11 +35,7 @@ def recommend_popular(
     num_results: int = 5,
     include_reviewed: bool = True,
 ) -> pd.DataFrame:
-    """Popularity-count baseline: the most popular items overall, no personalisation.
-
-    As Personalize's popularity-count recipe, everyone gets the same items, reviewed ones
-    included; with `include_reviewed=False`, each user's reviewed items are skipped.
-    """
+    """The most popular items overall for everyone, reviewed ones included unless `include_reviewed=False`."""
     history = interactions if not include_reviewed else interactions.iloc[0:0]
     return recommend_with_fallback(
         model, history, user_ids, num_results, model_picks=None, use_favourite_category=False

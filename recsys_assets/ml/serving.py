@@ -107,10 +107,8 @@ class Picks:
 def picks_in_chunks(
     users: np.ndarray, users_per_chunk: int, score_chunk: Callable[[np.ndarray], tuple[np.ndarray, ...]], source: str
 ) -> Picks:
-    """Picks of `score_chunk(chunk) -> (user, item, score, position, reason_item)` over chunks of `users`.
-
-    Chunks run on a thread pool with BLAS limited to one thread, so memory stays at one chunk per thread.
-    """
+    """Picks of `score_chunk(chunk) -> (user, item, score, position, reason_item)` over chunks of `users`,
+    on a thread pool with BLAS limited to one thread."""
     chunks = [users[start : start + users_per_chunk] for start in range(0, len(users), users_per_chunk)]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
         parts = list(pool.map(score_chunk, chunks))
@@ -134,13 +132,9 @@ def _first_unexcluded(
     excluded_user: np.ndarray,
     excluded_rank: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """First `need[u]` items of user u's segment of `ranking` that u has not excluded.
+    """(user, item, position) of the first `need[u]` items of u's segment of `ranking` u has not excluded.
 
-    `excluded_rank` is the rank of each excluded (user, item) pair inside that user's segment
-    (pairs unique). The j-th allowed rank is j plus the number of excluded ranks e_k (sorted,
-    k-th of the user) with e_k - k <= j, so no per-user loop is needed.
-    Returns (user, item, position) arrays ordered by position.
-    """
+    `excluded_rank`: rank of each excluded (user, item) pair inside that user's segment (pairs unique)."""
     order = np.lexsort((excluded_rank, excluded_user))
     excluded_user = excluded_user[order]
     index_in_user = np.arange(len(order)) - np.searchsorted(excluded_user, excluded_user)
@@ -164,10 +158,8 @@ def _most_popular_in_group(
     excluded_user: np.ndarray,
     excluded_item: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(user, item, position) of the most popular non-excluded items of each user's group.
-
-    Ties go to the lower item code; users in group -1 get nothing.
-    """
+    """(user, item, position) of the most popular non-excluded items of each user's group
+    (ties: lower item code; group -1 gets nothing)."""
     n_items = len(popularity)
     ranking = np.lexsort((np.arange(n_items), -popularity, item_group))
     rank = np.empty(n_items, dtype=np.int64)
@@ -255,11 +247,8 @@ def recommend_with_fallback(
     model_picks: Callable[[Any, Request, int], Picks] | None,
     use_favourite_category: bool,
 ) -> pd.DataFrame:
-    """The model's picks (optional) topped up with popularity picks to `num_results` per user.
-
-    `model` needs user_ids, item_ids, item_categories, item_popularity and
-    params.min_positive_value; `model_picks(model, request, num_results)` adds the rest.
-    """
+    """The model's picks (optional, `model_picks(model, request, num_results)`) topped up with popularity
+    picks to `num_results` per user."""
     category_names, category_codes = _category_codes(model)
     request = prepare_request(model, interactions, user_ids, category_codes)
     n_users = len(request.user_ids)

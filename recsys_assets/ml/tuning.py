@@ -15,12 +15,8 @@ from recsys_assets.ml.sequence import newest_share, recency_matrix, transitions
 
 @dataclass(frozen=True)
 class HybridSettings:
-    """What `validated_settings` picks for the hybrid.
-
-    regularization: EASE's lambda per mean item count. half_life: recency half-life in liked
-    items (None: the order of a history is ignored). sequence: weight of the transitions
-    relative to EASE (the factor matching their typical row maxima is applied on top; 0: none).
-    """
+    """What `validated_settings` picks: EASE's lambda per mean item count, the recency half-life in
+    liked items (None: order ignored) and the transitions' weight relative to EASE (0: none)."""
 
     regularization: float
     half_life: float | None
@@ -45,19 +41,8 @@ def validated_settings(
     folds: int = 5,
     seed: int = 0,
 ) -> HybridSettings:
-    """The hybrid's settings that best rank items hidden from training users, fitted without them.
-
-    Up to `max_users` users with two or more liked items among the `max_items` most popular
-    (seeded draw) take part. Lambda (per mean item count of the `ease_items` the final model
-    keeps): each user hides one random liked item, order left aside, and the best mean NDCG@10
-    wins (ties: the strongest). Recency and transitions: the users, in `folds` groups, hide
-    their newest 10% (at least one) as Personalize's split does, and each group's users are
-    histories only, as Personalize's test users are: the model that ranks for them learned from
-    everyone else. The simplest candidate within one standard error of the best wins
-    (`simplest_within_one_standard_error`); no recency and no transitions count as simplest, so
-    order only counts where it measurably predicts. Cheap, so it runs at fit time. With fewer
-    than `min_users` such users the choice is noise and `fallback` is used.
-    """
+    """The item-item settings that best rank items hidden from training users (docs/ml.md);
+    `fallback` below `min_users` eligible users."""
     kept = most_popular_items(data, max_items)
     position = np.full(len(data.item_ids), -1)
     position[kept] = np.arange(len(kept))
@@ -103,11 +88,7 @@ def _order_ndcg(
     half_lives: tuple[float | None, ...],
     sequence_weights: tuple[float, ...],
 ) -> np.ndarray:
-    """NDCG@10 (half-life x weight rows, `group` users columns) of the group's `newest` likes.
-
-    The group's users are histories only: EASE and the transitions learn from everyone else's
-    likes (user, item, timestamp, newest: entries sorted by user).
-    """
+    """NDCG@10 (half-life x weight rows, `group` users columns) of the group's `newest` likes, learned without them."""
     user, item, timestamp, newest = likes
     in_group = np.isin(user, group)
     learned = ~in_group
@@ -149,11 +130,7 @@ def _held_out(
 
 
 def simplest_within_one_standard_error(per_user: np.ndarray) -> int:
-    """First candidate (row) whose mean is within one standard error of the best one's.
-
-    The standard error is that of the per-user differences to the best candidate, so a more
-    complex setting is only chosen when it beats the simpler ones by more than noise.
-    """
+    """First candidate (row) whose mean is within one standard error (of the paired differences) of the best."""
     best = int(np.argmax(per_user.mean(axis=1)))
     differences = per_user[best] - per_user
     standard_error = (
