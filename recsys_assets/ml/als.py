@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.ml.base import RecommenderModel
+from recsys_assets.ml.base import ARRAYS_FILE, PARAMS_FILE, RecommenderModel
 from recsys_assets.ml.encoding import (
     TrainingData,
     pair_matrix,
@@ -26,15 +26,8 @@ from recsys_assets.ml.topk import SELECTION_BLOCK, best_per_row
 # Upper bound on one users x items score buffer, in float32 cells (64 MiB).
 _SCORE_BUFFER_CELLS = 16 * 1024 * 1024
 
-
 # Users scored together by one thread.
 _USERS_PER_CHUNK = 4096
-
-
-_ARRAYS_FILE = "arrays.npz"
-
-
-_PARAMS_FILE = "params.json"
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,7 @@ class TrainedRecommender(TrainedOnCatalog, RecommenderModel):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(
-            directory / _ARRAYS_FILE,
+            directory / ARRAYS_FILE,
             user_ids=self.user_ids,
             item_ids=self.item_ids,
             user_factors=self.user_factors,
@@ -112,14 +105,14 @@ class TrainedRecommender(TrainedOnCatalog, RecommenderModel):
             item_popularity=self.item_popularity,
             item_categories=self.item_categories,
         )
-        (directory / _PARAMS_FILE).write_text(json.dumps(asdict(self.params), indent=2))
+        (directory / PARAMS_FILE).write_text(json.dumps(asdict(self.params), indent=2))
 
     @classmethod
     def load(cls, directory: Path) -> TrainedRecommender:
         """Read a model written by `save`."""
         directory = Path(directory)
-        params = RecommenderParams(**json.loads((directory / _PARAMS_FILE).read_text()))
-        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+        params = RecommenderParams(**json.loads((directory / PARAMS_FILE).read_text()))
+        with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             return cls(**{name: arrays[name] for name in arrays.files}, params=params)
 
 

@@ -14,6 +14,10 @@ import pandas as pd
 
 from recsys_assets.ml.encoding import TrainingData
 
+# The files `RecommenderModel.save` writes into its folder.
+ARRAYS_FILE = "arrays.npz"
+PARAMS_FILE = "params.json"
+
 
 class Scorer(Protocol):
     """Dense scores (rows x items) for rows of the data a model was bound to; reviewed items are

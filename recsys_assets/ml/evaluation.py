@@ -22,9 +22,7 @@ from recsys_assets.ml.topk import best_per_row
 # Below this many test users, metrics are averaged over SPLITS_WHEN_SMALL seeded splits.
 SMALL_TEST_SET = 500
 
-
 SPLITS_WHEN_SMALL = 5
-
 
 # Test users scored together (bounds the dense rows x items score buffer).
 _SCORED_ROWS = 1024

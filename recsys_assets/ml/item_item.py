@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys_assets.ml.base import RecommenderModel
+from recsys_assets.ml.base import ARRAYS_FILE, PARAMS_FILE, RecommenderModel
 from recsys_assets.ml.ease import fit_ease
 from recsys_assets.ml.encoding import (
     Opinions,
@@ -27,15 +27,8 @@ from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, picks_in_
 from recsys_assets.ml.topk import best_per_row, top_k_per_row
 from recsys_assets.ml.tuning import HybridSettings, sequence_scale, validated_settings
 
-_ARRAYS_FILE = "arrays.npz"
-
-
-_PARAMS_FILE = "params.json"
-
-
 # Requested users scored together by one thread.
 _USERS_PER_CHUNK = 2048
-
 
 _SPARSE_MATRICES = ("tail", "content", "sequence")
 
@@ -121,7 +114,7 @@ class TrainedItemItem(TrainedOnCatalog, RecommenderModel):
             for part in ("data", "indices", "indptr")
         }
         np.savez(
-            directory / _ARRAYS_FILE,
+            directory / ARRAYS_FILE,
             user_ids=self.user_ids,
             item_ids=self.item_ids,
             item_popularity=self.item_popularity,
@@ -130,22 +123,22 @@ class TrainedItemItem(TrainedOnCatalog, RecommenderModel):
             ease=self.ease,
             **sparse,
         )
-        (directory / _PARAMS_FILE).write_text(json.dumps({"model": "item-item", **asdict(self.params)}, indent=2))
+        (directory / PARAMS_FILE).write_text(json.dumps({"model": "item-item", **asdict(self.params)}, indent=2))
 
     @staticmethod
     def is_saved_in(directory: Path) -> bool:
         """Whether `directory` holds a model written by `save` (rather than an ALS model)."""
-        params = Path(directory) / _PARAMS_FILE
+        params = Path(directory) / PARAMS_FILE
         return params.exists() and json.loads(params.read_text()).get("model") == "item-item"
 
     @classmethod
     def load(cls, directory: Path) -> TrainedItemItem:
         """Read a model written by `save`."""
         directory = Path(directory)
-        params = json.loads((directory / _PARAMS_FILE).read_text())
+        params = json.loads((directory / PARAMS_FILE).read_text())
         params.pop("model")
         params["settings"] = HybridSettings(**params["settings"])
-        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+        with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             n_items = len(arrays["item_ids"])
             sparse = {
                 name: sp.csr_matrix(

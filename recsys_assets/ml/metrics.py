@@ -19,12 +19,9 @@ METRIC_NAMES = (
     "precision_at_25",
 )
 
-
 CUTOFFS = (5, 10, 25)
 
-
 MRR_CUTOFF = 25
-
 
 COVERAGE_CUTOFF = 25
 

@@ -14,17 +14,13 @@ from recsys_assets.ml.topk import best_per_row, top_k_per_row
 
 TOKEN = re.compile(r"[^\W_]{2,}")
 
-
 # A token or the line break that separates two items' texts in `tfidf`, which reads texts in chunks.
 _TOKEN_OR_BREAK = re.compile(rf"{TOKEN.pattern}|\n")
 
-
 _TEXTS_PER_CHUNK = 10_000
-
 
 # Similarity rows computed together when keeping each item's nearest neighbours.
 _NEIGHBOUR_BLOCK = 2048
-
 
 # Feature matrices up to this many cells (float32) are multiplied densely in `cosine_neighbours`.
 _DENSE_FEATURE_CELLS = 32 * 1024 * 1024
