@@ -15,7 +15,7 @@ def test_best_per_row_is_a_full_sort_ties_to_the_lower_column(columns, n):
     assert best.shape == expected.shape
     # every pick is a best score; ties at block maxima may pick another column of the same score
     np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
-    if columns <= 64 * n:
+    if columns < 4 * 64 * n:
         np.testing.assert_array_equal(best, expected)
 
 

@@ -7,6 +7,8 @@ import scipy.sparse as sp
 
 # Items per selection block when picking the top-N of a score row (see `best_per_row`).
 SELECTION_BLOCK = 64
+# Rows at least this many times wider than the n best blocks are selected by blocks (faster there, see docs/ml.md).
+_BLOCKS_PAY_OFF = 4
 
 
 def best_per_row(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -15,7 +17,7 @@ def best_per_row(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     n = min(n, columns)
     if n == 0:
         return np.zeros((rows, 0), dtype=np.int64), np.zeros((rows, 0), dtype=scores.dtype)
-    if SELECTION_BLOCK * n < columns:
+    if _BLOCKS_PAY_OFF * SELECTION_BLOCK * n <= columns:
         if columns % SELECTION_BLOCK:
             scores = np.pad(scores, ((0, 0), (0, -columns % SELECTION_BLOCK)), constant_values=-np.inf)
         candidates = _block_candidates(scores, n)
