@@ -1,4 +1,4 @@
-"""Recommendation quality of every model in `recsys_assets.ml.models`, measured Personalize's way.
+"""Recommendation quality of every model in `recsys_assets.ml.registry`, measured Personalize's way.
 
 Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
 5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 from results import write_section
 
+from recsys_assets.ml.base import ModelSpec
+from recsys_assets.ml.encoding import TrainingData
 from recsys_assets.ml.evaluation import compare_models
-from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, TrainingData
+from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -207,7 +209,7 @@ def markdown(results: dict[str, dict]) -> str:
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
         f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
         "transition weight are picked inside each fit, on items hidden from training users only: "
-        "`models.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/item_item.py`). "
+        "`ml.tuning.validated_settings`); it is what the `recommender` asset trains (`recsys_assets/ml/item_item.py`). "
         "`popularity-count` is Personalize's recipe: the same most popular items for everyone, reviewed ones "
         "included (the recipe has no filter); every other model, `popularity-unseen` included, never recommends an "
         "item the user already reviewed, so the relevant truth items they had reviewed before (share in each "

@@ -23,8 +23,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from recsys_assets.defs.sentiment.assets import review_texts
 from recsys_assets.interactions import EventValueRule, event_values
-from recsys_assets.ml.als import recommend_popular
-from recsys_assets.ml.evaluation import EvaluationSplit, item_count, offline_metrics, personalize_split
+from recsys_assets.ml.evaluation import EvaluationSplit, item_count, personalize_split
+from recsys_assets.ml.metrics import offline_metrics
+from recsys_assets.ml.popularity import recommend_popular
 from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.sentiment.vader import DEFAULT_LEXICON, LABELS, LEXICONS, score_texts
 

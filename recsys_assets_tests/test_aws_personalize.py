@@ -16,7 +16,7 @@ from recsys_assets.aws_formats.personalize_api import (
     PersonalizeSolutionVersion,
 )
 from recsys_assets.aws_formats.personalize_datasets import dataset_key
-from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
+from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 from recsys_assets.resources.personalize import PersonalizeRecommender
 from recsys_assets.resources.s3 import S3ObjectStore
 

@@ -4,19 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recsys_assets.cli.evaluate import read_interactions, read_items
 from recsys_assets.ml.als import RecommenderParams, recommend
 from recsys_assets.ml.evaluation import (
-    METRIC_NAMES,
     EvaluationSplit,
     already_reviewed_share,
     evaluate,
     item_count,
-    offline_metrics,
     personalize_split,
-    read_interactions,
-    read_items,
 )
 from recsys_assets.ml.item_item import recommend_item_item, train_item_item
+from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
 
 
 def ranked(lists: dict[str, list[str]]) -> pd.DataFrame:

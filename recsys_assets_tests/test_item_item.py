@@ -4,8 +4,9 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from recsys_assets.ml.als import RECOMMENDATION_COLUMNS, train_recommender
+from recsys_assets.ml.als import train_recommender
 from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
+from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 from recsys_assets.resources.recommender import LocalRecommender
 
 

@@ -8,24 +8,14 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_assets.cli import main
-from recsys_assets.ml import models
-from recsys_assets.ml.evaluation import METRIC_NAMES, top_k_recommendations
-from recsys_assets.ml.models import (
-    DEFAULT_MODEL,
-    MODELS,
-    HybridSettings,
-    _order_ndcg,
-    fit_content,
-    fit_ease,
-    fit_hybrid,
-    fit_item_knn,
-    grouped_cosine_neighbours,
-    leaf_categories,
-    simplest_within_one_standard_error,
-    tfidf,
-    training_data,
-    validated_settings,
-)
+from recsys_assets.ml import neighbours
+from recsys_assets.ml.ease import fit_ease
+from recsys_assets.ml.encoding import leaf_categories, training_data
+from recsys_assets.ml.evaluation import top_k_recommendations
+from recsys_assets.ml.metrics import METRIC_NAMES
+from recsys_assets.ml.neighbours import fit_content, fit_item_knn, grouped_cosine_neighbours, tfidf
+from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
+from recsys_assets.ml.tuning import HybridSettings, _order_ndcg, simplest_within_one_standard_error, validated_settings
 
 
 def interactions(pairs: list[tuple[str, str]]) -> pd.DataFrame:
@@ -72,7 +62,7 @@ CATALOG = pd.DataFrame(
 ONE_REVIEW = interactions([("cook", "kettle"), ("u1", "saw"), ("u2", "saw"), ("u2", "drill")])
 
 
-@pytest.mark.parametrize("fit", [fit_content, fit_hybrid], ids=["content", "hybrid"])
+@pytest.mark.parametrize("fit", [fit_content, MODELS["item-item"].fit], ids=["content", "item-item"])
 def test_one_review_user_gets_the_same_category_item_first(fit):
     data = training_data(ONE_REVIEW, CATALOG)
     assert recommended(fit, data, "cook", k=1) == ["teapot"]
@@ -237,7 +227,7 @@ def test_settings_fall_back_when_too_few_users_can_validate_them():
 def test_tfidf_is_the_same_whatever_the_chunk_size(monkeypatch):
     texts = np.array(["Steel Kettle", "", "Steel Drill\nCordless", "cordless saw", "Kettle saw"])
     whole = tfidf(texts).toarray()
-    monkeypatch.setattr(models, "_TEXTS_PER_CHUNK", 2)
+    monkeypatch.setattr(neighbours, "_TEXTS_PER_CHUNK", 2)
     np.testing.assert_array_equal(tfidf(texts).toarray(), whole)
     assert whole.shape == (5, 4) and np.count_nonzero(whole, axis=1).tolist() == [2, 0, 2, 2, 2]
 

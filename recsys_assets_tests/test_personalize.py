@@ -8,8 +8,8 @@ import pytest
 
 from recsys_assets.aws_formats import personalize_api as personalize
 from recsys_assets.aws_formats.personalize_api import Deletion, PersonalizeDataError, PersonalizeSolutionVersion
-from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
-from recsys_assets.ml.evaluation import METRIC_NAMES
+from recsys_assets.ml.metrics import METRIC_NAMES
+from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 
 from .conftest import interactions
 

@@ -5,15 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys_assets.ml.als import (
-    RECOMMENDATION_COLUMNS,
     RecommenderParams,
     TrainedRecommender,
     _best_columns,
     _ItemsByNorm,
     recommend,
-    recommend_popular,
     train_recommender,
 )
+from recsys_assets.ml.popularity import recommend_popular
+from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 
 SMALL = RecommenderParams(factors=4, iterations=5)
 

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from recsys_assets.interactions import EVENT_TYPE
-from recsys_assets.ml.als import RECOMMENDATION_COLUMNS
-from recsys_assets.ml.evaluation import METRIC_NAMES
+from recsys_assets.ml.metrics import METRIC_NAMES
+from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 
 RECIPE_USER_PERSONALIZATION_V2 = "arn:aws:personalize:::recipe/aws-user-personalization-v2"
 # Never recommend an item the user already reviewed (every review is an interaction of this type).

@@ -116,52 +116,9 @@ def _cleanup(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from recsys_assets.ml.evaluation import evaluation_report, read_interactions, read_items, report_table
+    from recsys_assets.cli.evaluate import evaluate_command
 
-    try:
-        interactions = read_interactions(args.interactions)
-        items = read_items(args.items) if args.items else None
-    except (OSError, ValueError) as error:
-        print(f"recsys evaluate failed: {error}", file=sys.stderr)
-        return 2
-    rejected = pd.concat([interactions.rejected, *([items.rejected] if items else [])], ignore_index=True)
-    try:
-        report_quarantine(rejected, args.quarantine)
-    except OSError as error:
-        print(f"recsys evaluate failed: --quarantine {args.quarantine}: {error}", file=sys.stderr)
-        return 2
-    report = evaluation_report(interactions.rows, items.rows if items else None)
-    protocol = report["protocol"]
-    if not any(protocol["relevant_test_users"]):
-        print(
-            f"recsys evaluate failed: {args.interactions}: nothing to measure. Of {protocol['users']:,} users, "
-            f"{max(protocol['test_users']):,} were drawn as test users (among those with 2 or more interactions), "
-            "and none of them has a newest interaction with a positive EVENT_VALUE",
-            file=sys.stderr,
-        )
-        return 2
-    protocol["quarantined_rows"] = len(rejected)
-    print(json.dumps(report) if args.json else report_table(report))
-    return 0
-
-
-def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10) -> None:
-    """Say on stderr which rows were left out and why (the first `shown`); all of them go to `path` when given."""
-    if path:
-        rejected.to_csv(path, index=False)
-    if rejected.empty:
-        return
-    lines = [
-        f"  {r.source_file} line {r.source_line}{f', {r.column}' if r.column else ''}: {r.reason}"
-        for r in rejected.head(shown).itertuples()
-    ]
-    where = f"all of them in {path}" if path else "--quarantine PATH writes all of them"
-    print(
-        "\n".join(
-            [f"recsys evaluate: {len(rejected):,} rows quarantined, left out of the evaluation ({where}):", *lines]
-        ),
-        file=sys.stderr,
-    )
+    return evaluate_command(args)
 
 
 def _count(text: str) -> int:

@@ -1,55 +1,29 @@
-"""Offline evaluation the way Amazon Personalize computes its solution-version metrics.
-
-Split: 90% of users go to training whole; each of the other 10% (drawn, seeded, among users
-with at least two interactions) contributes its oldest 90% of interactions as model input and
-its newest 10% (at least one) as the truth. Models learn from the training users only and
-recommend for each test user from its input, as Personalize does (ALS folds the test users in).
-
-Rows identical in every column are one event recorded twice (public review dumps carry such
-copies): they count once, or one copy could be input and the other the truth it "predicts".
-
-Relevance: only truth items whose EVENT_VALUE is a positive signal (above the recommender's
-``min_positive_value``) are relevant; a newest review that panned the item is not a hit.
-Per-user metrics are averaged over test users with at least one relevant truth item.
-"""
+"""Offline evaluation under Amazon Personalize's protocol: the user split and the model comparison (see docs/ml.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
-from recsys_assets.ml.als import (
-    RecommenderParams,
-    recommend,
-    recommend_popular,
-    train_recommender,
-)
-from recsys_assets.ml.models import DEFAULT_MODEL, MODELS, ModelSpec, Scorer, TrainingData, training_data
+from recsys_assets.ml.als import RecommenderParams, recommend, train_recommender
+from recsys_assets.ml.base import ModelSpec, Scorer
+from recsys_assets.ml.encoding import TrainingData, training_data
+from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
+from recsys_assets.ml.popularity import recommend_popular
+from recsys_assets.ml.registry import MODELS
 from recsys_assets.ml.sequence import newest_share
+from recsys_assets.ml.topk import best_per_row
 
-METRIC_NAMES = (
-    "coverage",
-    "mean_reciprocal_rank_at_25",
-    "normalized_discounted_cumulative_gain_at_5",
-    "normalized_discounted_cumulative_gain_at_10",
-    "normalized_discounted_cumulative_gain_at_25",
-    "precision_at_5",
-    "precision_at_10",
-    "precision_at_25",
-)
-CUTOFFS = (5, 10, 25)
-MRR_CUTOFF = 25
-COVERAGE_CUTOFF = 25
 # Below this many test users, metrics are averaged over SPLITS_WHEN_SMALL seeded splits.
 SMALL_TEST_SET = 500
+
 SPLITS_WHEN_SMALL = 5
+
 # Test users scored together (bounds the dense rows x items score buffer).
 _SCORED_ROWS = 1024
 
@@ -69,14 +43,7 @@ def personalize_split(
     holdout_fraction: float = 0.1,
     seed: int = 0,
 ) -> EvaluationSplit:
-    """Split users and test users' histories like Personalize (see module docstring).
-
-    test_user_fraction x users, rounded half up and at least 1, test users are drawn among users
-    with >= 2 interactions (all of them if fewer qualify); each keeps floor(holdout_fraction * n),
-    at least 1 and at most n - 1, of its newest interactions as truth. Equal TIMESTAMPs are
-    ordered by `event_hash`, so the split does not depend on the file's layout. Identical rows
-    are kept once.
-    """
+    """Split users and test users' histories like Personalize (docs/ml.md); identical rows are kept once."""
     interactions = interactions.drop_duplicates()
     interactions_per_user = interactions["USER_ID"].value_counts().sort_index()
     candidates = interactions_per_user.index[interactions_per_user >= 2].to_numpy(dtype=str)
@@ -107,45 +74,6 @@ def event_hash(interactions: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(pd.DataFrame(event), index=False).to_numpy()
 
 
-def offline_metrics(recommended: pd.DataFrame, truth: pd.DataFrame, n_items: int) -> dict[str, float]:
-    """Personalize's offline metrics of ranked lists against relevant truth items.
-
-    `recommended`: USER_ID, RANK (1 = best), ITEM_ID. `truth`: the relevant (USER_ID, ITEM_ID)
-    pairs; users in it are the ones averaged over (a user without recommendations scores 0).
-    NDCG@K = sum over hits at rank r <= K of 1/log2(1 + r), divided by the same sum over ranks
-    1..min(#truth, K); MRR@25 = 1/rank of the first hit in the top 25 (0 if none);
-    precision@K = hits in top K / K; coverage = distinct items in the top 25 lists / n_items
-    (every item of the items and interactions data, as Personalize counts). All are NaN when
-    `truth` is empty.
-    """
-    recommended = recommended[recommended["RANK"] <= max(CUTOFFS)]
-    truth = truth[["USER_ID", "ITEM_ID"]].drop_duplicates()
-    truth_users = truth["USER_ID"].unique()
-    hits = recommended[["USER_ID", "ITEM_ID", "RANK"]].merge(truth, on=["USER_ID", "ITEM_ID"])
-    hit_user = pd.Index(truth_users).get_indexer(hits["USER_ID"])
-    hit_rank = hits["RANK"].to_numpy(dtype=np.int64)
-    n_users = len(truth_users)
-    truth_count = truth["USER_ID"].value_counts().reindex(truth_users).to_numpy()
-
-    def per_user_sum(weights: np.ndarray, cutoff: int) -> np.ndarray:
-        within = hit_rank <= cutoff
-        return np.bincount(hit_user[within], weights=weights[within], minlength=n_users)
-
-    gain = 1 / np.log2(1 + hit_rank)
-    ideal_prefix = np.cumsum(1 / np.log2(2 + np.arange(max(CUTOFFS))))
-    first_hit = np.full(n_users, np.inf)
-    np.minimum.at(first_hit, hit_user[hit_rank <= MRR_CUTOFF], hit_rank[hit_rank <= MRR_CUTOFF])
-    per_user = {"mean_reciprocal_rank_at_25": 1 / first_hit}
-    for cutoff in CUTOFFS:
-        ideal = ideal_prefix[np.minimum(truth_count, cutoff) - 1]
-        per_user[f"normalized_discounted_cumulative_gain_at_{cutoff}"] = per_user_sum(gain, cutoff) / ideal
-        per_user[f"precision_at_{cutoff}"] = per_user_sum(np.ones(len(hit_rank)), cutoff) / cutoff
-    covered = recommended.loc[recommended["RANK"] <= COVERAGE_CUTOFF, "ITEM_ID"].nunique()
-    means = {name: float(values.mean()) if n_users else float("nan") for name, values in per_user.items()}
-    means["coverage"] = covered / n_items if n_users else float("nan")
-    return {name: means[name] for name in METRIC_NAMES}
-
-
 def item_count(split: EvaluationSplit, known_item_ids: np.ndarray) -> int:
     """Coverage's denominator: the items a model knows plus those only the test users' interactions hold."""
     test_items = np.concatenate(
@@ -157,7 +85,7 @@ def item_count(split: EvaluationSplit, known_item_ids: np.ndarray) -> int:
 def evaluate(
     interactions: pd.DataFrame,
     items: pd.DataFrame,
-    params: RecommenderParams = RecommenderParams(),
+    params: RecommenderParams | None = None,
     seed: int = 0,
     k: int = 25,
     train: Callable[[pd.DataFrame, pd.DataFrame], Any] | None = None,
@@ -165,17 +93,10 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Metrics of a model ("model") and of the popularity baselines on one split.
 
-    "popularity-count" is Personalize's recipe (the same most popular items for everyone, reviewed
-    ones included); "popularity-unseen" skips each user's reviewed items, as the model must.
-
-    The model is ALS with `params` unless `train(interactions, items)` and its
-    `recommend_with(model, interactions, users, k)` give another (its `params` must carry
-    min_positive_value). The model trains on the training users only; it and the baselines
-    recommend `k` unseen items per test user from the test input. Coverage counts every catalog
-    and reviewed item (`item_count`).
-    """
+    The model is ALS with `params` unless `train(interactions, items)` and `recommend_with(model, interactions,
+    users, k)` give another; it trains on the training users and recommends `k` items per test user."""
     split = personalize_split(interactions, seed=seed)
-    train = train or partial(train_recommender, params=params)
+    train = train or partial(train_recommender, params=params or RecommenderParams())
     model = train(split.train, items)
     test_users = split.test_truth["USER_ID"].unique()
     relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
@@ -191,13 +112,8 @@ def evaluate(
 
 
 def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, k: int) -> pd.DataFrame:
-    """USER_ID, RANK, ITEM_ID of each row's k best unseen items (any items if the scorer `recommends_seen`).
-
-    Ties and zero scores go to popularity.
-
-    Popularity breaks ties through a term of 1e-4 x the row's largest |score| times the item's
-    popularity share, so it orders items the model scores (nearly) alike and nothing else.
-    """
+    """USER_ID, RANK, ITEM_ID of each row's k best unseen items (any if the scorer `recommends_seen`);
+    ties and zero scores go to popularity."""
     learned_popularity = data.learning_part.popularity
     popularity = learned_popularity / max(int(learned_popularity.max(initial=0)), 1)
     frames = []
@@ -208,12 +124,9 @@ def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, 
         scores += 1e-4 * np.where(scale > 0, scale, 1.0) * popularity
         if not getattr(scorer, "recommends_seen", False):
             scores[data.seen[chunk].nonzero()] = -np.inf
-        n = min(k, scores.shape[1])
-        best = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-        best = np.take_along_axis(
-            best, np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable"), axis=1
-        )
-        allowed = np.isfinite(np.take_along_axis(scores, best, axis=1))
+        best, values = best_per_row(scores, k)
+        n = best.shape[1]
+        allowed = np.isfinite(values)
         frames.append(
             pd.DataFrame(
                 {
@@ -233,7 +146,7 @@ def split_metrics(
     min_positive_value: float = 0.0,
     k: int = 25,
 ) -> dict[str, dict[str, float]]:
-    """Each model learns from the training users; it recommends from the test input and is scored on the positive truth."""
+    """Each model learns from the training users, recommends from the test input and is scored on the positive truth."""
     data = training_data(pd.concat([split.train, split.test_input]), items, min_positive_value)
     rows = np.searchsorted(data.user_ids, split.test_truth["USER_ID"].unique().astype(str))
     data = replace(data, history_only=rows)
@@ -268,13 +181,9 @@ def compare_models(
     min_positive_value: float = 0.0,
     small_test_set: int = SMALL_TEST_SET,
 ) -> dict:
-    """Personalize's metrics of each model, averaged over seeded splits, with their spread.
+    """Personalize's metrics of each model, averaged over seeded splits, with their spread (docs/ml.md).
 
-    One split; `SPLITS_WHEN_SMALL` (seeds seed, seed + 1, ...) when it has fewer than
-    `small_test_set` test users. Models named in `tune` get the grid point that wins on a
-    validation split of each split's training users (never the test users).
-    Returns {"models": {name: {metric: mean}}, "protocol": {...}} (spread = std across splits).
-    """
+    Returns {"models": {name: {metric: mean}}, "protocol": {...}}; models named in `tune` get their best grid point."""
     models = models if models is not None else MODELS
     splits = [personalize_split(interactions, seed=seed)]
     if splits[0].test_truth["USER_ID"].nunique() < small_test_set:
@@ -337,107 +246,3 @@ def already_reviewed_share(split: EvaluationSplit, min_positive_value: float = 0
 def _finite(values: np.ndarray) -> list[float | None]:
     """Floats, NaN as None (valid JSON)."""
     return [None if np.isnan(v) else round(float(v), 6) for v in values]
-
-
-@dataclass(frozen=True)
-class ReadTable:
-    """The valid rows of an input CSV and the quarantined ones (catalog.REJECTED_COLUMNS: file, line, column, reason, raw row)."""
-
-    rows: pd.DataFrame
-    rejected: pd.DataFrame
-
-
-def read_interactions(path: str) -> ReadTable:
-    """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
-    whole epoch seconds or an EVENT_VALUE that is not a finite number are quarantined (so are rows
-    with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
-
-    def parse(table: pd.DataFrame) -> pd.DataFrame:
-        return table.assign(TIMESTAMP=_timestamps(table["TIMESTAMP"]), EVENT_VALUE=_event_values(table))
-
-    def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-        return [
-            (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
-            (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
-            (table["TIMESTAMP"].isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
-        ]
-
-    valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults, parse)
-    return ReadTable(valid.astype({"TIMESTAMP": "int64"}), rejected)
-
-
-def read_items(path: str) -> ReadTable:
-    """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
-    with an empty ITEM_ID or the wrong number of fields are quarantined."""
-
-    def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-        return [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]
-
-    return ReadTable(*_read_valid_rows(path, ("ITEM_ID",), faults))
-
-
-def _timestamps(text: pd.Series) -> pd.Series:
-    """Whole epoch seconds as float64 (exact below 2**53), NaN where the text is not one."""
-    number = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
-    return number.where(np.isfinite(number) & (number == number.round()) & (number.abs() < 2.0**53))
-
-
-def _event_values(table: pd.DataFrame) -> pd.Series:
-    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a finite number."""
-    if "EVENT_VALUE" not in table.columns:
-        return pd.Series(1.0, index=table.index)
-    number = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce").astype("float64")
-    return number.where(np.isfinite(number))
-
-
-def _read_valid_rows(
-    path: str,
-    required: tuple[str, ...],
-    faults: Callable[[pd.DataFrame], list[tuple[pd.Series, str, str]]],
-    parse: Callable[[pd.DataFrame], pd.DataFrame] = lambda table: table,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of a CSV without fault, parsed, and quarantine records (first fault, by line) for the others.
-
-    `parse` converts the text once (NaN where it cannot); `faults` judges the parsed rows, while the
-    quarantine keeps the raw ones. A file with no valid row is an error naming its first fault.
-    """
-    read = read_csv_rows(Path(path).read_bytes(), path, required)
-    parsed = parse(read.rows)
-    rejected, records = first_faults(read.rows, faults(parsed))
-    quarantine = concat_rejected([read.rejected, *records]).sort_values("source_line", kind="stable", ignore_index=True)
-    if rejected.all():
-        first = quarantine.iloc[0]
-        raise ValueError(
-            f"{path}: no valid row; line {first['source_line']}, {first['column'] or 'row'}: {first['reason']}"
-        )
-    return parsed[~rejected].drop(columns=list(SOURCE_COLUMNS)).reset_index(drop=True), quarantine
-
-
-def evaluation_report(interactions: pd.DataFrame, items: pd.DataFrame | None = None, seed: int = 0) -> dict:
-    """`recsys evaluate`'s result: {"default_model", "models": {name: metrics}, "protocol"}."""
-    return {"default_model": DEFAULT_MODEL, **compare_models(interactions, items, seed=seed)}
-
-
-def report_table(report: dict) -> str:
-    """The report as a fixed-width table: one row per metric, one column per model (default marked *)."""
-    names = list(report["models"])
-    header = f"{'metric':<44}" + "".join(
-        f"{name + ('*' if name == report['default_model'] else ''):>18}" for name in names
-    )
-    rows = [
-        f"{metric:<44}" + "".join(f"{_formatted(report['models'][name][metric]):>18}" for name in names)
-        for metric in METRIC_NAMES
-    ]
-    protocol = report["protocol"]
-    footer = (
-        f"* default model. {protocol['splits']} split(s), seeds {protocol['seeds']}, test users {protocol['test_users']}; "
-        "spread (std across splits) in --json"
-    )
-    if protocol["duplicate_interactions"]:
-        footer += f"; {protocol['duplicate_interactions']} duplicate rows counted once"
-    return "\n".join([header, *rows, footer])
-
-
-def _formatted(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"

@@ -1,52 +1,41 @@
-"""The hybrid item-item recommender (EASE + item-kNN tail + transitions + content kNN) as a storable model.
-
-It trains `models.fit_hybrid` and recommends with the same rules and columns as the ALS model
-of `recsys_assets.ml.als`: user u's score of item i is sum over u's liked items j of
-r_uj * S_u[j, i], S_u[j, i] = EASE[j, i] + tail[j, i] + sequence[j, i] + c_u content[j, i]
-(r_uj = the recency weight of j in u's history, c_u = content_weight / liked ** decay), so the
-liked item with the largest positive term is the one that drove the score and is the reason.
-Only positive scores are model picks (SOURCE 'item-item'); the rest is topped up by the
-category-aware popularity fallback.
-"""
+"""The item-item hybrid (EASE + item-kNN tail + transitions + content kNN): the default model, stored and served."""
 
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
-from recsys_assets.ml.als import (
+from recsys_assets.ml.base import ARRAYS_FILE, PARAMS_FILE, RecommenderModel
+from recsys_assets.ml.ease import fit_ease
+from recsys_assets.ml.encoding import (
     Opinions,
-    Picks,
-    Request,
-    TrainedOnCatalog,
-    categories_of,
-    concatenate,
+    TrainingData,
     pair_matrix,
-    recommend_with_fallback,
     rows_of,
+    training_data,
 )
-from recsys_assets.ml.models import HybridSettings, fit_hybrid, training_data, validated_settings
-from recsys_assets.ml.sequence import recency_matrix
+from recsys_assets.ml.neighbours import fit_content
+from recsys_assets.ml.sequence import recency_matrix, transitions
+from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, picks_in_chunks, recommend_with_fallback
+from recsys_assets.ml.topk import best_per_row, top_k_per_row
+from recsys_assets.ml.tuning import HybridSettings, sequence_scale, validated_settings
 
-_ARRAYS_FILE = "arrays.npz"
-_PARAMS_FILE = "params.json"
 # Requested users scored together by one thread.
 _USERS_PER_CHUNK = 2048
+
 _SPARSE_MATRICES = ("tail", "content", "sequence")
 
 
 @dataclass(frozen=True)
 class ItemItemParams:
-    """Hyper-parameters of `models.fit_hybrid` (settings None = `models.validated_settings` at fit time)."""
+    """Hyper-parameters of `TrainedItemItem.fit` (settings None = `tuning.validated_settings` at fit time)."""
 
     neighbours: int = 100
     content_weight: float = 0.003
@@ -58,12 +47,10 @@ class ItemItemParams:
 
 
 @dataclass(eq=False)
-class TrainedItemItem(TrainedOnCatalog):
+class TrainedItemItem(TrainedOnCatalog, RecommenderModel):
     """Item x item weights plus what the popularity fallback needs; rows follow the sorted id arrays.
 
-    `ease` is over the `kept` item codes; `tail`, `content` and `sequence` (the weighted
-    transitions) are item x item CSR matrices.
-    """
+    `ease` is over the `kept` item codes; `tail`, `content` and `sequence` are item x item CSR matrices."""
 
     user_ids: np.ndarray
     item_ids: np.ndarray
@@ -75,6 +62,42 @@ class TrainedItemItem(TrainedOnCatalog):
     content: sp.csr_matrix
     sequence: sp.csr_matrix
     params: ItemItemParams
+
+    params_type: ClassVar[type] = ItemItemParams
+
+    @classmethod
+    def fit(cls, data: TrainingData, params: ItemItemParams = ItemItemParams()) -> TrainedItemItem:
+        """EASE (item-kNN beyond its items), transitions and content kNN, learned from `data.learning_part`;
+        `params.settings` None: `tuning.validated_settings` picks them."""
+        learning = data.learning_part
+        settings = params.settings or validated_settings(learning, ease_items=params.max_items)
+        collaborative = fit_ease(
+            learning, settings.regularization, params.max_items, True, params.neighbours, params.tail_weight
+        )
+        return cls(
+            user_ids=data.user_ids,
+            item_ids=data.item_ids,
+            item_popularity=learning.popularity,
+            item_categories=data.item_category,
+            kept=collaborative.kept,
+            ease=collaborative.ease,
+            tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
+            content=sp.csr_matrix(fit_content(data, params.neighbours).similarity, dtype=np.float32),
+            sequence=fit_sequence(
+                learning, collaborative.kept, collaborative.ease, settings.sequence, params.neighbours
+            ),
+            params=replace(params, settings=settings),
+        )
+
+    def scorer(self, data: TrainingData) -> ItemItemScorer:
+        """Scores of `data`'s users from their recency-weighted histories."""
+        return ItemItemScorer(self, data.recency(self.params.settings.half_life))
+
+    def recommend(
+        self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
+    ) -> pd.DataFrame:
+        """See `recommend_item_item`."""
+        return recommend_item_item(self, interactions, user_ids, num_results)
 
     @cached_property
     def sparse_collaborative(self) -> sp.csr_matrix:
@@ -91,7 +114,7 @@ class TrainedItemItem(TrainedOnCatalog):
             for part in ("data", "indices", "indptr")
         }
         np.savez(
-            directory / _ARRAYS_FILE,
+            directory / ARRAYS_FILE,
             user_ids=self.user_ids,
             item_ids=self.item_ids,
             item_popularity=self.item_popularity,
@@ -100,22 +123,22 @@ class TrainedItemItem(TrainedOnCatalog):
             ease=self.ease,
             **sparse,
         )
-        (directory / _PARAMS_FILE).write_text(json.dumps({"model": "item-item", **asdict(self.params)}, indent=2))
+        (directory / PARAMS_FILE).write_text(json.dumps({"model": "item-item", **asdict(self.params)}, indent=2))
 
     @staticmethod
     def is_saved_in(directory: Path) -> bool:
         """Whether `directory` holds a model written by `save` (rather than an ALS model)."""
-        params = Path(directory) / _PARAMS_FILE
+        params = Path(directory) / PARAMS_FILE
         return params.exists() and json.loads(params.read_text()).get("model") == "item-item"
 
     @classmethod
     def load(cls, directory: Path) -> TrainedItemItem:
         """Read a model written by `save`."""
         directory = Path(directory)
-        params = json.loads((directory / _PARAMS_FILE).read_text())
+        params = json.loads((directory / PARAMS_FILE).read_text())
         params.pop("model")
         params["settings"] = HybridSettings(**params["settings"])
-        with np.load(directory / _ARRAYS_FILE, allow_pickle=False) as arrays:
+        with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             n_items = len(arrays["item_ids"])
             sparse = {
                 name: sp.csr_matrix(
@@ -135,30 +158,34 @@ def train_item_item(
     interactions: pd.DataFrame, items: pd.DataFrame, params: ItemItemParams = ItemItemParams()
 ) -> TrainedItemItem:
     """Fit the hybrid on the positive opinions; the item universe is the catalog plus reviewed items."""
-    data = training_data(interactions, items, params.min_positive_value)
-    settings = validated_settings(data, ease_items=params.max_items) if params.settings is None else params.settings
-    scorer = fit_hybrid(
-        data,
-        neighbours=params.neighbours,
-        content_weight=params.content_weight,
-        decay=params.decay,
-        settings=settings,
-        max_items=params.max_items,
-        tail_weight=params.tail_weight,
-    )
-    collaborative = scorer.collaborative
-    return TrainedItemItem(
-        user_ids=data.user_ids,
-        item_ids=data.item_ids,
-        item_popularity=data.popularity,
-        item_categories=categories_of(data.item_ids, items),
-        kept=collaborative.kept,
-        ease=collaborative.ease,
-        tail=sp.csr_matrix(collaborative.others, dtype=np.float32),
-        content=sp.csr_matrix(scorer.content.similarity, dtype=np.float32),
-        sequence=scorer.sequence,
-        params=replace(params, settings=settings),
-    )
+    return TrainedItemItem.fit(training_data(interactions, items, params.min_positive_value), params)
+
+
+@dataclass(frozen=True)
+class ItemItemScorer:
+    """history @ (EASE on the kept items + tail + transitions) + content_weight / liked ** decay x history @ content."""
+
+    model: TrainedItemItem
+    history: sp.csr_matrix
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        model, history = self.model, self.history[rows]
+        scores = np.asarray((history @ model.sparse_collaborative).toarray(), dtype=np.float32)
+        scores[:, model.kept] += history[:, model.kept] @ model.ease
+        liked = np.maximum(np.diff(history.indptr), 1).astype(np.float32)
+        content_weight = (model.params.content_weight / liked**model.params.decay)[:, None]
+        return scores + content_weight * np.asarray((history @ model.content).toarray(), dtype=np.float32)
+
+
+def fit_sequence(
+    data: TrainingData, kept: np.ndarray, ease: np.ndarray, weight: float, neighbours: int = 100
+) -> sp.csr_matrix:
+    """Transitions of the training histories, top `neighbours` per item, times weight x `sequence_scale`."""
+    n_items = len(data.item_ids)
+    if weight == 0:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    sequence = top_k_per_row(transitions(data.entry_user, data.matrix.indices, data.timestamp, n_items), neighbours)
+    return sp.csr_matrix(sequence * (weight * sequence_scale(ease, sequence[kept][:, kept])), dtype=np.float32)
 
 
 def _kept_positions(model: TrainedItemItem) -> np.ndarray:
@@ -176,12 +203,7 @@ def _chunk_candidates(
     seen: sp.csr_matrix,
     n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, item, score) of unseen positively scored candidates holding each row's n best.
-
-    The EASE block is dense over the kept items; tail and content scores are sparse. Sparse
-    scores on kept columns join the dense block; the others stay only where they reach the
-    row's n-th best dense score.
-    """
+    """(row, item, score) of unseen positively scored candidates holding each row's n best."""
     n_items = len(model.item_ids)
     sparse = (history @ model.sparse_collaborative + sp.diags(content_scale) @ (history @ model.content)).tocoo()
     dense = np.asarray(history[:, model.kept] @ model.ease, dtype=np.float32)
@@ -191,9 +213,8 @@ def _chunk_candidates(
     seen_row, seen_item = seen.nonzero()
     seen_kept = kept_position[seen_item] >= 0
     dense[seen_row[seen_kept], kept_position[seen_item[seen_kept]]] = -np.inf
-    width = min(n, dense.shape[1])
-    best = np.argpartition(-dense, width - 1, axis=1)[:, :width] if width else np.zeros((len(dense), 0), dtype=np.int64)
-    best_scores = np.take_along_axis(dense, best, axis=1)
+    best, best_scores = best_per_row(dense, n)
+    width = best.shape[1]
     floor = np.maximum(best_scores.min(axis=1, initial=np.inf) if width == n else np.zeros(len(dense)), 0.0)
     outside = ~in_block & (sparse.data >= floor[sparse.row]) & (sparse.data > 0)
     outside[outside] = ~np.isin(sparse.row[outside] * n_items + sparse.col[outside], seen_row * n_items + seen_item)
@@ -261,11 +282,7 @@ def item_item_picks(model: TrainedItemItem, request: Request, num_results: int) 
         reason = _reasons(model, kept_position, liked, content_scale, user, item[top])
         return user, item[top], score[top], position[top], reason
 
-    chunks = [users[start : start + _USERS_PER_CHUNK] for start in range(0, len(users), _USERS_PER_CHUNK)]
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(os.cpu_count()) as pool:
-        parts = list(pool.map(score_chunk, chunks))
-    user, item, score, position, reason = (concatenate([part[field] for part in parts]) for field in range(5))
-    return Picks(user, item, score.astype(np.float64), position, reason, np.full(len(user), -1), "item-item")
+    return picks_in_chunks(users, _USERS_PER_CHUNK, score_chunk, "item-item")
 
 
 def recommend_item_item(
@@ -274,13 +291,8 @@ def recommend_item_item(
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int = 5,
 ) -> pd.DataFrame:
-    """Top `num_results` unseen items per requested user (columns: RECOMMENDATION_COLUMNS).
-
-    Same rules as `recommender.recommend` with the item-item model in place of ALS: users with
-    a liked item in `interactions` get its positively scored picks (SOURCE 'item-item',
-    REASON_ITEM_ID = the liked item whose term drove the score, null if none did), then
-    everyone is topped up from the popularity fallback.
-    """
+    """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): positively scored
+    item-item picks with the liked item that drove each (null if none), then the popularity fallback."""
     return recommend_with_fallback(
         model, interactions, user_ids, num_results, model_picks=item_item_picks, use_favourite_category=True
     )

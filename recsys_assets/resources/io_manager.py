@@ -11,13 +11,14 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext, Resource
 
 from recsys_assets.aws_formats.personalize_api import PersonalizeSolutionVersion
 from recsys_assets.ml.als import TrainedRecommender
+from recsys_assets.ml.base import RecommenderModel
 from recsys_assets.ml.item_item import TrainedItemItem
 from recsys_assets.resources.object_store import ObjectStore
 
 
 class AssetStoreIOManager(ConfigurableIOManager):
     """DataFrames -> assets/<name>.parquet (a partition: assets/<name>/<partition>.parquet);
-    a TrainedRecommender or TrainedItemItem -> assets/<name>/ (npz + json); a PersonalizeSolutionVersion ->
+    a RecommenderModel (item-item, ALS) -> assets/<name>/ (npz + json); a PersonalizeSolutionVersion ->
     assets/<name>.json."""
 
     store: ResourceDependency[ObjectStore]
@@ -37,7 +38,7 @@ class AssetStoreIOManager(ConfigurableIOManager):
         key = self._key(context, context.partition_key if context.has_partition_key else None)
         if isinstance(obj, pd.DataFrame):
             self.store.write_parquet(f"{key}.parquet", obj)
-        elif isinstance(obj, (TrainedRecommender, TrainedItemItem)):
+        elif isinstance(obj, RecommenderModel):
             with tempfile.TemporaryDirectory() as folder:
                 obj.save(Path(folder))
                 files = {f"{key}/{p.name}": p.read_bytes() for p in sorted(Path(folder).iterdir())}
