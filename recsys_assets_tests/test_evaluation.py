@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from recsys_assets.cli.evaluate import read_interactions, read_items
-from recsys_assets.ml.als import RecommenderParams, recommend
+from recsys_assets.ml.als import RecommenderParams
 from recsys_assets.ml.evaluation import (
     EvaluationSplit,
     already_reviewed_share,
@@ -13,7 +13,7 @@ from recsys_assets.ml.evaluation import (
     item_count,
     personalize_split,
 )
-from recsys_assets.ml.item_item import recommend_item_item, train_item_item
+from recsys_assets.ml.item_item import TrainedItemItem
 from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
 
 
@@ -181,11 +181,11 @@ def test_evaluate_trains_on_the_training_users_and_recommends_from_the_test_inpu
 
     def train(rows, items):
         trained_on.append(rows)
-        return train_item_item(rows, items)
+        return TrainedItemItem.train(rows, items)
 
     def recommend_with(model, rows, users, k):
         asked_with.append(rows)
-        return recommend_item_item(model, rows, users, k)
+        return model.recommend(rows, users, k)
 
     evaluate(interactions, items, train=train, recommend_with=recommend_with)
     split = personalize_split(interactions)
@@ -199,7 +199,7 @@ def test_evaluate_with_als_folds_the_held_out_users_in_rather_than_falling_back(
     served = []
 
     def recommend_with(model, rows, users, k):
-        served.append(recommend(model, rows, users, k))
+        served.append(model.recommend(rows, users, k))
         return served[-1]
 
     evaluate(interactions, items, RecommenderParams(factors=4, iterations=3), recommend_with=recommend_with)

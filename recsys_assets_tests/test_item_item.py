@@ -4,8 +4,9 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from recsys_assets.ml.als import train_recommender
-from recsys_assets.ml.item_item import TrainedItemItem, recommend_item_item, train_item_item
+from recsys_assets.ml.als import TrainedRecommender
+from recsys_assets.ml.item_item import TrainedItemItem
+from recsys_assets.ml.registry import load_model
 from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 from recsys_assets.resources.recommender import LocalRecommender
 
@@ -34,16 +35,16 @@ ITEMS = pd.DataFrame({"ITEM_ID": ["a1", "a2", "a3", "b1", "b2", "b3"], "CATEGORY
 
 
 def test_picks_come_from_the_liked_items_group_with_that_item_as_reason():
-    model = train_item_item(HISTORY, ITEMS)
-    table = recommend_item_item(model, HISTORY, ["new"], num_results=2)
+    model = TrainedItemItem.train(HISTORY, ITEMS)
+    table = model.recommend(HISTORY, ["new"], num_results=2)
     assert list(table.columns) == list(RECOMMENDATION_COLUMNS)
     assert table["ITEM_ID"].tolist() == ["a2", "a3"]
     assert table["SOURCE"].tolist() == ["item-item"] * 2 and table["REASON_ITEM_ID"].tolist() == ["a1", "a1"]
 
 
 def test_each_pick_names_the_liked_item_that_drove_its_score():
-    model = train_item_item(HISTORY, ITEMS)
-    table = recommend_item_item(model, HISTORY, ["both"], num_results=4)
+    model = TrainedItemItem.train(HISTORY, ITEMS)
+    table = model.recommend(HISTORY, ["both"], num_results=4)
     assert set(zip(table["ITEM_ID"], table["REASON_ITEM_ID"])) == {
         ("a2", "a1"),
         ("a3", "a1"),
@@ -54,8 +55,8 @@ def test_each_pick_names_the_liked_item_that_drove_its_score():
 
 def test_lists_are_topped_up_by_popularity_and_never_repeat_a_seen_item():
     history = HISTORY[HISTORY["USER_ID"] != "both"]  # nobody links the groups, so b items score 0 for "new"
-    model = train_item_item(history, ITEMS)
-    table = recommend_item_item(model, history, ["new", "hater"], num_results=4)
+    model = TrainedItemItem.train(history, ITEMS)
+    table = model.recommend(history, ["new", "hater"], num_results=4)
     new = table[table["USER_ID"] == "new"]
     assert new["ITEM_ID"].tolist() == ["a2", "a3", "b1", "b2"]
     assert new["SOURCE"].tolist() == ["item-item", "item-item", "popularity", "popularity"]
@@ -66,15 +67,14 @@ def test_lists_are_topped_up_by_popularity_and_never_repeat_a_seen_item():
 
 
 def test_a_saved_model_loads_back_and_recommends_the_same(tmp_path):
-    model = train_item_item(HISTORY, ITEMS)
+    model = TrainedItemItem.train(HISTORY, ITEMS)
     model.save(tmp_path / "item-item")
-    train_recommender(HISTORY, ITEMS).save(tmp_path / "als")
-    assert TrainedItemItem.is_saved_in(tmp_path / "item-item") and not TrainedItemItem.is_saved_in(tmp_path / "als")
-    loaded = TrainedItemItem.load(tmp_path / "item-item")
+    TrainedRecommender.train(HISTORY, ITEMS).save(tmp_path / "als")
+    assert isinstance(load_model(tmp_path / "als"), TrainedRecommender)
+    loaded = load_model(tmp_path / "item-item")
+    assert isinstance(loaded, TrainedItemItem)
     users = ["new", "both", "hater"]
-    pd.testing.assert_frame_equal(
-        recommend_item_item(loaded, HISTORY, users, 4), recommend_item_item(model, HISTORY, users, 4)
-    )
+    pd.testing.assert_frame_equal(loaded.recommend(HISTORY, users, 4), model.recommend(HISTORY, users, 4))
     assert loaded.params == model.params
 
 
@@ -102,16 +102,16 @@ WALKS = interactions(
 
 
 def test_the_item_that_usually_comes_next_is_recommended_first():
-    model = train_item_item(WALKS, CYCLE_ITEMS)
+    model = TrainedItemItem.train(WALKS, CYCLE_ITEMS)
     assert model.params.settings.sequence > 0
     history = interactions([("u", "c3", 1.0)])
-    table = recommend_item_item(model, history, ["u"], num_results=1)
+    table = model.recommend(history, ["u"], num_results=1)
     assert table[["ITEM_ID", "REASON_ITEM_ID"]].values.tolist() == [["c4", "c3"]]  # c2 co-occurs as often, but before
 
 
 def test_the_newest_liked_item_weighs_most():
-    model = train_item_item(WALKS, CYCLE_ITEMS)
-    first = recommend_item_item(model, interactions([("u", "c0", 1.0), ("u", "c3", 1.0)]), ["u"], num_results=1)
+    model = TrainedItemItem.train(WALKS, CYCLE_ITEMS)
+    first = model.recommend(interactions([("u", "c0", 1.0), ("u", "c3", 1.0)]), ["u"], num_results=1)
     assert first[["ITEM_ID", "REASON_ITEM_ID"]].values.tolist() == [["c4", "c3"]]
-    first = recommend_item_item(model, interactions([("u", "c3", 1.0), ("u", "c0", 1.0)]), ["u"], num_results=1)
+    first = model.recommend(interactions([("u", "c3", 1.0), ("u", "c0", 1.0)]), ["u"], num_results=1)
     assert first[["ITEM_ID", "REASON_ITEM_ID"]].values.tolist() == [["c1", "c0"]]

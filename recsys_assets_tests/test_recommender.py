@@ -1,3 +1,5 @@
+from typing import get_args
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +11,10 @@ from recsys_assets.ml.als import (
     TrainedRecommender,
     _best_columns,
     _ItemsByNorm,
-    recommend,
-    train_recommender,
 )
 from recsys_assets.ml.popularity import recommend_popular
+from recsys_assets.ml.registry import MODELS, load_model
+from recsys_assets.resources.recommender import LocalRecommender, ModelName
 from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 
 SMALL = RecommenderParams(factors=4, iterations=5)
@@ -52,7 +54,7 @@ INTERACTIONS = reviews(
 
 @pytest.fixture(scope="module")
 def model() -> TrainedRecommender:
-    return train_recommender(INTERACTIONS, ITEMS, SMALL)
+    return TrainedRecommender.train(INTERACTIONS, ITEMS, SMALL)
 
 
 def items_for(recommendations: pd.DataFrame, user: str) -> list[str]:
@@ -66,18 +68,18 @@ def test_popularity_counts_users_whose_review_is_positive(model):
 
 def test_latest_review_of_a_pair_decides_whether_it_is_positive():
     changed_mind = reviews(("u1", "a", 1.0), ("u2", "a", 1.0), ("u1", "a", 0.0))
-    trained = train_recommender(changed_mind, ITEMS, SMALL)
+    trained = TrainedRecommender.train(changed_mind, ITEMS, SMALL)
     assert dict(zip(trained.item_ids, trained.item_popularity))["a"] == 1
 
 
 def test_top_n_never_contains_an_item_the_user_reviewed_even_negatively(model):
-    recommendations = recommend(model, INTERACTIONS, ["u1", "u2", "u3", "u4", "u5", "u6"], num_results=4)
+    recommendations = model.recommend(INTERACTIONS, ["u1", "u2", "u3", "u4", "u5", "u6"], num_results=4)
     seen = set(zip(INTERACTIONS["USER_ID"], INTERACTIONS["ITEM_ID"]))
     assert not seen & set(zip(recommendations["USER_ID"], recommendations["ITEM_ID"]))
 
 
 def test_reason_is_the_liked_item_with_the_most_similar_factors_and_never_a_panned_one(model):
-    recommendations = recommend(model, INTERACTIONS, ["u1", "u2", "u3", "u4", "u5"], num_results=3)
+    recommendations = model.recommend(INTERACTIONS, ["u1", "u2", "u3", "u4", "u5"], num_results=3)
     als = recommendations[recommendations["SOURCE"] == "als"]
     assert len(als) > 0
     index = {item: position for position, item in enumerate(model.item_ids)}
@@ -93,7 +95,7 @@ def test_reason_is_the_liked_item_with_the_most_similar_factors_and_never_a_pann
 
 
 def test_als_rows_come_first_with_ranks_one_to_n_and_falling_scores(model):
-    recommendations = recommend(model, INTERACTIONS, ["u3"], num_results=4)
+    recommendations = model.recommend(INTERACTIONS, ["u3"], num_results=4)
     assert list(recommendations.columns) == list(RECOMMENDATION_COLUMNS)
     assert recommendations["RANK"].tolist() == [1, 2, 3, 4]
     als = recommendations[recommendations["SOURCE"] == "als"]
@@ -102,7 +104,7 @@ def test_als_rows_come_first_with_ranks_one_to_n_and_falling_scores(model):
 
 
 def test_user_unknown_to_the_model_without_history_gets_overall_popularity_ties_by_item_id(model):
-    recommendations = recommend(model, INTERACTIONS, ["stranger"], num_results=4)
+    recommendations = model.recommend(INTERACTIONS, ["stranger"], num_results=4)
     assert items_for(recommendations, "stranger") == ["e", "a", "b", "c"]
     assert set(recommendations["SOURCE"]) == {"popularity"}
     assert recommendations["REASON_CATEGORY"].isna().all()
@@ -112,22 +114,20 @@ def test_user_unknown_to_the_model_without_history_gets_overall_popularity_ties_
 @pytest.mark.parametrize("user", ["u1", "u2", "u3", "u4", "u5"])
 def test_a_user_the_model_has_not_seen_is_folded_in_and_ranked_like_a_known_user_with_the_same_reviews(model, user):
     twin = INTERACTIONS[INTERACTIONS["USER_ID"] == user].assign(USER_ID="twin")
-    recommendations = recommend(
-        model, pd.concat([INTERACTIONS, twin], ignore_index=True), [user, "twin"], num_results=3
-    )
+    recommendations = model.recommend(pd.concat([INTERACTIONS, twin], ignore_index=True), [user, "twin"], num_results=3)
     assert items_for(recommendations, "twin") == items_for(recommendations, user)
     assert set(recommendations["SOURCE"]) == {"als"}
 
 
 def test_new_user_with_one_liked_item_gets_model_picks_with_that_item_as_the_reason(model):
     history = pd.concat([INTERACTIONS, reviews(("newcomer", "a", 1.0))], ignore_index=True)
-    recommendations = recommend(model, history, ["newcomer"], num_results=4)
+    recommendations = model.recommend(history, ["newcomer"], num_results=4)
     assert len(recommendations) == 4 and "a" not in items_for(recommendations, "newcomer")
     assert set(recommendations["SOURCE"]) == {"als"} and set(recommendations["REASON_ITEM_ID"]) == {"a"}
 
 
 def test_user_with_only_negative_reviews_gets_uncategorised_popularity(model):
-    recommendations = recommend(model, INTERACTIONS, ["u6"], num_results=3)
+    recommendations = model.recommend(INTERACTIONS, ["u6"], num_results=3)
     assert items_for(recommendations, "u6") == ["e", "a", "b"]
     assert set(recommendations["SOURCE"]) == {"popularity"}
     assert recommendations["REASON_CATEGORY"].isna().all()
@@ -135,19 +135,19 @@ def test_user_with_only_negative_reviews_gets_uncategorised_popularity(model):
 
 def test_each_user_gets_exactly_as_many_rows_as_unseen_items_allow(model):
     history = pd.concat([INTERACTIONS, reviews(("u2", "b", 1.0), ("u2", "d", 0.0), ("u2", "e", 1.0))])
-    recommendations = recommend(model, history, ["u2", "u3", "stranger"], num_results=5)
+    recommendations = model.recommend(history, ["u2", "u3", "stranger"], num_results=5)
     assert recommendations.groupby("USER_ID").size().to_dict() == {"stranger": 5, "u2": 2, "u3": 4}
     assert sorted(items_for(recommendations, "u2")) == ["f", "h"]
 
 
 def test_requested_users_keep_their_order_and_duplicates_collapse(model):
-    recommendations = recommend(model, INTERACTIONS, ["u5", "stranger", "u5", "u1"], num_results=2)
+    recommendations = model.recommend(INTERACTIONS, ["u5", "stranger", "u5", "u1"], num_results=2)
     assert recommendations["USER_ID"].tolist() == ["u5", "u5", "stranger", "stranger", "u1", "u1"]
 
 
 def test_training_twice_gives_identical_factors():
-    first = train_recommender(INTERACTIONS, ITEMS, SMALL)
-    second = train_recommender(INTERACTIONS, ITEMS, SMALL)
+    first = TrainedRecommender.train(INTERACTIONS, ITEMS, SMALL)
+    second = TrainedRecommender.train(INTERACTIONS, ITEMS, SMALL)
     np.testing.assert_array_equal(first.user_factors, second.user_factors)
     np.testing.assert_array_equal(first.item_factors, second.item_factors)
 
@@ -158,7 +158,7 @@ def test_save_then_load_gives_identical_recommendations(model, tmp_path):
     assert loaded.params == model.params
     users = ["u1", "u2", "u3", "u4", "u5", "u6", "stranger"]
     pd.testing.assert_frame_equal(
-        recommend(loaded, INTERACTIONS, users, num_results=3), recommend(model, INTERACTIONS, users, num_results=3)
+        loaded.recommend(INTERACTIONS, users, num_results=3), model.recommend(INTERACTIONS, users, num_results=3)
     )
 
 
@@ -193,7 +193,7 @@ def test_block_pruned_scoring_matches_brute_force_top_n():
 )
 def test_popularity_baselines_are_the_most_popular_items_ties_by_item_id(rows, num_results):
     history = reviews(*rows)
-    trained = train_recommender(history, ITEMS, SMALL)
+    trained = TrainedRecommender.train(history, ITEMS, SMALL)
     latest = history.drop_duplicates(["USER_ID", "ITEM_ID"], keep="last")
     popularity = latest[latest["EVENT_VALUE"] > 0]["ITEM_ID"].value_counts()
     ranking = sorted(ITEMS["ITEM_ID"], key=lambda item: (-popularity.get(item, 0), item))
@@ -203,3 +203,22 @@ def test_popularity_baselines_are_the_most_popular_items_ties_by_item_id(rows, n
     assert items_for(unseen, "stranger") == ranking[:num_results]
     personalize_way = recommend_popular(trained, history, ["u1", "stranger"], num_results)  # the same list for all
     assert items_for(personalize_way, "u1") == items_for(personalize_way, "stranger") == ranking[:num_results]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_registry_model_is_trained_stored_and_served_by_the_resource(name, tmp_path):
+    resource = LocalRecommender(model=name, factors=4, iterations=5)
+    trained = resource.train(INTERACTIONS, ITEMS)
+    assert isinstance(trained, MODELS[name].model) and resource.model_settings(trained)["model"] == name
+    trained.save(tmp_path)
+    loaded = load_model(tmp_path)
+    assert type(loaded) is type(trained) and loaded.params == trained.params
+    users = pd.Series(["u1", "u3", "u6", "stranger"])
+    served = resource.recommend(loaded, INTERACTIONS, users, 3)
+    assert tuple(served.columns) == RECOMMENDATION_COLUMNS
+    assert served.groupby("USER_ID").size().to_dict() == {user: 3 for user in users}
+    pd.testing.assert_frame_equal(served, resource.recommend(trained, INTERACTIONS, users, 3))
+
+
+def test_the_resource_accepts_exactly_the_registry_names():
+    assert set(get_args(ModelName)) == set(MODELS)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -13,13 +11,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recsys_assets.ml.base import ARRAYS_FILE, PARAMS_FILE, RecommenderModel
-from recsys_assets.ml.encoding import (
-    TrainingData,
-    pair_matrix,
-    rows_of,
-    training_data,
-)
+from recsys_assets.ml.base import RecommenderModel
+from recsys_assets.ml.encoding import TrainingData, pair_matrix, rows_of
 from recsys_assets.ml.serving import Picks, Request, TrainedOnCatalog, picks_in_chunks, recommend_with_fallback
 from recsys_assets.ml.topk import SELECTION_BLOCK, best_per_row
 
@@ -46,6 +39,7 @@ class RecommenderParams:
 class TrainedRecommender(TrainedOnCatalog, RecommenderModel):
     """ALS factors plus what the popularity fallback needs; rows follow the sorted id arrays."""
 
+    name: ClassVar[str] = "als"
     params_type: ClassVar[type] = RecommenderParams
 
     user_ids: np.ndarray
@@ -89,40 +83,12 @@ class TrainedRecommender(TrainedOnCatalog, RecommenderModel):
     def recommend(
         self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
     ) -> pd.DataFrame:
-        """See `recommend`."""
-        return recommend(self, interactions, user_ids, num_results)
+        """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): ALS picks, then the fallback.
 
-    def save(self, directory: Path) -> None:
-        """Write the model as ``arrays.npz`` + ``params.json`` (no pickle)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            directory / ARRAYS_FILE,
-            user_ids=self.user_ids,
-            item_ids=self.item_ids,
-            user_factors=self.user_factors,
-            item_factors=self.item_factors,
-            item_popularity=self.item_popularity,
-            item_categories=self.item_categories,
+        SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity' (docs/ml.md)."""
+        return recommend_with_fallback(
+            self, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True
         )
-        (directory / PARAMS_FILE).write_text(json.dumps(asdict(self.params), indent=2))
-
-    @classmethod
-    def load(cls, directory: Path) -> TrainedRecommender:
-        """Read a model written by `save`."""
-        directory = Path(directory)
-        params = RecommenderParams(**json.loads((directory / PARAMS_FILE).read_text()))
-        with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
-            return cls(**{name: arrays[name] for name in arrays.files}, params=params)
-
-
-def train_recommender(
-    interactions: pd.DataFrame,
-    items: pd.DataFrame,
-    params: RecommenderParams = RecommenderParams(),
-) -> TrainedRecommender:
-    """Fit implicit ALS on the positive opinions; the item universe is the catalog plus reviewed items."""
-    return TrainedRecommender.fit(training_data(interactions, items, params.min_positive_value), params)
 
 
 @dataclass(frozen=True)
@@ -262,17 +228,3 @@ def _als_picks(model: TrainedRecommender, request: Request, num_results: int) ->
         return user, item, best[found], position, _reason_items(user, item, liked, unit_item_factors)
 
     return picks_in_chunks(users, _USERS_PER_CHUNK, score_chunk, "als")
-
-
-def recommend(
-    model: TrainedRecommender,
-    interactions: pd.DataFrame,
-    user_ids: pd.Series | np.ndarray | list[str],
-    num_results: int = 5,
-) -> pd.DataFrame:
-    """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): ALS picks, then the fallback.
-
-    SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity' (docs/ml.md)."""
-    return recommend_with_fallback(
-        model, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True
-    )

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_assets.ml.encoding import TrainingData, binarized
+from recsys_assets.ml.item_weights import ItemWeightsScorer, TrainedItemWeights
 from recsys_assets.ml.neighbours import cosine_neighbours
 
 
 @dataclass(frozen=True)
-class EaseScorer:
-    """scores = history @ others, plus history[:, kept] @ ease on the kept columns (`others` holds no kept pair)."""
+class EaseParams:
+    """Parameters of `fit_ease`."""
 
-    history: sp.csr_matrix
-    kept: np.ndarray
-    ease: np.ndarray
-    others: sp.csr_matrix
+    regularization: float = 300.0
+    max_items: int = 3000
+    per_mean_count: bool = False
+    tail_neighbours: int = 0
+    tail_weight: float = 1.0
+    min_positive_value: float = 0.0
 
-    def scores(self, rows: np.ndarray) -> np.ndarray:
-        history = self.history[rows]
-        scores = np.asarray((history @ self.others).toarray(), dtype=np.float32)
-        scores[:, self.kept] += history[:, self.kept] @ self.ease
-        return scores
+
+@dataclass(eq=False)
+class TrainedEase(TrainedItemWeights):
+    """EASE, served."""
+
+    name: ClassVar[str] = "ease"
+    params_type: ClassVar[type] = EaseParams
+
+    @classmethod
+    def fit(cls, data: TrainingData, params: EaseParams = EaseParams()) -> TrainedEase:
+        fitted = {name: value for name, value in asdict(params).items() if name != "min_positive_value"}
+        return cls.of(data, fit_ease(data, **fitted), params)
 
 
 def fit_ease(
@@ -35,7 +46,7 @@ def fit_ease(
     per_mean_count: bool = False,
     tail_neighbours: int = 0,
     tail_weight: float = 1.0,
-) -> EaseScorer:
+) -> ItemWeightsScorer:
     """EASE over the `max_items` most popular items; pairs outside them get `tail_weight` x item-kNN cosine
     (top `tail_neighbours` per item) when `tail_neighbours` > 0, else nothing."""
     learning = data.learning_part
@@ -52,7 +63,7 @@ def fit_ease(
             shape=(n_items, n_items),
             dtype=np.float32,
         )
-    return EaseScorer(binarized(data.matrix), kept, weights, others)
+    return ItemWeightsScorer(binarized(data.matrix), kept, weights, others)
 
 
 def most_popular_items(data: TrainingData, max_items: int) -> np.ndarray:

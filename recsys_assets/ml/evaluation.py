@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recsys_assets.ml.als import RecommenderParams, recommend, train_recommender
-from recsys_assets.ml.base import ModelSpec, Scorer
+from recsys_assets.ml.als import RecommenderParams, TrainedRecommender
+from recsys_assets.ml.base import ModelSpec, RecommenderModel, Scorer
 from recsys_assets.ml.encoding import TrainingData, training_data
 from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
-from recsys_assets.ml.popularity import recommend_popular
+from recsys_assets.ml.popularity import PopularityParams
 from recsys_assets.ml.registry import MODELS
 from recsys_assets.ml.sequence import newest_share
 from recsys_assets.ml.topk import best_per_row
@@ -88,27 +87,43 @@ def evaluate(
     params: RecommenderParams | None = None,
     seed: int = 0,
     k: int = 25,
-    train: Callable[[pd.DataFrame, pd.DataFrame], Any] | None = None,
-    recommend_with: Callable[..., pd.DataFrame] = recommend,
+    train: Callable[[pd.DataFrame, pd.DataFrame], RecommenderModel] | None = None,
+    recommend_with: Callable[..., pd.DataFrame] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Metrics of a model ("model") and of the popularity baselines on one split.
+    """Metrics of a served model ("model") and of the served popularity baselines on one split.
 
-    The model is ALS with `params` unless `train(interactions, items)` and `recommend_with(model, interactions,
-    users, k)` give another; it trains on the training users and recommends `k` items per test user."""
+    The model is ALS with `params` unless `train(interactions, items)` gives another; it trains on the training
+    users and serves `k` items per test user through its `recommend` (or `recommend_with(model, interactions,
+    users, k)`), as do the popularity models of the same training data."""
     split = personalize_split(interactions, seed=seed)
-    train = train or partial(train_recommender, params=params or RecommenderParams())
-    model = train(split.train, items)
+    model = (train or partial(TrainedRecommender.train, params=params or RecommenderParams()))(split.train, items)
+    recommend_with = recommend_with or (lambda served, *request: served.recommend(*request))
     test_users = split.test_truth["USER_ID"].unique()
-    relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > model.params.min_positive_value]
-    n_items = item_count(split, model.item_ids)
-    return {
-        name: offline_metrics(recommender(model, split.test_input, test_users, k), relevant, n_items)
-        for name, recommender in (
-            ("model", recommend_with),
-            ("popularity-count", recommend_popular),
-            ("popularity-unseen", partial(recommend_popular, include_reviewed=False)),
+    minimum = model.params.min_positive_value
+    baselines = {
+        name: MODELS[name].model.train(
+            split.train, items, PopularityParams(**MODELS[name].params, min_positive_value=minimum)
         )
+        for name in ("popularity-count", "popularity-unseen")
     }
+    recommendations = {
+        "model": lambda: recommend_with(model, split.test_input, test_users, k),
+        **{name: partial(baseline.recommend, split.test_input, test_users, k) for name, baseline in baselines.items()},
+    }
+    return scored_recommendations(split, model.item_ids, recommendations, minimum)
+
+
+def scored_recommendations(
+    split: EvaluationSplit,
+    known_item_ids: np.ndarray,
+    recommendations: dict[str, Callable[[], pd.DataFrame]],
+    min_positive_value: float = 0.0,
+) -> dict[str, dict[str, float]]:
+    """Personalize's metrics of each named list of recommendations for the split's test users, against
+    their positive truth: the loop `evaluate` (served lists) and `split_metrics` (ranked scores) share."""
+    relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > min_positive_value]
+    n_items = item_count(split, known_item_ids)
+    return {name: offline_metrics(recommend(), relevant, n_items) for name, recommend in recommendations.items()}
 
 
 def top_k_recommendations(scorer: Scorer, data: TrainingData, rows: np.ndarray, k: int) -> pd.DataFrame:
@@ -150,12 +165,10 @@ def split_metrics(
     data = training_data(pd.concat([split.train, split.test_input]), items, min_positive_value)
     rows = np.searchsorted(data.user_ids, split.test_truth["USER_ID"].unique().astype(str))
     data = replace(data, history_only=rows)
-    relevant = split.test_truth[split.test_truth["EVENT_VALUE"] > min_positive_value]
-    n_items = item_count(split, data.item_ids)
-    return {
-        name: offline_metrics(top_k_recommendations(fit(data), data, rows, k), relevant, n_items)
-        for name, fit in fits.items()
+    recommendations = {
+        name: partial(lambda fit: top_k_recommendations(fit(data), data, rows, k), fit) for name, fit in fits.items()
     }
+    return scored_recommendations(split, data.item_ids, recommendations, min_positive_value)
 
 
 def tuned_params(

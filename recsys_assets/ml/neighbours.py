@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from recsys_assets.ml.encoding import TrainingData, binarized
+from recsys_assets.ml.item_weights import ItemWeightsScorer, TrainedItemWeights
 from recsys_assets.ml.topk import best_per_row, top_k_per_row
 
 TOKEN = re.compile(r"[^\W_]{2,}")
@@ -26,32 +28,67 @@ _NEIGHBOUR_BLOCK = 2048
 _DENSE_FEATURE_CELLS = 32 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ItemSimilarityScorer:
-    """Scores = history @ similarity (item x item, sparse or dense)."""
-
-    history: sp.csr_matrix
-    similarity: sp.csr_matrix | np.ndarray
-
-    def scores(self, rows: np.ndarray) -> np.ndarray:
-        product = self.history[rows] @ self.similarity
-        return np.asarray(product.toarray() if sp.issparse(product) else product, dtype=np.float32)
+def similarity_scorer(history: sp.csr_matrix, similarity: sp.csr_matrix) -> ItemWeightsScorer:
+    """Scores = history @ similarity (item x item)."""
+    return ItemWeightsScorer(history, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), similarity)
 
 
-def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True) -> ItemSimilarityScorer:
+def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True) -> ItemWeightsScorer:
     """Item-kNN: cosine between item columns of the user-item matrix, top `neighbours` per item."""
     learned, history = (data.learning_part.matrix, data.matrix)
     if binary:
         learned, history = binarized(learned), binarized(history)
-    return ItemSimilarityScorer(history, cosine_neighbours(sp.csr_matrix(learned.T), neighbours))
+    return similarity_scorer(history, cosine_neighbours(sp.csr_matrix(learned.T), neighbours))
 
 
-def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemSimilarityScorer:
+def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemWeightsScorer:
     """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item (within the leaf
     category with `same_leaf_category`); users are scored from the binary matrix."""
     features = tfidf(data.item_text)
     groups = data.item_leaf_category if same_leaf_category else np.zeros(len(data.item_ids), dtype=np.int64)
-    return ItemSimilarityScorer(binarized(data.matrix), grouped_cosine_neighbours(features, groups, neighbours))
+    return similarity_scorer(binarized(data.matrix), grouped_cosine_neighbours(features, groups, neighbours))
+
+
+@dataclass(frozen=True)
+class ItemKnnParams:
+    """Parameters of `fit_item_knn`."""
+
+    neighbours: int = 100
+    binary: bool = True
+    min_positive_value: float = 0.0
+
+
+@dataclass(eq=False)
+class TrainedItemKnn(TrainedItemWeights):
+    """Item-kNN, served."""
+
+    name: ClassVar[str] = "item-knn"
+    params_type: ClassVar[type] = ItemKnnParams
+
+    @classmethod
+    def fit(cls, data: TrainingData, params: ItemKnnParams = ItemKnnParams()) -> TrainedItemKnn:
+        return cls.of(data, fit_item_knn(data, params.neighbours, params.binary), params)
+
+
+@dataclass(frozen=True)
+class ContentParams:
+    """Parameters of `fit_content`."""
+
+    neighbours: int = 100
+    same_leaf_category: bool = True
+    min_positive_value: float = 0.0
+
+
+@dataclass(eq=False)
+class TrainedContent(TrainedItemWeights):
+    """Content kNN, served (users' histories binary)."""
+
+    name: ClassVar[str] = "content"
+    params_type: ClassVar[type] = ContentParams
+
+    @classmethod
+    def fit(cls, data: TrainingData, params: ContentParams = ContentParams()) -> TrainedContent:
+        return cls.of(data, fit_content(data, params.neighbours, params.same_leaf_category), params)
 
 
 def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:

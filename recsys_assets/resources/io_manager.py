@@ -10,9 +10,8 @@ import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
 from recsys_assets.aws_formats.personalize_api import PersonalizeSolutionVersion
-from recsys_assets.ml.als import TrainedRecommender
 from recsys_assets.ml.base import RecommenderModel
-from recsys_assets.ml.item_item import TrainedItemItem
+from recsys_assets.ml.registry import load_model
 from recsys_assets.resources.object_store import ObjectStore
 
 
@@ -61,8 +60,7 @@ class AssetStoreIOManager(ConfigurableIOManager):
         with tempfile.TemporaryDirectory() as folder:
             for file_key in self.store.list_keys(f"{key}/"):
                 (Path(folder) / Path(file_key).name).write_bytes(self.store.read_bytes(file_key))
-            model_class = TrainedItemItem if TrainedItemItem.is_saved_in(Path(folder)) else TrainedRecommender
-            return model_class.load(Path(folder))
+            return load_model(Path(folder))
 
     def _load_partitions(self, context: InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """One partition for a partitioned consumer; {partition: table} of those stored, otherwise."""

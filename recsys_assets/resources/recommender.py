@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any, Literal
 
 import pandas as pd
@@ -16,8 +16,11 @@ from recsys_assets.ml.base import RecommenderModel
 from recsys_assets.ml.encoding import training_data
 from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
 
-# The fields of LocalRecommender that set a model's parameters, where its params_type has them.
-_MODEL_FIELDS = ("factors", "regularization", "alpha", "iterations", "random_state")
+# The fields of LocalRecommender that set the ALS model's parameters.
+_ALS_FIELDS = ("factors", "regularization", "alpha", "iterations", "random_state")
+
+# The names of `ml.registry.MODELS` (a test checks they are the same).
+ModelName = Literal["popularity-count", "popularity-unseen", "item-knn", "als", "ease", "content", "item-item"]
 
 
 class Recommender(ConfigurableResource, ABC):
@@ -41,11 +44,11 @@ class Recommender(ConfigurableResource, ABC):
 
 
 class LocalRecommender(Recommender):
-    """A model of `ml.registry.MODELS` that is served ("item-item", the measured default, or "als"), with the
-    popularity fallback, trained in-process. The ALS fields apply to model="als" only."""
+    """A model of `ml.registry.MODELS` by name ("item-item", the measured default, or any other), served with
+    the popularity fallback, trained in-process. The ALS fields apply to model="als" only."""
 
-    model: Literal["item-item", "als"] = Field(
-        default=DEFAULT_MODEL, description="item-item (see benchmarks/RESULTS.md) or als."
+    model: ModelName = Field(
+        default=DEFAULT_MODEL, description="A model of ml.registry.MODELS; item-item (see benchmarks/RESULTS.md)."
     )
     factors: int = Field(default=RecommenderParams.factors, description="Latent factors.")
     regularization: float = Field(default=RecommenderParams.regularization)
@@ -58,9 +61,11 @@ class LocalRecommender(Recommender):
         return MODELS[self.model].model
 
     def _params(self) -> Any:
-        params_type = self._model_class().params_type
-        names = {f.name for f in fields(params_type)}
-        return params_type(**{name: getattr(self, name) for name in _MODEL_FIELDS if name in names})
+        """The registry's parameters of the model (the ALS fields for ALS)."""
+        spec = MODELS[self.model]
+        if spec.model.params_type is RecommenderParams:
+            return RecommenderParams(**{name: getattr(self, name) for name in _ALS_FIELDS})
+        return spec.model.params_type(**spec.params)
 
     def train(self, interactions: pd.DataFrame, items: pd.DataFrame) -> RecommenderModel:
         params = self._params()
