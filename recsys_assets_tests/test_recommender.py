@@ -14,8 +14,8 @@ from recsys_assets.ml.als import (
 )
 from recsys_assets.ml.popularity import recommend_popular
 from recsys_assets.ml.registry import MODELS, load_model
-from recsys_assets.resources.recommender import LocalRecommender, ModelName
 from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
+from recsys_assets.resources.recommender import LocalRecommender, ModelName
 
 SMALL = RecommenderParams(factors=4, iterations=5)
 
