@@ -12,6 +12,7 @@ from recsys_assets.ml.als import (
     _best_columns,
     _ItemsByNorm,
 )
+from recsys_assets.ml.encoding import training_data
 from recsys_assets.ml.popularity import recommend_popular
 from recsys_assets.ml.registry import MODELS, load_model
 from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
@@ -222,3 +223,21 @@ def test_every_registry_model_is_trained_stored_and_served_by_the_resource(name,
 
 def test_the_resource_accepts_exactly_the_registry_names():
     assert set(get_args(ModelName)) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", ["item-knn", "content", "ease", "item-item"])
+def test_served_item_picks_are_the_benchmarked_scorers_best_positive_unseen_items(name):
+    spec = MODELS[name]
+    params = spec.model.params_type(**spec.params)
+    data = training_data(INTERACTIONS, ITEMS, params.min_positive_value)
+    model = spec.model.fit(data, params)
+    users = data.user_ids
+    served = model.recommend(INTERACTIONS, users, 3)
+    scores = model.scorer(data).scores(np.arange(len(users))).astype(np.float64)
+    scores[data.seen.nonzero()] = -np.inf
+    for row, user in enumerate(users):
+        picks = served[(served["USER_ID"] == user) & (served["SOURCE"] == name)]
+        expected = np.sort(scores[row][scores[row] > 0])[::-1][:3]
+        np.testing.assert_allclose(picks["SCORE"], expected, rtol=1e-5)
+        columns = np.searchsorted(data.item_ids, picks["ITEM_ID"].astype(str))
+        np.testing.assert_allclose(scores[row, columns], picks["SCORE"], rtol=1e-5)
