@@ -13,7 +13,7 @@ from dagster import Definitions
 from recsys_assets.cli import main
 from recsys_assets.cli import run as runner
 from recsys_assets.cli.run import PipelineError, inbox_files, run_pipeline
-from recsys_assets.definitions import defs
+from recsys_assets.definitions import build_definitions
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore
 
@@ -28,7 +28,7 @@ ASSETS = [
     "file_sentiment",
     "review_sentiment",
     "interactions",
-    "recommender",
+    "recommender_model",
     "customer_segments",
     "recommendations",
     "emails",
@@ -36,6 +36,7 @@ ASSETS = [
 
 
 def test_definitions_load_with_every_asset_check_job_and_sensor():
+    defs = build_definitions(RunOptions())
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS)

@@ -15,10 +15,10 @@ from dagster import DagsterInstance
 
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
+from recsys_assets.defs.ingest.sensors import INPUT_SUFFIXES
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
 from recsys_assets.defs.model.assets import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
 from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.defs.sensors import INPUT_SUFFIXES
 from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions, build_resources
 from recsys_assets.resources.io_manager import AssetStoreIOManager
@@ -148,7 +148,7 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             count: sum(counts[count] for counts in per_segment.values())
             for count in ("emails_written", "emails_kept", "emails_failed")
         },
-        "offline_metrics": catalog["recommender"]["offline_metrics"],
+        "offline_metrics": catalog["recommender_model"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": str((home / "recommendations.csv").resolve()),
             "emails": str((home / "emails").resolve()),

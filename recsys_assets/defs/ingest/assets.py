@@ -19,9 +19,10 @@ from recsys_assets.catalog.reading import (
     explode_reviews,
     parse_catalog_csv,
 )
+from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import share_table, table_metadata
-from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
+from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.profile_store import ProfileStore

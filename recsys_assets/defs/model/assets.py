@@ -7,6 +7,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
+from recsys_assets.defs.automation import RETRAIN_SCHEDULE
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import markdown_table, table_metadata
 from recsys_assets.defs.partitions import segments
@@ -18,15 +19,6 @@ from recsys_assets.resources.recommender import Recommender
 
 GROUP = "recommender"
 TRAINED_INTERACTIONS = "trained_interactions"
-# The model is trained once its inputs exist, then retrained weekly (Monday 03:00); the retrain
-# sensor adds "when enough new interactions arrived".
-FIRST_TRAINING = (
-    AutomationCondition.missing()
-    & AutomationCondition.any_deps_updated()
-    & ~AutomationCondition.any_deps_missing()
-    & ~AutomationCondition.any_deps_in_progress()
-).with_label("first training")
-RETRAIN_SCHEDULE = FIRST_TRAINING | AutomationCondition.on_cron("0 3 * * 1")
 RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 
 
@@ -75,11 +67,11 @@ def interactions(
 
 
 @asset(group_name=GROUP, automation_condition=RETRAIN_SCHEDULE)
-def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_model: Recommender):
+def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recommender: Recommender):
     """The trained model (a "solution version") with Personalize's offline metrics on held-out users."""
     items = catalog_items(products)
-    metrics = recommender_model.offline_metrics(interactions, items)
-    model = recommender_model.train(interactions, items)
+    metrics = recommender.offline_metrics(interactions, items)
+    model = recommender.train(interactions, items)
     # NaN (no held-out user with a positive truth item) becomes null, so the metadata stays valid JSON
     metrics = {
         model_name: {k: (None if math.isnan(v) else v) for k, v in values.items()}
@@ -92,7 +84,7 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
             **{name: float(value) for name, value in metrics["model"].items() if value is not None},
             "compared_with_popularity_count": markdown_table(comparison, rows=len(comparison)),
             "offline_metrics": MetadataValue.json(metrics),
-            "model_settings": MetadataValue.json(recommender_model.model_settings(model)),
+            "model_settings": MetadataValue.json(recommender.model_settings(model)),
             TRAINED_INTERACTIONS: len(interactions),
             "trained_users": model.trained_users,
             "trained_items": model.trained_items,
@@ -113,10 +105,10 @@ def segment_csv(segment: str) -> str:
 )
 def recommendations(
     context: AssetExecutionContext,
-    recommender: Any,  # whatever model recommender_model trained (local or a Personalize solution version)
+    recommender_model: Any,  # whatever the recommender trained (local or a Personalize solution version)
     interactions: pd.DataFrame,
     customer_segments: pd.DataFrame,
-    recommender_model: Recommender,
+    recommender: Recommender,
     settings: PipelineSettings,
     storage: ObjectStore,
     profiles: ProfileStore,
@@ -126,7 +118,7 @@ def recommendations(
     members = customer_segments.loc[customer_segments["segment"] == segment, "user_id"]
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
-    table = recommender_model.recommend(recommender, interactions, members, settings.num_results)
+    table = recommender.recommend(recommender_model, interactions, members, settings.num_results)
     check = schema_check_result("recommendations", table)
     if check.passed:  # a table its blocking check rejects is not served
         storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)

@@ -5,9 +5,10 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
 from recsys_assets.aws_formats.costs import comprehend_units
 from recsys_assets.catalog.reading import explode_reviews
+from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.metadata import share_table, table_metadata
-from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
+from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.sentiment_analyzer import SentimentAnalyzer
 
 
@@ -52,7 +53,8 @@ def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file
     missing = table["Sentiment"].isna()
     if missing.any():
         raise Failure(
-            f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for {sorted(table.loc[missing, 'source_file'].unique())[:5]}"
+            f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for "
+            f"{sorted(table.loc[missing, 'source_file'].unique())[:5]}"
         )
     table = table.drop(columns="source_file")
     mix = table["Sentiment"].value_counts().reindex(["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"], fill_value=0)
