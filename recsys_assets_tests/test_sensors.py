@@ -164,34 +164,19 @@ def report(instance, asset: str, **metadata):
     instance.report_runless_asset_event(AssetMaterialization(asset, metadata=metadata))
 
 
-def test_segments_become_partitions_and_an_emptied_segment_is_rerun_to_clear_it(instance):
+def test_segments_become_partitions_and_a_departed_segment_stops_being_one(instance):
     report(instance, "customer_segments", segment_names=["electronics", "general"])
     first = segment_sensor(build_sensor_context(instance=instance))
-    assert first.dynamic_partitions_requests[0].partition_keys == ["electronics", "general"]
+    added, deleted = first.dynamic_partitions_requests
+    assert (added.partition_keys, deleted.partition_keys) == (["electronics", "general"], [])
     assert first.run_requests == []
     instance.add_dynamic_partitions(segments.name, ["electronics", "general"])
     assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor)), SkipReason)
     report(instance, "customer_segments", segment_names=["general", "toys-games"])
     second = segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
-    assert second.dynamic_partitions_requests[0].partition_keys == ["toys-games"]
-    assert [r.partition_key for r in second.run_requests] == ["electronics"]
-
-
-def test_an_emptied_segment_is_cleared_once_and_again_only_after_it_comes_back_and_empties(instance):
-    def tick(cursor, names):
-        report(instance, "customer_segments", segment_names=names)
-        result = segment_sensor(build_sensor_context(instance=instance, cursor=cursor))
-        instance.add_dynamic_partitions(segments.name, result.dynamic_partitions_requests[0].partition_keys)
-        return [r.partition_key for r in result.run_requests], result.cursor
-
-    _, cursor = tick(None, ["electronics", "general"])
-    cleared, cursor = tick(cursor, ["general"])
-    assert cleared == ["electronics"]
-    for _ in range(2):  # customer_segments materialized again, nothing changed
-        cleared, cursor = tick(cursor, ["general"])
-        assert cleared == []
-    _, cursor = tick(cursor, ["electronics", "general"])
-    assert tick(cursor, ["general"])[0] == ["electronics"]
+    added, deleted = second.dynamic_partitions_requests
+    assert (added.partition_keys, deleted.partition_keys) == (["toys-games"], ["electronics"])
+    assert second.run_requests == []
 
 
 def test_the_model_retrains_when_enough_new_interactions_arrived(instance):

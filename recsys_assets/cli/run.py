@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
@@ -10,19 +9,16 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 from dagster import DagsterInstance
 
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
+from recsys_assets.definitions import build_definitions
 from recsys_assets.defs.ingest.sensors import INPUT_SUFFIXES
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
-from recsys_assets.defs.model.assets import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
 from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions, build_resources
-from recsys_assets.resources.io_manager import AssetStoreIOManager
-from recsys_assets.resources.object_store import ObjectStore, neutralize_formulas
+from recsys_assets.resources.object_store import ObjectStore
 
 SUMMARY_FILE = "run_summary.json"
 ERROR_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
@@ -76,11 +72,8 @@ def aws_usage(options: RunOptions, storage: ObjectStore, summary: dict, comprehe
 
 def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool = False) -> dict:
     """Materialize everything in-process, the way the sensors would: one run per input file, one for the
-    catalog and model, one per customer segment (or only `segment`). Returns the run summary, also
-    written to <home>/run_summary.json, and combines the segments' CSVs into <home>/recommendations.csv."""
-    # imported here: importing the module also builds the code location's Definitions from RECSYS_* variables
-    from recsys_assets.definitions import build_definitions
-
+    catalog and model, one per customer segment (or only `segment`), one for the combined export.
+    Returns the run summary, also written to <home>/run_summary.json."""
     started = time.perf_counter()
     resources = build_resources(options)
     storage = resources["storage"]
@@ -111,17 +104,8 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             raise PipelineError(f"no segment {segment!r}; the segments are: {', '.join(names)}")
         instance.add_dynamic_partitions(segments.name, names)
         served = {name: execute("segment_job", name) for name in ([segment] if segment else names)}
-        membership = defs.load_asset_value("customer_segments", instance=instance)
+        execute("export_job")
     home = Path(options.home)
-    home.mkdir(parents=True, exist_ok=True)
-    for name in sorted(stored_segments(storage) - set(names)):
-        storage.delete(segment_outputs(storage, resources["io_manager"], name))
-    for name in sorted(
-        set(names) - set(served)
-    ):  # a customer who left a segment that was not re-run loses its email there
-        keep_emails_of(storage, name, membership.loc[membership["segment"] == name, "user_id"])
-    combined = combined_recommendations(storage, membership)
-    combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
     per_segment = {
         name: {
             "users": int(meta["recommendations"]["segment_users"]),
@@ -163,46 +147,6 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
     return summary
 
 
-def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> pd.DataFrame:
-    """Every segment's recommendations CSV, each kept to the segment's current members (`membership`:
-    user_id, segment), so a customer who changed segments appears once, in their current segment; a
-    segment never served (no CSV yet) adds nothing."""
-    parts = []
-    for name, users in membership.groupby("segment")["user_id"]:
-        if not storage.exists(segment_csv(name)):
-            continue
-        # the segment CSVs are spreadsheet-safe (written with for_spreadsheets=True), and so are their user ids
-        written_ids = neutralize_formulas(pd.DataFrame({"USER_ID": users}))["USER_ID"]
-        table = pd.read_csv(
-            io.BytesIO(storage.read_bytes(segment_csv(name))),
-            dtype={"USER_ID": str, "ITEM_ID": str},
-            keep_default_na=False,
-        )
-        parts.append(table[table["USER_ID"].isin(written_ids)])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(RECOMMENDATIONS_CSV_COLUMNS))
-
-
-def stored_segments(storage: ObjectStore) -> set[str]:
-    """The segments that have outputs in storage: a recommendations CSV, email files or an email manifest."""
-    return (
-        {Path(key).stem for key in storage.list_keys("recommendations/")}
-        | {key.split("/")[1] for key in storage.list_keys("emails/")}
-        | {Path(key).stem for key in storage.list_keys("email_inputs/")}
-    )
-
-
-def segment_outputs(storage: ObjectStore, io_manager: AssetStoreIOManager, segment: str) -> list[str]:
-    """Every key a segment's run writes: its CSV, emails and manifest, and its recommendations and emails partitions."""
-    tables = [f"{io_manager.table_key([asset], segment)}.parquet" for asset in ("recommendations", "emails")]
-    return [segment_csv(segment), *storage.list_keys(email_folder(segment)), inputs_manifest(segment), *tables]
-
-
-def keep_emails_of(storage: ObjectStore, segment: str, users: pd.Series) -> None:
-    """Delete the emails in a segment's folder of customers who are not its members any more."""
-    folder = email_folder(segment)
-    storage.delete_others(folder, set(folder + email_filename(users.astype("string"))))
-
-
 def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
     """{reason: quarantined rows} over every input file, most frequent first."""
     return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
@@ -231,7 +175,8 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"recsys run: {summary['input']} in {summary['seconds']:.1f} s",
         "  " + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()),
-        f"  {summary['emails_written']:,} emails written, {summary['emails_kept']:,} kept unchanged, {summary['emails_failed']:,} failed, in "
+        f"  {summary['emails_written']:,} emails written, {summary['emails_kept']:,} kept unchanged, "
+        f"{summary['emails_failed']:,} failed, in "
         f"{len(summary['segments'])} segments ({', '.join(summary['segments'])}); every schema check passed",
         "  offline metrics (held-out users)".ljust(48) + "".join(f"{name:>19}" for name in metrics),
     ]

@@ -17,21 +17,28 @@ from recsys_assets.resources.s3 import S3ObjectStore
 CREATED_PREFIXES = ("assets/", "emails/", "email_inputs/", "recommendations/", PERSONALIZE_PREFIX, "comprehend/")
 
 
-# One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment.
+# One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment;
+# the combined export follows the segments.
 PER_FILE = AssetSelection.assets("raw_reviews", "rejected_rows", "file_sentiment")
-PER_SEGMENT = AssetSelection.assets("recommendations", "emails")
+PER_SEGMENT = AssetSelection.assets(
+    "recommendations", "emails", "served_recommendations", "segment_recommendations_csv"
+)
+EXPORT = AssetSelection.assets("recommendations_export")
 ingest_file_job = define_asset_job(
     "ingest_file_job", selection=PER_FILE, description="Read and score one inbox file (a raw_files partition)."
 )
 catalog_job = define_asset_job(
     "catalog_job",
-    selection=AssetSelection.all() - PER_FILE - PER_SEGMENT,
+    selection=AssetSelection.all() - PER_FILE - PER_SEGMENT - EXPORT,
     description="Products, users, reviews, sentiment, interactions, the model and the segments, from every file read.",
 )
 segment_job = define_asset_job(
     "segment_job",
     selection=PER_SEGMENT,
-    description="Recommendations and emails of one customer segment (a segments partition).",
+    description="Recommendations and emails of one customer segment (a segments partition), and where they are served.",
+)
+export_job = define_asset_job(
+    "export_job", selection=EXPORT, description="recommendations.csv, from every current segment's recommendations."
 )
 
 

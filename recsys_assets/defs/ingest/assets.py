@@ -25,7 +25,6 @@ from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.profile_store import ProfileStore
 
 GROUP = "ingest"
 
@@ -100,13 +99,10 @@ def combined_raw_rows(context: AssetExecutionContext, raw_reviews: dict[str, pd.
 
 
 @asset(group_name=GROUP, check_specs=[schema_check_spec("products")], automation_condition=EAGER_OVER_FILES)
-def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame], profiles: ProfileStore):
-    """One row per product: parsed prices, discount, rating and category path; also in the profile store."""
+def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
+    """One row per product: parsed prices, discount, rating and category path."""
     raw = combined_raw_rows(context, raw_reviews)
     table = build_products(raw)
-    check = schema_check_result("products", table)
-    if check.passed:  # a table its blocking check rejects never reaches the serving store
-        profiles.replace_table("products", table.drop(columns=["about_product"]))
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -114,7 +110,7 @@ def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame
             duplicate_rows_merged=len(raw) - len(table),
             top_categories=share_table(table["top_category"].value_counts(), "top category"),
         ),
-        check_results=[check],
+        check_results=[schema_check_result("products", table)],
     )
 
 
@@ -142,13 +138,9 @@ def users(
     reviews: pd.DataFrame,
     products: pd.DataFrame,
     raw_reviews: dict[str, pd.DataFrame],
-    profiles: ProfileStore,
 ):
-    """One row per customer: name, review count and favourite top-level category; also in the profile store."""
+    """One row per customer: name, review count and favourite top-level category."""
     table = build_users(reviews, products, combined_raw_rows(context, raw_reviews))
-    check = schema_check_result("users", table)
-    if check.passed:
-        profiles.replace_table("users", table)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -156,5 +148,5 @@ def users(
             users_with_one_review=int((table["review_count"] == 1).sum()),
             favourite_categories=share_table(table["favourite_category"].value_counts(), "favourite category"),
         ),
-        check_results=[check],
+        check_results=[schema_check_result("users", table)],
     )

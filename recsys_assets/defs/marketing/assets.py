@@ -14,7 +14,6 @@ from recsys_assets.emails.render import email_filename, email_items, input_diges
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.profile_store import ProfileStore
 from recsys_assets.segmentation import assign_segments
 
 SEGMENT_NAMES = "segment_names"
@@ -25,16 +24,9 @@ SEGMENT_NAMES = "segment_names"
     check_specs=[schema_check_spec("customer_segments")],
     automation_condition=AutomationCondition.eager(),
 )
-def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles: ProfileStore):
-    """Each customer's segment: the top-level category they review most, or `general` with little history.
-
-    Customers no longer in the data lose their served recommendations here, where the newest
-    segmentation is known (a segment run may still be working from the previous one).
-    """
+def customer_segments(users: pd.DataFrame, settings: PipelineSettings):
+    """Each customer's segment: the top-level category they review most, or `general` with little history."""
     table = assign_segments(users, min_reviews=settings.segment_min_reviews)
-    check = schema_check_result("customer_segments", table)
-    if check.passed:
-        profiles.keep_only("recommendations", "user_id", table["user_id"])
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -43,7 +35,7 @@ def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles:
             segment_sizes=share_table(table["segment"].value_counts(), "segment"),
             **{SEGMENT_NAMES: MetadataValue.json(sorted(table["segment"].unique().tolist()))},
         ),
-        check_results=[check],
+        check_results=[schema_check_result("customer_segments", table)],
     )
 
 

@@ -1,4 +1,5 @@
-"""The segment sensor: new customer segments become partitions; a segment that emptied is re-run to clear it."""
+"""The segment sensor: the segments partitions follow the newest customer_segments (new ones added, departed
+ones deleted; current_customers_served deletes a departed segment's outputs)."""
 
 import json
 
@@ -6,7 +7,7 @@ from dagster import (
     AddDynamicPartitionsRequest,
     AssetKey,
     DefaultSensorStatus,
-    RunRequest,
+    DeleteDynamicPartitionsRequest,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -25,7 +26,7 @@ SEGMENT_ASSETS = [AssetKey("recommendations"), AssetKey("emails")]
     asset_selection=SEGMENT_ASSETS,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Registers new customer segments as partitions; re-runs a segment that emptied, to clear it.",
+    description="Adds new customer segments as partitions and deletes those that no longer exist.",
 )
 def segment_sensor(context: SensorEvaluationContext):
     cursor = json.loads(context.cursor or "{}")
@@ -34,18 +35,13 @@ def segment_sensor(context: SensorEvaluationContext):
         return SkipReason("no new customer_segments materialization")
     current = set(event.asset_materialization.metadata[SEGMENT_NAMES].value)
     known = set(context.instance.get_dynamic_partitions(segments.name))
-    # a segment that has customers again is cleared again when it empties
-    cleared = set(cursor.get("cleared", [])) - current
-    emptied = sorted(known - current - cleared)
-    if emptied:
-        context.log.warning(f"segments with no customers any more: {emptied}; their outputs are cleared")
+    departed = sorted(known - current)
+    if departed:
+        context.log.warning(f"segments with no customers any more: {departed}; their partitions are deleted")
     return SensorResult(
-        run_requests=[
-            RunRequest(
-                partition_key=segment, asset_selection=SEGMENT_ASSETS, run_key=f"emptied:{segment}:{event.storage_id}"
-            )
-            for segment in emptied
+        dynamic_partitions_requests=[
+            AddDynamicPartitionsRequest(segments.name, sorted(current - known)),
+            DeleteDynamicPartitionsRequest(segments.name, departed),
         ],
-        dynamic_partitions_requests=[AddDynamicPartitionsRequest(segments.name, sorted(current - known))],
-        cursor=json.dumps({"after": event.storage_id, "cleared": sorted(cleared | set(emptied))}),
+        cursor=json.dumps({"after": event.storage_id}),
     )

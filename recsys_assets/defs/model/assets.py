@@ -14,12 +14,10 @@ from recsys_assets.defs.partitions import segments
 from recsys_assets.interactions import build_interactions
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.profile_store import ProfileStore
 from recsys_assets.resources.recommender import Recommender
 
 GROUP = "recommender"
 TRAINED_INTERACTIONS = "trained_interactions"
-RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 
 
 def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
@@ -38,25 +36,13 @@ def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
 @asset(
     group_name=GROUP, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
 )
-def interactions(
-    reviews: pd.DataFrame,
-    review_sentiment: pd.DataFrame,
-    products: pd.DataFrame,
-    users: pd.DataFrame,
-    storage: ObjectStore,
-):
-    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative).
-
-    Also writes the Personalize import files (interactions, items, users CSVs) under personalize/.
-    """
+def interactions(reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame):
+    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative)."""
     table = build_interactions(reviews, review_sentiment, products)
-    for dataset, frame in personalize_datasets(table, products, users).items():
-        storage.write_csv(dataset_key(dataset), frame)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table,
-            personalize_import_files=MetadataValue.path(storage.location(PERSONALIZE_PREFIX)),
             users=int(table["USER_ID"].nunique()),
             items=int(table["ITEM_ID"].nunique()),
             not_positive_events=int((table["EVENT_VALUE"] == 0).sum()),
@@ -66,9 +52,27 @@ def interactions(
     )
 
 
-@asset(group_name=GROUP, automation_condition=RETRAIN_SCHEDULE)
+@asset(group_name=GROUP, automation_condition=AutomationCondition.eager())
+def personalize_import_files(
+    interactions: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, storage: ObjectStore
+) -> MaterializeResult:
+    """The Personalize import files (interactions, items, users CSVs) under personalize/, from checked tables."""
+    datasets = personalize_datasets(interactions, products, users)
+    for dataset, frame in datasets.items():
+        storage.write_csv(dataset_key(dataset), frame)
+    return MaterializeResult(
+        metadata={
+            "location": MetadataValue.path(storage.location(PERSONALIZE_PREFIX)),
+            **{f"{dataset}_rows": len(frame) for dataset, frame in datasets.items()},
+        }
+    )
+
+
+@asset(group_name=GROUP, deps=[personalize_import_files], automation_condition=RETRAIN_SCHEDULE)
 def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recommender: Recommender):
-    """The trained model (a "solution version") with Personalize's offline metrics on held-out users."""
+    """The trained model (a "solution version") with Personalize's offline metrics on held-out users.
+
+    Amazon Personalize trains from the import files, hence the dependency on them."""
     items = catalog_items(products)
     metrics = recommender.offline_metrics(interactions, items)
     model = recommender.train(interactions, items)
@@ -92,11 +96,6 @@ def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recomm
     )
 
 
-def segment_csv(segment: str) -> str:
-    """Where a segment's recommendations CSV is written."""
-    return f"recommendations/{segment}.csv"
-
-
 @asset(
     group_name=GROUP,
     partitions_def=segments,
@@ -110,8 +109,6 @@ def recommendations(
     customer_segments: pd.DataFrame,
     recommender: Recommender,
     settings: PipelineSettings,
-    storage: ObjectStore,
-    profiles: ProfileStore,
 ):
     """Top-N products per customer of one segment, never one they already reviewed, each with its reason."""
     segment = context.partition_key
@@ -119,12 +116,6 @@ def recommendations(
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
     table = recommender.recommend(recommender_model, interactions, members, settings.num_results)
-    check = schema_check_result("recommendations", table)
-    if check.passed:  # a table its blocking check rejects is not served
-        storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
-        profiles.replace_rows(
-            "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members
-        )
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,
@@ -133,7 +124,6 @@ def recommendations(
             segment_users=len(members),
             distinct_items=int(table["ITEM_ID"].nunique()),
             from_model_share=float(1 - sources.get("popularity", 0) / max(len(table), 1)),
-            csv=MetadataValue.path(storage.location(segment_csv(segment))),
         ),
-        check_results=[check],
+        check_results=[schema_check_result("recommendations", table)],
     )
