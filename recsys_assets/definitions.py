@@ -7,15 +7,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from recsys_assets.defs.conventions import apply_conventions
 from recsys_assets.environment import RunOptions, build_resources
 
 
 def build_definitions(options: RunOptions) -> dg.Definitions:
-    """Everything under recsys_assets/defs/, with the resources `options` choose."""
-    return dg.Definitions.merge(
+    """Everything under recsys_assets/defs/, with the resources `options` choose and the kinds they imply."""
+    loaded = dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         dg.Definitions(resources=build_resources(options)),
     )
+    return apply_conventions(loaded, options)
 
 
 @dg.definitions

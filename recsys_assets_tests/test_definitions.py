@@ -70,3 +70,26 @@ def test_dg_check_defs_passes():
     result = subprocess.run([dg, "check", "defs"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "options, kinds",
+    [
+        (RunOptions(), {"file_sentiment": {"python", "pandas", "parquet"}, "served_users": {"sqlite"}}),
+        (
+            RunOptions(storage="s3", s3_bucket="b", sentiment="comprehend", profiles="dynamodb", email="bedrock"),
+            {
+                "file_sentiment": {"comprehend", "pandas", "s3"},
+                "served_users": {"dynamodb"},
+                "emails": {"bedrock", "pandas", "s3"},
+            },
+        ),
+    ],
+)
+def test_every_asset_has_owners_a_code_version_and_kinds_of_its_implementation(options, kinds):
+    graph = build_definitions(options).resolve_asset_graph()
+    nodes = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+    assert all(node.kinds and node.owners and node.code_version for node in nodes.values())
+    assert {name: set(nodes[name].kinds) for name in kinds} == kinds
+    columns = nodes["products"].metadata["dagster/column_schema"].columns
+    assert columns[0].name == "product_id" and columns[0].constraints.unique

@@ -21,12 +21,11 @@ from recsys_assets.catalog.reading import (
 )
 from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import INGEST
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-
-GROUP = "ingest"
 
 
 def inbox_key(settings: PipelineSettings, file_key: str) -> str:
@@ -41,7 +40,7 @@ def inbox_key(settings: PipelineSettings, file_key: str) -> str:
     },
     partitions_def=raw_files,
     check_specs=[schema_check_spec("raw_reviews"), schema_check_spec("rejected_rows")],
-    group_name=GROUP,
+    group_name=INGEST,
 )
 def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: PipelineSettings):
     """Read one input file as UTF-8: a bad file stops the run, bad rows go to quarantine."""
@@ -98,7 +97,7 @@ def combined_raw_rows(context: AssetExecutionContext, raw_reviews: dict[str, pd.
     return pd.concat(frames, ignore_index=True)
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("products")], automation_condition=EAGER_OVER_FILES)
+@asset(group_name=INGEST, check_specs=[schema_check_spec("products")], automation_condition=EAGER_OVER_FILES)
 def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
     """One row per product: parsed prices, discount, rating and category path."""
     raw = combined_raw_rows(context, raw_reviews)
@@ -114,7 +113,7 @@ def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("reviews")], automation_condition=EAGER_OVER_FILES)
+@asset(group_name=INGEST, check_specs=[schema_check_spec("reviews")], automation_condition=EAGER_OVER_FILES)
 def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
     """One row per (customer, product) review, split from the comma-joined reviewer lists."""
     table = explode_reviews(combined_raw_rows(context, raw_reviews))
@@ -132,7 +131,7 @@ def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("users")], automation_condition=EAGER_OVER_FILES)
+@asset(group_name=INGEST, check_specs=[schema_check_spec("users")], automation_condition=EAGER_OVER_FILES)
 def users(
     context: AssetExecutionContext,
     reviews: pd.DataFrame,

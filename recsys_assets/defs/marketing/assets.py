@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import MARKETING
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.render import email_filename, email_items, input_digests
@@ -20,7 +21,7 @@ SEGMENT_NAMES = "segment_names"
 
 
 @asset(
-    group_name="marketing",
+    group_name=MARKETING,
     check_specs=[schema_check_spec("customer_segments")],
     automation_condition=AutomationCondition.eager(),
 )
@@ -71,7 +72,7 @@ def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> 
 
 
 @asset(
-    group_name="marketing",
+    group_name=MARKETING,
     partitions_def=segments,
     check_specs=[schema_check_spec("emails")],
     automation_condition=AutomationCondition.eager(),

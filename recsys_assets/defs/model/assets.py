@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
 from recsys_assets.defs.automation import RETRAIN_SCHEDULE
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import MODEL
 from recsys_assets.defs.metadata import markdown_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.interactions import build_interactions
@@ -16,7 +17,6 @@ from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.recommender import Recommender
 
-GROUP = "recommender"
 TRAINED_INTERACTIONS = "trained_interactions"
 
 
@@ -34,7 +34,7 @@ def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
 
 
 @asset(
-    group_name=GROUP, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
+    group_name=MODEL, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
 )
 def interactions(reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame):
     """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative)."""
@@ -52,7 +52,7 @@ def interactions(reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products
     )
 
 
-@asset(group_name=GROUP, automation_condition=AutomationCondition.eager())
+@asset(group_name=MODEL, automation_condition=AutomationCondition.eager())
 def personalize_import_files(
     interactions: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, storage: ObjectStore
 ) -> MaterializeResult:
@@ -68,7 +68,7 @@ def personalize_import_files(
     )
 
 
-@asset(group_name=GROUP, deps=[personalize_import_files], automation_condition=RETRAIN_SCHEDULE)
+@asset(group_name=MODEL, deps=[personalize_import_files], automation_condition=RETRAIN_SCHEDULE)
 def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recommender: Recommender):
     """The trained model (a "solution version") with Personalize's offline metrics on held-out users.
 
@@ -97,7 +97,7 @@ def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recomm
 
 
 @asset(
-    group_name=GROUP,
+    group_name=MODEL,
     partitions_def=segments,
     check_specs=[schema_check_spec("recommendations")],
     automation_condition=AutomationCondition.eager(),

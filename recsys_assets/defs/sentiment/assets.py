@@ -7,6 +7,7 @@ from recsys_assets.aws_formats.costs import comprehend_units
 from recsys_assets.catalog.reading import explode_reviews
 from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import SENTIMENT
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.sentiment_analyzer import SentimentAnalyzer
@@ -25,7 +26,7 @@ def review_texts(reviews: pd.DataFrame) -> pd.Series:
 SENTIMENT_KEY = ["user_id", "product_id", "source_file"]
 
 
-@asset(group_name="sentiment", partitions_def=raw_files, check_specs=[schema_check_spec("file_sentiment")])
+@asset(group_name=SENTIMENT, partitions_def=raw_files, check_specs=[schema_check_spec("file_sentiment")])
 def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
     """Sentiment of the reviews of one input file: a new file scores only its own reviews."""
     reviews = explode_reviews(raw_reviews)
@@ -43,9 +44,7 @@ def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, se
     )
 
 
-@asset(
-    group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES
-)
+@asset(group_name=SENTIMENT, check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES)
 def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file_sentiment: dict[str, pd.DataFrame]):
     """Per review: POSITIVE / NEGATIVE / NEUTRAL / MIXED and the four scores, from the file its version came from."""
     scored = pd.concat(file_sentiment.values(), ignore_index=True).drop(columns="review_id")

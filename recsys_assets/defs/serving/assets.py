@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
+from recsys_assets.defs.conventions import SERVING
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.render import email_filename
@@ -17,7 +18,6 @@ from recsys_assets.resources.io_manager import table_key
 from recsys_assets.resources.object_store import ObjectStore, neutralize_formulas
 from recsys_assets.resources.profile_store import ProfileStore
 
-GROUP = "serving"
 RECOMMENDATIONS_CSV = "recommendations.csv"
 RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 EAGER = AutomationCondition.eager()
@@ -28,21 +28,21 @@ def segment_csv(segment: str) -> str:
     return f"recommendations/{segment}.csv"
 
 
-@asset(group_name=GROUP, automation_condition=EAGER)
+@asset(group_name=SERVING, automation_condition=EAGER)
 def served_products(products: pd.DataFrame, profiles: ProfileStore) -> MaterializeResult:
     """The profile store's products table: the checked products, without the long description."""
     rows = profiles.replace_table("products", products.drop(columns=["about_product"]))
     return MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@asset(group_name=GROUP, automation_condition=EAGER)
+@asset(group_name=SERVING, automation_condition=EAGER)
 def served_users(users: pd.DataFrame, profiles: ProfileStore) -> MaterializeResult:
     """The profile store's users table: the checked users."""
     rows = profiles.replace_table("users", users)
     return MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@asset(group_name=GROUP, partitions_def=segments, automation_condition=EAGER)
+@asset(group_name=SERVING, partitions_def=segments, automation_condition=EAGER)
 def served_recommendations(
     context: AssetExecutionContext,
     recommendations: pd.DataFrame,
@@ -56,7 +56,7 @@ def served_recommendations(
     return MaterializeResult(metadata={"dagster/row_count": len(table), "segment_users": len(members)})
 
 
-@asset(group_name=GROUP, partitions_def=segments, automation_condition=EAGER)
+@asset(group_name=SERVING, partitions_def=segments, automation_condition=EAGER)
 def segment_recommendations_csv(
     context: AssetExecutionContext, recommendations: pd.DataFrame, storage: ObjectStore
 ) -> MaterializeResult:
@@ -83,7 +83,7 @@ def segment_outputs(storage: ObjectStore, segment: str) -> list[str]:
     return [segment_csv(segment), *storage.list_keys(email_folder(segment)), inputs_manifest(segment), *tables]
 
 
-@asset(group_name=GROUP, automation_condition=EAGER)
+@asset(group_name=SERVING, automation_condition=EAGER)
 def current_customers_served(
     context: AssetExecutionContext,
     customer_segments: pd.DataFrame,
@@ -132,7 +132,7 @@ def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> 
 
 
 @asset(
-    group_name=GROUP,
+    group_name=SERVING,
     deps=[segment_recommendations_csv, current_customers_served],
     automation_condition=EAGER,
 )
