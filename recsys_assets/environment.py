@@ -144,6 +144,7 @@ def build_resources(options: RunOptions) -> dict:
             if options.storage == "s3"
             else os.path.abspath(options.input_location),
             num_results=options.num_results,
+            aws_roles=options.aws_roles(),
         ),
     }
 

@@ -41,6 +41,7 @@ PUBLISHED = [
     "segment_recommendations_csv",
     "current_customers_served",
     "recommendations_export",
+    "run_summary",
 ]
 
 

@@ -23,7 +23,7 @@ PER_FILE = AssetSelection.assets("raw_reviews", "rejected_rows", "file_sentiment
 PER_SEGMENT = AssetSelection.assets(
     "recommendations", "emails", "served_recommendations", "segment_recommendations_csv"
 )
-EXPORT = AssetSelection.assets("recommendations_export")
+EXPORT = AssetSelection.assets("recommendations_export", "run_summary")
 ingest_file_job = define_asset_job(
     "ingest_file_job", selection=PER_FILE, description="Read and score one inbox file (a raw_files partition)."
 )
@@ -38,7 +38,9 @@ segment_job = define_asset_job(
     description="Recommendations and emails of one customer segment (a segments partition), and where they are served.",
 )
 export_job = define_asset_job(
-    "export_job", selection=EXPORT, description="recommendations.csv, from every current segment's recommendations."
+    "export_job",
+    selection=EXPORT,
+    description="recommendations.csv from every current segment's recommendations, then the run summary.",
 )
 
 
