@@ -32,9 +32,9 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix recsys_assets recsys_assets_tests benchmarks
 	$(BIN)/ruff format recsys_assets recsys_assets_tests benchmarks
 
-dev: $(STAMP)  ## open the Dagster UI on 127.0.0.1:3000
+dev: $(STAMP)  ## open the Dagster UI on 127.0.0.1:3000 (dg dev loads the project from [tool.dg])
 	mkdir -p $(HOME_DIR)/dagster && cp deployment/dagster.yaml $(HOME_DIR)/dagster/dagster.yaml
-	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 sample: $(STAMP)  ## regenerate the bundled sample
 	$(BIN)/recsys sample --out data/inbox/sample.csv --seed 7

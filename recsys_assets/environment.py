@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from importlib import import_module
 
 from dagster_aws.s3 import S3Resource
 
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_region
+from recsys_assets.resources.bedrock import BedrockEmailWriter
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.io_manager import AssetStoreIOManager
 from recsys_assets.resources.object_store import LocalObjectStore
+from recsys_assets.resources.personalize import PersonalizeRecommender
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.profile_store import SqliteProfileStore
 from recsys_assets.resources.recommender import LocalRecommender
@@ -79,7 +80,8 @@ class RunOptions:
             )
         if self.sentiment_workers < 0:
             raise SettingsError(
-                f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: expected 0 or more"
+                f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: "
+                "expected 0 or more"
             )
 
     @classmethod
@@ -134,7 +136,7 @@ def build_resources(options: RunOptions) -> dict:
             if options.sentiment == "comprehend"
             else VaderSentimentAnalyzer(workers=options.sentiment_workers)
         ),
-        "recommender_model": _recommender(options, storage),
+        "recommender": _recommender(options, storage),
         "email_writer": _email_writer(options),
         # a local input path is relative to where the command runs, not to the output folder; an S3 one is a key
         "settings": PipelineSettings(
@@ -142,6 +144,7 @@ def build_resources(options: RunOptions) -> dict:
             if options.storage == "s3"
             else os.path.abspath(options.input_location),
             num_results=options.num_results,
+            aws_roles=options.aws_roles(),
         ),
     }
 
@@ -160,20 +163,10 @@ def _recommender(options: RunOptions, storage):
         return LocalRecommender()
     if options.storage != "s3" or not options.personalize_role_arn:
         raise SettingsError("RECSYS_RECOMMENDER=personalize needs RECSYS_STORAGE=s3 and RECSYS_PERSONALIZE_ROLE_ARN")
-    PersonalizeRecommender = _aws_class("personalize", "PersonalizeRecommender")
     return PersonalizeRecommender(storage=storage, role_arn=options.personalize_role_arn)
 
 
 def _email_writer(options: RunOptions):
     if options.email == "template":
         return TemplateEmailWriter()
-    BedrockEmailWriter = _aws_class("bedrock", "BedrockEmailWriter")
     return BedrockEmailWriter(model_id=options.bedrock_model_id) if options.bedrock_model_id else BedrockEmailWriter()
-
-
-def _aws_class(module: str, name: str) -> type:
-    """An AWS implementation imported on demand, with a clear error when this install lacks it."""
-    try:
-        return getattr(import_module(f"recsys_assets.resources.{module}"), name)
-    except (ImportError, AttributeError) as error:
-        raise SettingsError(f"{name} is not available in this install ({error})") from error

@@ -340,7 +340,7 @@ def test_cleanup_job_deletes_the_pipelines_s3_objects_and_tables_and_keeps_the_i
     personalize.storage.write_bytes("recommendations/general.csv", b"USER_ID\n")
     profiles = DynamoDBProfileStore(table_prefix="cleanup_", region="us-east-1")
     profiles.replace_table("users", pd.DataFrame({"user_id": ["U1"], "user_name": ["Asha"]}))
-    resources = {"recommender_model": LocalRecommender(), "storage": personalize.storage, "profiles": profiles}
+    resources = {"recommender": LocalRecommender(), "storage": personalize.storage, "profiles": profiles}
     result = cleanup_aws.execute_in_process(resources=resources)
     assert result.success
     assert personalize.storage.list_keys("") == ["inbox/catalog.csv"]

@@ -6,21 +6,18 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from dagster import DagsterInstance, build_asset_context
+from dagster import build_asset_context
 from dagster_aws.s3 import S3Resource
 
-from recsys_assets.catalog.reading import parse_catalog_csv
-from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.cli.run import PipelineError, run_pipeline
 from recsys_assets.defs.ingest import assets as ingest
-from recsys_assets.defs.ingest.assets import products, users
 from recsys_assets.defs.marketing import assets as segments
-from recsys_assets.defs.marketing.assets import customer_segments, emails
-from recsys_assets.defs.model.assets import recommendations, segment_csv
-from recsys_assets.defs.partitions import raw_files
+from recsys_assets.defs.marketing.assets import emails
+from recsys_assets.environment import RunOptions
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
-from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.profile_store import SqliteProfileStore
+from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
@@ -89,83 +86,45 @@ def test_s3_access_denied_is_an_error_naming_the_call():
         store.read_bytes("inbox/a.csv")
 
 
-@pytest.fixture
-def served(tmp_path):
-    """A small catalog's raw rows, a SQLite profile store and a Dagster context that knows its file."""
-    path = tmp_path / "a.csv"
-    write_catalog(generate_catalog(n_products=20, n_users=30, n_reviews=80, seed=4), path)
-    raw = {"a.csv": parse_catalog_csv(path.read_bytes(), "a.csv").rows}
-    with DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(raw_files.name, ["a.csv"])
-        yield SimpleNamespace(
-            raw=raw,
-            profiles=SqliteProfileStore(path=str(tmp_path / "profiles.sqlite")),
-            instance=instance,
-            home=tmp_path,
-        )
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A small catalog run once through `recsys run`; each test breaks one table's check and runs again."""
+    home, inbox = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("inbox")
+    write_catalog(generate_catalog(n_products=20, n_users=30, n_reviews=80, seed=4), inbox / "a.csv")
+    options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
+    run_pipeline(options)
+    return SimpleNamespace(options=options, home=home, profiles=SqliteProfileStore(path=str(home / "profiles.sqlite")))
 
 
-def test_products_that_fail_their_blocking_check_never_reach_the_profile_store(served, monkeypatch):
-    context = build_asset_context(instance=served.instance)
-    good = products(context, served.raw, served.profiles)
-    monkeypatch.setattr(ingest, "build_products", lambda rows: build_products(rows).assign(rating=9.0))
-    bad = products(context, served.raw, served.profiles)
-    assert good.check_results[0].passed and not bad.check_results[0].passed
-    stored = served.profiles.read_table("products").set_index("product_id")["rating"]
-    assert stored.to_dict() == good.value.set_index("product_id")["rating"].to_dict()  # still the good table
+def served_state(served) -> dict:
+    """What is published: the profile store's tables and the exported CSVs."""
+    tables = {name: served.profiles.read_table(name) for name in ("products", "users", "recommendations")}
+    csvs = {
+        p.name: p.read_bytes()
+        for p in [served.home / "recommendations.csv", *(served.home / "recommendations").glob("*.csv")]
+    }
+    return {"tables": tables, "csvs": csvs}
 
 
-def test_users_that_fail_their_blocking_check_never_reach_the_profile_store(served, monkeypatch):
-    context = build_asset_context(instance=served.instance)
-    catalog, reviews = build_products(served.raw["a.csv"]), explode_reviews(served.raw["a.csv"])
-    good = users(context, reviews, catalog, served.raw, served.profiles)
-    monkeypatch.setattr(ingest, "build_users", lambda *inputs: build_users(*inputs).assign(review_count=0))
-    bad = users(context, reviews, catalog, served.raw, served.profiles)
-    assert good.check_results[0].passed and not bad.check_results[0].passed
-    assert served.profiles.read_table("users")["review_count"].min() >= 1
+def assert_same_state(before: dict, after: dict) -> None:
+    for name, frame in before["tables"].items():
+        pd.testing.assert_frame_equal(after["tables"][name], frame)
+    assert after["csvs"] == before["csvs"]
 
 
-def test_segments_that_fail_their_blocking_check_delete_no_served_recommendation(served, monkeypatch):
-    kept = pd.DataFrame({"user_id": ["gone"], "rank": [1], "ITEM_ID": ["P1"]})
-    served.profiles.replace_table("recommendations", kept)
-    catalog, reviews = build_products(served.raw["a.csv"]), explode_reviews(served.raw["a.csv"])
-    customers = build_users(reviews, catalog, served.raw["a.csv"])
-    monkeypatch.setattr(
-        segments,
-        "assign_segments",
-        lambda *_, **__: pd.DataFrame({"user_id": customers["user_id"], "segment": "Not A Slug"}),
-    )
-    result = customer_segments(customers, PipelineSettings(), served.profiles)
-    assert not result.check_results[0].passed
-    assert served.profiles.read_table("recommendations")["user_id"].tolist() == ["gone"]
-
-
-def test_recommendations_that_fail_their_blocking_check_are_not_served(served):
-    class RanksFromZero:
-        def recommend(self, model, interactions, user_ids, num_results):
-            return pd.DataFrame(
-                {
-                    "USER_ID": list(user_ids),
-                    "RANK": 0,
-                    "ITEM_ID": "P1",
-                    "SCORE": 1.0,
-                    "SOURCE": "popularity",
-                    "REASON_ITEM_ID": None,
-                    "REASON_CATEGORY": None,
-                }
-            )
-
-    members = pd.DataFrame({"user_id": ["u1", "u2"], "segment": "general"})
-    storage = LocalObjectStore(root=str(served.home / "home"))
-    result = recommendations(
-        build_asset_context(partition_key="general"),
-        None,
-        pd.DataFrame(),
-        members,
-        RanksFromZero(),
-        PipelineSettings(),
-        storage,
-        served.profiles,
-    )
-    assert not result.check_results[0].passed
-    assert not storage.exists(segment_csv("general")) and served.profiles.count("recommendations") == 0
+@pytest.mark.parametrize(
+    "module, name, broken",
+    [
+        (ingest, "build_products", lambda build: lambda rows: build(rows).assign(rating=9.0)),
+        (ingest, "build_users", lambda build: lambda *inputs: build(*inputs).assign(review_count=0)),
+        (segments, "assign_segments", lambda build: lambda *a, **k: build(*a, **k).assign(segment="Not A Slug")),
+        (LocalRecommender, "recommend", lambda build: lambda *a, **k: build(*a, **k).assign(RANK=0)),
+    ],
+    ids=["products", "users", "customer_segments", "recommendations"],
+)
+def test_a_table_that_fails_its_blocking_check_publishes_nothing(served, monkeypatch, module, name, broken):
+    before = served_state(served)
+    monkeypatch.setattr(module, name, broken(getattr(module, name)))
+    with pytest.raises(PipelineError, match="matches_schema"):
+        run_pipeline(served.options)
+    assert_same_state(before, served_state(served))

@@ -13,7 +13,7 @@ from dagster import Definitions
 from recsys_assets.cli import main
 from recsys_assets.cli import run as runner
 from recsys_assets.cli.run import PipelineError, inbox_files, run_pipeline
-from recsys_assets.definitions import defs
+from recsys_assets.definitions import build_definitions
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore
 
@@ -28,19 +28,31 @@ ASSETS = [
     "file_sentiment",
     "review_sentiment",
     "interactions",
-    "recommender",
+    "recommender_model",
     "customer_segments",
     "recommendations",
     "emails",
 ]
+PUBLISHED = [
+    "personalize_import_files",
+    "served_products",
+    "served_users",
+    "served_recommendations",
+    "segment_recommendations_csv",
+    "current_customers_served",
+    "recommendations_export",
+    "run_summary",
+]
 
 
 def test_definitions_load_with_every_asset_check_job_and_sensor():
+    defs = build_definitions(RunOptions())
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
-    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS)
+    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS + PUBLISHED)
     assert len(graph.asset_check_keys) == len(ASSETS) - 1  # every table but the model
-    assert {j.name for j in defs.jobs} == {"ingest_file_job", "catalog_job", "segment_job", "cleanup_aws"}
+    jobs = {"ingest_file_job", "catalog_job", "segment_job", "export_job", "cleanup_aws"}
+    assert {j.name for j in defs.jobs} == jobs
     assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}
 
 

@@ -17,9 +17,11 @@ from dagster import (
 )
 
 from recsys_assets.definitions import build_definitions
-from recsys_assets.defs import sensors
+from recsys_assets.defs.ingest import sensors
+from recsys_assets.defs.ingest.sensors import inbox_sensor, new_inbox_files
+from recsys_assets.defs.marketing.sensors import segment_sensor
+from recsys_assets.defs.model.sensors import retrain_sensor
 from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.defs.sensors import inbox_sensor, new_inbox_files, retrain_sensor, segment_sensor
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
 from recsys_assets.resources.pipeline_settings import PipelineSettings
@@ -158,53 +160,23 @@ def test_a_file_that_leaves_and_comes_back_is_read_only_if_it_changed():
     assert new_inbox_files([a], cursor, limit=5, now=3.0, settle_seconds=0)[0] == [(a, 2)]  # back as an older version
 
 
-def test_the_cursor_of_earlier_releases_counts_its_files_as_handled():
-    objects = [StoredObject(f"in/{n}.csv", "1", float(n)) for n in range(100)] + [
-        StoredObject("in/new.csv", "1", 500.0)
-    ]
-    old_cursor = {"since": 99.0, "seen": ["in/99.csv:1"]}
-    fresh, _ = new_inbox_files(objects, old_cursor, limit=20, now=1_000.0, settle_seconds=0)
-    assert [o.key for o, _ in fresh] == ["in/new.csv"]
-
-
 def report(instance, asset: str, **metadata):
     instance.report_runless_asset_event(AssetMaterialization(asset, metadata=metadata))
 
 
-def test_segments_become_partitions_and_an_emptied_segment_is_rerun_to_clear_it(instance):
+def test_segments_become_partitions_and_a_departed_segment_stops_being_one(instance):
     report(instance, "customer_segments", segment_names=["electronics", "general"])
     first = segment_sensor(build_sensor_context(instance=instance))
-    assert first.dynamic_partitions_requests[0].partition_keys == ["electronics", "general"]
+    added, deleted = first.dynamic_partitions_requests
+    assert (added.partition_keys, deleted.partition_keys) == (["electronics", "general"], [])
     assert first.run_requests == []
     instance.add_dynamic_partitions(segments.name, ["electronics", "general"])
     assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor)), SkipReason)
     report(instance, "customer_segments", segment_names=["general", "toys-games"])
     second = segment_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
-    assert second.dynamic_partitions_requests[0].partition_keys == ["toys-games"]
-    assert [r.partition_key for r in second.run_requests] == ["electronics"]
-
-
-def test_an_emptied_segment_is_cleared_once_and_again_only_after_it_comes_back_and_empties(instance):
-    def tick(cursor, names):
-        report(instance, "customer_segments", segment_names=names)
-        result = segment_sensor(build_sensor_context(instance=instance, cursor=cursor))
-        instance.add_dynamic_partitions(segments.name, result.dynamic_partitions_requests[0].partition_keys)
-        return [r.partition_key for r in result.run_requests], result.cursor
-
-    _, cursor = tick(None, ["electronics", "general"])
-    cleared, cursor = tick(cursor, ["general"])
-    assert cleared == ["electronics"]
-    for _ in range(2):  # customer_segments materialized again, nothing changed
-        cleared, cursor = tick(cursor, ["general"])
-        assert cleared == []
-    _, cursor = tick(cursor, ["electronics", "general"])
-    assert tick(cursor, ["general"])[0] == ["electronics"]
-
-
-def test_the_segment_sensor_takes_the_cursor_of_earlier_versions(instance):
-    report(instance, "customer_segments", segment_names=["general"])
-    storage_id = instance.fetch_materializations(AssetKey("customer_segments"), limit=1).records[0].storage_id
-    assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=str(storage_id))), SkipReason)
+    added, deleted = second.dynamic_partitions_requests
+    assert (added.partition_keys, deleted.partition_keys) == (["toys-games"], ["electronics"])
+    assert second.run_requests == []
 
 
 def test_the_model_retrains_when_enough_new_interactions_arrived(instance):
@@ -212,12 +184,12 @@ def test_the_model_retrains_when_enough_new_interactions_arrived(instance):
     context = lambda: build_sensor_context(instance=instance, resources={"settings": settings})  # noqa: E731
     assert isinstance(retrain_sensor(context()), SkipReason)
     report(instance, "interactions", **{"dagster/row_count": 2000})
-    report(instance, "recommender", trained_interactions=2000)
+    report(instance, "recommender_model", trained_interactions=2000)
     report(instance, "interactions", **{"dagster/row_count": 2150})
     assert isinstance(retrain_sensor(context()), SkipReason)  # 150 < 10% of 2,000
     report(instance, "interactions", **{"dagster/row_count": 2200})
     request = retrain_sensor(context())
-    assert isinstance(request, RunRequest) and request.asset_selection[0].to_user_string() == "recommender"
+    assert isinstance(request, RunRequest) and request.asset_selection[0].to_user_string() == "recommender_model"
 
 
 def run_sensor_requests(defs, instance, result):

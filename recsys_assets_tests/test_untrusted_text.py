@@ -145,7 +145,7 @@ def test_no_secret_reaches_an_output_the_summary_or_the_event_log(hostile_run, c
 
 def test_the_dagster_ui_binds_to_localhost():
     dev = re.search(r"^dev:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
-    assert "dagster dev" in dev and "-h 127.0.0.1" in dev
+    assert "dg dev" in dev and "--host 127.0.0.1" in dev
 
 
 def test_bandit_finds_nothing_and_every_exception_names_its_test():

@@ -101,7 +101,7 @@ def _cleanup(args: argparse.Namespace) -> int:
     resources = build_resources(RunOptions.from_environment())
     try:
         deleted = delete_created(
-            resources["recommender_model"],
+            resources["recommender"],
             resources["storage"],
             resources["profiles"],
             logging.getLogger("recsys.cleanup"),

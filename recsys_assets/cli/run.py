@@ -1,30 +1,23 @@
-"""Run the whole asset graph in-process, the way the sensors would, and summarize the run (`recsys run`)."""
+"""`recsys run`: materialize the graph in-process, the way the sensors would, and return the run summary asset."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 from dagster import DagsterInstance
 
-from recsys_assets.aws_formats.costs import estimate_usage, usage_report
-from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
-from recsys_assets.defs.model.assets import RECOMMENDATIONS_CSV_COLUMNS, segment_csv
+from recsys_assets.definitions import build_definitions
+from recsys_assets.defs.ingest.sensors import INPUT_SUFFIXES
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
 from recsys_assets.defs.partitions import raw_files, segments
-from recsys_assets.defs.sensors import INPUT_SUFFIXES
-from recsys_assets.emails.render import email_filename
+from recsys_assets.defs.serving.summary import SUMMARY_FILE
 from recsys_assets.environment import RunOptions, build_resources
-from recsys_assets.resources.io_manager import AssetStoreIOManager
-from recsys_assets.resources.object_store import ObjectStore, neutralize_formulas
+from recsys_assets.resources.object_store import ObjectStore
 
-SUMMARY_FILE = "run_summary.json"
 ERROR_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
 
 
@@ -48,40 +41,11 @@ def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[st
     return folder.rstrip("/"), [key[len(folder) :] for key in keys]
 
 
-def stored_sizes(options: RunOptions, storage: ObjectStore) -> dict[str, int]:
-    """{key: bytes} of what the run's storage holds: the home folder, or the S3 prefix."""
-    if options.storage == "local":
-        home = Path(options.home)
-        return {str(p.relative_to(home)): p.stat().st_size for p in home.rglob("*") if p.is_file()}
-    return storage.object_sizes()
-
-
-def aws_usage(options: RunOptions, storage: ObjectStore, summary: dict, comprehend_units: int) -> dict:
-    """What this run consumed on AWS, or would have for the roles it ran locally, with an estimated price."""
-    sizes = stored_sizes(options, storage)
-    counts = summary["counts"]
-    usage = estimate_usage(
-        comprehend_units=comprehend_units,
-        interactions=counts["interactions"],
-        users=counts["users"],
-        emails=summary["emails_written"],
-        products_per_email=options.num_results,
-        profile_rows=counts["products"] + counts["users"] + counts["recommendations"],
-        stored_objects=len(sizes),
-        stored_bytes=sum(sizes.values()),
-        personalize_bytes=sum(size for key, size in sizes.items() if key.startswith(PERSONALIZE_PREFIX)),
-    )
-    return {"aws_roles": options.aws_roles(), **usage_report(usage)}
-
-
 def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool = False) -> dict:
     """Materialize everything in-process, the way the sensors would: one run per input file, one for the
-    catalog and model, one per customer segment (or only `segment`). Returns the run summary, also
-    written to <home>/run_summary.json, and combines the segments' CSVs into <home>/recommendations.csv."""
-    # imported here: importing the module also builds the code location's Definitions from RECSYS_* variables
-    from recsys_assets.definitions import build_definitions
-
-    started = time.perf_counter()
+    catalog and model, one per customer segment (or only `segment`), one for the export and the run summary.
+    Returns the summary the run_summary asset wrote (run_summary.json in the storage, copied to <home> on S3)."""
+    started = time.time()
     resources = build_resources(options)
     storage = resources["storage"]
     local = options.storage == "local"
@@ -89,12 +53,15 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         storage, str(Path(options.input_location).resolve()) if local else options.input_location
     )
     defs = build_definitions(replace(options, input_location=inbox))
-    run_config = None if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    run_config = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:
 
-        def execute(job_name: str, partition_key: str | None = None) -> dict[str, dict]:
+        def execute(job_name: str, partition_key: str | None = None, config: dict | None = None) -> dict[str, dict]:
             result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, partition_key=partition_key, raise_on_error=False, run_config=run_config
+                instance=instance,
+                partition_key=partition_key,
+                raise_on_error=False,
+                run_config=run_config | (config or {}),
             )
             if not result.success:
                 raise PipelineError(_failure_message(result))
@@ -104,108 +71,21 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
             }
 
         instance.add_dynamic_partitions(raw_files.name, files)
-        ingested = [execute("ingest_file_job", key) for key in files]
+        for key in files:
+            execute("ingest_file_job", key)
         catalog = execute("catalog_job")
         names = catalog["customer_segments"][SEGMENT_NAMES]
         if segment is not None and segment not in names:
             raise PipelineError(f"no segment {segment!r}; the segments are: {', '.join(names)}")
         instance.add_dynamic_partitions(segments.name, names)
-        served = {name: execute("segment_job", name) for name in ([segment] if segment else names)}
-        membership = defs.load_asset_value("customer_segments", instance=instance)
-    home = Path(options.home)
-    home.mkdir(parents=True, exist_ok=True)
-    for name in sorted(stored_segments(storage) - set(names)):
-        storage.delete(segment_outputs(storage, resources["io_manager"], name))
-    for name in sorted(
-        set(names) - set(served)
-    ):  # a customer who left a segment that was not re-run loses its email there
-        keep_emails_of(storage, name, membership.loc[membership["segment"] == name, "user_id"])
-    combined = combined_recommendations(storage, membership)
-    combined.sort_values(["USER_ID", "RANK"], kind="stable").to_csv(home / "recommendations.csv", index=False)
-    per_segment = {
-        name: {
-            "users": int(meta["recommendations"]["segment_users"]),
-            "emails_written": int(meta["emails"]["emails_written"]),
-            "emails_kept": int(meta["emails"]["emails_reused"]),
-            "emails_failed": int(meta["emails"]["emails_failed"]),
-        }
-        for name, meta in served.items()
-    }
-    summary = {
-        "input": options.input_location,
-        "files": files,
-        "counts": {
-            **{
-                name: int(catalog[name]["dagster/row_count"])
-                for name in ("products", "users", "reviews", "interactions")
-            },
-            "quarantined_rows": sum(int(meta["rejected_rows"]["dagster/row_count"]) for meta in ingested),
-            "recommendations": sum(int(meta["recommendations"]["dagster/row_count"]) for meta in served.values()),
-        },
-        "quarantine_reasons": quarantine_reasons([meta["rejected_rows"]["reason_counts"] for meta in ingested]),
-        "segments": per_segment,
-        **{
-            count: sum(counts[count] for counts in per_segment.values())
-            for count in ("emails_written", "emails_kept", "emails_failed")
-        },
-        "offline_metrics": catalog["recommender"]["offline_metrics"],
-        "outputs": {
-            "recommendations_csv": str((home / "recommendations.csv").resolve()),
-            "emails": str((home / "emails").resolve()),
-            "profiles": str((home / "profiles.sqlite").resolve()),
-            "asset_tables": str((home / "assets").resolve()),
-        },
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    units = sum(int(meta["file_sentiment"]["comprehend_units"]) for meta in ingested)
-    summary["aws_usage"] = aws_usage(options, storage, summary, units)
-    (home / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        for name in [segment] if segment else names:
+            execute("segment_job", name)
+        execute("export_job", config={"ops": {"run_summary": {"config": {"started_at": started}}}})
+    summary = json.loads(storage.read_bytes(SUMMARY_FILE))
+    if not local:  # the summary is in S3 with the outputs; a copy stays next to the command
+        Path(options.home).mkdir(parents=True, exist_ok=True)
+        (Path(options.home) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
-
-
-def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> pd.DataFrame:
-    """Every segment's recommendations CSV, each kept to the segment's current members (`membership`:
-    user_id, segment), so a customer who changed segments appears once, in their current segment; a
-    segment never served (no CSV yet) adds nothing."""
-    parts = []
-    for name, users in membership.groupby("segment")["user_id"]:
-        if not storage.exists(segment_csv(name)):
-            continue
-        # the segment CSVs are spreadsheet-safe (written with for_spreadsheets=True), and so are their user ids
-        written_ids = neutralize_formulas(pd.DataFrame({"USER_ID": users}))["USER_ID"]
-        table = pd.read_csv(
-            io.BytesIO(storage.read_bytes(segment_csv(name))),
-            dtype={"USER_ID": str, "ITEM_ID": str},
-            keep_default_na=False,
-        )
-        parts.append(table[table["USER_ID"].isin(written_ids)])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(RECOMMENDATIONS_CSV_COLUMNS))
-
-
-def stored_segments(storage: ObjectStore) -> set[str]:
-    """The segments that have outputs in storage: a recommendations CSV, email files or an email manifest."""
-    return (
-        {Path(key).stem for key in storage.list_keys("recommendations/")}
-        | {key.split("/")[1] for key in storage.list_keys("emails/")}
-        | {Path(key).stem for key in storage.list_keys("email_inputs/")}
-    )
-
-
-def segment_outputs(storage: ObjectStore, io_manager: AssetStoreIOManager, segment: str) -> list[str]:
-    """Every key a segment's run writes: its CSV, emails and manifest, and its recommendations and emails partitions."""
-    tables = [f"{io_manager.table_key([asset], segment)}.parquet" for asset in ("recommendations", "emails")]
-    return [segment_csv(segment), *storage.list_keys(email_folder(segment)), inputs_manifest(segment), *tables]
-
-
-def keep_emails_of(storage: ObjectStore, segment: str, users: pd.Series) -> None:
-    """Delete the emails in a segment's folder of customers who are not its members any more."""
-    folder = email_folder(segment)
-    storage.delete_others(folder, set(folder + email_filename(users.astype("string"))))
-
-
-def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
-    """{reason: quarantined rows} over every input file, most frequent first."""
-    return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
 
 
 def _failure_message(result) -> str:
@@ -231,7 +111,8 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"recsys run: {summary['input']} in {summary['seconds']:.1f} s",
         "  " + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in counts.items()),
-        f"  {summary['emails_written']:,} emails written, {summary['emails_kept']:,} kept unchanged, {summary['emails_failed']:,} failed, in "
+        f"  {summary['emails_written']:,} emails written, {summary['emails_kept']:,} kept unchanged, "
+        f"{summary['emails_failed']:,} failed, in "
         f"{len(summary['segments'])} segments ({', '.join(summary['segments'])}); every schema check passed",
         "  offline metrics (held-out users)".ljust(48) + "".join(f"{name:>19}" for name in metrics),
     ]

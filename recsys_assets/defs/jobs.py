@@ -1,8 +1,8 @@
-"""Op jobs that are not asset materializations: deleting what the pipeline created on AWS."""
+"""Jobs: one asset job per partitioning (a file, the catalog, a segment), and the AWS cleanup op job."""
 
 import logging
 
-from dagster import OpExecutionContext, job, op
+from dagster import AssetSelection, OpExecutionContext, define_asset_job, job, op
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
@@ -17,14 +17,41 @@ from recsys_assets.resources.s3 import S3ObjectStore
 CREATED_PREFIXES = ("assets/", "emails/", "email_inputs/", "recommendations/", PERSONALIZE_PREFIX, "comprehend/")
 
 
+# One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment;
+# the combined export follows the segments.
+PER_FILE = AssetSelection.assets("raw_reviews", "rejected_rows", "file_sentiment")
+PER_SEGMENT = AssetSelection.assets(
+    "recommendations", "emails", "served_recommendations", "segment_recommendations_csv"
+)
+EXPORT = AssetSelection.assets("recommendations_export", "run_summary")
+ingest_file_job = define_asset_job(
+    "ingest_file_job", selection=PER_FILE, description="Read and score one inbox file (a raw_files partition)."
+)
+catalog_job = define_asset_job(
+    "catalog_job",
+    selection=AssetSelection.all() - PER_FILE - PER_SEGMENT - EXPORT,
+    description="Products, users, reviews, sentiment, interactions, the model and the segments, from every file read.",
+)
+segment_job = define_asset_job(
+    "segment_job",
+    selection=PER_SEGMENT,
+    description="Recommendations and emails of one customer segment (a segments partition), and where they are served.",
+)
+export_job = define_asset_job(
+    "export_job",
+    selection=EXPORT,
+    description="recommendations.csv from every current segment's recommendations, then the run summary.",
+)
+
+
 def delete_created(
-    recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore, log: logging.Logger
+    recommender: Recommender, storage: ObjectStore, profiles: ProfileStore, log: logging.Logger
 ) -> list[str]:
     """Delete the Personalize resources, then the S3 objects and DynamoDB tables the pipeline created;
     local ones are left alone. Returns what was deleted (kinds and ARNs, s3:// URLs, table names)."""
     deleted = []
-    if isinstance(recommender_model, PersonalizeRecommender):
-        deleted += [f"{step.kind} {step.arn}" for step in recommender_model.cleanup()]
+    if isinstance(recommender, PersonalizeRecommender):
+        deleted += [f"{step.kind} {step.arn}" for step in recommender.cleanup()]
     else:
         log.info("the recommender is not Amazon Personalize: no Personalize resources to delete")
     if isinstance(storage, S3ObjectStore):
@@ -41,12 +68,15 @@ def delete_created(
 
 
 @op(
-    description="Delete the Personalize resources (campaigns to dataset group), then the S3 objects and DynamoDB tables the pipeline wrote."
+    description=(
+        "Delete the Personalize resources (campaigns to dataset group), "
+        "then the S3 objects and DynamoDB tables the pipeline wrote."
+    )
 )
 def delete_aws_resources(
-    context: OpExecutionContext, recommender_model: Recommender, storage: ObjectStore, profiles: ProfileStore
+    context: OpExecutionContext, recommender: Recommender, storage: ObjectStore, profiles: ProfileStore
 ) -> None:
-    deleted = delete_created(recommender_model, storage, profiles, context.log)
+    deleted = delete_created(recommender, storage, profiles, context.log)
     context.log.info("\n".join([f"deleted {len(deleted)} resources and objects", *deleted]))
 
 

@@ -14,6 +14,16 @@ from recsys_assets.ml.base import RecommenderModel
 from recsys_assets.ml.registry import load_model
 from recsys_assets.resources.object_store import ObjectStore
 
+TABLES_PREFIX = "assets"
+
+
+def table_key(asset_path: Sequence[str], partition: str | None = None, prefix: str = TABLES_PREFIX) -> str:
+    """Where an asset (or one partition of it) is stored, without the file suffix."""
+    parts = [prefix, *asset_path]
+    if partition is not None:
+        parts.append(quote(partition, safe=""))
+    return "/".join(parts)
+
 
 class AssetStoreIOManager(ConfigurableIOManager):
     """DataFrames -> assets/<name>.parquet (a partition: assets/<name>/<partition>.parquet);
@@ -21,17 +31,10 @@ class AssetStoreIOManager(ConfigurableIOManager):
     assets/<name>.json."""
 
     store: ResourceDependency[ObjectStore]
-    prefix: str = "assets"
+    prefix: str = TABLES_PREFIX
 
     def _key(self, context: OutputContext | InputContext, partition: str | None = None) -> str:
-        return self.table_key(context.asset_key.path, partition)
-
-    def table_key(self, asset_path: Sequence[str], partition: str | None = None) -> str:
-        """Where an asset (or one partition of it) is stored, without the file suffix."""
-        parts = [self.prefix, *asset_path]
-        if partition is not None:
-            parts.append(quote(partition, safe=""))
-        return "/".join(parts)
+        return table_key(context.asset_key.path, partition, self.prefix)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         key = self._key(context, context.partition_key if context.has_partition_key else None)

@@ -32,12 +32,15 @@ class PipelineSettings(ConfigurableResource):
     inbox_settle_seconds: float = Field(
         default=30.0,
         ge=0,
-        description="The sensor reads an inbox file once it has seen it unchanged this long (a file being written waits).",
+        description="The sensor reads an inbox file once seen unchanged this long (a file being written waits).",
     )
     retrain_min_new_interactions: int = Field(
         default=1000, ge=1, description="Retrain after at least this many new interactions..."
     )
     retrain_new_share: float = Field(default=0.10, ge=0, description="...and at least this share of those trained on.")
+    aws_roles: list[str] = Field(
+        default=[], description="The roles AWS services play (storage, profiles, ...), for the run summary's estimate."
+    )
     max_rejected_share: float = Field(
         default=0.10, ge=0, le=1, description="Abort when more than this share of input rows is quarantined."
     )

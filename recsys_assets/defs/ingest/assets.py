@@ -13,14 +13,13 @@ from dagster import (
 
 from recsys_assets.catalog.reading import InputLimits, check_size, parse_catalog_csv
 from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import INGEST
 from recsys_assets.defs.metadata import share_table, table_metadata
-from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
+from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.profile_store import ProfileStore
-
-GROUP = "ingest"
 
 
 def inbox_key(settings: PipelineSettings, file_key: str) -> str:
@@ -35,7 +34,7 @@ def inbox_key(settings: PipelineSettings, file_key: str) -> str:
     },
     partitions_def=raw_files,
     check_specs=[schema_check_spec("raw_reviews"), schema_check_spec("rejected_rows")],
-    group_name=GROUP,
+    group_name=INGEST,
 )
 def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: PipelineSettings):
     """Read one input file as UTF-8: a bad file stops the run, bad rows go to quarantine."""
@@ -92,14 +91,11 @@ def combined_raw_rows(context: AssetExecutionContext, raw_reviews: dict[str, pd.
     return pd.concat(frames, ignore_index=True)
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("products")], automation_condition=EAGER_OVER_FILES)
-def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame], profiles: ProfileStore):
-    """One row per product: parsed prices, discount, rating and category path; also in the profile store."""
+@asset(group_name=INGEST, check_specs=[schema_check_spec("products")], automation_condition=EAGER_OVER_FILES)
+def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
+    """One row per product: parsed prices, discount, rating and category path."""
     raw = combined_raw_rows(context, raw_reviews)
     table = build_products(raw)
-    check = schema_check_result("products", table)
-    if check.passed:  # a table its blocking check rejects never reaches the serving store
-        profiles.replace_table("products", table.drop(columns=["about_product"]))
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -107,11 +103,11 @@ def products(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame
             duplicate_rows_merged=len(raw) - len(table),
             top_categories=share_table(table["top_category"].value_counts(), "top category"),
         ),
-        check_results=[check],
+        check_results=[schema_check_result("products", table)],
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("reviews")], automation_condition=EAGER_OVER_FILES)
+@asset(group_name=INGEST, check_specs=[schema_check_spec("reviews")], automation_condition=EAGER_OVER_FILES)
 def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]):
     """One row per (customer, product) review, split from the comma-joined reviewer lists."""
     table = explode_reviews(combined_raw_rows(context, raw_reviews))
@@ -129,19 +125,15 @@ def reviews(context: AssetExecutionContext, raw_reviews: dict[str, pd.DataFrame]
     )
 
 
-@asset(group_name=GROUP, check_specs=[schema_check_spec("users")], automation_condition=EAGER_OVER_FILES)
+@asset(group_name=INGEST, check_specs=[schema_check_spec("users")], automation_condition=EAGER_OVER_FILES)
 def users(
     context: AssetExecutionContext,
     reviews: pd.DataFrame,
     products: pd.DataFrame,
     raw_reviews: dict[str, pd.DataFrame],
-    profiles: ProfileStore,
 ):
-    """One row per customer: name, review count and favourite top-level category; also in the profile store."""
+    """One row per customer: name, review count and favourite top-level category."""
     table = build_users(reviews, products, combined_raw_rows(context, raw_reviews))
-    check = schema_check_result("users", table)
-    if check.passed:
-        profiles.replace_table("users", table)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -149,5 +141,5 @@ def users(
             users_with_one_review=int((table["review_count"] == 1).sum()),
             favourite_categories=share_table(table["favourite_category"].value_counts(), "favourite category"),
         ),
-        check_results=[check],
+        check_results=[schema_check_result("users", table)],
     )

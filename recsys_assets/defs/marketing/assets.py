@@ -8,33 +8,26 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import MARKETING
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.render import email_filename, email_items, input_digests
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.profile_store import ProfileStore
 from recsys_assets.segmentation import assign_segments
 
 SEGMENT_NAMES = "segment_names"
 
 
 @asset(
-    group_name="marketing",
+    group_name=MARKETING,
     check_specs=[schema_check_spec("customer_segments")],
     automation_condition=AutomationCondition.eager(),
 )
-def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles: ProfileStore):
-    """Each customer's segment: the top-level category they review most, or `general` with little history.
-
-    Customers no longer in the data lose their served recommendations here, where the newest
-    segmentation is known (a segment run may still be working from the previous one).
-    """
+def customer_segments(users: pd.DataFrame, settings: PipelineSettings):
+    """Each customer's segment: the top-level category they review most, or `general` with little history."""
     table = assign_segments(users, min_reviews=settings.segment_min_reviews)
-    check = schema_check_result("customer_segments", table)
-    if check.passed:
-        profiles.keep_only("recommendations", "user_id", table["user_id"])
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
@@ -43,7 +36,7 @@ def customer_segments(users: pd.DataFrame, settings: PipelineSettings, profiles:
             segment_sizes=share_table(table["segment"].value_counts(), "segment"),
             **{SEGMENT_NAMES: MetadataValue.json(sorted(table["segment"].unique().tolist()))},
         ),
-        check_results=[check],
+        check_results=[schema_check_result("customer_segments", table)],
     )
 
 
@@ -79,7 +72,7 @@ def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> 
 
 
 @asset(
-    group_name="marketing",
+    group_name=MARKETING,
     partitions_def=segments,
     check_specs=[schema_check_spec("emails")],
     automation_condition=AutomationCondition.eager(),

@@ -7,27 +7,17 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
+from recsys_assets.defs.automation import RETRAIN_SCHEDULE
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import MODEL
 from recsys_assets.defs.metadata import markdown_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.interactions import build_interactions
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.resources.profile_store import ProfileStore
 from recsys_assets.resources.recommender import Recommender
 
-GROUP = "recommender"
 TRAINED_INTERACTIONS = "trained_interactions"
-# The model is trained once its inputs exist, then retrained weekly (Monday 03:00); the retrain
-# sensor adds "when enough new interactions arrived".
-FIRST_TRAINING = (
-    AutomationCondition.missing()
-    & AutomationCondition.any_deps_updated()
-    & ~AutomationCondition.any_deps_missing()
-    & ~AutomationCondition.any_deps_in_progress()
-).with_label("first training")
-RETRAIN_SCHEDULE = FIRST_TRAINING | AutomationCondition.on_cron("0 3 * * 1")
-RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 
 
 def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
@@ -44,27 +34,15 @@ def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
 
 
 @asset(
-    group_name=GROUP, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
+    group_name=MODEL, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
 )
-def interactions(
-    reviews: pd.DataFrame,
-    review_sentiment: pd.DataFrame,
-    products: pd.DataFrame,
-    users: pd.DataFrame,
-    storage: ObjectStore,
-):
-    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative).
-
-    Also writes the Personalize import files (interactions, items, users CSVs) under personalize/.
-    """
+def interactions(reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame):
+    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative)."""
     table = build_interactions(reviews, review_sentiment, products)
-    for dataset, frame in personalize_datasets(table, products, users).items():
-        storage.write_csv(dataset_key(dataset), frame)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table,
-            personalize_import_files=MetadataValue.path(storage.location(PERSONALIZE_PREFIX)),
             users=int(table["USER_ID"].nunique()),
             items=int(table["ITEM_ID"].nunique()),
             not_positive_events=int((table["EVENT_VALUE"] == 0).sum()),
@@ -74,12 +52,30 @@ def interactions(
     )
 
 
-@asset(group_name=GROUP, automation_condition=RETRAIN_SCHEDULE)
-def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_model: Recommender):
-    """The trained model (a "solution version") with Personalize's offline metrics on held-out users."""
+@asset(group_name=MODEL, automation_condition=AutomationCondition.eager())
+def personalize_import_files(
+    interactions: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, storage: ObjectStore
+) -> MaterializeResult:
+    """The Personalize import files (interactions, items, users CSVs) under personalize/, from checked tables."""
+    datasets = personalize_datasets(interactions, products, users)
+    for dataset, frame in datasets.items():
+        storage.write_csv(dataset_key(dataset), frame)
+    return MaterializeResult(
+        metadata={
+            "location": MetadataValue.path(storage.location(PERSONALIZE_PREFIX)),
+            **{f"{dataset}_rows": len(frame) for dataset, frame in datasets.items()},
+        }
+    )
+
+
+@asset(group_name=MODEL, deps=[personalize_import_files], automation_condition=RETRAIN_SCHEDULE)
+def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recommender: Recommender):
+    """The trained model (a "solution version") with Personalize's offline metrics on held-out users.
+
+    Amazon Personalize trains from the import files, hence the dependency on them."""
     items = catalog_items(products)
-    metrics = recommender_model.offline_metrics(interactions, items)
-    model = recommender_model.train(interactions, items)
+    metrics = recommender.offline_metrics(interactions, items)
+    model = recommender.train(interactions, items)
     # NaN (no held-out user with a positive truth item) becomes null, so the metadata stays valid JSON
     metrics = {
         model_name: {k: (None if math.isnan(v) else v) for k, v in values.items()}
@@ -92,7 +88,7 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
             **{name: float(value) for name, value in metrics["model"].items() if value is not None},
             "compared_with_popularity_count": markdown_table(comparison, rows=len(comparison)),
             "offline_metrics": MetadataValue.json(metrics),
-            "model_settings": MetadataValue.json(recommender_model.model_settings(model)),
+            "model_settings": MetadataValue.json(recommender.model_settings(model)),
             TRAINED_INTERACTIONS: len(interactions),
             "trained_users": model.trained_users,
             "trained_items": model.trained_items,
@@ -100,39 +96,26 @@ def recommender(interactions: pd.DataFrame, products: pd.DataFrame, recommender_
     )
 
 
-def segment_csv(segment: str) -> str:
-    """Where a segment's recommendations CSV is written."""
-    return f"recommendations/{segment}.csv"
-
-
 @asset(
-    group_name=GROUP,
+    group_name=MODEL,
     partitions_def=segments,
     check_specs=[schema_check_spec("recommendations")],
     automation_condition=AutomationCondition.eager(),
 )
 def recommendations(
     context: AssetExecutionContext,
-    recommender: Any,  # whatever model recommender_model trained (local or a Personalize solution version)
+    recommender_model: Any,  # whatever the recommender trained (local or a Personalize solution version)
     interactions: pd.DataFrame,
     customer_segments: pd.DataFrame,
-    recommender_model: Recommender,
+    recommender: Recommender,
     settings: PipelineSettings,
-    storage: ObjectStore,
-    profiles: ProfileStore,
 ):
     """Top-N products per customer of one segment, never one they already reviewed, each with its reason."""
     segment = context.partition_key
     members = customer_segments.loc[customer_segments["segment"] == segment, "user_id"]
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
-    table = recommender_model.recommend(recommender, interactions, members, settings.num_results)
-    check = schema_check_result("recommendations", table)
-    if check.passed:  # a table its blocking check rejects is not served
-        storage.write_csv(segment_csv(segment), table[list(RECOMMENDATIONS_CSV_COLUMNS)], for_spreadsheets=True)
-        profiles.replace_rows(
-            "recommendations", table.rename(columns={"USER_ID": "user_id", "RANK": "rank"}), "user_id", members
-        )
+    table = recommender.recommend(recommender_model, interactions, members, settings.num_results)
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,
@@ -141,7 +124,6 @@ def recommendations(
             segment_users=len(members),
             distinct_items=int(table["ITEM_ID"].nunique()),
             from_model_share=float(1 - sources.get("popularity", 0) / max(len(table), 1)),
-            csv=MetadataValue.path(storage.location(segment_csv(segment))),
         ),
-        check_results=[check],
+        check_results=[schema_check_result("recommendations", table)],
     )

@@ -5,9 +5,11 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
 from recsys_assets.aws_formats.costs import comprehend_units
 from recsys_assets.catalog.tables import explode_reviews
+from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
+from recsys_assets.defs.conventions import SENTIMENT
 from recsys_assets.defs.metadata import share_table, table_metadata
-from recsys_assets.defs.partitions import EAGER_OVER_FILES, raw_files
+from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.sentiment_analyzer import SentimentAnalyzer
 
 
@@ -24,7 +26,7 @@ def review_texts(reviews: pd.DataFrame) -> pd.Series:
 SENTIMENT_KEY = ["user_id", "product_id", "source_file"]
 
 
-@asset(group_name="sentiment", partitions_def=raw_files, check_specs=[schema_check_spec("file_sentiment")])
+@asset(group_name=SENTIMENT, partitions_def=raw_files, check_specs=[schema_check_spec("file_sentiment")])
 def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
     """Sentiment of the reviews of one input file: a new file scores only its own reviews."""
     reviews = explode_reviews(raw_reviews)
@@ -42,9 +44,7 @@ def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, se
     )
 
 
-@asset(
-    group_name="sentiment", check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES
-)
+@asset(group_name=SENTIMENT, check_specs=[schema_check_spec("review_sentiment")], automation_condition=EAGER_OVER_FILES)
 def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file_sentiment: dict[str, pd.DataFrame]):
     """Per review: POSITIVE / NEGATIVE / NEUTRAL / MIXED and the four scores, from the file its version came from."""
     scored = pd.concat(file_sentiment.values(), ignore_index=True).drop(columns="review_id")
@@ -52,7 +52,8 @@ def review_sentiment(context: AssetExecutionContext, reviews: pd.DataFrame, file
     missing = table["Sentiment"].isna()
     if missing.any():
         raise Failure(
-            f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for {sorted(table.loc[missing, 'source_file'].unique())[:5]}"
+            f"{int(missing.sum()):,} reviews have no sentiment: materialize file_sentiment for "
+            f"{sorted(table.loc[missing, 'source_file'].unique())[:5]}"
         )
     table = table.drop(columns="source_file")
     mix = table["Sentiment"].value_counts().reindex(["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"], fill_value=0)

@@ -1,0 +1,133 @@
+"""The run summary: what the latest materializations produced, with the AWS cost estimate, as run_summary.json."""
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, MaterializeResult, MetadataValue, asset
+
+from recsys_assets.aws_formats.costs import estimate_usage, usage_report
+from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
+from recsys_assets.defs.conventions import SERVING
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
+from recsys_assets.defs.partitions import raw_files
+from recsys_assets.defs.serving.assets import RECOMMENDATIONS_CSV
+from recsys_assets.resources.io_manager import TABLES_PREFIX
+from recsys_assets.resources.object_store import LocalObjectStore, ObjectStore
+from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.resources.profile_store import ProfileStore, SqliteProfileStore
+
+SUMMARY_FILE = "run_summary.json"
+CATALOG_TABLES = ("products", "users", "reviews", "interactions")
+
+
+class RunSummaryConfig(Config):
+    """started_at: when the runs summarized started (Unix time); 0 means at the first file's ingest."""
+
+    started_at: float = 0.0
+
+
+def _latest(context: AssetExecutionContext, asset: str, partition: str | None = None):
+    """The newest materialization of an asset (or of one partition) as {metadata key: value}, with its timestamp."""
+    filter_ = AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition] if partition else None)
+    records = context.instance.fetch_materializations(filter_, limit=1).records
+    if not records:
+        return None
+    metadata = {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    return metadata | {"_timestamp": records[0].timestamp}
+
+
+def stored_sizes(storage: ObjectStore) -> dict[str, int]:
+    """{key: bytes} of what the storage holds: the local folder, or the S3 prefix."""
+    if isinstance(storage, LocalObjectStore):
+        root = Path(storage.root)
+        return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+    return storage.object_sizes()
+
+
+def profiles_location(profiles: ProfileStore) -> str:
+    """The SQLite file, or the DynamoDB tables' prefix."""
+    if isinstance(profiles, SqliteProfileStore):
+        return str(Path(profiles.path).resolve())
+    return f"dynamodb:{getattr(profiles, 'table_prefix', '')}*"
+
+
+def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
+    """{reason: quarantined rows} over every input file, most frequent first."""
+    return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
+
+
+@asset(group_name=SERVING, deps=["recommendations_export"])
+def run_summary(
+    context: AssetExecutionContext,
+    config: RunSummaryConfig,
+    settings: PipelineSettings,
+    storage: ObjectStore,
+    profiles: ProfileStore,
+) -> MaterializeResult:
+    """run_summary.json: files read, row counts, quarantine reasons, per-segment emails, offline metrics and the
+    estimated AWS usage, from the latest materializations this instance holds (a segment never served is left out)."""
+    files = context.instance.get_dynamic_partitions(raw_files.name)
+    ingested = [m for f in files if (m := _latest(context, "rejected_rows", f)) is not None]
+    scored = [m for f in files if (m := _latest(context, "file_sentiment", f)) is not None]
+    catalog = {name: _latest(context, name) for name in (*CATALOG_TABLES, "customer_segments", "recommender_model")}
+    served = {}
+    for name in catalog["customer_segments"][SEGMENT_NAMES]:
+        recs, emails = _latest(context, "recommendations", name), _latest(context, "emails", name)
+        if recs is not None and emails is not None:
+            served[name] = (recs, emails)
+    per_segment = {
+        name: {
+            "users": int(recs["segment_users"]),
+            "emails_written": int(emails["emails_written"]),
+            "emails_kept": int(emails["emails_reused"]),
+            "emails_failed": int(emails["emails_failed"]),
+        }
+        for name, (recs, emails) in served.items()
+    }
+    started = config.started_at or min((m["_timestamp"] for m in ingested), default=time.time())
+    summary = {
+        "input": settings.input_location,
+        "files": files,
+        "counts": {
+            **{name: int(catalog[name]["dagster/row_count"]) for name in CATALOG_TABLES},
+            "quarantined_rows": sum(int(m["dagster/row_count"]) for m in ingested),
+            "recommendations": sum(int(recs["dagster/row_count"]) for recs, _ in served.values()),
+        },
+        "quarantine_reasons": quarantine_reasons([m["reason_counts"] for m in ingested]),
+        "segments": per_segment,
+        **{
+            count: sum(counts[count] for counts in per_segment.values())
+            for count in ("emails_written", "emails_kept", "emails_failed")
+        },
+        "offline_metrics": catalog["recommender_model"]["offline_metrics"],
+        "outputs": {
+            "recommendations_csv": storage.location(RECOMMENDATIONS_CSV),
+            "emails": storage.location("emails"),
+            "profiles": profiles_location(profiles),
+            "asset_tables": storage.location(TABLES_PREFIX),
+        },
+        "seconds": round(time.time() - started, 2),
+    }
+    summary["aws_usage"] = aws_usage(settings, storage, summary, sum(int(m["comprehend_units"]) for m in scored))
+    storage.write_bytes(SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    return MaterializeResult(metadata={"summary": MetadataValue.json(summary)})
+
+
+def aws_usage(settings: PipelineSettings, storage: ObjectStore, summary: dict, comprehend_units: int) -> dict:
+    """What the runs consumed on AWS, or would have for the roles run locally, with an estimated price."""
+    sizes = stored_sizes(storage)
+    counts = summary["counts"]
+    usage = estimate_usage(
+        comprehend_units=comprehend_units,
+        interactions=counts["interactions"],
+        users=counts["users"],
+        emails=summary["emails_written"],
+        products_per_email=settings.num_results,
+        profile_rows=counts["products"] + counts["users"] + counts["recommendations"],
+        stored_objects=len(sizes),
+        stored_bytes=sum(sizes.values()),
+        personalize_bytes=sum(size for key, size in sizes.items() if key.startswith(PERSONALIZE_PREFIX)),
+    )
+    return {"aws_roles": list(settings.aws_roles), **usage_report(usage)}
