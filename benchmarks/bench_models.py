@@ -75,7 +75,8 @@ def markdown(size: dict, results: dict[str, dict]) -> str:
     ]
     for model, r in results.items():
         lines.append(
-            f"| {model} | {r['train_s']} s | {r['recommend_s']} s | {r['total_s']} s | {r['peak_gb']} GB | {r['loaded_gb']} GB |"
+            f"| {model} | {r['train_s']} s | {r['recommend_s']} s | {r['total_s']} s "
+            f"| {r['peak_gb']} GB | {r['loaded_gb']} GB |"
         )
     return "\n".join(lines) + "\n"
 

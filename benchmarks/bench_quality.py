@@ -125,7 +125,8 @@ class ChanceScorer:
 
 
 def fit_planted_tastes(data: TrainingData, tastes: pd.DataFrame) -> ChanceScorer:
-    """Learns nothing: ranks each user's unreviewed items by the tastes the generator planted (`sample.planted_tastes`)."""
+    """Learns nothing: ranks each user's unreviewed items by the tastes the generator planted
+    (`sample.planted_tastes`)."""
     return ChanceScorer(tastes.reindex(index=data.user_ids, columns=data.item_ids, fill_value=0.0).to_numpy(np.float32))
 
 
@@ -205,7 +206,8 @@ def markdown(results: dict[str, dict]) -> str:
         f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_quality.py`. Protocol: Personalize's "
         "(90% of users train, and models learn from them only; for the other 10%, the oldest 90% of each user's "
         "interactions are the input the model recommends from, the newest 10% the truth, equal TIMESTAMPs ordered by a "
-        "hash of the event (user, item, TIMESTAMP, value); only positive truth items are relevant); 5 seeded splits averaged when a split has < 500 test "
+        "hash of the event (user, item, TIMESTAMP, value); only positive truth items are relevant); "
+        "5 seeded splits averaged when a split has < 500 test "
         "users, ± is the std across splits. Baselines are tuned per split on a validation split of its training users; "
         f"the default (`{DEFAULT_MODEL}`) runs with its fixed defaults (its EASE lambda, recency half-life and "
         "transition weight are picked inside each fit, on items hidden from training users only: "

@@ -50,7 +50,7 @@ def moto_server():
 
 @pytest.fixture
 def aws_run(moto_server, monkeypatch, tmp_path):
-    """The pipeline run with RECSYS_STORAGE=s3 and RECSYS_PROFILES=dynamodb on a small catalog uploaded to the bucket."""
+    """The pipeline with RECSYS_STORAGE=s3 and RECSYS_PROFILES=dynamodb on a small catalog uploaded to the bucket."""
     env = {
         "AWS_ENDPOINT_URL": moto_server,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -256,7 +256,8 @@ def test_malformed_interaction_rows_are_quarantined_with_line_column_and_reason(
 def test_out_of_range_timestamps_and_infinite_values_are_quarantined_not_cast(tmp_path):
     path = tmp_path / "interactions.csv"
     path.write_text(
-        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu,i,inf,1\nu,j,1e30,1\nu,k,99999999999999999999,1\nu,l,7,inf\nu,m, 1e3 ,nan\nu,n,8,1\n"
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu,i,inf,1\nu,j,1e30,1\nu,k,99999999999999999999,1\n"
+        "u,l,7,inf\nu,m, 1e3 ,nan\nu,n,8,1\n"
     )
     read = read_interactions(str(path))
     assert read.rows[["ITEM_ID", "TIMESTAMP"]].values.tolist() == [["n", 8]]

@@ -163,7 +163,8 @@ class PersonalizeRecommender(Recommender):
         if len(output.failures):
             first = output.failures.iloc[0]
             get_dagster_logger().warning(
-                f"Personalize returned no recommendations for {len(output.failures):,} users, e.g. {first['USER_ID']}: {first['error']}"
+                f"Personalize returned no recommendations for {len(output.failures):,} users, "
+                f"e.g. {first['USER_ID']}: {first['error']}"
             )
         return output.recommendations
 

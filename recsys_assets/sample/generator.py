@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from recsys_assets.catalog.reading import REQUIRED_COLUMNS
 from recsys_assets.sample.text import (
     UPPER_ALNUM,
     join_lists,
@@ -26,26 +27,6 @@ from recsys_assets.sample.text import (
     user_names,
 )
 from recsys_assets.sample.vocabulary import LEAF_NOUNS, MISALIGNING_SENTENCES, level_codes
-
-CATALOG_COLUMNS = (
-    "product_id",
-    "product_name",
-    "category",
-    "discounted_price",
-    "actual_price",
-    "discount_percentage",
-    "rating",
-    "rating_count",
-    "about_product",
-    "user_id",
-    "user_name",
-    "review_id",
-    "review_title",
-    "review_content",
-    "img_link",
-    "product_link",
-)
-
 
 _TOP_LEVEL_SHARE = {
     "Electronics": 0.24,
@@ -153,7 +134,7 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
         "review_title": join_lists(titles, last_of_product),
         "review_content": join_lists(contents, last_of_product),
     }
-    columns = list(CATALOG_COLUMNS)
+    columns = list(REQUIRED_COLUMNS)
     if include_timestamps:
         catalog["timestamp"] = join_lists(timestamp.astype(str).astype(object), last_of_product)
         columns.append("timestamp")
