@@ -9,12 +9,14 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     DagsterInstance,
+    DagsterRunStatus,
     RunRequest,
     SensorResult,
     SkipReason,
     build_sensor_context,
     evaluate_automation_conditions,
 )
+from dagster._core.test_utils import create_run_for_test
 
 from recsys_assets.definitions import build_definitions
 from recsys_assets.defs.ingest import sensors
@@ -177,6 +179,23 @@ def test_segments_become_partitions_and_a_departed_segment_stops_being_one(insta
     added, deleted = second.dynamic_partitions_requests
     assert (added.partition_keys, deleted.partition_keys) == (["toys-games"], ["electronics"])
     assert second.run_requests == []
+
+
+def test_a_departed_segment_with_a_run_under_way_is_deleted_after_it_and_cleared_again(instance):
+    report(instance, "customer_segments", segment_names=["electronics", "general"])
+    instance.add_dynamic_partitions(segments.name, ["electronics", "general"])
+    running = create_run_for_test(
+        instance, job_name="segment_job", status=DagsterRunStatus.STARTED, tags={"dagster/partition": "electronics"}
+    )
+    report(instance, "customer_segments", segment_names=["general"])
+    waiting = segment_sensor(build_sensor_context(instance=instance))
+    assert waiting.dynamic_partitions_requests[1].partition_keys == [] and waiting.run_requests == []
+    instance.report_run_failed(running)
+    done = segment_sensor(build_sensor_context(instance=instance, cursor=waiting.cursor))
+    assert done.dynamic_partitions_requests[1].partition_keys == ["electronics"]
+    assert [r.asset_selection[0].to_user_string() for r in done.run_requests] == ["current_customers_served"]
+    instance.delete_dynamic_partition(segments.name, "electronics")
+    assert isinstance(segment_sensor(build_sensor_context(instance=instance, cursor=done.cursor)), SkipReason)
 
 
 def test_the_model_retrains_when_enough_new_interactions_arrived(instance):

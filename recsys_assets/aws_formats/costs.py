@@ -125,5 +125,8 @@ def usage_report(usage: AwsUsage, prices: AwsPrices = AwsPrices()) -> dict:
         "usage": asdict(usage),
         "estimated_usd": estimate_cost(usage, prices),
         "prices": asdict(prices),
-        "note": "estimate from us-east-1 list prices as of 2025-10 (recsys_assets/costs.py); S3 storage for one month",
+        "note": (
+            "estimate from us-east-1 list prices as of 2025-10 (recsys_assets/aws_formats/costs.py); "
+            "S3 storage for one month"
+        ),
     }

@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
     from recsys_assets.environment import RunOptions, SettingsError
 
     try:
-        # every setting comes from the RECSYS_* variables (settings.py); the flags given override them
+        # every setting comes from the RECSYS_* variables (environment.py); the flags given override them
         options = RunOptions.from_environment()
         flags = {
             "home": args.home,

@@ -40,7 +40,7 @@ class Recommender(ConfigurableResource, ABC):
 
     @abstractmethod
     def model_settings(self, model: RecommenderModel) -> dict:
-        """What the trained model was fitted with (JSON-ready; shown in the recommender asset's metadata)."""
+        """What the trained model was fitted with (JSON-ready; shown in the recommender_model asset's metadata)."""
 
 
 class LocalRecommender(Recommender):

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetSelection, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.defs.conventions import SERVING
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
@@ -21,6 +21,8 @@ from recsys_assets.resources.profile_store import ProfileStore
 RECOMMENDATIONS_CSV = "recommendations.csv"
 RECOMMENDATIONS_CSV_COLUMNS = ("USER_ID", "RANK", "ITEM_ID", "SCORE")
 EAGER = AutomationCondition.eager()
+# the export follows the segment CSVs only: a new segmentation re-runs every segment, and the CSVs follow
+AFTER_SEGMENT_CSVS = EAGER.ignore(AssetSelection.assets("customer_segments", "current_customers_served"))
 
 
 def segment_csv(segment: str) -> str:
@@ -134,7 +136,7 @@ def combined_recommendations(storage: ObjectStore, membership: pd.DataFrame) -> 
 @asset(
     group_name=SERVING,
     deps=[segment_recommendations_csv, current_customers_served],
-    automation_condition=EAGER,
+    automation_condition=AFTER_SEGMENT_CSVS,
 )
 def recommendations_export(customer_segments: pd.DataFrame, storage: ObjectStore) -> MaterializeResult:
     """recommendations.csv: every current customer's recommendations, from their segment's CSV, by user and rank."""

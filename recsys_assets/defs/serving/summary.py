@@ -5,7 +5,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    AutomationCondition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
@@ -58,7 +67,7 @@ def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
     return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
 
 
-@asset(group_name=SERVING, deps=["recommendations_export"])
+@asset(group_name=SERVING, deps=["recommendations_export"], automation_condition=AutomationCondition.eager())
 def run_summary(
     context: AssetExecutionContext,
     config: RunSummaryConfig,
