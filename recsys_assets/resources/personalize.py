@@ -27,6 +27,7 @@ from recsys_assets.aws_formats.personalize_api import (
 )
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key
 from recsys_assets.ml import evaluation
+from recsys_assets.ml.popularity import TrainedPopularity
 from recsys_assets.resources.aws_clients import aws_client
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.recommender import Recommender
@@ -114,7 +115,11 @@ class PersonalizeRecommender(Recommender):
             )
             baseline = self._metrics(baseline_arn)
         else:
-            baseline = evaluation.evaluate(interactions, items, seed=self.evaluation_seed)["popularity-count"]
+            # the recipe's local twin, served on the same split (no other model is trained for it)
+            split_metrics = evaluation.evaluate(
+                interactions, items, seed=self.evaluation_seed, train=TrainedPopularity.train
+            )
+            baseline = split_metrics["model"]
         return {"model": model.metrics, "popularity-count": baseline}
 
     def model_settings(self, model: PersonalizeSolutionVersion) -> dict:

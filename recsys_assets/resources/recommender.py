@@ -72,9 +72,7 @@ class LocalRecommender(Recommender):
         return self._model_class().fit(training_data(interactions, items, params.min_positive_value), params)
 
     def offline_metrics(self, interactions: pd.DataFrame, items: pd.DataFrame) -> dict[str, dict[str, float]]:
-        return evaluation.evaluate(
-            interactions, items, seed=self.evaluation_seed, train=self.train, recommend_with=self.recommend
-        )
+        return evaluation.evaluate(interactions, items, seed=self.evaluation_seed, train=self.train)
 
     def recommend(
         self, model: RecommenderModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
