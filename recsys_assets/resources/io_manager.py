@@ -17,9 +17,10 @@ from recsys_assets.resources.object_store import ObjectStore
 TABLES_PREFIX = "assets"
 
 
-def table_key(asset_path: Sequence[str], partition: str | None = None, prefix: str = TABLES_PREFIX) -> str:
-    """Where an asset (or one partition of it) is stored, without the file suffix."""
-    parts = [prefix, *asset_path]
+def table_key(asset_path: Sequence[str], partition: str | None = None) -> str:
+    """Where an asset (or one partition of it) is stored, without the file suffix; the IO manager and the
+    serving cleanup both use it."""
+    parts = [TABLES_PREFIX, *asset_path]
     if partition is not None:
         parts.append(quote(partition, safe=""))
     return "/".join(parts)
@@ -31,10 +32,9 @@ class AssetStoreIOManager(ConfigurableIOManager):
     assets/<name>.json."""
 
     store: ResourceDependency[ObjectStore]
-    prefix: str = TABLES_PREFIX
 
     def _key(self, context: OutputContext | InputContext, partition: str | None = None) -> str:
-        return table_key(context.asset_key.path, partition, self.prefix)
+        return table_key(context.asset_key.path, partition)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         key = self._key(context, context.partition_key if context.has_partition_key else None)
