@@ -1,6 +1,7 @@
 """Bedrock email copy: prompt, validation, fallback and throttling, against a stubbed bedrock-runtime client."""
 
 import email
+import email.policy
 import json
 import os
 
@@ -12,6 +13,7 @@ from dagster import build_asset_context
 
 from recsys_assets.defs.marketing.assets import emails
 from recsys_assets.emails.model_copy import copy_problems, parse_copy, prompt_data
+from recsys_assets.emails.recipients import customer_addresses
 from recsys_assets.emails.render import EmailCopy, email_items
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
@@ -52,6 +54,16 @@ def test_a_valid_reply_is_rendered_by_our_template_with_its_usage():
     [sent] = emails
     assert (sent.origin, sent.subject, sent.input_tokens, sent.output_tokens) == ("model", GOOD["subject"], 400, 90)
     assert "We think these suit you." in text_part(sent) and "A sturdy everyday mug." in text_part(sent)
+
+
+@pytest.mark.parametrize("subject", ["Picks for you\rBcc: victim@evil.com", "Picks for you\x0bBcc: victim@evil.com"])
+def test_a_line_break_in_the_models_subject_makes_no_header(subject):
+    [sent], failures, _ = write_with(reply({**GOOD, "subject": subject}))
+    message = email.message_from_bytes(sent.eml, policy=email.policy.default)
+    assert failures == [] and sent.origin == "model" and "Bcc" not in message
+    assert message["Subject"] == sent.subject == "Picks for you Bcc: victim@evil.com"
+    own = customer_addresses(pd.Series(["U1"]), "customers.example").iloc[0]
+    assert [a.addr_spec for a in message["To"].addresses] == [own]
 
 
 def test_throttling_is_retried_then_the_reply_is_used():

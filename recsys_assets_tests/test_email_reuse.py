@@ -1,8 +1,16 @@
-"""A re-run writes only the emails whose inputs changed; every other .eml is left as it is."""
+"""A re-run writes only the emails whose inputs changed and whose file still holds the bytes it was written with;
+every other .eml is left as it is. No two customers share a file."""
 
+from email import message_from_bytes
+from email.policy import default
+
+import pandas as pd
+import pytest
 from dagster import build_asset_context
 
+from recsys_assets.defs.marketing import assets
 from recsys_assets.defs.marketing.assets import emails, inputs_manifest
+from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
 
@@ -10,10 +18,21 @@ from .conftest import PRODUCTS
 from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
 from .conftest import USERS_U1_U2 as USERS
 
+U1, U2 = email_filename(pd.Series(["U1", "U2"])).tolist()
 
-def materialize(store, recommendations=RECOMMENDATIONS, writer=None):
+
+class CrashBeforeManifest(LocalObjectStore):
+    """A store whose manifest write fails, as a run killed between a segment's emails and its manifest."""
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        if key == inputs_manifest("general"):
+            raise OSError("killed")
+        super().write_bytes(key, data)
+
+
+def materialize(store, recommendations=RECOMMENDATIONS, writer=None, users=USERS):
     writer = writer or TemplateEmailWriter(workers=1)
-    return emails(build_asset_context(partition_key="general"), recommendations, PRODUCTS, USERS, writer, store)
+    return emails(build_asset_context(partition_key="general"), recommendations, PRODUCTS, users, writer, store)
 
 
 def snapshot(folder):
@@ -35,15 +54,15 @@ def test_unchanged_customers_keep_their_email_and_changed_ones_get_a_new_one(tmp
     changed = materialize(store, u2_gets_p3)
     after = snapshot(folder)
     assert (changed.metadata["emails_written"], changed.metadata["emails_reused"]) == (1, 1)
-    assert after["U1.eml"] == before["U1.eml"] and after["U2.eml"][0] != before["U2.eml"][0]
+    assert after[U1] == before[U1] and after[U2][0] != before[U2][0]
 
 
 def test_new_templates_a_lost_file_or_a_broken_manifest_mean_writing_again(tmp_path):
     store = LocalObjectStore(root=str(tmp_path))
     materialize(store)
-    (tmp_path / "emails" / "general" / "U1.eml").unlink()
+    (tmp_path / "emails" / "general" / U1).unlink()
     assert materialize(store).metadata["emails_reused"] == 1  # U2 only
-    assert (tmp_path / "emails" / "general" / "U1.eml").exists()
+    assert (tmp_path / "emails" / "general" / U1).exists()
 
     (tmp_path / inputs_manifest("general")).write_bytes(b"not parquet")
     assert materialize(store).metadata["emails_reused"] == 0
@@ -54,3 +73,56 @@ def test_new_templates_a_lost_file_or_a_broken_manifest_mean_writing_again(tmp_p
         (templates / name).write_text("{{ user_name }} " + name)
     custom = TemplateEmailWriter(workers=1, template_dir=str(templates))
     assert materialize(store, writer=custom).metadata["emails_reused"] == 0
+
+
+def test_a_truncated_or_emptied_email_is_written_again(tmp_path):
+    store, folder = LocalObjectStore(root=str(tmp_path)), tmp_path / "emails" / "general"
+    materialize(store)
+    written = {name: data for name, (data, _) in snapshot(folder).items()}
+    (folder / U1).write_bytes(written[U1][:100])
+    (folder / U2).write_bytes(b"")
+    again = materialize(store)
+    assert (again.metadata["emails_written"], again.metadata["emails_reused"]) == (2, 0)
+    assert {name: data for name, (data, _) in snapshot(folder).items()} == written
+
+
+def products_named(folder) -> set[str]:
+    """The product names the emails in `folder` show."""
+    texts = [
+        message_from_bytes(p.read_bytes(), policy=default).get_body(("plain",)).get_content() for p in folder.iterdir()
+    ]
+    return {name for name in PRODUCTS["product_name"] if any(name in text for text in texts)}
+
+
+def test_emails_left_by_a_run_killed_before_its_manifest_are_not_kept_for_the_data_they_do_not_show(tmp_path):
+    folder = tmp_path / "emails" / "general"
+    materialize(LocalObjectStore(root=str(tmp_path)))  # data X: P1 and P2 for both
+    x_emails = snapshot(folder)
+    y = RECOMMENDATIONS.assign(ITEM_ID=["P9", "P1", "P9", "P1"])  # data Y: P9 and P1
+    with pytest.raises(OSError, match="killed"):
+        materialize(CrashBeforeManifest(root=str(tmp_path)), y)
+    assert "Other Thing" in products_named(folder)  # Y's emails on disk, X's manifest
+
+    again = materialize(LocalObjectStore(root=str(tmp_path)))  # data X again
+    assert (again.metadata["emails_written"], again.metadata["emails_reused"]) == (2, 0)
+    assert {n: data for n, (data, _) in snapshot(folder).items()} == {n: data for n, (data, _) in x_emails.items()}
+    assert products_named(folder) == {"Steel Bottle", PRODUCTS["product_name"].iloc[1]}
+
+
+def test_ids_that_mapped_to_one_file_get_one_file_each(tmp_path):
+    ids = ["a/b", "a_b-c14cddc0", "Abc", "abc"]
+    recommendations = pd.concat([RECOMMENDATIONS.iloc[:2].assign(USER_ID=user) for user in ids], ignore_index=True)
+    users = pd.DataFrame({"user_id": ids, "user_name": ["A", "B", "C", "D"]})
+    result = materialize(LocalObjectStore(root=str(tmp_path)), recommendations, users=users)
+    files = sorted((tmp_path / "emails" / "general").iterdir())
+    assert result.metadata["emails_written"] == len(files) == 4
+    assert len({p.name.lower() for p in files}) == 4
+    recipients = {message_from_bytes(p.read_bytes(), policy=default)["To"].addresses[0].addr_spec for p in files}
+    assert len(recipients) == 4
+
+
+def test_two_customers_given_one_file_stop_the_segment_before_any_email_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets, "email_filename", lambda ids: pd.Series("same.eml", index=ids.index))
+    with pytest.raises(RuntimeError, match=r"bug: users \['U1', 'U2'\] share email files"):
+        materialize(LocalObjectStore(root=str(tmp_path)))
+    assert not (tmp_path / "emails").exists()

@@ -1,5 +1,6 @@
 import email
 import hashlib
+import re
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -8,19 +9,27 @@ from email.utils import formataddr
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from recsys_assets.emails.recipients import customer_addresses, customer_keys
 from recsys_assets.emails.render import (
     DEFAULT_SENDER,
     RenderedEmail,
     email_filename,
     email_items,
     format_rupees,
+    header_text,
     render_emails,
     safe_url,
     shorten,
     template_environment,
     to_eml,
 )
+from recsys_assets.resources.email_writer import TemplateEmailWriter
+
+# RFC 5322 dot-atom: atoms of atext joined by single dots
+DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 
 
 def products() -> pd.DataFrame:
@@ -102,8 +111,8 @@ def test_html_escapes_every_value_and_text_keeps_it_readable():
 
 def test_eml_is_a_standard_multipart_message_and_deterministic():
     rendered, _ = render_emails(email_items(recommendations(), products()), users(), template_environment())
-    raw = to_eml(rendered[0])
-    assert raw == to_eml(rendered[0])
+    raw = to_eml(rendered[0], "u1@customers.example")
+    assert raw == to_eml(rendered[0], "u1@customers.example")
     message = email.message_from_bytes(raw, policy=default)
     assert message.get_content_type() == "multipart/alternative"
     assert message["To"].addresses[0].addr_spec == "u1@customers.example"
@@ -112,14 +121,15 @@ def test_eml_is_a_standard_multipart_message_and_deterministic():
     assert message.get_body(("html",)).get_content().replace("\r\n", "\n") == rendered[0].html
 
 
-def email_package_eml(email: RenderedEmail) -> bytes:
+def email_package_eml(email: RenderedEmail, recipient: str) -> bytes:
     """The same message built by the email package (MIMEMultipart of two MIMEText parts)."""
-    digest = hashlib.sha256(f"{email.user_id}\n{email.subject}\n{email.text}".encode()).hexdigest()[:24]
+    name, subject = header_text(email.user_name), header_text(email.subject)
+    digest = hashlib.sha256(f"{recipient}\n{subject}\n{email.text}".encode()).hexdigest()[:24]
     message = MIMEMultipart("alternative", boundary=f"=={digest}==")
     message["From"] = DEFAULT_SENDER
-    message["To"] = formataddr((email.user_name, f"{email.user_id.lower()}@customers.example"), charset="utf-8")
-    message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
-    message["Message-ID"] = f"<{digest}@customers.example>"
+    message["To"] = formataddr((name, recipient), charset="utf-8")
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["Message-ID"] = f"<{digest}@shop.example>"
     message.attach(MIMEText(email.text, "plain", "utf-8"))
     message.attach(MIMEText(email.html, "html", "utf-8"))
     return message.as_bytes()
@@ -139,7 +149,8 @@ def email_package_eml(email: RenderedEmail) -> bytes:
 )
 def test_eml_bytes_are_what_the_email_package_writes(name, subject, text):
     rendered = RenderedEmail("U" + "x" * 60, name, subject, text, f"<p>{text}</p>")
-    assert to_eml(rendered) == email_package_eml(rendered)
+    recipient = customer_addresses(pd.Series([rendered.user_id]), "customers.example").iloc[0]
+    assert to_eml(rendered, recipient) == email_package_eml(rendered, recipient)
 
 
 def test_one_users_rendering_failure_spares_the_others(tmp_path):
@@ -154,9 +165,110 @@ def test_one_users_rendering_failure_spares_the_others(tmp_path):
 
 
 def test_file_names_cannot_escape_the_email_folder():
-    names = email_filename(pd.Series(["AG3D6O4", "../../etc/passwd"]))
-    assert names.iloc[0] == "AG3D6O4.eml"
-    assert "/" not in names.iloc[1] and names.iloc[1].startswith("______etc_passwd-")
+    assert email_filename(pd.Series(["u1", "../../etc/passwd"])).tolist() == [
+        "u1.eml",
+        "etc-passwd." + hashlib.sha256(b"../../etc/passwd").hexdigest()[:16] + ".eml",
+    ]
+
+
+@pytest.mark.parametrize(
+    "user_id, key",
+    [
+        ("u123", "u123"),
+        ("ag3d6o4stbdyqkd5", "ag3d6o4stbdyqkd5"),
+        ("a_b-c14cddc0", "a_b-c14cddc0"),
+        ("AG3D6O4STAQKAY2UVGEUV46KN35Q", "ag3d6o4staqkay2uvgeuv46kn35q.{}"),
+        ("José", "jose.{}"),
+        ("a/b", "a-b.{}"),
+        ("victim@evil.com>", "victim-evil-com.{}"),
+        ("Ann Lee", "ann-lee.{}"),
+        ("x" * 250, "x" * 32 + ".{}"),
+        ("日本", "id.{}"),
+        ("", "id.{}"),
+    ],
+)
+def test_a_plain_id_is_its_own_key_and_any_other_gets_a_slug_and_a_digest(user_id, key):
+    digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
+    assert customer_keys(pd.Series([user_id])).tolist() == [key.format(digest)]
+
+
+def test_ids_that_shared_a_file_or_an_address_no_longer_do():
+    ids = pd.Series(["a/b", "a_b-c14cddc0", "Abc", "abc"])
+    names = email_filename(ids)
+    assert names.str.lower().nunique() == 4  # also on a case-insensitive file system
+    assert customer_addresses(ids, "customers.example").str.lower().nunique() == 4
+
+
+ids = st.one_of(st.text(max_size=300), st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,70}", fullmatch=True))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(ids, min_size=1, max_size=6))
+def test_every_key_is_a_short_ascii_dot_atom_of_its_id_alone_and_no_two_ids_share_one(drawn):
+    user_ids = list(dict.fromkeys(drawn + [i.upper() for i in drawn] + [i + ".x" for i in drawn]))
+    keys = customer_keys(pd.Series(user_ids, dtype="string"))
+    assert keys.str.lower().nunique() == len(user_ids)  # distinct, also on a case-insensitive file system
+    assert all(re.fullmatch(DOT_ATOM, key) and key.isascii() and len(key) <= 64 for key in keys)
+    assert customer_keys(pd.Series(user_ids[::-1])).tolist() == keys.tolist()[::-1]  # the id alone decides
+
+
+def packaged_for(user_id: str, user_name: str) -> email.message.EmailMessage:
+    """The one email the template writer packages for `user_id` (recommended P1), parsed back."""
+    recommendation = recommendations().iloc[[1]].assign(USER_ID=user_id)
+    who = pd.DataFrame({"user_id": [user_id], "user_name": [user_name]})
+    [(batch, failures)] = TemplateEmailWriter(workers=1).write(recommendation, products(), who)
+    assert failures == [] and len(batch) == 1
+    return email.message_from_bytes(batch[0].eml, policy=default)
+
+
+def assert_addressed_only_to(message: email.message.EmailMessage, user_id: str) -> None:
+    own = customer_addresses(pd.Series([user_id]), "customers.example").iloc[0]
+    assert [a.addr_spec for a in message["To"].addresses] == [own]
+    assert message.keys() == ["Content-Type", "MIME-Version", "From", "To", "Subject", "Message-ID"]
+
+
+@pytest.mark.parametrize("user_id", ["victim@evil.com>", "x>, victim@evil.com", '"v"@evil.com', "José", "Abc"])
+def test_a_user_id_never_chooses_the_recipient(user_id):
+    message = packaged_for(user_id, "Arjun Malik")
+    assert_addressed_only_to(message, user_id)
+    assert message["To"].addresses[0].domain == "customers.example"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Eve\nInjected line",
+        "Eve\r\nBcc: x@evil.com",
+        "Eve\rBcc: x@evil.com",
+        "Eve\u2028Bcc: x@evil.com",
+        "Eve\x85Bcc:\x0bx@evil.com",
+        "Eve\x1c\x1d\x1e\x0c\x00Injected line",
+    ],
+)
+def test_a_line_break_or_control_in_a_name_makes_no_header_and_no_greeting_line(name):
+    message = packaged_for("u1", name)
+    assert_addressed_only_to(message, "u1")
+    assert message["To"].addresses[0].display_name == header_text(name) and "Bcc" not in message
+    assert message["Subject"].startswith(header_text(name) + ", 1 picks")
+    assert message.get_body(("plain",)).get_content().splitlines()[0] == f"Hello {header_text(name)},"
+
+
+def test_header_text_collapses_every_line_break_and_control_to_one_space():
+    breaks = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00\x07\x1b\x7f\t"
+    assert header_text(f" a{breaks}b \r\n c ") == "a b c"
+
+
+def test_the_message_id_is_stable_and_differs_between_customers_with_the_same_email():
+    same = [RenderedEmail(user, "Asha", "Picks", "Hello", "<p>Hello</p>") for user in ("Abc", "abc")]
+    addresses = customer_addresses(pd.Series([e.user_id for e in same]), "customers.example")
+    ids = [email.message_from_bytes(to_eml(e, a), policy=default)["Message-ID"] for e, a in zip(same, addresses)]
+    assert ids[0] != ids[1] and ids[0].endswith("@shop.example>")
+    assert to_eml(same[0], addresses.iloc[0]) == to_eml(same[0], addresses.iloc[0])
+
+
+def test_a_recipient_domain_that_is_not_a_domain_name_is_refused():
+    with pytest.raises(ValueError, match="not a domain name"):
+        customer_addresses(pd.Series(["u1"]), "customers.example>, victim@evil.com")
 
 
 def test_rendering_on_two_processes_gives_the_same_emails_as_one(monkeypatch):

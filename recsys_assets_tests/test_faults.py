@@ -13,6 +13,7 @@ from recsys_assets.cli.run import PipelineError, run_pipeline
 from recsys_assets.defs.ingest import assets as ingest
 from recsys_assets.defs.marketing import assets as segments
 from recsys_assets.defs.marketing.assets import emails
+from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
@@ -43,7 +44,7 @@ def test_a_rerun_asks_the_model_only_for_emails_that_fell_back_or_whose_inputs_c
         monkeypatch, store, [reply(GOOD), "ThrottlingException"]
     )  # U1 from the model, U2 falls back
     assert first.metadata["emails_from_model"] == 1 and first.metadata["emails_fallback"] == 1
-    u1 = tmp_path / "emails" / "general" / "U1.eml"
+    u1 = tmp_path / "emails" / "general" / email_filename(pd.Series(["U1"])).iloc[0]
     u1_bytes, u1_mtime = u1.read_bytes(), u1.stat().st_mtime_ns
 
     second = materialize_emails(monkeypatch, store, [reply(GOOD)])  # one call: U2's

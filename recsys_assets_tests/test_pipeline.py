@@ -14,6 +14,7 @@ from recsys_assets.cli import main
 from recsys_assets.cli import run as runner
 from recsys_assets.cli.run import PipelineError, inbox_files, run_pipeline
 from recsys_assets.definitions import build_definitions
+from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore
 
@@ -308,7 +309,8 @@ def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_e
     assert not csv.duplicated(["USER_ID", "RANK"]).any() and csv.groupby("USER_ID").size().eq(3).all()
     emails = pd.Series([p.relative_to(home / "emails") for p in (home / "emails").glob("*/*.eml")])
     assert not emails.map(lambda p: p.stem).duplicated().any()
-    assert sorted(str(p) for p in emails if p.stem in movers) == sorted(f"electronics/{user}.eml" for user in movers)
+    mover_files = set(email_filename(pd.Series(movers)))
+    assert sorted(str(p) for p in emails if p.name in mover_files) == sorted(f"electronics/{f}" for f in mover_files)
 
 
 def test_a_segment_run_on_a_fresh_home_lists_only_what_was_served(tmp_path, sample_csv, capsys):
@@ -336,7 +338,7 @@ def test_a_full_run_clears_the_outputs_of_segments_and_customers_the_data_no_lon
     for folder in ("recommendations", "email_inputs", "assets/recommendations", "assets/emails"):
         assert {p.stem for p in (home / folder).iterdir()} == current, folder
     users = set(table(home, "users")["user_id"])
-    assert {p.stem for p in (home / "emails").glob("*/*.eml")} == users
+    assert {p.name for p in (home / "emails").glob("*/*.eml")} == set(email_filename(pd.Series(sorted(users))))
     with sqlite3.connect(home / "profiles.sqlite") as db:
         served = pd.read_sql("SELECT user_id FROM recommendations", db)["user_id"]
     assert set(served) == users and len(served) == 3 * len(users)

@@ -24,6 +24,7 @@ from recsys_assets.defs.ingest.sensors import inbox_sensor, new_inbox_files
 from recsys_assets.defs.marketing.sensors import segment_sensor
 from recsys_assets.defs.model.sensors import retrain_sensor
 from recsys_assets.defs.partitions import raw_files, segments
+from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
 from recsys_assets.resources.pipeline_settings import PipelineSettings
@@ -256,9 +257,9 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     users = pd.read_parquet(home / "assets" / "users.parquet")
     new_users = set(users["user_id"]) - users_before
     assert len(new_users) == 60
-    emails = [p.stem for p in (home / "emails").glob("*/*.eml")]
+    emails = [p.name for p in (home / "emails").glob("*/*.eml")]
     assert len(emails) == len(set(emails)) == len(users)
-    assert new_users <= set(emails)
+    assert set(email_filename(pd.Series(sorted(new_users)))) <= set(emails)
     products = pd.read_parquet(home / "assets" / "products.parquet").set_index("product_id")
     assert products.index.is_unique and products.loc[repriced["product_id"].iloc[0], "discounted_price"] == 1.0
     reviews = pd.read_parquet(home / "assets" / "reviews.parquet")

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.header import Header
 from email.policy import compat32
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 import jinja2
 import numpy as np
 import pandas as pd
 
+from recsys_assets.emails.recipients import customer_addresses, customer_keys
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
+# Whitespace (which in Python includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
+BREAKS_AND_CONTROLS = r"[\s\x00-\x1f\x7f-\x9f]+"
+_BREAKS_AND_CONTROLS = re.compile(BREAKS_AND_CONTROLS)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,11 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+def header_text(value: str) -> str:
+    """`value` on one line: every run of whitespace, line breaks and control characters becomes one space."""
+    return _BREAKS_AND_CONTROLS.sub(" ", value).strip()
 
 
 def template_environment(directory: Path | None = None) -> jinja2.Environment:
@@ -157,11 +168,13 @@ def render_emails(
 ) -> tuple[list[RenderedEmail], list[EmailFailure]]:
     """Render one email per user of `items` (sorted by user, rank); one user's failure spares the others.
 
-    A user in `copies` gets its subject, intro and item blurbs (escaped in HTML like every value).
+    A user in `copies` gets its subject, intro and item blurbs (escaped in HTML like every value). The name
+    (greeting, display name) and the subject are on one line (`header_text`).
     """
     copies = copies or {}
     subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
-    names = users.set_index("user_id")["user_name"].fillna("")
+    names = users.set_index("user_id")["user_name"].astype("string").fillna("")
+    names = names.str.replace(BREAKS_AND_CONTROLS, " ", regex=True).str.strip()
     records = items.to_dict(orient="records")
     user_ids = items["user_id"].to_numpy()
     starts = run_starts(user_ids)
@@ -174,7 +187,7 @@ def render_emails(
         user_items = [{**record, "blurb": blurbs.get(record.get("item_id"), "")} for record in records[start:end]]
         context = {"greeting_name": user_name or "there", "items": user_items, "intro": copy.intro if copy else ""}
         try:
-            subject = copy.subject if copy else " ".join(subject_t.render(context).split())
+            subject = header_text(copy.subject if copy else subject_t.render(context))
             text, html = text_t.render(context), html_t.render(context, subject=subject)
         except (jinja2.TemplateError, ValueError, TypeError, KeyError) as error:
             failures.append(EmailFailure(user_id, f"{type(error).__name__}: {error}"))
@@ -210,33 +223,40 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
 
 
 def email_filename(user_ids: pd.Series) -> pd.Series:
-    """A file name per user id that cannot escape its folder ('../x' -> '___x-<hash>')."""
-    safe = user_ids.str.replace(r"[^A-Za-z0-9_-]", "_", regex=True)
-    digest = user_ids.map(lambda u: hashlib.sha256(u.encode()).hexdigest()[:8])
-    return safe.where(safe == user_ids, safe + "-" + digest) + ".eml"
+    """Per user id, its .eml file name: the customer key (`customer_keys`), so no two customers share one."""
+    return customer_keys(user_ids) + ".eml"
 
 
 _TEXT_PART_HEADERS = 'Content-Type: text/{}; charset="utf-8"\nMIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\n'
 
 
-def to_eml(email: RenderedEmail, sender: str = DEFAULT_SENDER, recipient_domain: str = "customers.example") -> bytes:
-    """A multipart/alternative message (UTF-8, base64 parts), deterministic, byte for byte what the email package
-    writes for it (docs/emails.md, "Packaging")."""
-    digest = hashlib.sha256(f"{email.user_id}\n{email.subject}\n{email.text}".encode()).hexdigest()[:24]
+def to_eml(email: RenderedEmail, recipient: str, sender: str = DEFAULT_SENDER) -> bytes:
+    """A multipart/alternative message to the address `recipient` (UTF-8, base64 parts), deterministic, byte for
+    byte what the email package writes for it (docs/emails.md, "Packaging"). Name and subject are put on one line."""
+    name, subject = header_text(email.user_name), header_text(email.subject)
+    digest = hashlib.sha256(f"{recipient}\n{subject}\n{email.text}".encode()).hexdigest()[:24]
     boundary = f"=={digest}=="
     headers = (
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("MIME-Version", "1.0"),
         ("From", sender),
-        ("To", formataddr((email.user_name, f"{email.user_id.lower()}@{recipient_domain}"), charset="utf-8")),
-        ("Subject", email.subject if email.subject.isascii() else Header(email.subject, "utf-8")),
-        ("Message-ID", f"<{digest}@{recipient_domain}>"),
+        ("To", formataddr((name, recipient), charset="utf-8")),
+        ("Subject", subject if subject.isascii() else Header(subject, "utf-8")),
+        ("Message-ID", f"<{digest}@{sender_domain(sender)}>"),
     )
     parts = "".join(
         f"--{boundary}\n{_TEXT_PART_HEADERS.format(subtype)}{base64.encodebytes(text.encode()).decode('ascii')}\n"
         for subtype, text in (("plain", email.text), ("html", email.html))
     )
     return b"".join(_header_line(name, value) for name, value in headers) + f"\n{parts}--{boundary}--\n".encode("ascii")
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the From address, where Message-IDs are made ('Shop <news@shop.example>' -> 'shop.example')."""
+    domain = parseaddr(sender)[1].rpartition("@")[2]
+    if not domain:
+        raise ValueError(f"sender {sender!r} has no address with a domain (like Shop <news@shop.example>)")
+    return domain
 
 
 def _header_line(name: str, value: str | Header) -> bytes:
@@ -252,7 +272,8 @@ def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailur
     """Render and package the emails of one chunk of users."""
     items = email_items(job.recommendations, job.products)
     rendered, failures = render_emails(items, job.users, template_environment(job.template_dir))
-    packaged = [PackagedEmail(e.user_id, e.subject, to_eml(e, job.sender, job.recipient_domain)) for e in rendered]
+    addresses = customer_addresses(pd.Series([e.user_id for e in rendered], dtype="string"), job.recipient_domain)
+    packaged = [PackagedEmail(e.user_id, e.subject, to_eml(e, a, job.sender)) for e, a in zip(rendered, addresses)]
     return packaged, failures
 
 

@@ -23,6 +23,7 @@ from recsys_assets.emails.model_copy import (
     parse_copy,
     prompt_data,
 )
+from recsys_assets.emails.recipients import customer_addresses
 from recsys_assets.emails.render import (
     EmailCopy,
     PackagedEmail,
@@ -118,7 +119,10 @@ class BedrockEmailWriter(EmailWriter):
                 )
                 copies = {user: reply.copy for user, reply in replies.items() if reply.copy}
                 rendered, failures = render_emails(part, users, env, copies)
-                yield [self._package(email, replies[email.user_id]) for email in rendered], failures
+                addresses = customer_addresses(
+                    pd.Series([e.user_id for e in rendered], dtype="string"), self.recipient_domain
+                )
+                yield [self._package(e, a, replies[e.user_id]) for e, a in zip(rendered, addresses)], failures
 
     def copy_for(self, user_name: str, items: pd.DataFrame, catalog_ids: frozenset[str]) -> ModelReply:
         """Ask the model for one customer's copy and validate it; a refused model raises `BedrockRefused`."""
@@ -168,11 +172,11 @@ class BedrockEmailWriter(EmailWriter):
                     raise
                 time.sleep(delay)
 
-    def _package(self, email, reply: ModelReply) -> PackagedEmail:
+    def _package(self, email, recipient: str, reply: ModelReply) -> PackagedEmail:
         return PackagedEmail(
             email.user_id,
             email.subject,
-            to_eml(email, self.sender, self.recipient_domain),
+            to_eml(email, recipient, self.sender),
             origin="model" if reply.copy else "fallback",
             fallback_reason=reply.problem,
             input_tokens=reply.input_tokens,

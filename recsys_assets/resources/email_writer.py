@@ -31,7 +31,7 @@ class EmailWriter(ConfigurableResource, ABC):
     """Writes one email per customer with recommendations."""
 
     sender: str = Field(default=DEFAULT_SENDER, description="From header.")
-    recipient_domain: str = Field(default="customers.example", description="Recipients are <user_id>@domain.")
+    recipient_domain: str = Field(default="customers.example", description="Recipients are <customer key>@domain.")
     template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
 
     def version(self) -> str:

@@ -1,6 +1,8 @@
 """Marketing: customer segments, and one personalized email per customer of a segment."""
 
+import hashlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes
 from io import BytesIO
 
@@ -18,6 +20,8 @@ from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.segmentation import assign_segments
 
 SEGMENT_NAMES = "segment_names"
+# Stored emails read back at once to check their bytes (a GET each on S3).
+READ_THREADS = 16
 
 
 @asset(
@@ -46,18 +50,18 @@ def email_folder(segment: str) -> str:
 
 
 def inputs_manifest(segment: str) -> str:
-    """Where a segment's email manifest is kept: user_id, digest of the email's inputs, subject, key."""
+    """Where a segment's email manifest is kept: user_id, digest of the email's inputs, subject, key, sha256 of
+    the email's bytes."""
     return f"email_inputs/{segment}.parquet"
 
 
-MANIFEST_COLUMNS = ["user_id", "digest", "subject", "key"]
+MANIFEST_COLUMNS = ["user_id", "digest", "subject", "key", "sha256"]
 
 
 def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> pd.DataFrame:
-    """The stored emails (user_id, digest, subject, key) whose inputs hash equals the user's current one.
-
-    Read from the segment's manifest (no email is opened); an email whose file is gone is not
-    reused. No manifest (first run) or an unreadable one: nothing is reused.
+    """The stored emails (MANIFEST_COLUMNS) whose inputs hash equals the user's current one and whose file still
+    holds the bytes the manifest recorded (only those files are read). No manifest (first run) or an unreadable
+    one: nothing is reused.
     """
     empty = pd.DataFrame(columns=MANIFEST_COLUMNS, dtype="string")
     if not storage.exists(inputs_manifest(segment)):
@@ -68,7 +72,20 @@ def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> 
         return empty
     previous = previous[previous["key"].isin(set(storage.list_keys(email_folder(segment))))]
     current = pd.DataFrame({"user_id": digests.index, "digest": digests.to_numpy()}, dtype="string")
-    return previous.astype("string").merge(current, on=["user_id", "digest"])[MANIFEST_COLUMNS]
+    candidates = previous.astype("string").merge(current, on=["user_id", "digest"])[MANIFEST_COLUMNS]
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        stored = pool.map(lambda key: hashlib.sha256(storage.read_bytes(key)).hexdigest(), candidates["key"])
+        intact = candidates["sha256"].eq(pd.Series(list(stored), index=candidates.index, dtype="string"))
+    return candidates[intact.fillna(False).astype(bool)].reset_index(drop=True)
+
+
+def unique_email_keys(folder: str, user_ids: pd.Series) -> pd.Series:
+    """Each user's email key, indexed by user id; two users with one key is a bug in `email_filename`: it raises."""
+    keys = pd.Series((folder + email_filename(user_ids.astype("string"))).to_numpy(), index=user_ids.to_numpy())
+    shared = keys[keys.duplicated(keep=False)]
+    if len(shared):
+        raise RuntimeError(f"bug: users {sorted(shared.index)[:6]} share email files {sorted(set(shared))[:3]}")
+    return keys
 
 
 @asset(
@@ -94,13 +111,14 @@ def emails(
     """
     segment = context.partition_key
     folder = email_folder(segment)
+    keys = unique_email_keys(folder, pd.Series(recommendations["USER_ID"].unique()))
     digests = input_digests(email_items(recommendations, products), users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
     manifest, failures, sample = [reused], [], None
     origins, usage, fallback_reasons = Counter(), Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
     for batch, failed in email_writer.write(todo, products, users):
-        batch_keys = (folder + email_filename(pd.Series([e.user_id for e in batch], dtype="string"))).tolist()
+        batch_keys = keys.loc[[e.user_id for e in batch]].tolist()
         for key, packaged in zip(batch_keys, batch):
             storage.write_bytes(key, packaged.eml)
         # a fallback email gets no digest, so the next run asks the model again
@@ -111,6 +129,7 @@ def emails(
                     "digest": [digests[e.user_id] if e.origin != "fallback" else "" for e in batch],
                     "subject": [e.subject for e in batch],
                     "key": batch_keys,
+                    "sha256": [hashlib.sha256(e.eml).hexdigest() for e in batch],
                 },
                 dtype="string",
             )
