@@ -86,6 +86,25 @@ def test_a_truncated_or_emptied_email_is_written_again(tmp_path):
     assert {name: data for name, (data, _) in snapshot(folder).items()} == written
 
 
+class CountingReads(LocalObjectStore):
+    """A store that records the keys read from it."""
+
+    def read_bytes(self, key: str) -> bytes:
+        READS.append(key)
+        return super().read_bytes(key)
+
+
+READS: list[str] = []
+
+
+def test_only_the_emails_the_manifest_would_reuse_are_read_back(tmp_path):
+    store = CountingReads(root=str(tmp_path))
+    materialize(store)
+    READS.clear()
+    materialize(store, RECOMMENDATIONS.assign(ITEM_ID=["P1", "P2", "P9", "P2"]))  # U2's email changes
+    assert READS == [inputs_manifest("general"), f"emails/general/{U1}"]
+
+
 def products_named(folder) -> set[str]:
     """The product names the emails in `folder` show."""
     texts = [

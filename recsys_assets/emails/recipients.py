@@ -20,7 +20,7 @@ _DOMAIN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*", re.ASCII)
 def customer_keys(user_ids: pd.Series) -> pd.Series:
     """Per user id, a lower-case ASCII dot-atom of at most 64 characters, distinct for distinct ids (also ignoring
     case): a plain id (`u123`) as it is, any other as `<slug>.<16 hex of sha256(id)>` (`José` -> `jose.…`)."""
-    ids = user_ids.astype("string").fillna("")
+    ids = user_ids.astype("string").fillna("").reset_index(drop=True)
     plain = ids.str.fullmatch(PLAIN_ID).fillna(False).astype(bool)
     other = ids[~plain]
     ascii_text = other.str.normalize("NFKD").str.replace(r"[^\x00-\x7f]", "", regex=True).str.lower()
@@ -29,7 +29,7 @@ def customer_keys(user_ids: pd.Series) -> pd.Series:
     digest = other.map(lambda user_id: hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest())
     keys = ids.copy()
     keys[~plain] = slug + SEPARATOR + digest.str.slice(0, DIGEST_CHARS)
-    return keys
+    return keys.set_axis(user_ids.index)
 
 
 def customer_addresses(user_ids: pd.Series, domain: str) -> pd.Series:
