@@ -129,15 +129,15 @@ def test_emails_left_by_a_run_killed_before_its_manifest_are_not_kept_for_the_da
 
 
 def test_ids_that_mapped_to_one_file_get_one_file_each(tmp_path):
-    ids = ["a/b", "a_b-c14cddc0", "Abc", "abc"]
+    ids = ["a/b", "a_b-c14cddc0", "Abc", "abc", "José", "x" * 250]
     recommendations = pd.concat([RECOMMENDATIONS.iloc[:2].assign(USER_ID=user) for user in ids], ignore_index=True)
-    users = pd.DataFrame({"user_id": ids, "user_name": ["A", "B", "C", "D"]})
+    users = pd.DataFrame({"user_id": ids, "user_name": ["A", "B", "C", "D", "E", "F"]})
     result = materialize(LocalObjectStore(root=str(tmp_path)), recommendations, users=users)
     files = sorted((tmp_path / "emails" / "general").iterdir())
-    assert result.metadata["emails_written"] == len(files) == 4
-    assert len({p.name.lower() for p in files}) == 4
+    assert result.metadata["emails_written"] == len(files) == 6 and result.metadata["emails_failed"] == 0
+    assert len({p.name.lower() for p in files}) == 6 and max(len(p.name) for p in files) <= 68
     recipients = {message_from_bytes(p.read_bytes(), policy=default)["To"].addresses[0].addr_spec for p in files}
-    assert len(recipients) == 4
+    assert len(recipients) == 6
 
 
 def test_two_customers_given_one_file_stop_the_segment_before_any_email_is_written(tmp_path, monkeypatch):

@@ -202,7 +202,7 @@ def test_ids_that_shared_a_file_or_an_address_no_longer_do():
 ids = st.one_of(st.text(max_size=300), st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,70}", fullmatch=True))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(ids, min_size=1, max_size=6))
 def test_every_key_is_a_short_ascii_dot_atom_of_its_id_alone_and_no_two_ids_share_one(drawn):
     user_ids = list(dict.fromkeys(drawn + [i.upper() for i in drawn] + [i + ".x" for i in drawn]))
@@ -251,6 +251,14 @@ def test_a_line_break_or_control_in_a_name_makes_no_header_and_no_greeting_line(
     assert message["To"].addresses[0].display_name == header_text(name) and "Bcc" not in message
     assert message["Subject"].startswith(header_text(name) + ", 1 picks")
     assert message.get_body(("plain",)).get_content().splitlines()[0] == f"Hello {header_text(name)},"
+
+
+@settings(max_examples=25, deadline=None)
+@given(user_id=st.text(min_size=1, max_size=80), user_name=st.text(max_size=80))
+def test_whatever_the_id_and_name_the_email_goes_to_the_customers_own_address_only(user_id, user_name):
+    message = packaged_for(user_id, user_name)
+    assert_addressed_only_to(message, user_id)
+    assert message["To"].addresses[0].display_name == header_text(user_name)
 
 
 def test_header_text_collapses_every_line_break_and_control_to_one_space():

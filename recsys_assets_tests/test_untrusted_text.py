@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,8 @@ from cfnlint.decode import cfn_yaml
 from dagster import DagsterInstance
 
 from recsys_assets.cli import run as runner
-from recsys_assets.emails.render import email_items, render_emails, template_environment
+from recsys_assets.emails.recipients import customer_addresses
+from recsys_assets.emails.render import email_filename, email_items, render_emails, template_environment
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, neutralize_formulas
 from recsys_assets.sample.generator import generate_catalog, write_catalog
@@ -126,6 +128,20 @@ def test_a_script_in_a_product_name_is_text_in_every_email(hostile_run):
         for p in home.glob("emails/*/*.eml")
     ]
     assert htmls and not any("<script" in html for html in htmls)
+
+
+def test_every_email_goes_to_its_own_customers_address_only_even_a_formula_ids(hostile_run):
+    home, _, _ = hostile_run
+    users = pd.read_parquet(home / "assets" / "users.parquet")["user_id"]
+    assert any(u.startswith(FORMULA_USER) for u in users)
+    own = dict(zip(email_filename(users), customer_addresses(users, "customers.example")))
+    files = list(home.glob("emails/*/*.eml"))
+    messages = {p.name: message_from_bytes(p.read_bytes(), policy=default) for p in files}
+    assert len(files) == len(messages) == len(users)
+    assert {name: [a.addr_spec for a in m["To"].addresses] for name, m in messages.items()} == {
+        name: [address] for name, address in own.items()
+    }
+    assert not any("Cc" in m or "Bcc" in m for m in messages.values())
 
 
 def test_no_secret_reaches_an_output_the_summary_or_the_event_log(hostile_run, capsys):
