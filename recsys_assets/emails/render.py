@@ -21,9 +21,8 @@ from recsys_assets.emails.recipients import customer_addresses, customer_keys
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
-# Whitespace (which in Python includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
-BREAKS_AND_CONTROLS = r"[\s\x00-\x1f\x7f-\x9f]+"
-_BREAKS_AND_CONTROLS = re.compile(BREAKS_AND_CONTROLS)
+# Whitespace (in Python's re it includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
+_BREAKS_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -173,15 +172,14 @@ def render_emails(
     """
     copies = copies or {}
     subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
-    names = users.set_index("user_id")["user_name"].astype("string").fillna("")
-    names = names.str.replace(BREAKS_AND_CONTROLS, " ", regex=True).str.strip()
+    names = users.set_index("user_id")["user_name"].fillna("")
     records = items.to_dict(orient="records")
     user_ids = items["user_id"].to_numpy()
     starts = run_starts(user_ids)
     emails, failures = [], []
     for start, end in zip(starts, [*starts[1:], len(records)]):
         user_id = str(user_ids[start])
-        user_name = str(names.get(user_id, "") or "")
+        user_name = header_text(str(names.get(user_id, "") or ""))
         copy = copies.get(user_id)
         blurbs = copy.blurbs if copy else {}
         user_items = [{**record, "blurb": blurbs.get(record.get("item_id"), "")} for record in records[start:end]]
