@@ -17,6 +17,9 @@ from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
 from recsys_assets.ml.registry import DEFAULT_MODEL
 
+# Larger event values overflow ALS's float32 arithmetic (1e25 gives NaN factors; 1e20 still fits)
+MAX_EVENT_VALUE = 1e15
+
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Run `recsys evaluate` with the parsed arguments; 0 on success, 2 when there is nothing to measure."""
@@ -105,8 +108,8 @@ class ReadTable:
 
 def read_interactions(path: str) -> ReadTable:
     """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
-    whole epoch seconds or an EVENT_VALUE that is not a finite number are quarantined (so are rows
-    with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
+    whole epoch seconds or an EVENT_VALUE that is not a number within ±MAX_EVENT_VALUE are quarantined
+    (so are rows with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
 
     def parse(table: pd.DataFrame) -> pd.DataFrame:
         return table.assign(TIMESTAMP=_timestamps(table["TIMESTAMP"]), EVENT_VALUE=_event_values(table))
@@ -116,7 +119,7 @@ def read_interactions(path: str) -> ReadTable:
             (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
             (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
             (table["TIMESTAMP"].isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
+            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", f"EVENT_VALUE is not a number within ±{MAX_EVENT_VALUE:g}"),
         ]
 
     valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults, parse)
@@ -140,11 +143,11 @@ def _timestamps(text: pd.Series) -> pd.Series:
 
 
 def _event_values(table: pd.DataFrame) -> pd.Series:
-    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a finite number."""
+    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a number within ±MAX_EVENT_VALUE."""
     if "EVENT_VALUE" not in table.columns:
         return pd.Series(1.0, index=table.index)
     number = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce").astype("float64")
-    return number.where(np.isfinite(number))
+    return number.where(number.abs() <= MAX_EVENT_VALUE)
 
 
 def _read_valid_rows(
