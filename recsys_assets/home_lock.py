@@ -68,21 +68,36 @@ def _acquire(folder: Path, command: str, exclusive: bool) -> int:
         raise HomeInUse(
             f"{folder} is in use by {holder}: wait for it to finish, or choose another home (--home, RECSYS_HOME)"
         ) from None
-    record = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "command": command,
-        "since": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-    }
-    os.ftruncate(descriptor, 0)
-    os.pwrite(descriptor, (json.dumps(record) + "\n").encode("utf-8"), 0)
+    if exclusive:  # shared holders leave the record empty: there may be several
+        record = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "since": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        }
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, (json.dumps(record) + "\n").encode("utf-8"), 0)
     return descriptor
 
 
 def _holder(descriptor: int) -> str:
-    """Who holds the lock, as its record says ("another process" when it left none)."""
+    """Who holds the lock: the exclusive holder's record, else (no record, or one of a process that died
+    without clearing it) the shared holders."""
     try:
         record = json.loads(os.pread(descriptor, 64 * 1024, 0))
-        return f"{record['command']} (pid {record['pid']} on {record['host']}, since {record['since']})"
+        alive = record["host"] != socket.gethostname() or _running(record["pid"])
+        if alive:
+            return f"{record['command']} (pid {record['pid']} on {record['host']}, since {record['since']})"
     except (ValueError, KeyError, TypeError):
-        return "another process"
+        pass
+    return "a Dagster run (a step or a sensor tick, e.g. launched from the UI)"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

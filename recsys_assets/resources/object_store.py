@@ -113,7 +113,7 @@ class LocalObjectStore(ObjectStore):
     _holds: ExitStack = PrivateAttr(default_factory=ExitStack)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._holds.enter_context(hold_home(self.root, "a Dagster step or sensor", exclusive=False))
+        self._holds.enter_context(hold_home(self.root, "a Dagster step or sensor tick", exclusive=False))
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         self._holds.close()
