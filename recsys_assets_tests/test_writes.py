@@ -160,7 +160,9 @@ def test_two_runs_at_once_on_one_home_one_succeeds_and_the_other_exits_2(tmp_pat
     home = tmp_path / "home"
     command = "import sys; from recsys_assets.cli import main; sys.exit(main(sys.argv[1:]))"
     first = subprocess.Popen([*PYTHON, command, "run", "--input", SAMPLE, "--home", str(home)], stdout=subprocess.PIPE)
-    while not (home / ".lock").exists() or not (home / ".lock").read_text():
+    deadline = time.time() + 60
+    while not (home / ".lock").exists() or not (home / ".lock").read_text():  # the first run holds the home
+        assert time.time() < deadline and first.poll() is None
         time.sleep(0.05)
     assert main(["run", "--input", str(tmp_path), "--home", str(home)]) == 2
     assert f"is in use by recsys run --input {SAMPLE} (pid {first.pid} " in one_error_line(capsys, "run")
@@ -306,3 +308,16 @@ def test_with_s3_storage_a_local_input_path_says_to_upload_it(tmp_path, capsys, 
     line = one_error_line(capsys, "run")
     assert f"{SAMPLE} is a local path, but with RECSYS_STORAGE=s3 the input is read from the bucket" in line
     assert line.endswith("to s3://recsys-test/recsys/inbox/ and run with --input inbox")
+
+
+def test_evaluate_on_a_missing_file_or_to_a_missing_folder_is_one_line(tmp_path, capsys):
+    assert main(["evaluate", "--interactions", str(tmp_path / "absent.csv")]) == 2
+    assert one_error_line(capsys, "evaluate") == (
+        f"recsys evaluate failed: {tmp_path / 'absent.csv'}: no such file or folder; check the path"
+    )
+    interactions = tmp_path / "interactions.csv"
+    interactions.write_text("USER_ID,ITEM_ID,TIMESTAMP\nu1,i1,100\n")
+    assert main(["evaluate", "--interactions", str(interactions), "--quarantine", str(tmp_path / "no" / "q.csv")]) == 2
+    assert one_error_line(capsys, "evaluate") == (
+        f"recsys evaluate failed: --quarantine {tmp_path / 'no' / 'q.csv'}: no such file or folder; check the path"
+    )

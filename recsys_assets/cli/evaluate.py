@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
+from recsys_assets.files import atomic_file, describe_os_error
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
 from recsys_assets.ml.registry import DEFAULT_MODEL
@@ -22,18 +23,15 @@ MAX_EVENT_VALUE = 1e15
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    """Run `recsys evaluate` with the parsed arguments; 0 on success, 2 when there is nothing to measure."""
-    try:
-        interactions = read_interactions(args.interactions)
-        items = read_items(args.items) if args.items else None
-    except (OSError, ValueError) as error:
-        print(f"recsys evaluate failed: {error}", file=sys.stderr)
-        return 2
+    """Run `recsys evaluate` with the parsed arguments; 0 on success, 2 when there is nothing to measure (an
+    unreadable file or one without a valid row raise, for `main` to report)."""
+    interactions = read_interactions(args.interactions)
+    items = read_items(args.items) if args.items else None
     rejected = pd.concat([interactions.rejected, *([items.rejected] if items else [])], ignore_index=True)
     try:
         report_quarantine(rejected, args.quarantine)
     except OSError as error:
-        print(f"recsys evaluate failed: --quarantine {args.quarantine}: {error}", file=sys.stderr)
+        print(f"recsys evaluate failed: --quarantine {describe_os_error(error)}", file=sys.stderr)
         return 2
     report = evaluation_report(interactions.rows, items.rows if items else None)
     protocol = report["protocol"]
@@ -53,7 +51,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10) -> None:
     """Say on stderr which rows were left out and why (the first `shown`); all of them go to `path` when given."""
     if path:
-        rejected.to_csv(path, index=False)
+        with atomic_file(path, "w", encoding="utf-8", newline="") as output:
+            rejected.to_csv(output, index=False)
     if rejected.empty:
         return
     lines = [
