@@ -58,7 +58,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", make_folder: bool = F
     missing folders first. An OSError is a `FileError` naming `path`."""
     path = Path(path)
     try:
-        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        if not stat.S_ISREG(_mode(path)):
             with open(path, mode, **open_args) as output:
                 yield output
             return
@@ -81,6 +81,14 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", make_folder: bool = F
         if isinstance(error, OSError) and not isinstance(error, FileError):
             raise FileError(error.errno, error.strerror, str(path)) from error
         raise
+
+
+def _mode(path: Path) -> int:
+    """The file's mode; a regular file's for a path that does not exist yet."""
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        return stat.S_IFREG
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:

@@ -94,10 +94,11 @@ def _holder(descriptor: int) -> str:
 
 
 def _running(pid: int) -> bool:
+    """Whether a process `pid` runs on this host (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process
-        return True
+    except PermissionError:
+        pass
     return True

@@ -220,6 +220,17 @@ def test_a_home_inside_the_inbox_is_not_read_as_input(tmp_path):
         assert [r.partition_key for r in inbox_sensor(context).run_requests] == ["catalog.csv"]
 
 
+def test_an_s3_inbox_that_holds_the_stores_prefix_skips_it_and_one_inside_it_keeps_everything():
+    from dagster_aws.s3 import S3Resource
+
+    from recsys_assets.resources.s3 import S3ObjectStore
+
+    store = S3ObjectStore(s3=S3Resource(), bucket="b", prefix="recsys")
+    assert store.written_here("s3://b/recsys/personalize/interactions.csv", "s3://b/")
+    assert not store.written_here("s3://b/exports/catalog.csv", "s3://b/")
+    assert not store.written_here("inbox/catalog.csv", "inbox")  # s3://b/recsys/inbox/, the usual inbox
+
+
 # Errors that say what happened
 
 
