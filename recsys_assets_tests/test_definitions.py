@@ -27,9 +27,9 @@ def files(home: Path) -> set[str]:
 def run_as_the_daemon_would(defs, instance) -> None:
     """Sensors add the partitions, their requests and the jobs materialize everything once."""
     settings = PipelineSettings(input_location=defs.resources["settings"].input_location, inbox_settle_seconds=0)
-    ticked = inbox_sensor(
-        build_sensor_context(instance=instance, resources={"storage": defs.resources["storage"], "settings": settings})
-    )
+    resources = {"storage": defs.resources["storage"], "settings": settings}
+    with build_sensor_context(instance=instance, resources=resources) as context:
+        ticked = inbox_sensor(context)
     for request in ticked.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
     for run in ticked.run_requests:

@@ -247,7 +247,7 @@ def test_malformed_interaction_rows_are_quarantined_with_line_column_and_reason(
         [3, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
         [5, "ITEM_ID", "ITEM_ID is empty"],
         [6, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
-        [7, "EVENT_VALUE", "EVENT_VALUE is not a finite number"],
+        [7, "EVENT_VALUE", "EVENT_VALUE is not a number within ±1e+15"],
     ]
     assert set(read.rejected["source_file"]) == {str(path)}
     assert '"TIMESTAMP": "yesterday"' in read.rejected["raw_row"].iloc[0]

@@ -42,7 +42,13 @@ def evaluate_inbox(instance, inbox, cursor=None, limit=20, settle=0):
         "storage": LocalObjectStore(root=str(inbox.parent / "home")),
         "settings": PipelineSettings(input_location=str(inbox), max_files_per_tick=limit, inbox_settle_seconds=settle),
     }
-    return inbox_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+    return tick_inbox(instance, resources, cursor)
+
+
+def tick_inbox(instance, resources, cursor=None):
+    """One inbox sensor tick (the storage resource holds its home while the tick runs)."""
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        return inbox_sensor(context)
 
 
 def sensor_resources(defs):
@@ -241,7 +247,7 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
     resources = sensor_resources(defs)
 
-    first = inbox_sensor(build_sensor_context(instance=instance, resources=resources))
+    first = tick_inbox(instance, resources)
     run_sensor_requests(defs, instance, first)
     serve_every_segment(defs, instance)
     users_before = set(pd.read_parquet(home / "assets" / "users.parquet")["user_id"])
@@ -249,7 +255,7 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     second_catalog = generate_catalog(n_products=40, n_users=60, n_reviews=300, seed=12)
     repriced = first_catalog.iloc[[0]].assign(discounted_price="₹1")  # a product listed again, cheaper
     write_catalog(pd.concat([second_catalog, repriced]), inbox / "tuesday.csv")
-    second = inbox_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+    second = tick_inbox(instance, resources, first.cursor)
     assert [r.partition_key for r in second.run_requests] == ["tuesday.csv"]
     run_sensor_requests(defs, instance, second)
     serve_every_segment(defs, instance)
@@ -278,7 +284,7 @@ def test_files_found_in_one_tick_are_registered_oldest_first_so_the_newer_file_w
     defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
     resources = sensor_resources(defs)
 
-    result = inbox_sensor(build_sensor_context(instance=instance, resources=resources))
+    result = tick_inbox(instance, resources)
     assert [r.partition_key for r in result.run_requests] == ["z-october.csv", "a-november.csv"]
     run_sensor_requests(defs, instance, result)
     assert instance.get_dynamic_partitions(raw_files.name) == ["z-october.csv", "a-november.csv"]

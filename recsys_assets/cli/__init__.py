@@ -1,7 +1,8 @@
 """`recsys`: run the asset graph without the UI, evaluate models, score texts and make sample catalogs.
 
 Each command imports what it needs when it runs, so `recsys sentiment` and `recsys evaluate`
-start without loading Dagster.
+start without loading Dagster. Every command exits 0, or 2 with one line on stderr naming the file,
+the cause and what to do (`main`); the traceback only with --verbose.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,27 +19,28 @@ from pathlib import Path
 import pandas as pd
 
 from recsys_assets.catalog.reading import utf8_error_place
+from recsys_assets.files import atomic_file, describe_os_error
 from recsys_assets.sentiment.vader import DEFAULT_LEXICON, LEXICONS, score_texts
+
+# The error types that carry a message for the user (the file, the cause, what to do), by class name, so
+# that checking them imports nothing: ours, and ValueError (a bad value, e.g. a sample size) with its kin
+USER_ERRORS = {"PipelineError", "SettingsError", "HomeInUse", "PersonalizeFailure", "ValueError", "UnicodeError"}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from recsys_assets.cli.run import PipelineError, format_summary, run_pipeline
-    from recsys_assets.environment import RunOptions, SettingsError
+    from recsys_assets.cli.run import format_summary, run_pipeline
+    from recsys_assets.environment import RunOptions
 
-    try:
-        # every setting comes from the RECSYS_* variables (environment.py); the flags given override them
-        options = RunOptions.from_environment()
-        flags = {
-            "home": args.home,
-            "input_location": args.input,
-            "num_results": args.num_results,
-            "sentiment_workers": args.workers,
-        }
-        options = replace(options, **{name: value for name, value in flags.items() if value is not None})
-        summary = run_pipeline(options, segment=args.segment, verbose=args.verbose)
-    except (PipelineError, SettingsError) as error:
-        print(f"recsys run failed: {error}", file=sys.stderr)
-        return 2
+    # every setting comes from the RECSYS_* variables (environment.py); the flags given override them
+    options = RunOptions.from_environment()
+    flags = {
+        "home": args.home,
+        "input_location": args.input,
+        "num_results": args.num_results,
+        "sentiment_workers": args.workers,
+    }
+    options = replace(options, **{name: value for name, value in flags.items() if value is not None})
+    summary = run_pipeline(options, segment=args.segment, verbose=args.verbose)
     print(format_summary(summary))
     return 0
 
@@ -46,8 +49,8 @@ def _sample(args: argparse.Namespace) -> int:
     from recsys_assets.sample.generator import generate_catalog, write_catalog
 
     catalog = generate_catalog(n_products=args.products, n_users=args.users, n_reviews=args.reviews, seed=args.seed)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write_catalog(catalog, args.out)
+    with atomic_file(args.out, "w", make_folder=True, encoding="utf-8", newline="") as output:
+        write_catalog(catalog, output)
     print(f"wrote {args.out}: {len(catalog):,} products, {args.users:,} users, {args.reviews:,} reviews")
     return 0
 
@@ -70,45 +73,40 @@ def comprehend_records(scores: pd.DataFrame) -> list[dict]:
 
 
 def _sentiment(args: argparse.Namespace) -> int:
-    try:
-        texts = utf8_lines(Path(args.path).read_bytes(), args.path)
-        output = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
-    except (OSError, ValueError) as error:
-        print(f"recsys sentiment failed: {error}", file=sys.stderr)
-        return 2
-    scores = score_texts(texts, workers=args.workers, lexicon=args.lexicon)
-    try:
-        if args.format == "csv":
-            scores.to_csv(output, index=False, lineterminator="\n")
-        else:
-            output.writelines(json.dumps(record) + "\n" for record in comprehend_records(scores))
-        output.flush()
-    finally:
-        if args.out:
-            output.close()
+    texts = utf8_lines(Path(args.path).read_bytes(), args.path)
+    if not args.out:
+        _write_scores(texts, args, sys.stdout)
+        return 0
+    with atomic_file(args.out, "w", encoding="utf-8", newline="") as output:  # refuses a bad path before scoring
+        _write_scores(texts, args, output)
     return 0
+
+
+def _write_scores(texts: list[str], args: argparse.Namespace, output) -> None:
+    scores = score_texts(texts, workers=args.workers, lexicon=args.lexicon)
+    if args.format == "csv":
+        scores.to_csv(output, index=False, lineterminator="\n")
+    else:
+        output.writelines(json.dumps(record) + "\n" for record in comprehend_records(scores))
+    output.flush()
 
 
 def _cleanup(args: argparse.Namespace) -> int:
     import logging
 
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from recsys_assets.aws_formats.personalize_api import PersonalizeFailure
     from recsys_assets.defs.jobs import delete_created
     from recsys_assets.environment import RunOptions, build_resources
+    from recsys_assets.home_lock import hold_home
 
-    resources = build_resources(RunOptions.from_environment())
-    try:
+    options = RunOptions.from_environment()
+    resources = build_resources(options)
+    with hold_home(options.home, "recsys cleanup"):
         deleted = delete_created(
             resources["recommender"],
             resources["storage"],
             resources["profiles"],
             logging.getLogger("recsys.cleanup"),
         )
-    except (PersonalizeFailure, ClientError, BotoCoreError) as error:
-        print(f"recsys cleanup failed: {error}", file=sys.stderr)
-        return 2
     print(
         "\n".join([f"recsys cleanup: deleted {len(deleted)} resources and objects", *(f"  {name}" for name in deleted)])
     )
@@ -146,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help="sentiment processes (0: one per core, for large inputs); default $RECSYS_SENTIMENT_WORKERS, else 0",
     )
-    run.add_argument("--verbose", action="store_true", help="show Dagster's event log")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's event log, and the traceback of an error")
     run.set_defaults(handler=_run)
     sample = commands.add_parser("sample", help="write a synthetic catalog in the amazon.csv format")
     sample.add_argument("--out", required=True)
@@ -180,10 +178,13 @@ def parser() -> argparse.ArgumentParser:
         "cleanup", help="delete what the pipeline created on AWS (settings from RECSYS_* variables)"
     )
     cleanup.set_defaults(handler=_cleanup)
+    for command in (sample, sentiment, evaluate, cleanup):
+        command.add_argument("--verbose", action="store_true", help="show the traceback of an error")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command: its exit code, or 2 with one line on stderr for an error (re-raised with --verbose)."""
     args = parser().parse_args(argv)
     try:
         code = args.handler(args)
@@ -192,6 +193,26 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader stopped early (`recsys ... | head`): exit quietly, as Python's docs advise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as error:
+        if args.verbose:
+            raise
+        print(f"recsys {args.command} failed: {error_line(error)}", file=sys.stderr)
+        return 2
+
+
+def error_line(error: Exception) -> str:
+    """What went wrong, on one line: the file, the cause and what to do for the errors we know; the type and
+    message, with the hint to see more, for any other."""
+    kinds = {kind.__name__ for kind in type(error).__mro__}
+    if isinstance(error, OSError):
+        text = describe_os_error(error)
+    elif kinds & USER_ERRORS:
+        text = str(error)
+    elif type(error).__module__.startswith("botocore"):  # told apart by module: botocore is imported late
+        text = f"AWS: {error}; check the endpoint, network and credentials (AWS_* variables, RECSYS_* settings)"
+    else:
+        text = f"unexpected error {type(error).__name__}: {error} (run with --verbose for the traceback)"
+    return re.sub(r"\s*\n\s*", " ", text.strip())
 
 
 if __name__ == "__main__":

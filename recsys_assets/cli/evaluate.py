@@ -13,24 +13,25 @@ import numpy as np
 import pandas as pd
 
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
+from recsys_assets.files import atomic_file, describe_os_error
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
 from recsys_assets.ml.registry import DEFAULT_MODEL
 
+# Larger event values overflow ALS's float32 arithmetic (1e25 gives NaN factors; 1e20 still fits)
+MAX_EVENT_VALUE = 1e15
+
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    """Run `recsys evaluate` with the parsed arguments; 0 on success, 2 when there is nothing to measure."""
-    try:
-        interactions = read_interactions(args.interactions)
-        items = read_items(args.items) if args.items else None
-    except (OSError, ValueError) as error:
-        print(f"recsys evaluate failed: {error}", file=sys.stderr)
-        return 2
+    """Run `recsys evaluate` with the parsed arguments; 0 on success, 2 when there is nothing to measure (an
+    unreadable file or one without a valid row raise, for `main` to report)."""
+    interactions = read_interactions(args.interactions)
+    items = read_items(args.items) if args.items else None
     rejected = pd.concat([interactions.rejected, *([items.rejected] if items else [])], ignore_index=True)
     try:
         report_quarantine(rejected, args.quarantine)
     except OSError as error:
-        print(f"recsys evaluate failed: --quarantine {args.quarantine}: {error}", file=sys.stderr)
+        print(f"recsys evaluate failed: --quarantine {describe_os_error(error)}", file=sys.stderr)
         return 2
     report = evaluation_report(interactions.rows, items.rows if items else None)
     protocol = report["protocol"]
@@ -50,7 +51,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 def report_quarantine(rejected: pd.DataFrame, path: str | None, shown: int = 10) -> None:
     """Say on stderr which rows were left out and why (the first `shown`); all of them go to `path` when given."""
     if path:
-        rejected.to_csv(path, index=False)
+        with atomic_file(path, "w", encoding="utf-8", newline="") as output:
+            rejected.to_csv(output, index=False)
     if rejected.empty:
         return
     lines = [
@@ -105,8 +107,8 @@ class ReadTable:
 
 def read_interactions(path: str) -> ReadTable:
     """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
-    whole epoch seconds or an EVENT_VALUE that is not a finite number are quarantined (so are rows
-    with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
+    whole epoch seconds or an EVENT_VALUE that is not a number within ±MAX_EVENT_VALUE are quarantined
+    (so are rows with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
 
     def parse(table: pd.DataFrame) -> pd.DataFrame:
         return table.assign(TIMESTAMP=_timestamps(table["TIMESTAMP"]), EVENT_VALUE=_event_values(table))
@@ -116,7 +118,7 @@ def read_interactions(path: str) -> ReadTable:
             (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
             (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
             (table["TIMESTAMP"].isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", "EVENT_VALUE is not a finite number"),
+            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", f"EVENT_VALUE is not a number within ±{MAX_EVENT_VALUE:g}"),
         ]
 
     valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults, parse)
@@ -140,11 +142,11 @@ def _timestamps(text: pd.Series) -> pd.Series:
 
 
 def _event_values(table: pd.DataFrame) -> pd.Series:
-    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a finite number."""
+    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a number within ±MAX_EVENT_VALUE."""
     if "EVENT_VALUE" not in table.columns:
         return pd.Series(1.0, index=table.index)
     number = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce").astype("float64")
-    return number.where(np.isfinite(number))
+    return number.where(number.abs() <= MAX_EVENT_VALUE)
 
 
 def _read_valid_rows(

@@ -16,9 +16,19 @@ from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
 from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.defs.serving.summary import SUMMARY_FILE
 from recsys_assets.environment import RunOptions, build_resources
+from recsys_assets.files import write_atomic
+from recsys_assets.home_lock import hold_home
 from recsys_assets.resources.object_store import ObjectStore
 
-ERROR_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
+ERROR_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure|InUse): ")
+# Dagster's wrappers around the error raised in an asset, an IO manager or a resource
+DAGSTER_WRAPPERS = (
+    "DagsterExecutionStepExecutionError",
+    "DagsterUserCodeExecutionError",
+    "DagsterExecutionHandleOutputError",
+    "DagsterExecutionLoadInputError",
+    "DagsterResourceFunctionError",
+)
 
 
 class PipelineError(RuntimeError):
@@ -28,8 +38,9 @@ class PipelineError(RuntimeError):
 def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[str]]:
     """(inbox, file keys relative to it) for one catalog file, or the CSV files under a folder/prefix
     as the inbox sensor takes them: oldest first (modification time, then key), so a newer file's
-    rows win downstream."""
-    objects = sorted(storage.list_objects(input_location), key=lambda o: (o.modified, o.key))
+    rows win downstream; none of the store's own files (a home inside the inbox)."""
+    listed = [o for o in storage.list_objects(input_location) if not storage.written_here(o.key, input_location)]
+    objects = sorted(listed, key=lambda o: (o.modified, o.key))
     keys = [o.key for o in objects]
     if keys == [input_location]:  # one file, named by the user: read whatever its suffix
         inbox, _, name = input_location.rpartition("/")
@@ -44,14 +55,30 @@ def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[st
 def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool = False) -> dict:
     """Materialize everything in-process, the way the sensors would: one run per input file, one for the
     catalog and model, one per customer segment (or only `segment`), one for the export and the run summary.
-    Returns the summary the run_summary asset wrote (run_summary.json in the storage, copied to <home> on S3)."""
+    Holds the home for the whole run (`home_lock`: another run on it is a HomeInUse error). Returns the
+    summary the run_summary asset wrote (run_summary.json in the storage, copied to <home> on S3)."""
+    command = f"recsys run --input {options.input_location}" + (f" --segment {segment}" if segment else "")
+    with hold_home(options.home, command):
+        return _run_holding_home(options, segment, verbose)
+
+
+def _run_holding_home(options: RunOptions, segment: str | None, verbose: bool) -> dict:
     started = time.time()
     resources = build_resources(options)
     storage = resources["storage"]
     local = options.storage == "local"
-    inbox, files = inbox_files(
-        storage, str(Path(options.input_location).resolve()) if local else options.input_location
-    )
+    try:
+        inbox, files = inbox_files(
+            storage, str(Path(options.input_location).resolve()) if local else options.input_location
+        )
+    except PipelineError as error:
+        if local or not Path(options.input_location).exists():
+            raise
+        raise PipelineError(
+            f"{error}. {options.input_location} is a local path, but with RECSYS_STORAGE=s3 the input is read from "
+            f"the bucket: upload it (aws s3 cp --recursive for a folder) to {storage.location('inbox/')} and run "
+            "with --input inbox"
+        ) from None
     defs = build_definitions(replace(options, input_location=inbox))
     run_config = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:
@@ -83,8 +110,7 @@ def run_pipeline(options: RunOptions, segment: str | None = None, verbose: bool 
         execute("export_job", config={"ops": {"run_summary": {"config": {"started_at": started}}}})
     summary = json.loads(storage.read_bytes(SUMMARY_FILE))
     if not local:  # the summary is in S3 with the outputs; a copy stays next to the command
-        Path(options.home).mkdir(parents=True, exist_ok=True)
-        (Path(options.home) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        write_atomic(Path(options.home) / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     return summary
 
 
@@ -93,10 +119,7 @@ def _failure_message(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name in (
-                "DagsterExecutionStepExecutionError",
-                "DagsterUserCodeExecutionError",
-            ):
+            while error.cause is not None and error.cls_name in DAGSTER_WRAPPERS:
                 error = error.cause
             return f"{event.step_key} failed: {ERROR_CLASS_PREFIX.sub('', error.message.strip())}"
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys_assets.files import atomic_file, write_atomic
 from recsys_assets.ml.encoding import TrainingData, training_data
 
 # The files `RecommenderModel.save` writes into its folder.
@@ -58,7 +59,7 @@ class RecommenderModel(ABC):
 
     def save(self, directory: Path) -> None:
         """Write the model as open files: its arrays in ``arrays.npz`` (CSR matrices as data, indices and
-        indptr) and ``params.json`` (``model`` = `name`, then the params)."""
+        indptr) and ``params.json`` (``model`` = `name`, then the params), each whole or not at all."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         dense, sparse = {}, {}
@@ -68,8 +69,11 @@ class RecommenderModel(ABC):
                 sparse.update({f"{name}_{part}": getattr(value, part) for part in ("data", "indices", "indptr")})
             else:
                 dense[name] = value
-        np.savez(directory / ARRAYS_FILE, **dense, **sparse)
-        (directory / PARAMS_FILE).write_text(json.dumps({"model": self.name, **asdict(self.params)}, indent=2))
+        with atomic_file(directory / ARRAYS_FILE) as output:
+            np.savez(output, **dense, **sparse)
+        write_atomic(
+            directory / PARAMS_FILE, json.dumps({"model": self.name, **asdict(self.params)}, indent=2).encode()
+        )
 
     @classmethod
     def load(cls, directory: Path) -> RecommenderModel:

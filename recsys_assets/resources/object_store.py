@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
-import os
 from abc import ABC, abstractmethod
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
+
+from recsys_assets.files import write_atomic
+from recsys_assets.home_lock import hold_home
 
 # A text cell starting with one of these is a formula to a spreadsheet (tab and CR: OWASP's list).
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -66,6 +69,11 @@ class ObjectStore(ConfigurableResource, ABC):
     def delete(self, keys: list[str]) -> None: ...
 
     @abstractmethod
+    def written_here(self, key: str, inbox: str) -> bool:
+        """Whether `key`, listed under `inbox`, is in the store's own folder (an output, not an input): an inbox
+        that holds the store's folder (a home inside the input folder) skips it; an inbox inside it does not."""
+
+    @abstractmethod
     def location(self, key: str) -> str:
         """Where a person finds the object (a path or an s3:// URL)."""
 
@@ -96,9 +104,19 @@ class ObjectStore(ConfigurableResource, ABC):
 
 
 class LocalObjectStore(ObjectStore):
-    """A folder on the local disk. Keys may also be absolute or relative paths outside it (inputs)."""
+    """A folder on the local disk. Keys may also be absolute or relative paths outside it (inputs).
+
+    While a step (or sensor tick) uses it, it holds the folder shared (`home_lock`): steps run side by side,
+    never while a `recsys run` holds the folder."""
 
     root: str = Field(default=".recsys", description="Folder that holds everything the pipeline writes.")
+    _holds: ExitStack = PrivateAttr(default_factory=ExitStack)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._holds.enter_context(hold_home(self.root, "a Dagster step or sensor tick", exclusive=False))
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self._holds.close()
 
     def _path(self, key: str) -> Path:
         path = Path(key)
@@ -108,11 +126,9 @@ class LocalObjectStore(ObjectStore):
         return self._path(key).read_bytes()
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        """A unique temporary file in the key's folder renamed into place: readers never see a partial file,
+        and a failed write leaves nothing behind (`files.atomic_file`)."""
+        write_atomic(self._path(key), data)
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
@@ -146,6 +162,12 @@ class LocalObjectStore(ObjectStore):
             while folder != root and folder.is_relative_to(root) and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
                 folder = folder.parent
+
+    def written_here(self, key: str, inbox: str) -> bool:
+        root = Path(self.root).resolve()
+        folder = self._path(inbox).resolve()
+        inbox_inside = folder != root and folder.is_relative_to(root)
+        return not inbox_inside and self._path(key).resolve().is_relative_to(root)
 
     def location(self, key: str) -> str:
         return str(self._path(key).resolve())

@@ -42,20 +42,42 @@ class ProfileStore(ConfigurableResource, ABC):
     def read_table(self, table: str) -> pd.DataFrame: ...
 
 
+class ProfileStoreError(RuntimeError):
+    """The profile store's file cannot be used; the message names it and says what to do."""
+
+
+# SQLite's messages for a file that is not (or no longer) a database
+CORRUPT_MESSAGES = ("file is not a database", "database disk image is malformed")
+
+
 class SqliteProfileStore(ProfileStore):
-    """A single SQLite file; each table has a primary key, so re-runs never duplicate rows."""
+    """A single SQLite file; each table has a primary key, so re-runs never duplicate rows.
+
+    The file is a serving copy of the pipeline's tables: a corrupt one is not repaired (a segment run would
+    rebuild only its own rows) but named, to be deleted; the next `recsys run` rebuilds it whole."""
 
     path: str = Field(default=".recsys/profiles.sqlite", description="SQLite database file.")
     busy_timeout_seconds: float = Field(
         default=60.0, gt=0, description="How long a write waits for another run's write to the same file to finish."
     )
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for the block; a SQLite error is a ProfileStoreError naming the file."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_seconds)
+        try:
+            with closing(sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_seconds)) as conn:
+                yield conn
+        except sqlite3.Error as error:
+            if str(error) in CORRUPT_MESSAGES:
+                raise ProfileStoreError(
+                    f"{self.path}: {error}; it is a serving copy of the pipeline's tables: delete it and run "
+                    "again (recsys run rebuilds it)"
+                ) from error
+            raise ProfileStoreError(f"{self.path}: {error}") from error
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
-        with closing(self._connect()) as connection, _write_transaction(connection):
+        with self._connect() as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
             connection.execute(f'DROP TABLE IF EXISTS "{table}"')  # nosec B608
             _insert(connection, table, frame)
@@ -65,7 +87,7 @@ class SqliteProfileStore(ProfileStore):
         """Delete the scope's rows and insert `frame` in one write transaction, so concurrent runs writing
         other scopes wait for each other; the table is created if missing and gains the frame's new
         columns (other rows get NULL there), never dropped."""
-        with closing(self._connect()) as connection, _write_transaction(connection):
+        with self._connect() as connection, _write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
             existing = _columns(connection, table)
             if existing:
@@ -77,21 +99,21 @@ class SqliteProfileStore(ProfileStore):
         return self.count(table)
 
     def keep_only(self, table: str, column: str, values: pd.Series) -> int:
-        with closing(self._connect()) as connection, _write_transaction(connection):
+        with self._connect() as connection, _write_transaction(connection):
             if _columns(connection, table):
                 _temp_values(connection, "kept", values)
                 connection.execute(f'DELETE FROM "{table}" WHERE "{column}" NOT IN (SELECT value FROM kept)')  # nosec B608
         return self.count(table)
 
     def count(self, table: str) -> int:
-        with closing(self._connect()) as connection:
+        with self._connect() as connection:
             exists = connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone()
             if not exists:
                 return 0
             return connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # nosec B608
 
     def read_table(self, table: str) -> pd.DataFrame:
-        with closing(self._connect()) as connection:
+        with self._connect() as connection:
             return pd.read_sql_query(f'SELECT * FROM "{table}"', connection)  # nosec B608
 
 

@@ -100,5 +100,11 @@ class S3ObjectStore(ObjectStore):
                     f"e.g. {first['Key']}: {first['Code']} {first.get('Message', '')}"
                 )
 
+    def written_here(self, key: str, inbox: str) -> bool:
+        root = self._object_key("")
+        under_root = (lambda name: name.startswith(f"{root}/") or name == root) if root else (lambda name: True)
+        inbox_key = self._object_key(inbox).rstrip("/")
+        return not (under_root(inbox_key) and inbox_key != root) and under_root(self._object_key(key))
+
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._object_key(key)}"

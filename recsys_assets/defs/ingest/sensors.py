@@ -53,12 +53,17 @@ def new_inbox_files(
     asset_selection=RAW_ASSETS,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Each new or rewritten file in the inbox becomes a raw_files partition and is read once.",
+    description="Each new or rewritten file in the inbox (none of the pipeline's own outputs, when the home is "
+    "inside it) becomes a raw_files partition and is read once.",
 )
 def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, settings: PipelineSettings):
     inbox = settings.input_location.rstrip("/")
     cursor = json.loads(context.cursor or "{}")
-    objects = [o for o in storage.list_objects(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
+    objects = [
+        o
+        for o in storage.list_objects(inbox)
+        if o.key.lower().endswith(INPUT_SUFFIXES) and not storage.written_here(o.key, inbox)
+    ]
     fresh, cursor = new_inbox_files(
         objects, cursor, settings.max_files_per_tick, time.time(), settings.inbox_settle_seconds
     )
