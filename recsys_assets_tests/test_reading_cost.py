@@ -1,7 +1,6 @@
 import json
 import tracemalloc
 
-
 from recsys_assets.catalog.reading import InputLimits, parse_catalog_csv
 from recsys_assets.sample.generator import generate_catalog
 
