@@ -14,6 +14,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
@@ -218,7 +220,7 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
     text = items[columns].astype("string").fillna("")
     order = np.argsort(items["user_id"].to_numpy(dtype=object), kind="stable")
     user_ids = items["user_id"].to_numpy(dtype=object)[order]
-    rows = text[columns[0]].str.cat([text[c] for c in columns[1:]], sep="\x1f").to_numpy(dtype=object)[order]
+    rows = _joined(text, "\x1f")[order]
     starts = run_starts(user_ids)
     per_user = pd.Index(user_ids[starts], dtype="str")
     prefixes = version + "\x1d" + names.reindex(per_user).fillna("") + "\x1d"
@@ -230,6 +232,13 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
         index=per_user,
         dtype="string",
     )
+
+
+def _joined(text: pd.DataFrame, separator: str) -> np.ndarray:
+    """Each row's texts joined with `separator` (by Arrow, column by column), as Python strings."""
+    large = pa.large_string()
+    columns = [pa.array(text[column].array).cast(large) for column in text.columns]
+    return pc.binary_join_element_wise(*columns, pa.scalar(separator, large)).to_numpy(zero_copy_only=False)
 
 
 def email_filename(user_ids: pd.Series) -> pd.Series:
