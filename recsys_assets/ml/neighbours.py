@@ -108,7 +108,8 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
     group_start, group_end = np.searchsorted(code, code, "left"), np.searchsorted(code, code, "right")
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
     unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)[order]
-    rows, columns, values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0, np.float32)]
+    order = order.astype(np.int32 if n_items < 2**31 else np.int64)  # the kept pairs' coordinates: half the bytes
+    rows, columns, values = [order[:0]], [order[:0]], [np.zeros(0, np.float32)]
     span, against = None, None
     start = 0
     while start < n_items:
@@ -118,6 +119,8 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
             span, against = (first, last), unit[first:last].T
             if (last - first) * unit.shape[1] <= _DENSE_FEATURE_CELLS:
                 against = np.ascontiguousarray(against.toarray())
+            else:
+                against = sp.csr_matrix(against)  # a CSC operand would be converted for every block
         similarity = unit[start:stop] @ against
         row, column, value = _block_neighbours(similarity, code[start:stop], code[first:last], start - first, k)
         rows.append(order[start + row])
