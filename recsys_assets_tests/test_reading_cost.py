@@ -1,7 +1,9 @@
 import json
 import tracemalloc
 
-from recsys_assets.catalog.reading import InputLimits, parse_catalog_csv
+import pytest
+
+from recsys_assets.catalog.reading import InputFileError, InputLimits, parse_catalog_csv
 from recsys_assets.sample.generator import generate_catalog
 
 LIMITS = InputLimits(max_item_chars=1_000, max_field_chars=2_000)  # runs of more than 8,000 bytes are cut
@@ -48,3 +50,10 @@ def test_reading_a_huge_field_takes_memory_by_the_file_not_by_four_bytes_a_chara
         tracemalloc.stop()
     assert parsed.rejected["column"].tolist() == ["about_product"]
     assert peak < 4 * 2**20
+
+
+def test_a_long_run_in_the_header_stops_with_a_message():
+    data = catalog_csv()
+    header, rest = data.split(b"\n", 1)
+    with pytest.raises(InputFileError, match="f.csv: the header has a name longer than 2,000 characters"):
+        parse_catalog_csv(header + b"," + b"x" * 10_000 + b"\n" + rest, "f.csv", limits=LIMITS)

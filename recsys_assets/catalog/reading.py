@@ -158,8 +158,6 @@ def read_csv_rows(
     check_file(data, source, limits)
     longest = max(limits.max_field_chars, limits.max_item_chars)
     data, cuts = cut_long_runs(data, 4 * longest)
-    if cuts and cuts[0][0] == 1:
-        raise InputFileError(source, f"line 1: the header has a name longer than {longest:,} characters")
     text, fallback_lines = decode_text(data, source, fallback_encoding)
     if text.lstrip()[:1] in ("{", "["):
         raise InputFileError(source, "not a CSV file: it looks like JSON")
@@ -167,6 +165,8 @@ def read_csv_rows(
     width = len(header)
     complete = np.fromiter((len(record) == width for record in records), bool, len(records))
     owner = np.searchsorted(line_numbers, [line for line, _ in cuts], "right") - 1  # the record of each cut run
+    if (owner < 0).any():
+        raise InputFileError(source, f"the header has a name longer than {longest:,} characters")
     cut_rows = _cut_records(source, header, records, line_numbers, owner, [n for _, n in cuts], complete, longest)
     kept = complete.copy()
     kept[owner] = False
@@ -237,7 +237,7 @@ def _cut_records(
         {
             "source_file": source,
             "source_line": [line_numbers[i] for i in kept],
-            "column": [next(n for n, value in zip(header, records[i]) if CUT_MARK in value) for i in kept],
+            "column": [next((n for n, value in zip(header, records[i]) if CUT_MARK in value), "") for i in kept],
             "reason": f"longer than {longest:,} characters (a run without a comma or line break, not read)",
             "raw_row": [
                 json.dumps(
