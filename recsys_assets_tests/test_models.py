@@ -1,4 +1,5 @@
 import json
+import tracemalloc
 from dataclasses import replace
 from functools import partial
 
@@ -203,6 +204,50 @@ def test_grouped_neighbours_never_cross_groups():
     identical = sp.csr_matrix(np.ones((3, 2), dtype=np.float32))
     similarity = grouped_cosine_neighbours(identical, np.array(["x", "y", "x"]), k=5).toarray()
     np.testing.assert_allclose(similarity, [[0, 0, 1], [0, 0, 0], [1, 0, 0]], atol=1e-6)
+
+
+def dense_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: int) -> np.ndarray:
+    """The whole item x item cosine at once, each row's k best other items of its group by a full sort."""
+    norms = np.sqrt(features.multiply(features).sum(axis=1).A.ravel())
+    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features)
+    similarity = unit @ unit.T.toarray()
+    similarity[(groups[:, None] != groups[None, :]) | np.eye(len(groups), dtype=bool)] = 0
+    order = np.lexsort((np.broadcast_to(np.arange(len(groups)), similarity.shape), -similarity), axis=1)[:, :k]
+    best = np.zeros_like(similarity)
+    np.put_along_axis(best, order, np.take_along_axis(similarity, order, axis=1), axis=1)
+    return best
+
+
+@pytest.mark.parametrize("k", [1, 3, 100])
+@pytest.mark.parametrize("dense_cells", [0, 10**9])
+def test_neighbours_by_blocks_are_the_dense_computation_ties_and_groups_included(monkeypatch, k, dense_cells):
+    # 6 distinct 0/1 rows (one empty) drawn 40 times: many exactly tied cosines; blocks of 3 rows and 40 cells, so
+    # groups are split across blocks and blocks span groups; dense_cells 0 multiplies sparse x sparse
+    rng = np.random.default_rng(k)
+    distinct = rng.integers(0, 2, size=(6, 8)).astype(np.float32) * (np.arange(6) > 0)[:, None]
+    features = sp.csr_matrix(distinct[rng.integers(0, 6, size=40)])
+    groups = rng.choice(np.array(["x", "y", "z"]), size=40, p=[0.6, 0.3, 0.1])
+    monkeypatch.setattr(neighbours, "_NEIGHBOUR_BLOCK", 3)
+    monkeypatch.setattr(neighbours, "_BLOCK_CELLS", 40)
+    monkeypatch.setattr(neighbours, "_DENSE_FEATURE_CELLS", dense_cells)
+    expected = dense_neighbours(features, groups, k)
+    similarity = grouped_cosine_neighbours(features, groups, k)
+    np.testing.assert_array_equal(similarity.toarray(), expected)
+    assert similarity.nnz == np.count_nonzero(expected)
+
+
+def test_neighbours_of_one_large_group_take_memory_by_the_block_not_by_the_square(monkeypatch):
+    # 4,000 items of one leaf: the whole cosine is 64 MB of float32; blocks of 1 Mi cells (4 MB) keep the peak far below
+    features = sp.csr_matrix(np.random.default_rng(0).random((4000, 16), dtype=np.float32))
+    monkeypatch.setattr(neighbours, "_BLOCK_CELLS", 1024 * 1024, raising=False)
+    tracemalloc.start()
+    try:
+        similarity = grouped_cosine_neighbours(features, np.zeros(4000, dtype=np.int64), k=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert similarity.nnz == 4000 * 5
+    assert peak < 24 * 1024 * 1024
 
 
 def test_items_beyond_the_ease_cap_are_scored_by_their_neighbours_only_when_asked():

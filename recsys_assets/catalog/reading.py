@@ -128,7 +128,7 @@ def check_size(size: int, source: str, limits: InputLimits = InputLimits()) -> N
 def check_file(data: bytes, source: str, limits: InputLimits = InputLimits()) -> None:
     """File-level faults found before decoding: too large, empty, binary."""
     check_size(len(data), source, limits)
-    if not data.strip():
+    if not data or data.isspace():  # no stripped copy of a large file
         raise InputFileError(source, "the file is empty")
     kind = next((name for magic, name in BINARY_SIGNATURES.items() if data.startswith(magic)), None)
     if kind or b"\x00" in data[:4096]:
@@ -154,17 +154,25 @@ def read_csv_rows(
     limits: InputLimits = InputLimits(),
 ) -> CsvRows:
     """Read a CSV file with a header holding `required`: file-level faults raise InputFileError, rows
-    with the wrong number of fields are quarantined, blank lines are skipped."""
+    with the wrong number of fields or a run cut by `cut_long_runs` are quarantined, blank lines are skipped."""
     check_file(data, source, limits)
+    longest = max(limits.max_field_chars, limits.max_item_chars)
+    data, cuts = cut_long_runs(data, 4 * longest)
     text, fallback_lines = decode_text(data, source, fallback_encoding)
     if text.lstrip()[:1] in ("{", "["):
         raise InputFileError(source, "not a CSV file: it looks like JSON")
     records, line_numbers, header = _read_records(text, source, required)
     width = len(header)
     complete = np.fromiter((len(record) == width for record in records), bool, len(records))
-    rows = pd.DataFrame([record for record, ok in zip(records, complete) if ok], columns=header, dtype="string")
+    owner = np.searchsorted(line_numbers, [line for line, _ in cuts], "right") - 1  # the record of each cut run
+    if (owner < 0).any():
+        raise InputFileError(source, f"the header has a name longer than {longest:,} characters")
+    cut_rows = _cut_records(source, header, records, line_numbers, owner, [n for _, n in cuts], complete, longest)
+    kept = complete.copy()
+    kept[owner] = False
+    rows = pd.DataFrame([record for record, ok in zip(records, kept) if ok], columns=header, dtype="string")
     lines = np.asarray(line_numbers, dtype=np.int64)
-    rows.insert(0, "source_line", lines[complete])
+    rows.insert(0, "source_line", lines[kept])
     rows.insert(0, "source_file", source)
     rows = rows.astype({"source_file": "string"})
     bad_width = pd.DataFrame(
@@ -176,7 +184,70 @@ def read_csv_rows(
             "raw_row": [json.dumps(r, ensure_ascii=False) for r, ok in zip(records, complete) if not ok],
         }
     )
-    return CsvRows(rows, concat_rejected([bad_width]), fallback_lines)
+    return CsvRows(rows, concat_rejected([bad_width, cut_rows]), fallback_lines)
+
+
+# Bytes scanned at a time by `cut_long_runs`, and what stands for a cut run until its row is quarantined.
+_SCAN_BYTES = 2**20
+CUT_MARK = "\ue000"
+
+
+def cut_long_runs(data: bytes, limit: int) -> tuple[bytes, list[tuple[int, int]]]:
+    """`data` with each run of more than `limit` bytes without a comma, quote or line break (so inside one field)
+    replaced by `CUT_MARK`, and (line, bytes cut) of each run: csv never holds such a field, whose row is
+    quarantined anyway (a field or list item longer than `limit` / 4 characters); the scan is by blocks of bytes."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    spans, last = [], -1  # `last`: the latest comma, quote or line break
+    for start in range(0, len(view), _SCAN_BYTES):
+        block = view[start : start + _SCAN_BYTES]
+        edges = np.flatnonzero((block == 44) | (block == 34) | (block == 10) | (block == 13)) + start
+        bounds = np.concatenate([[last], edges])
+        spans += [(int(bounds[i]) + 1, int(bounds[i + 1])) for i in np.flatnonzero(np.diff(bounds) - 1 > limit)]
+        last = int(edges[-1]) if len(edges) else last
+    if len(view) - last - 1 > limit:
+        spans.append((last + 1, len(view)))
+    if not spans:
+        return data, []
+    pieces, position = [], 0
+    for begin, end in spans:
+        pieces += [data[position:begin], CUT_MARK.encode()]
+        position = end
+    lines = [
+        data.count(b"\n", 0, begin) + data.count(b"\r", 0, begin) - data.count(b"\r\n", 0, begin) + 1
+        for begin, _ in spans
+    ]
+    return b"".join([*pieces, data[position:]]), [(line, end - begin) for line, (begin, end) in zip(lines, spans)]
+
+
+def _cut_records(
+    source: str,
+    header: list[str],
+    records: list[list[str]],
+    line_numbers: list[int],
+    owner: np.ndarray,
+    sizes: list[int],
+    complete: np.ndarray,
+    longest: int,
+) -> pd.DataFrame:
+    """Quarantine records for the complete rows holding a run cut by `cut_long_runs` (`owner`: each run's record):
+    line and column, and the raw row with the bytes cut in the run's place."""
+    cut_bytes = pd.Series(sizes, dtype="int64").groupby(owner).sum()
+    kept = [int(i) for i in cut_bytes.index if complete[i]]
+    return pd.DataFrame(
+        {
+            "source_file": source,
+            "source_line": [line_numbers[i] for i in kept],
+            "column": [next((n for n, value in zip(header, records[i]) if CUT_MARK in value), "") for i in kept],
+            "reason": f"longer than {longest:,} characters (a run without a comma or line break, not read)",
+            "raw_row": [
+                json.dumps(
+                    {n: v.replace(CUT_MARK, f"[{cut_bytes[i]:,} bytes not kept]") for n, v in zip(header, records[i])},
+                    ensure_ascii=False,
+                )
+                for i in kept
+            ],
+        }
+    )
 
 
 def parse_catalog_csv(

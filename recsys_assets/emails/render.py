@@ -15,6 +15,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recsys_assets.emails.recipients import customer_addresses, customer_keys
 
@@ -23,6 +25,8 @@ DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
 # Whitespace (in Python's re it includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
 _BREAKS_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+# Users whose email inputs are hashed together in `email_digests`.
+DIGEST_USERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -81,34 +85,51 @@ def format_rupees(amounts: pd.Series) -> pd.Series:
 
 
 def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """One display row per recommendation: name, prices, discount, rating, links and a readable reason."""
-    items = recommendations.merge(products, left_on="ITEM_ID", right_on="product_id", how="left")
-    names = products.set_index("product_id")["product_name"]
-    reason_names = shorten(items["REASON_ITEM_ID"].map(names).astype("string"))
-    by_review = "Because you reviewed " + reason_names
-    in_category = "Popular in " + pretty_category(items["REASON_CATEGORY"].astype("string"))
-    # Personalize names no reason for its picks: say only what is true
-    general = pd.Series("Popular with our customers", index=items.index).where(
-        items["SOURCE"] != "personalize", "Picked for you"
+    """One display row per recommendation: name, prices, discount, rating, links and a readable reason (each text
+    made once per recommended product and per reason, not per row)."""
+    reason_keys = ["REASON_ITEM_ID", "REASON_CATEGORY", "SOURCE"]
+    reasons = recommendations[reason_keys].drop_duplicates()
+    reasons = reasons.assign(reason=_reasons(reasons, products.set_index("product_id")["product_name"]))
+    items = recommendations.merge(
+        _product_display(recommendations["ITEM_ID"].unique(), products), on="ITEM_ID", how="left"
     )
-    reason = by_review.fillna(in_category).fillna(general)
+    items = items.merge(reasons, on=reason_keys, how="left")
+    display = ["name", "short_name", "price", "list_price", "discount", "rating", "reason", "link", "image"]
+    return pd.concat(
+        [items[["USER_ID", "RANK", "ITEM_ID"]].set_axis(["user_id", "rank", "item_id"], axis=1), items[display]],
+        axis=1,
+    ).sort_values(["user_id", "rank"], kind="stable")
+
+
+def _product_display(item_ids: np.ndarray, products: pd.DataFrame) -> pd.DataFrame:
+    """ITEM_ID and the display texts of each product (its id for a name when unknown)."""
+    items = pd.DataFrame({"ITEM_ID": pd.Series(item_ids, dtype=products["product_id"].dtype)})
+    items = items.merge(products, left_on="ITEM_ID", right_on="product_id", how="left")
     discount = items["discount_percentage"]
     return pd.DataFrame(
         {
-            "user_id": items["USER_ID"],
-            "rank": items["RANK"],
-            "item_id": items["ITEM_ID"],
+            "ITEM_ID": items["ITEM_ID"],
             "name": items["product_name"].fillna(items["ITEM_ID"]),
             "short_name": shorten(items["product_name"].fillna(items["ITEM_ID"])),
             "price": format_rupees(items["discounted_price"]),
             "list_price": format_rupees(items["actual_price"]),
             "discount": discount.map("{:.0f}%".format).where(discount > 0, ""),
             "rating": items["rating"].map("{:.1f}".format).where(items["rating"].notna(), ""),
-            "reason": reason,
             "link": safe_url(items["product_link"]),
             "image": safe_url(items["img_link"]),
         }
-    ).sort_values(["user_id", "rank"], kind="stable")
+    )
+
+
+def _reasons(keys: pd.DataFrame, names: pd.Series) -> pd.Series:
+    """The reason shown for each (REASON_ITEM_ID, REASON_CATEGORY, SOURCE): the liked product, else the category."""
+    by_review = "Because you reviewed " + shorten(keys["REASON_ITEM_ID"].map(names).astype("string"))
+    in_category = "Popular in " + pretty_category(keys["REASON_CATEGORY"].astype("string"))
+    # Personalize names no reason for its picks: say only what is true
+    general = pd.Series("Popular with our customers", index=keys.index).where(
+        keys["SOURCE"] != "personalize", "Picked for you"
+    )
+    return by_review.fillna(in_category).fillna(general)
 
 
 @dataclass(frozen=True)
@@ -208,16 +229,27 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
     names = users.set_index("user_id")["user_name"].fillna("")
     columns = [c for c in items.columns if c != "user_id"]
     text = items[columns].astype("string").fillna("")
-    rows = text[columns[0]].str.cat([text[c] for c in columns[1:]], sep="\x1f")
-    per_user = rows.groupby(items["user_id"].to_numpy(), sort=True).agg("\x1e".join)
+    order = np.argsort(items["user_id"].to_numpy(dtype=object), kind="stable")
+    user_ids = items["user_id"].to_numpy(dtype=object)[order]
+    rows = _joined(text, "\x1f")[order]
+    starts = run_starts(user_ids)
+    per_user = pd.Index(user_ids[starts], dtype="str")
+    prefixes = version + "\x1d" + names.reindex(per_user).fillna("") + "\x1d"
     return pd.Series(
         [
-            hashlib.sha256(f"{version}\x1d{names.get(user, '')}\x1d{data}".encode()).hexdigest()
-            for user, data in per_user.items()
+            hashlib.sha256((prefix + "\x1e".join(rows[start:end])).encode()).hexdigest()
+            for prefix, start, end in zip(prefixes, starts, [*starts[1:], len(rows)])
         ],
-        index=per_user.index,
+        index=per_user,
         dtype="string",
     )
+
+
+def _joined(text: pd.DataFrame, separator: str) -> np.ndarray:
+    """Each row's texts joined with `separator` (by Arrow, column by column), as Python strings."""
+    large = pa.large_string()
+    columns = [pa.array(text[column].array).cast(large) for column in text.columns]
+    return pc.binary_join_element_wise(*columns, pa.scalar(separator, large)).to_numpy(zero_copy_only=False)
 
 
 def email_filename(user_ids: pd.Series) -> pd.Series:
@@ -275,19 +307,37 @@ def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailur
     return packaged, failures
 
 
-def email_jobs(
-    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, chunks: int, **settings
-) -> Iterator[EmailJob]:
-    """Split the work into about `chunks` jobs by user, each with only the products and users it needs."""
+def user_parts(recommendations: pd.DataFrame, chunks: int) -> Iterator[pd.DataFrame]:
+    """The recommendations sorted by user and rank, in about `chunks` parts that never split a user."""
     ordered = recommendations.sort_values(["USER_ID", "RANK"], kind="stable")
     starts = run_starts(ordered["USER_ID"].to_numpy()) if len(ordered) else np.array([0])
     bounds = sorted({int(starts[i]) for i in np.linspace(0, len(starts), max(chunks, 1), endpoint=False).astype(int)})
     for start, end in zip(bounds, [*bounds[1:], len(ordered)]):
-        part = ordered.iloc[start:end]
-        needed = pd.concat([part["ITEM_ID"], part["REASON_ITEM_ID"].dropna()]).unique()
-        yield EmailJob(
-            recommendations=part,
-            products=products[products["product_id"].isin(needed)],
-            users=users[users["user_id"].isin(part["USER_ID"].unique())],
-            **settings,
-        )
+        yield ordered.iloc[start:end]
+
+
+def _needed(part: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The products (recommended or a reason) and users of one part of the recommendations."""
+    needed = pd.concat([part["ITEM_ID"], part["REASON_ITEM_ID"].dropna()]).unique()
+    return products[products["product_id"].isin(needed)], users[users["user_id"].isin(part["USER_ID"].unique())]
+
+
+def email_jobs(
+    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, chunks: int, **settings
+) -> Iterator[EmailJob]:
+    """Split the work into about `chunks` jobs by user, each with only the products and users it needs."""
+    for part in user_parts(recommendations, chunks):
+        part_products, part_users = _needed(part, products, users)
+        yield EmailJob(recommendations=part, products=part_products, users=part_users, **settings)
+
+
+def email_digests(
+    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, version: str
+) -> pd.Series:
+    """`input_digests` of the users' `email_items`, by parts of `DIGEST_USERS` users: memory follows a part, not
+    the segment (one product reviewed by 200,000 customers gives 1,000,000 display rows)."""
+    digests = [pd.Series(dtype="string")]
+    for part in user_parts(recommendations, -(-recommendations["USER_ID"].nunique() // DIGEST_USERS)):
+        part_products, part_users = _needed(part, products, users)
+        digests.append(input_digests(email_items(part, part_products), part_users, version))
+    return pd.concat(digests)

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from recsys_assets.ml.encoding import TrainingData, binarized
 from recsys_assets.ml.item_weights import ItemWeightsScorer, TrainedItemWeights
-from recsys_assets.ml.topk import best_per_row, top_k_per_row
+from recsys_assets.ml.topk import top_k_per_row, top_k_positive
 
 TOKEN = re.compile(r"[^\W_]{2,}")
 
@@ -21,10 +21,12 @@ _TOKEN_OR_BREAK = re.compile(rf"{TOKEN.pattern}|\n")
 
 _TEXTS_PER_CHUNK = 10_000
 
-# Similarity rows computed together when keeping each item's nearest neighbours.
+# Similarity rows computed together when keeping each item's nearest neighbours (at most), and the cells of a block:
+# 8 Mi float32 cells (32 MiB) whatever the size of a group.
 _NEIGHBOUR_BLOCK = 2048
+_BLOCK_CELLS = 8 * 1024 * 1024
 
-# Feature matrices up to this many cells (float32) are multiplied densely in `cosine_neighbours`.
+# A group's features up to this many cells (float32) are multiplied densely in `grouped_cosine_neighbours`.
 _DENSE_FEATURE_CELLS = 32 * 1024 * 1024
 
 
@@ -93,41 +95,38 @@ class TrainedContent(TrainedItemWeights):
 
 def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Item x item cosine of the feature rows, each row cut to its k most similar other items."""
-    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
-    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
-    n_items = unit.shape[0]
-    dense_transposed = unit.T.toarray() if n_items * unit.shape[1] <= _DENSE_FEATURE_CELLS else None
-    blocks = []
-    for start in range(0, n_items, _NEIGHBOUR_BLOCK):
-        stop = min(start + _NEIGHBOUR_BLOCK, n_items)
-        if dense_transposed is not None:
-            blocks.append(_top_k_dense(unit[start:stop] @ dense_transposed, k, start))
-            continue
-        similarity = sp.csr_matrix(unit[start:stop] @ unit.T)
-        rows = np.repeat(np.arange(stop - start), np.diff(similarity.indptr))
-        similarity.data[rows + start == similarity.indices] = 0
-        similarity.eliminate_zeros()
-        blocks.append(top_k_per_row(similarity, k))
-    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0), dtype=np.float32)
+    return grouped_cosine_neighbours(features, np.zeros(features.shape[0], dtype=np.int64), k)
 
 
 def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: int) -> sp.csr_matrix:
-    """`cosine_neighbours` within each group of items (equal labels in `groups`); no pair across groups."""
+    """Item x item cosine of the feature rows within each group of items (equal labels in `groups`; no pair across
+    groups), each row cut to its k most similar other items; by blocks of rows, in O(n k + `_BLOCK_CELLS`) memory."""
     n_items = features.shape[0]
     _, codes = np.unique(groups, return_inverse=True)
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(int(codes.max(initial=-1)) + 2))
-    rows, columns, values = (
-        [np.zeros(0, dtype=np.int64)],
-        [np.zeros(0, dtype=np.int64)],
-        [np.zeros(0, dtype=np.float32)],
-    )
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        members = order[start:stop]
-        similarity = cosine_neighbours(features[members], k).tocoo()
-        rows.append(members[similarity.row])
-        columns.append(members[similarity.col])
-        values.append(similarity.data)
+    code = codes[order]
+    group_start, group_end = np.searchsorted(code, code, "left"), np.searchsorted(code, code, "right")
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)[order]
+    order = order.astype(np.int32 if n_items < 2**31 else np.int64)  # the kept pairs' coordinates: half the bytes
+    rows, columns, values = [order[:0]], [order[:0]], [np.zeros(0, np.float32)]
+    span, against = None, None
+    start = 0
+    while start < n_items:
+        stop = _block_stop(start, group_start, group_end)
+        first, last = int(group_start[start]), int(group_end[stop - 1])
+        if span != (first, last):  # one group's row blocks all multiply the same columns
+            span, against = (first, last), unit[first:last].T
+            if (last - first) * unit.shape[1] <= _DENSE_FEATURE_CELLS:
+                against = np.ascontiguousarray(against.toarray())
+            else:
+                against = sp.csr_matrix(against)  # a CSC operand would be converted for every block
+        similarity = unit[start:stop] @ against
+        row, column, value = _block_neighbours(similarity, code[start:stop], code[first:last], start - first, k)
+        rows.append(order[start + row])
+        columns.append(order[first + column])
+        values.append(value)
+        start = stop
     return sp.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
         shape=(n_items, n_items),
@@ -135,15 +134,33 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
     )
 
 
-def _top_k_dense(similarity: np.ndarray, k: int, first_row: int) -> sp.csr_matrix:
-    """The k largest positive off-diagonal cells of each row of a dense block, as CSR."""
-    rows = np.arange(len(similarity))
-    similarity[rows, rows + first_row] = 0
-    best, values = best_per_row(similarity, k)
-    keep = values > 0
-    return sp.csr_matrix(
-        (values[keep], (np.broadcast_to(rows[:, None], best.shape)[keep], best[keep])), shape=similarity.shape
-    )
+def _block_stop(start: int, group_start: np.ndarray, group_end: np.ndarray) -> int:
+    """End of the block of (group-sorted) rows from `start`: at most `_NEIGHBOUR_BLOCK` rows, and rows x the columns of
+    their groups within `_BLOCK_CELLS` (one row at least)."""
+    stop = np.arange(start + 1, min(start + _NEIGHBOUR_BLOCK, len(group_start)) + 1)
+    cells = (stop - start) * (group_end[stop - 1] - group_start[start])
+    return int(stop[max(np.searchsorted(cells, _BLOCK_CELLS, "right") - 1, 0)])
+
+
+def _block_neighbours(
+    similarity: np.ndarray | sp.spmatrix, row_group: np.ndarray, column_group: np.ndarray, first: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of each row's k largest positive cells of a block whose rows are its columns from `first`
+    on, ties to the lower column; a cell of another group or of the row itself counts as 0."""
+    if isinstance(similarity, np.ndarray):
+        rows = np.arange(len(row_group))
+        if column_group[0] != column_group[-1]:
+            similarity[row_group[:, None] != column_group[None, :]] = 0
+        similarity[rows, rows + first] = 0
+        row, column = top_k_positive(similarity, k)
+        return row, column, similarity[row, column]
+    similarity = sp.csr_matrix(similarity)
+    row = np.repeat(np.arange(len(row_group)), np.diff(similarity.indptr))
+    other = (row_group[row] != column_group[similarity.indices]) | (row + first == similarity.indices)
+    similarity.data[other | (similarity.data <= 0)] = 0
+    similarity.eliminate_zeros()
+    kept = top_k_per_row(similarity, k).tocoo()
+    return kept.row.astype(np.int64), kept.col.astype(np.int64), kept.data
 
 
 def tfidf(texts: np.ndarray, max_document_share: float = 0.5) -> sp.csr_matrix:

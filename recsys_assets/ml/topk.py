@@ -1,4 +1,5 @@
-"""Top-k selection: the best n columns of dense score rows, and the k largest cells of sparse rows."""
+"""Top-k selection: the best n columns of dense score rows, the k largest positive cells of dense rows, and the k
+largest cells of sparse rows."""
 
 from __future__ import annotations
 
@@ -47,6 +48,26 @@ def _threshold_candidates(scores: np.ndarray, n: int) -> np.ndarray:
     tied = scores == nth
     keep = above | (tied & (np.cumsum(tied, axis=1) <= n - above.sum(axis=1, keepdims=True)))
     return np.nonzero(keep)[1].reshape(rows, n)
+
+
+def top_k_positive(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns (row by row, columns ascending) of each row's k largest positive cells (ties: lower column)."""
+    rows, columns = scores.shape
+    if k >= columns:
+        return np.divmod(np.flatnonzero(scores > 0), columns)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    nth = np.partition(scores, columns - k, axis=1)[:, columns - k, None]
+    keep = (scores >= nth) & (scores > 0)
+    tied = np.flatnonzero(keep.sum(axis=1) > k)  # the k-th best score is tied beyond k: the lowest tied columns
+    keep[tied] = False
+    row, column = np.divmod(np.flatnonzero(keep), columns)
+    if not len(tied):
+        return row, column
+    row = np.concatenate([row, np.repeat(tied, k)])
+    column = np.concatenate([column, _threshold_candidates(scores[tied], k).ravel()])
+    order = np.lexsort((column, row))
+    return row[order], column[order]
 
 
 def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:

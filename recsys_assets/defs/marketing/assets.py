@@ -13,7 +13,7 @@ from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import MARKETING
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
-from recsys_assets.emails.render import email_filename, email_items, input_digests
+from recsys_assets.emails.render import email_digests, email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
@@ -112,7 +112,7 @@ def emails(
     segment = context.partition_key
     folder = email_folder(segment)
     keys = unique_email_keys(folder, pd.Series(recommendations["USER_ID"].unique()))
-    digests = input_digests(email_items(recommendations, products), users, email_writer.version())
+    digests = email_digests(recommendations, products, users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
     manifest, failures, sample = [reused], [], None
     origins, usage, fallback_reasons = Counter(), Counter(), Counter()
