@@ -7,7 +7,7 @@ import pytest
 
 from recsys_assets.catalog.fields import MAX_ID_CHARS
 from recsys_assets.cli import main
-from recsys_assets.cli.evaluate import read_interactions, read_items
+from recsys_assets.cli.evaluate import MAX_EVENT_VALUE, read_interactions, read_items
 from recsys_assets.ml.als import RecommenderParams
 from recsys_assets.ml.evaluation import (
     EvaluationSplit,
@@ -290,11 +290,12 @@ def test_absurd_event_values_and_ids_longer_than_personalize_takes_are_quarantin
     ]
 
 
-def test_evaluate_leaves_out_an_event_value_of_1e30_and_reports_the_rest(tmp_path, capsys):
+def test_evaluate_leaves_out_an_event_value_of_1e30_and_fits_every_model_on_values_at_the_bound(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    rows = [f"u{u},i{i},{t},1" for t, (u, i) in enumerate(zip(rng.integers(0, 60, 600), rng.integers(0, 40, 600)))]
+    pairs = zip(rng.integers(0, 60, 600), rng.integers(0, 40, 600))
+    rows = [f"u{u},i{i},{t},{MAX_EVENT_VALUE * (-1) ** t:g}" for t, (u, i) in enumerate(pairs)]
     path = tmp_path / "interactions.csv"
-    path.write_text("USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\n" + "\n".join(rows).replace(",1", ",1e30", 1) + "\n")
+    path.write_text("USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu0,i0,1,1e30\n" + "\n".join(rows) + "\n")
     assert main(["evaluate", "--interactions", str(path), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["protocol"]["quarantined_rows"] == 1
