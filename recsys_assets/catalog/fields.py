@@ -30,5 +30,5 @@ def split_list(values: pd.Series, pattern: str = ",") -> pd.Series:
 
 def whole_numbers(values: pd.Series, low: int, high: int) -> pd.Series:
     """Text -> float64 where it is a whole number in [low, high] ('30', '30.0', '1.7e9'), NaN elsewhere."""
-    number = pd.to_numeric(values.astype("string").str.strip(), errors="coerce").astype("float64")
+    number = pd.to_numeric(values, errors="coerce").astype("float64")  # surrounding spaces are fine
     return number.where(np.isfinite(number) & (number == number.round()) & number.between(low, high))
