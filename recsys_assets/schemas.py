@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from recsys_assets.catalog.fields import MAX_ID_CHARS, TIMESTAMP_RANGE
+from recsys_assets.catalog.fields import MAX_ID_CHARS, MAX_NUMBER, TIMESTAMP_RANGE
 from recsys_assets.segmentation import MAX_SEGMENT_CHARS
 
 LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
@@ -42,11 +42,11 @@ class Products(pa.DataFrameModel):
     product_id: Series[str] = pa.Field(unique=True, str_length=ID)
     product_name: Series[str]
     top_category: Series[str]
-    discounted_price: Series[float] = pa.Field(ge=0)
-    actual_price: Series[float] = pa.Field(ge=0)
+    discounted_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER)
+    actual_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER)
     discount_percentage: Series[float] = pa.Field(ge=0, le=100)
     rating: Series[float] = pa.Field(ge=0, le=5)
-    rating_count: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
+    rating_count: Series[pd.Int64Dtype] = pa.Field(ge=0, le=MAX_NUMBER, nullable=True)
 
 
 class Users(pa.DataFrameModel):

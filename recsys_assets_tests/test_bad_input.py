@@ -43,6 +43,8 @@ QUARANTINED = {
     "price_european_format.csv": ("discounted_price", "discounted_price is not a number"),
     "discount_over_100.csv": ("discount_percentage", "discount_percentage out of range"),
     "rating_count_text.csv": ("rating_count", "rating_count is not a number"),
+    "huge_rating_count.csv": ("rating_count", "rating_count out of range"),
+    "infinite_price.csv": ("actual_price", "actual_price out of range"),
     "missing_product_id.csv": ("product_id", "missing product_id"),
     "no_reviewers.csv": ("user_id", "no reviewers listed"),
     "review_ids_shorter.csv": ("review_id", "review_id and user_id lists differ in length"),

@@ -10,6 +10,8 @@ MAX_ID_CHARS = 256
 # Plausible epoch seconds (after 1970-01-01, before 2106-02-07) and ages (whole years): docs/input.md.
 TIMESTAMP_RANGE = (1, 2**32 - 1)
 AGE_RANGE = (0, 150)
+# Prices and counts above this are refused: float64 holds every whole number up to it (docs/input.md).
+MAX_NUMBER = 2.0**53
 
 # Plain digits, western grouping (1,099,000) or Indian grouping (1,00,000), with optional decimals.
 NUMBER_PATTERN = r"(\d+|\d{1,3}(,\d{3})+|\d{1,2}(,\d{2})*,\d{3})(\.\d+)?"

@@ -16,6 +16,7 @@ import pandas as pd
 from recsys_assets.catalog.fields import (
     AGE_RANGE,
     MAX_ID_CHARS,
+    MAX_NUMBER,
     TIMESTAMP_RANGE,
     parse_number,
     split_list,
@@ -270,17 +271,17 @@ def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, st
     )
     for column, low, high in (
         ("rating", 0.0, 5.0),
-        ("discounted_price", 0.0, np.inf),
-        ("actual_price", 0.0, np.inf),
+        ("discounted_price", 0.0, MAX_NUMBER),
+        ("actual_price", 0.0, MAX_NUMBER),
         ("discount_percentage", 0.0, 100.0),
     ):
         value = parse_number(rows[column])
         faults.append((value.isna(), column, f"{column} is not a number"))
         faults.append((value.notna() & ~value.between(low, high), column, f"{column} out of range"))
     count = rows["rating_count"]
-    faults.append(
-        (count.str.strip().ne("") & parse_number(count).isna(), "rating_count", "rating_count is not a number")
-    )
+    value = parse_number(count)
+    faults.append((count.str.strip().ne("") & value.isna(), "rating_count", "rating_count is not a number"))
+    faults.append((value > MAX_NUMBER, "rating_count", "rating_count out of range"))
     users = split_list(rows["user_id"]).str.len()
     faults.append((rows["user_id"].str.strip() == "", "user_id", "no reviewers listed"))
     faults += [
