@@ -6,7 +6,12 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from recsys_assets.catalog.fields import MAX_ID_CHARS, MAX_NUMBER, TIMESTAMP_RANGE
+from recsys_assets.segmentation import MAX_SEGMENT_CHARS
+
 LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
+# a present, stripped id of at most MAX_ID_CHARS characters, as reading enforces and Personalize requires
+ID = {"min_value": 1, "max_value": MAX_ID_CHARS}
 
 
 class RawReviews(pa.DataFrameModel):
@@ -15,7 +20,7 @@ class RawReviews(pa.DataFrameModel):
     source_file: Series[str]
     source_line: Series[int] = pa.Field(ge=1)
     product_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    user_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    user_id: Series[str] = pa.Field(str_length={"min_value": 1})  # the comma-joined list
     review_id: Series[str]
 
     @pa.dataframe_check
@@ -34,18 +39,18 @@ class RejectedRows(pa.DataFrameModel):
 
 
 class Products(pa.DataFrameModel):
-    product_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+    product_id: Series[str] = pa.Field(unique=True, str_length=ID)
     product_name: Series[str]
     top_category: Series[str]
-    discounted_price: Series[float] = pa.Field(ge=0)
-    actual_price: Series[float] = pa.Field(ge=0)
+    discounted_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER)
+    actual_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER)
     discount_percentage: Series[float] = pa.Field(ge=0, le=100)
     rating: Series[float] = pa.Field(ge=0, le=5)
-    rating_count: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True)
+    rating_count: Series[pd.Int64Dtype] = pa.Field(ge=0, le=MAX_NUMBER, nullable=True)
 
 
 class Users(pa.DataFrameModel):
-    user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
+    user_id: Series[str] = pa.Field(unique=True, str_length=ID)
     user_name: Series[str]
     review_count: Series[int] = pa.Field(ge=1)
     favourite_category: Series[str]
@@ -53,12 +58,12 @@ class Users(pa.DataFrameModel):
 
 class Reviews(pa.DataFrameModel):
     review_id: Series[str]
-    user_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    product_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    user_id: Series[str] = pa.Field(str_length=ID)
+    product_id: Series[str] = pa.Field(str_length=ID)
     review_title: Series[str] = pa.Field(nullable=True)
     review_content: Series[str] = pa.Field(nullable=True)
     text_aligned: Series[bool]
-    timestamp: Series[int] = pa.Field(ge=0)
+    timestamp: Series[int] = pa.Field(ge=TIMESTAMP_RANGE[0], le=TIMESTAMP_RANGE[1])
 
     class Config:
         unique = ["user_id", "product_id"]
@@ -90,15 +95,17 @@ class FileSentiment(ReviewSentiment):
 
 
 class CustomerSegments(pa.DataFrameModel):
-    user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1})
-    segment: Series[str] = pa.Field(str_matches=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    user_id: Series[str] = pa.Field(unique=True, str_length=ID)
+    segment: Series[str] = pa.Field(
+        str_matches=r"^[a-z0-9]+(-[a-z0-9]+)*$", str_length={"min_value": 1, "max_value": MAX_SEGMENT_CHARS}
+    )
 
 
 class Interactions(pa.DataFrameModel):
     """Amazon Personalize's interactions dataset."""
 
-    USER_ID: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 256})
-    ITEM_ID: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 256})
+    USER_ID: Series[str] = pa.Field(str_length=ID)
+    ITEM_ID: Series[str] = pa.Field(str_length=ID)
     TIMESTAMP: Series[int] = pa.Field(ge=0)
     EVENT_TYPE: Series[str]
     EVENT_VALUE: Series[float] = pa.Field(ge=0, le=1)

@@ -11,7 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
+from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.cli import main
+from recsys_assets.resources.io_manager import MAX_PARTITION_NAME_CHARS, table_key
+from recsys_assets.schemas import CustomerSegments, Products, Reviews, Users
+from recsys_assets.segmentation import assign_segments
 
 from .bad_files.make_bad_files import CORPUS, GOOD, LIMITS
 
@@ -39,6 +43,8 @@ QUARANTINED = {
     "price_european_format.csv": ("discounted_price", "discounted_price is not a number"),
     "discount_over_100.csv": ("discount_percentage", "discount_percentage out of range"),
     "rating_count_text.csv": ("rating_count", "rating_count is not a number"),
+    "huge_rating_count.csv": ("rating_count", "rating_count out of range"),
+    "infinite_price.csv": ("actual_price", "actual_price out of range"),
     "missing_product_id.csv": ("product_id", "missing product_id"),
     "no_reviewers.csv": ("user_id", "no reviewers listed"),
     "review_ids_shorter.csv": ("review_id", "review_id and user_id lists differ in length"),
@@ -49,17 +55,32 @@ QUARANTINED = {
     "nul_in_field.csv": ("about_product", "control character"),
     "long_list_item.csv": ("review_content", "an item longer than 1,000 characters"),
     "long_scalar_field.csv": ("about_product", "longer than 4,000 characters"),
+    "long_user_id.csv": ("user_id", "a user_id longer than 256 characters"),
+    "long_product_id.csv": ("product_id", "longer than 256 characters"),
+    "negative_timestamp.csv": ("timestamp", "timestamp is not whole epoch seconds from 1 to 4,294,967,295"),
+    "huge_timestamp.csv": ("timestamp", "timestamp is not whole epoch seconds from 1 to 4,294,967,295"),
+    "fractional_timestamp.csv": ("timestamp", "timestamp is not whole epoch seconds from 1 to 4,294,967,295"),
+    "timestamp_not_a_number.csv": ("timestamp", "timestamp is not whole epoch seconds from 1 to 4,294,967,295"),
+    "timestamps_longer.csv": ("timestamp", "timestamp and user_id lists differ in length"),
+    "fractional_age.csv": ("age", "age is not a whole number of years from 0 to 150"),
+    "huge_age.csv": ("age", "age is not a whole number of years from 0 to 150"),
     "wrong_field_count.csv": ("", "expected 16 fields, found 3"),
     "unclosed_quote.csv": ("", "expected 16 fields, found 2"),
 }
 # valid despite looking odd: Indian digit grouping, a repeated identical product row, 1,000 reviewers
-# in one row, and user names that do not split one per reviewer (kept; those reviews get no name)
+# in one row, user names that do not split one per reviewer (kept; those reviews get no name), ids of
+# 256 characters, in any script or case, timestamps and ages given for some reviewers only, a long category
 ACCEPTED = [
     "price_indian_grouping.csv",
     "repeated_product_row.csv",
     "padded_product_id.csv",
     "long_reviewer_list.csv",
     "user_names_longer.csv",
+    "id_at_the_length_limit.csv",
+    "non_ascii_and_case_ids.csv",
+    "timestamps_partly_given.csv",
+    "ages_partly_given.csv",
+    "long_category.csv",
 ]
 
 
@@ -89,6 +110,24 @@ def test_a_bad_row_is_quarantined_with_line_column_and_reason_and_the_good_row_k
 def test_odd_but_valid_rows_are_kept(name):
     parsed = parse_catalog_csv((BAD_FILES / name).read_bytes(), name, limits=LIMITS)
     assert parsed.rejected.empty and parsed.rows["source_line"].tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("name", sorted([*QUARANTINED, *ACCEPTED]))
+def test_the_rows_a_bad_file_keeps_build_tables_that_pass_their_schemas(name):
+    rows = parse_catalog_csv((BAD_FILES / name).read_bytes(), name, limits=LIMITS).rows
+    products, reviews = build_products(rows), explode_reviews(rows)
+    users = build_users(reviews, products, rows)
+    for schema, table in ((Products, products), (Reviews, reviews), (Users, users)):
+        schema.validate(table)
+    CustomerSegments.validate(assign_segments(users, min_reviews=1))
+
+
+def test_long_partition_keys_become_bounded_file_names_that_stay_distinct():
+    long_name = "f" * 236 + ".csv"
+    keys = [table_key(["raw_reviews"], key) for key in (long_name, long_name + "x", "é" * 100, "a b.csv")]
+    names = [key.rsplit("/", 1)[1] for key in keys]
+    assert max(len(name) for name in names) < MAX_PARTITION_NAME_CHARS + 40 and len(set(names)) == 4
+    assert names[3] == "a%20b.csv" and names[2].startswith("%C3%A9" * 16 + "-")
 
 
 def test_a_latin1_file_reads_with_the_documented_fallback_encoding():
@@ -196,3 +235,29 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
     message = (failure.cause or failure).message
     assert "big.csv: 2,048 bytes is above the limit of 1,024 bytes (max_file_mb)" in message
+
+
+def test_rows_that_used_to_stop_a_later_step_are_quarantined_and_the_run_completes(tmp_path):
+    sample = list(csv.DictReader(io.StringIO((Path(__file__).parents[1] / "data/inbox/sample.csv").read_text())))
+    rows = [{**row, "timestamp": "", "age": ""} for row in sample]
+    rows[0]["user_id"] = "u" * 300 + rows[0]["user_id"][rows[0]["user_id"].index(",") :]
+    rows[1]["product_id"] = "P" * 300
+    rows[2]["timestamp"], rows[3]["timestamp"], rows[4]["age"], rows[5]["age"] = "-5", "1e30", "30.5", "1e30"
+    for row in rows[6:9]:  # kept: its segment, partition and file names are bounded
+        row["category"] = "C" * 300 + "|Leaf"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with (inbox / ("f" * 236 + ".csv")).open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, [*REQUIRED_COLUMNS, "timestamp", "age"])
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["run", "--input", str(inbox), "--home", str(tmp_path / "home")]) == 0
+    summary = json.loads((tmp_path / "home" / "run_summary.json").read_text())
+    assert summary["counts"]["quarantined_rows"] == 6 and summary["counts"]["products"] == len(rows) - 6
+    assert summary["quarantine_reasons"] == {
+        "a user_id longer than 256 characters": 1,
+        "longer than 256 characters": 1,
+        "timestamp is not whole epoch seconds from 1 to 4,294,967,295": 2,
+        "age is not a whole number of years from 0 to 150": 2,
+    }
+    assert "c" * 55 + "-b9defaed" in summary["segments"]

@@ -196,6 +196,29 @@ def test_an_optional_timestamp_list_is_used_per_reviewer():
     assert users["age"].tolist() == [31, 31]
 
 
+def test_timestamps_and_ages_given_for_some_reviewers_leave_the_others_derived_and_unknown():
+    columns = [*REQUIRED_COLUMNS, "timestamp", "age"]
+    parsed = parse_catalog_csv(csv_bytes([product_row(timestamp="1700000000,", age=",41")], columns=columns), "in.csv")
+    reviews = explode_reviews(parsed.rows, base_epoch=1_000_000)
+    assert reviews["timestamp"].tolist() == [1_700_000_000, 1_000_000 + 2 * 60 + 1]
+    users = build_users(reviews, build_products(parsed.rows), parsed.rows)
+    assert users["age"].tolist() == [pd.NA, 41]
+
+
+def test_ids_that_differ_in_case_or_script_are_different_customers_and_padding_is_not_part_of_an_id():
+    rows = [product_row(user_id="José,u1", age="30,31"), product_row(product_id=" B0002 ", user_id=" U1 ,U2", age="32")]
+    parsed = parse_catalog_csv(csv_bytes(rows, columns=[*REQUIRED_COLUMNS, "age"]), "in.csv")
+    reviews = explode_reviews(parsed.rows)
+    assert reviews[["user_id", "product_id"]].values.tolist() == [
+        ["José", "B0001"],
+        ["U1", "B0002"],
+        ["U2", "B0002"],
+        ["u1", "B0001"],
+    ]
+    users = build_users(reviews, build_products(parsed.rows), parsed.rows)
+    assert users[["user_id", "age"]].values.tolist() == [["José", 30], ["U1", 32], ["U2", 32], ["u1", 31]]
+
+
 def test_users_have_name_review_count_and_favourite_category():
     rows = [
         product_row(),

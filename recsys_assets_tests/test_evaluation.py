@@ -1,10 +1,13 @@
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_assets.cli.evaluate import read_interactions, read_items
+from recsys_assets.catalog.fields import MAX_ID_CHARS
+from recsys_assets.cli import main
+from recsys_assets.cli.evaluate import MAX_EVENT_VALUE, read_interactions, read_items
 from recsys_assets.ml.als import RecommenderParams
 from recsys_assets.ml.evaluation import (
     EvaluationSplit,
@@ -247,7 +250,7 @@ def test_malformed_interaction_rows_are_quarantined_with_line_column_and_reason(
         [3, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
         [5, "ITEM_ID", "ITEM_ID is empty"],
         [6, "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"],
-        [7, "EVENT_VALUE", "EVENT_VALUE is not a number within ±1e+15"],
+        [7, "EVENT_VALUE", "EVENT_VALUE is not a number from -1,000,000 to 1,000,000"],
     ]
     assert set(read.rejected["source_file"]) == {str(path)}
     assert '"TIMESTAMP": "yesterday"' in read.rejected["raw_row"].iloc[0]
@@ -268,6 +271,35 @@ def test_out_of_range_timestamps_and_infinite_values_are_quarantined_not_cast(tm
         [5, "EVENT_VALUE"],
         [6, "EVENT_VALUE"],
     ]
+
+
+def test_absurd_event_values_and_ids_longer_than_personalize_takes_are_quarantined(tmp_path):
+    path = tmp_path / "interactions.csv"
+    long_id = "u" * (MAX_ID_CHARS + 1)
+    path.write_text(
+        "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\n"
+        f"u,i,1,1e30\nu,j,2,-1e7\n{long_id},k,3,1\nu,{long_id},4,1\nu,l,5,1e6\n{'v' * MAX_ID_CHARS},m,6,1\n"
+    )
+    read = read_interactions(str(path))
+    assert read.rows["ITEM_ID"].tolist() == ["l", "m"]
+    assert read.rejected[["source_line", "column", "reason"]].values.tolist() == [
+        [2, "EVENT_VALUE", "EVENT_VALUE is not a number from -1,000,000 to 1,000,000"],
+        [3, "EVENT_VALUE", "EVENT_VALUE is not a number from -1,000,000 to 1,000,000"],
+        [4, "USER_ID", "USER_ID is longer than 256 characters"],
+        [5, "ITEM_ID", "ITEM_ID is longer than 256 characters"],
+    ]
+
+
+def test_evaluate_leaves_out_an_event_value_of_1e30_and_fits_every_model_on_values_at_the_bound(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    pairs = zip(rng.integers(0, 60, 600), rng.integers(0, 40, 600))
+    rows = [f"u{u},i{i},{t},{MAX_EVENT_VALUE * (-1) ** t:g}" for t, (u, i) in enumerate(pairs)]
+    path = tmp_path / "interactions.csv"
+    path.write_text("USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu0,i0,1,1e30\n" + "\n".join(rows) + "\n")
+    assert main(["evaluate", "--interactions", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["protocol"]["quarantined_rows"] == 1
+    assert "line 2, EVENT_VALUE: EVENT_VALUE is not a number from -1,000,000 to 1,000,000" in err
 
 
 def test_quarantine_lines_are_file_lines_across_quoted_newlines_blank_lines_and_short_rows(tmp_path):

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recsys_assets.catalog.fields import parse_number, split_list
+from recsys_assets.catalog.fields import (
+    AGE_RANGE,
+    MAX_ID_CHARS,
+    MAX_NUMBER,
+    TIMESTAMP_RANGE,
+    parse_number,
+    split_list,
+    whole_numbers,
+)
 from recsys_assets.catalog.tables import reviewer_rows
 
 REQUIRED_COLUMNS = (
@@ -325,19 +333,26 @@ def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, st
         for c in data_columns
     ]
     faults.append((rows["product_id"].str.strip() == "", "product_id", "missing product_id"))
+    faults.append(
+        (
+            rows["product_id"].str.strip().str.len() > MAX_ID_CHARS,
+            "product_id",
+            f"longer than {MAX_ID_CHARS} characters",
+        )
+    )
     for column, low, high in (
         ("rating", 0.0, 5.0),
-        ("discounted_price", 0.0, np.inf),
-        ("actual_price", 0.0, np.inf),
+        ("discounted_price", 0.0, MAX_NUMBER),
+        ("actual_price", 0.0, MAX_NUMBER),
         ("discount_percentage", 0.0, 100.0),
     ):
         value = parse_number(rows[column])
         faults.append((value.isna(), column, f"{column} is not a number"))
         faults.append((value.notna() & ~value.between(low, high), column, f"{column} out of range"))
     count = rows["rating_count"]
-    faults.append(
-        (count.str.strip().ne("") & parse_number(count).isna(), "rating_count", "rating_count is not a number")
-    )
+    value = parse_number(count)
+    faults.append((count.str.strip().ne("") & value.isna(), "rating_count", "rating_count is not a number"))
+    faults.append((value > MAX_NUMBER, "rating_count", "rating_count out of range"))
     users = split_list(rows["user_id"]).str.len()
     faults.append((rows["user_id"].str.strip() == "", "user_id", "no reviewers listed"))
     faults += [
@@ -345,9 +360,44 @@ def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, st
         for c in ("user_id", "review_id")
     ]
     faults.append(
+        (
+            _longest_item(rows["user_id"], MAX_ID_CHARS) > MAX_ID_CHARS,
+            "user_id",
+            f"a user_id longer than {MAX_ID_CHARS} characters",
+        )
+    )
+    faults.append(
         (split_list(rows["review_id"]).str.len() != users, "review_id", "review_id and user_id lists differ in length")
     )
+    for column, (low, high), what in (
+        ("timestamp", TIMESTAMP_RANGE, "whole epoch seconds"),
+        ("age", AGE_RANGE, "a whole number of years"),
+    ):
+        if column in rows.columns:
+            faults += _per_reviewer_faults(rows[column], users, column, low, high, what)
     return faults
+
+
+def _longest_item(values: pd.Series, shortest: int) -> pd.Series:
+    """The longest stripped item of each comma-joined list, or 0 where the whole field is not above `shortest`."""
+    long = values[values.str.len() > shortest]
+    longest = split_list(long).explode().str.strip().str.len().groupby(level=0).max()
+    return longest.reindex(values.index, fill_value=0)
+
+
+def _per_reviewer_faults(
+    values: pd.Series, users: pd.Series, column: str, low: int, high: int, what: str
+) -> list[tuple[pd.Series, str, str]]:
+    """An optional per-reviewer column (one value, or a list aligned with user_id; an empty item is not given):
+    a list of another length, or an item that is not a whole number in [low, high]."""
+    items = split_list(values)
+    flat = items.explode()
+    given = flat.str.strip().fillna("") != ""
+    invalid = (given & whole_numbers(flat, low, high).isna()).groupby(level=0).any()
+    return [
+        ((items.str.len() != 1) & (items.str.len() != users), column, f"{column} and user_id lists differ in length"),
+        (invalid.reindex(values.index, fill_value=False), column, f"{column} is not {what} from {low:,} to {high:,}"),
+    ]
 
 
 def conflicting_reviews(rows: pd.DataFrame) -> pd.Series:

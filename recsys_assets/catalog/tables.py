@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys_assets.catalog.fields import parse_number, split_list
+from recsys_assets.catalog.fields import AGE_RANGE, TIMESTAMP_RANGE, parse_number, split_list, whole_numbers
 
 # Tried in order; the first that yields one piece per reviewer wins (docs/input.md, "Building the tables").
 TEXT_SPLIT_PATTERNS = (r",(?!\s)", r"(?<!\d),(?!\s)", r",(?=[^\s\d])", r",(?!\s)(?!\.)")
@@ -101,14 +101,20 @@ def reviewer_rows(rows: pd.DataFrame, base_epoch: int = DEFAULT_BASE_EPOCH) -> p
 def _review_timestamps(
     rows: pd.DataFrame, counts: pd.Series, repeat: np.ndarray, position: np.ndarray, base_epoch: int
 ) -> np.ndarray:
-    """Epoch seconds per review: the file's `timestamp` column when present, else derived from file position."""
+    """Epoch seconds per review: the file's `timestamp` where given (validated at reading), else derived from
+    the review's place in the file."""
     derived = base_epoch + rows["source_line"].to_numpy(dtype=np.int64)[repeat] * 60 + position
     if "timestamp" not in rows.columns:
         return derived
-    given = split_list(rows["timestamp"])
-    per_review = given.where(given.str.len() == counts, given.str[:1] * counts)
-    values = pd.to_numeric(pd.Series(np.concatenate(per_review.to_numpy())), errors="coerce")
+    values = whole_numbers(_per_reviewer(rows["timestamp"], counts), *TIMESTAMP_RANGE)
     return np.where(values.notna(), values.fillna(0).to_numpy(np.int64), derived)
+
+
+def _per_reviewer(values: pd.Series, counts: pd.Series) -> pd.Series:
+    """One item per reviewer of an optional column holding one value per row or a list aligned with user_id."""
+    given = split_list(values)
+    per_review = given.where(given.str.len() == counts, given.str[:1] * counts)
+    return pd.Series(np.concatenate(per_review.to_numpy()), dtype="string")
 
 
 def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -138,10 +144,13 @@ def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame
 
 
 def _user_ages(raw: pd.DataFrame) -> pd.DataFrame:
-    """Optional `age` column (one value, or a list aligned with user_id) -> one age per user."""
+    """Optional `age` column (one value, or a list aligned with user_id; validated at reading) -> one age per user
+    (the last given)."""
     users = split_list(raw["user_id"])
-    ages = split_list(raw["age"])
-    ages = ages.where(ages.str.len() == users.str.len(), ages.str[:1] * users.str.len())
-    frame = pd.DataFrame({"user_id": np.concatenate(users.to_numpy()), "age": np.concatenate(ages.to_numpy())})
-    frame["age"] = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
+    frame = pd.DataFrame(
+        {
+            "user_id": pd.Series(np.concatenate(users.to_numpy()), dtype="string").str.strip(),
+            "age": whole_numbers(_per_reviewer(raw["age"], users.str.len()), *AGE_RANGE).astype("Int64"),
+        }
+    )
     return frame.dropna().drop_duplicates("user_id", keep="last")

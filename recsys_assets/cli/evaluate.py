@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys_assets.catalog.fields import MAX_ID_CHARS
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
 from recsys_assets.files import atomic_file, describe_os_error
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
 from recsys_assets.ml.registry import DEFAULT_MODEL
 
-# Larger event values overflow ALS's float32 arithmetic (1e25 gives NaN factors; 1e20 still fits)
-MAX_EVENT_VALUE = 1e15
+# Larger EVENT_VALUEs overflow the models' float32 weights (ALS's confidence is 1 + alpha x EVENT_VALUE).
+MAX_EVENT_VALUE = 1e6
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
@@ -106,19 +107,23 @@ class ReadTable:
 
 
 def read_interactions(path: str) -> ReadTable:
-    """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, a TIMESTAMP that is not
-    whole epoch seconds or an EVENT_VALUE that is not a number within ±MAX_EVENT_VALUE are quarantined
-    (so are rows with the wrong number of fields); an empty or absent EVENT_VALUE counts 1 (positive)."""
+    """A Personalize interactions CSV. Rows with an empty USER_ID or ITEM_ID, or one longer than MAX_ID_CHARS, a
+    TIMESTAMP that is not whole epoch seconds or an EVENT_VALUE that is not a number within MAX_EVENT_VALUE of 0
+    are quarantined (so are rows with the wrong number of fields); an empty or absent EVENT_VALUE counts 1."""
 
     def parse(table: pd.DataFrame) -> pd.DataFrame:
         return table.assign(TIMESTAMP=_timestamps(table["TIMESTAMP"]), EVENT_VALUE=_event_values(table))
 
     def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
         return [
-            (table["USER_ID"].str.strip() == "", "USER_ID", "USER_ID is empty"),
-            (table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty"),
+            *_id_faults(table, "USER_ID"),
+            *_id_faults(table, "ITEM_ID"),
             (table["TIMESTAMP"].isna(), "TIMESTAMP", "TIMESTAMP is not whole epoch seconds"),
-            (table["EVENT_VALUE"].isna(), "EVENT_VALUE", f"EVENT_VALUE is not a number within ±{MAX_EVENT_VALUE:g}"),
+            (
+                table["EVENT_VALUE"].isna(),
+                "EVENT_VALUE",
+                f"EVENT_VALUE is not a number from {-MAX_EVENT_VALUE:,.0f} to {MAX_EVENT_VALUE:,.0f}",
+            ),
         ]
 
     valid, rejected = _read_valid_rows(path, ("USER_ID", "ITEM_ID", "TIMESTAMP"), faults, parse)
@@ -127,12 +132,21 @@ def read_interactions(path: str) -> ReadTable:
 
 def read_items(path: str) -> ReadTable:
     """A Personalize items CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...); rows
-    with an empty ITEM_ID or the wrong number of fields are quarantined."""
+    with an empty ITEM_ID, one longer than MAX_ID_CHARS, or the wrong number of fields are quarantined."""
 
     def faults(table: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-        return [(table["ITEM_ID"].str.strip() == "", "ITEM_ID", "ITEM_ID is empty")]
+        return _id_faults(table, "ITEM_ID")
 
     return ReadTable(*_read_valid_rows(path, ("ITEM_ID",), faults))
+
+
+def _id_faults(table: pd.DataFrame, column: str) -> list[tuple[pd.Series, str, str]]:
+    """An id that is empty, or longer than Personalize accepts (both after stripping spaces)."""
+    length = table[column].str.strip().str.len()
+    return [
+        (length == 0, column, f"{column} is empty"),
+        (length > MAX_ID_CHARS, column, f"{column} is longer than {MAX_ID_CHARS} characters"),
+    ]
 
 
 def _timestamps(text: pd.Series) -> pd.Series:
@@ -142,7 +156,7 @@ def _timestamps(text: pd.Series) -> pd.Series:
 
 
 def _event_values(table: pd.DataFrame) -> pd.Series:
-    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a number within ±MAX_EVENT_VALUE."""
+    """EVENT_VALUE as float64: 1 where absent or empty, NaN where it is not a number within MAX_EVENT_VALUE of 0."""
     if "EVENT_VALUE" not in table.columns:
         return pd.Series(1.0, index=table.index)
     number = pd.to_numeric(table["EVENT_VALUE"].str.strip().replace("", "1"), errors="coerce").astype("float64")

@@ -1,5 +1,6 @@
 """IO manager: tables as Parquet, models as folders of open formats, all in the object store."""
 
+import hashlib
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,15 +16,30 @@ from recsys_assets.ml.registry import load_model
 from recsys_assets.resources.object_store import ObjectStore
 
 TABLES_PREFIX = "assets"
+# A quoted partition key longer than this is cut and ends in a digest, so that with a suffix and a temporary
+# name it stays within file systems' 255-byte name limit; a cut name is longer than this, so no whole name equals it.
+MAX_PARTITION_NAME_CHARS = 120
+PARTITION_PREFIX_CHARS = 96
 
 
 def table_key(asset_path: Sequence[str], partition: str | None = None) -> str:
     """Where an asset (or one partition of it) is stored, without the file suffix; the IO manager and the
-    serving cleanup both use it."""
+    serving cleanup both use it. Distinct partitions get distinct keys of a bounded length."""
     parts = [TABLES_PREFIX, *asset_path]
     if partition is not None:
-        parts.append(quote(partition, safe=""))
+        parts.append(partition_name(partition))
     return "/".join(parts)
+
+
+def partition_name(partition: str) -> str:
+    """A partition key as one file name: quoted; past MAX_PARTITION_NAME_CHARS, its quoted start (never cutting
+    a %XX escape) and a digest of the whole key."""
+    quoted = quote(partition, safe="")
+    if len(quoted) <= MAX_PARTITION_NAME_CHARS:
+        return quoted
+    start = quoted[:PARTITION_PREFIX_CHARS]
+    start = start[: start.rfind("%")] if "%" in start[-2:] else start
+    return f"{start}-{hashlib.sha256(partition.encode()).hexdigest()[:32]}"
 
 
 class AssetStoreIOManager(ConfigurableIOManager):

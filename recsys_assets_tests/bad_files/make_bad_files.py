@@ -65,8 +65,12 @@ def catalog(*changes: dict, header=HEADER, delimiter: str = ",") -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def bad_row(**changes) -> bytes:
-    return catalog({"product_id": "B0002", **changes})
+def bad_row(header=HEADER, **changes) -> bytes:
+    return catalog({"product_id": "B0002", **changes}, header=header)
+
+
+WITH_TIMESTAMP = (*HEADER, "timestamp")
+WITH_AGE = (*HEADER, "age")
 
 
 CORPUS: dict[str, bytes] = {
@@ -92,6 +96,8 @@ CORPUS: dict[str, bytes] = {
     "price_indian_grouping.csv": bad_row(actual_price="₹1,00,000"),
     "discount_over_100.csv": bad_row(discount_percentage="140%"),
     "rating_count_text.csv": bad_row(rating_count="many"),
+    "huge_rating_count.csv": bad_row(rating_count="9" * 25),  # not a whole int64
+    "infinite_price.csv": bad_row(actual_price="9" * 400),  # parses to inf
     "missing_product_id.csv": bad_row(product_id=""),
     "no_reviewers.csv": bad_row(user_id=""),
     "review_ids_shorter.csv": bad_row(review_id="R9"),
@@ -112,6 +118,22 @@ CORPUS: dict[str, bytes] = {
         user_name="",
         review_id=",".join(f"R{i}" for i in range(1000)),
     ),
+    # ids: Personalize takes at most 256 characters; any script and case is an id of its own
+    "long_user_id.csv": bad_row(user_id="U1," + "u" * 257),
+    "long_product_id.csv": bad_row(product_id="P" * 257),
+    "id_at_the_length_limit.csv": bad_row(product_id="P" * 256, user_id="U1," + "u" * 256),
+    "non_ascii_and_case_ids.csv": bad_row(user_id="José,u1"),
+    # the optional timestamp and age columns: one value or one per reviewer, empty items not given
+    "negative_timestamp.csv": bad_row(timestamp="1700000000,-5", header=WITH_TIMESTAMP),
+    "huge_timestamp.csv": bad_row(timestamp="1e30", header=WITH_TIMESTAMP),
+    "fractional_timestamp.csv": bad_row(timestamp="1700000000.5", header=WITH_TIMESTAMP),
+    "timestamp_not_a_number.csv": bad_row(timestamp="nan,1700000000", header=WITH_TIMESTAMP),
+    "timestamps_longer.csv": bad_row(timestamp="1,2,3", header=WITH_TIMESTAMP),
+    "timestamps_partly_given.csv": bad_row(timestamp="1700000000,", header=WITH_TIMESTAMP),
+    "fractional_age.csv": bad_row(age="30.5", header=WITH_AGE),
+    "huge_age.csv": bad_row(age="40,1e30", header=WITH_AGE),
+    "ages_partly_given.csv": bad_row(age=",41", header=WITH_AGE),
+    "long_category.csv": bad_row(category="C" * 300 + "|Leaf"),
     "wrong_field_count.csv": catalog() + b"B0009,only,three\n",
     "unclosed_quote.csv": catalog() + b'B0009,"never closed\n',
 }
