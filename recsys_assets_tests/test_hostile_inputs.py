@@ -280,13 +280,16 @@ def check_run(case: HostileCatalog, capsys) -> None:
             return
         assert code == 0, err
 
-        # every row is kept (its product and its customers are in the tables) or quarantined
+        # every row is kept (its product, its customers and their reviews are in the tables) or quarantined
         quarantined = set(table(home, "rejected_rows")[["source_file", "source_line"]].itertuples(index=False))
         products, users = table(home, "products"), table(home, "users")
+        reviewed = set(table(home, "reviews")[["user_id", "product_id"]].itertuples(index=False))
         for row, line in zip(case.rows(), starts):
             if (case.file_name, line) not in quarantined:
-                assert row["product_id"].strip() in set(products["product_id"]), (line, row["product_id"])
-                assert {u.strip() for u in row["user_id"].split(",")} <= set(users["user_id"]), line
+                product, customers = row["product_id"].strip(), {u.strip() for u in row["user_id"].split(",")}
+                assert product in set(products["product_id"]), (line, row["product_id"])
+                assert customers <= set(users["user_id"]), (line, customers)
+                assert {(customer, product) for customer in customers} <= reviewed, (line, customers)
 
         # one email per customer, each in its own file, to its own address
         summary = json.loads((home / "run_summary.json").read_text())
