@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
 from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.cli import main
-from recsys_assets.emails.render import RenderedEmail, email_filename, to_eml
+from recsys_assets.emails.render import DEFAULT_SENDER, EmailJob, compose_emails, email_filename
 from recsys_assets.sample.generator import generate_catalog
 from recsys_assets.schemas import TABLE_SCHEMAS
 
-from .conftest import interactions
+from .conftest import PRODUCTS, interactions
 
 RECIPIENT_DOMAIN = "customers.example"
 ONCE = ("From", "To", "Subject", "Message-ID")
@@ -413,19 +413,34 @@ def test_reading_keeps_each_row_in_tables_that_pass_their_schemas_or_quarantines
 # --- email packaging and file names ---------------------------------------------------------------------------
 
 
+def packaged(user_ids: list[str], user_name: str, product_name: str = "Steel Bottle") -> list[bytes]:
+    """The .eml of each customer, rendered and packaged as the template writer does (two products each)."""
+    recommendations = pd.DataFrame(
+        {
+            "USER_ID": [u for u in user_ids for _ in (1, 2)],
+            "RANK": [1, 2] * len(user_ids),
+            "ITEM_ID": ["P1", "P2"] * len(user_ids),
+            "SCORE": [0.9, 0.5] * len(user_ids),
+            "SOURCE": "local",
+            "REASON_ITEM_ID": None,
+            "REASON_CATEGORY": "Home&Kitchen",
+        }
+    )
+    users = pd.DataFrame({"user_id": user_ids, "user_name": user_name}, dtype="string")
+    products = PRODUCTS.assign(product_name=[product_name, "Mug", "Other Thing"])
+    job = EmailJob(recommendations, products, users, None, DEFAULT_SENDER, RECIPIENT_DOMAIN)
+    emails, failures = compose_emails(job)
+    assert not failures and [e.user_id for e in emails] == sorted(user_ids), failures
+    return [e.eml for e in emails]
+
+
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
-@given(
-    user_id=st.sampled_from(["U1", "A1B2C3", "a-b_c"]),
-    user_name=HOSTILE_NAMES | st.text(TEXT, max_size=30),
-    subject=HOSTILE_NAMES | st.text(TEXT, max_size=80),
-)
-@example(user_id="U1", user_name="Eve\nInjected line", subject="Picks for you")
-@example(user_id="U1", user_name="Mallory\r\nBcc: x@evil.com", subject="Picks for you")
-@example(user_id="U1", user_name="Asha", subject="Picks\r\nBcc: x@evil.com")
-def test_a_packaged_email_has_one_recipient_subject_and_message_id_whatever_the_name_and_subject(
-    user_id, user_name, subject
-):
-    eml = to_eml(RenderedEmail(user_id, user_name, subject, "text", "<p>html</p>"), recipient_domain=RECIPIENT_DOMAIN)
+@given(user_name=HOSTILE_NAMES | st.text(TEXT, max_size=30), product_name=HOSTILE_NAMES | st.text(TEXT, max_size=80))
+@example(user_name="Eve\nInjected line", product_name="Steel Bottle")
+@example(user_name="Mallory\r\nBcc: x@evil.com", product_name="Steel Bottle")
+@example(user_name="Asha", product_name="Bottle\r\nBcc: x@evil.com")
+def test_an_email_has_one_recipient_subject_and_message_id_whatever_the_name_and_product_name(user_name, product_name):
+    (eml,) = packaged(["u1"], user_name, product_name)
     assert sole_recipient(eml)
 
 
@@ -435,7 +450,7 @@ def test_a_packaged_email_has_one_recipient_subject_and_message_id_whatever_the_
 @example(["Abc", "abc"], "Asha")
 @example(["José"], "José")
 def test_distinct_customers_get_distinct_addresses_at_the_recipient_domain(user_ids, user_name):
-    addresses = [sole_recipient(to_eml(RenderedEmail(u, user_name, "Picks", "text", "<p>html</p>"))) for u in user_ids]
+    addresses = [sole_recipient(eml) for eml in packaged(user_ids, user_name)]
     assert len({a.casefold() for a in addresses}) == len(user_ids)
 
 
