@@ -371,7 +371,7 @@ CATALOG_ROW = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(st.lists(CATALOG_ROW, min_size=1, max_size=4), st.booleans())
 @example([{"user_id": "José"}], False)
 @example([{"timestamp": "-5"}, {"timestamp": "1e30"}], False)
@@ -434,7 +434,7 @@ def packaged(user_ids: list[str], user_name: str, product_name: str = "Steel Bot
     return [e.eml for e in emails]
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(user_name=HOSTILE_NAMES | st.text(TEXT, max_size=30), product_name=HOSTILE_NAMES | st.text(TEXT, max_size=80))
 @example(user_name="Eve\nInjected line", product_name="Steel Bottle")
 @example(user_name="Mallory\r\nBcc: x@evil.com", product_name="Steel Bottle")
@@ -444,7 +444,7 @@ def test_an_email_has_one_recipient_subject_and_message_id_whatever_the_name_and
     assert sole_recipient(eml)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(st.lists(HOSTILE_IDS, min_size=1, max_size=4, unique=True), HOSTILE_NAMES)
 @example(["victim@evil.com>"], "Arjun Malik")
 @example(["Abc", "abc"], "Asha")
@@ -454,7 +454,7 @@ def test_distinct_customers_get_distinct_addresses_at_the_recipient_domain(user_
     assert len({a.casefold() for a in addresses}) == len(user_ids)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.lists(HOSTILE_IDS, min_size=1, max_size=6, unique=True))
 @example(["a/b", "a_b-c14cddc0"])
 @example(["Abc", "abc"])
@@ -485,7 +485,7 @@ HOSTILE_INTERACTION = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     derandomize=True,
     database=None,
