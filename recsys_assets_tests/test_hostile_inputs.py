@@ -158,12 +158,14 @@ def lines_of(rows: list[list[str]], header: list[str]) -> tuple[bytes, list[int]
 
 
 def one_line(err: str) -> str:
+    """The one line a failed command wrote on stderr."""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     return lines[0]
 
 
 def no_traceback(out: str, err: str) -> None:
+    """A command's output holds no Python traceback (they are for --verbose)."""
     assert "Traceback" not in out + err, err
 
 
@@ -239,6 +241,7 @@ REVIEWER = st.tuples(HOSTILE_IDS, HOSTILE_NAMES, HOSTILE_NUMBERS | st.just("1672
 
 @st.composite
 def hostile_catalogs(draw) -> HostileCatalog:
+    """Hostile reviewers (with a case twin now and then), up to 3 hostile product fields, a file name, an encoding."""
     reviewers = draw(st.lists(REVIEWER, min_size=1, max_size=5, unique_by=lambda r: r[0].strip()))
     if draw(st.booleans()):  # a case twin: another customer, whose id differs only in case
         user_id, *rest = reviewers[0]
@@ -264,6 +267,7 @@ def table(home: Path, name: str) -> pd.DataFrame:
 
 
 def check_run(case: HostileCatalog, capsys) -> None:
+    """`recsys run` on the case's catalog in a fresh home, then the issue's invariants on what it wrote."""
     with tempfile.TemporaryDirectory() as folder:
         inbox, home = Path(folder) / "inbox", Path(folder) / "home"
         inbox.mkdir()
@@ -377,16 +381,10 @@ CATALOG_ROW = st.fixed_dictionaries(
 @example([{"timestamp": "-5"}, {"timestamp": "1e30"}], False)
 @example([{"age": "30.5"}, {"age": "1e30"}], False)
 def test_reading_keeps_each_row_in_tables_that_pass_their_schemas_or_quarantines_it(rows, bom):
-    good = {
-        **BASE.iloc[0].to_dict(),
-        "review_id": "R1",
-        "user_id": "U1",
-        "user_name": "Asha",
-        "timestamp": "1672000000",
-    }
+    good = {**BASE.iloc[0].to_dict(), "user_id": "U1", "user_name": "Asha", "timestamp": "1672000000"}
     records = [{**good, "product_id": f"P{i}", **row} for i, row in enumerate(rows)]
-    n = [len(r["user_id"].split(",")) for r in records]
-    for record, count in zip(records, n):  # as many review ids as reviewers, unless a hostile id list says otherwise
+    for record in records:  # as many reviews as reviewers
+        count = len(record["user_id"].split(","))
         record["review_id"] = ",".join(f"R{k}" for k in range(count))
         for column in ("review_title", "review_content"):
             record[column] = ",".join(["Fine"] * count)
