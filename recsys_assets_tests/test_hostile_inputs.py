@@ -183,7 +183,8 @@ class HostileCatalog:
     """A catalog of BASE's good rows, one product reviewed by hostile customers and one product with hostile
     fields; at most 2 of 22 rows can be quarantined, below the 10% that stops a run.
 
-    reviewers: (user_id, user_name, timestamp, age) of the first hostile product; product: fields of the second.
+    reviewers: (user_id, user_name, timestamp, age) of the first hostile product; product: fields of the second
+    (a single timestamp or age counts for each of its reviewers).
     encoding: 'utf-8', 'utf-8-sig' (a BOM) or 'latin-1' (its é bytes: the file is not UTF-8).
     """
 
@@ -236,7 +237,10 @@ PRODUCT_FIELDS = [
     "img_link",
     "product_link",
 ]
-REVIEWER = st.tuples(HOSTILE_IDS, HOSTILE_NAMES, HOSTILE_NUMBERS | st.just("1672000000"), HOSTILE_NUMBERS)
+# the reviewers' numbers are valid, so that their row reaches the emails; the other product gets the hostile ones
+REVIEWER = st.tuples(
+    HOSTILE_IDS, HOSTILE_NAMES, st.integers(1_500_000_000, 1_700_000_000).map(str), st.sampled_from(["", "34"])
+)
 
 
 @st.composite
@@ -247,9 +251,8 @@ def hostile_catalogs(draw) -> HostileCatalog:
         user_id, *rest = reviewers[0]
         if user_id.swapcase().strip() not in {r[0].strip() for r in reviewers}:
             reviewers.append((user_id.swapcase(), *rest))
-    product = draw(
-        st.dictionaries(st.sampled_from(PRODUCT_FIELDS), HOSTILE_NUMBERS | HOSTILE_IDS | HOSTILE_NAMES, max_size=3)
-    )
+    fields = st.sampled_from([*PRODUCT_FIELDS, "timestamp", "age"])
+    product = draw(st.dictionaries(fields, HOSTILE_NUMBERS | HOSTILE_IDS | HOSTILE_NAMES, max_size=3))
     return HostileCatalog(
         file_name=draw(HOSTILE_FILE_NAMES),
         encoding=draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "latin-1"])),
