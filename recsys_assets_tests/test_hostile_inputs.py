@@ -139,6 +139,7 @@ def sole_recipient(eml: bytes) -> str:
     for name in NEVER:
         assert message.get_all(name) is None, (name, message.get_all(name))
     assert message.get_content_type() == "multipart/alternative"
+    assert not message["To"].defects, (message["To"], message["To"].defects)
     (address,) = message["To"].addresses
     assert address.domain.lower() == RECIPIENT_DOMAIN, address
     assert not re.search(r"[\r\n]", str(message["To"]) + str(message["Subject"])), (message["To"], message["Subject"])
@@ -307,10 +308,10 @@ def check_run(case: HostileCatalog, capsys) -> None:
         assert written["user_id"].is_unique
         assert sorted(home / key for key in written["key"]) == files
         assert written["key"].str.casefold().is_unique
-        addresses = {
-            user: sole_recipient((home / key).read_bytes()) for user, key in zip(written["user_id"], written["key"])
-        }
-        assert len({a.casefold() for a in addresses.values()}) == len(addresses)
+        emls = [(home / key).read_bytes() for key in written["key"]]
+        addresses = [sole_recipient(eml) for eml in emls]
+        assert len({a.casefold() for a in addresses}) == len(addresses)
+        assert len({email.message_from_bytes(eml, policy=default)["Message-ID"] for eml in emls}) == len(emls)
 
 
 RUN_SETTINGS = settings(
