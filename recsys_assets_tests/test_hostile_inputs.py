@@ -499,7 +499,7 @@ HOSTILE_INTERACTION = st.fixed_dictionaries(
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "latin-1"]),
 )
 @example(rows=[{"EVENT_VALUE": "1e30"}], encoding="utf-8")
-def test_recsys_evaluate_exits_0_or_2_with_one_line_on_hostile_interactions(rows, encoding, capsys):
+def test_recsys_evaluate_evaluates_or_quarantines_every_row_or_exits_2_with_one_line(rows, encoding, capsys):
     hostile = [
         [{**dict(zip(INTERACTION_COLUMNS, GOOD_INTERACTIONS[0])), **row}[c] for c in INTERACTION_COLUMNS]
         for row in rows
@@ -512,12 +512,15 @@ def test_recsys_evaluate_exits_0_or_2_with_one_line_on_hostile_interactions(rows
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "interactions.csv"
         path.write_bytes(data)
-        code = main(["evaluate", "--interactions", str(path)])
+        code = main(["evaluate", "--interactions", str(path), "--json"])
     out, err = capsys.readouterr()
     no_traceback(out, err)
     assert code in (0, 2)
     if code == 2:
         assert one_line(err).startswith(f"recsys evaluate failed: {path}"), err
+        return
+    protocol = json.loads(out)["protocol"]  # every row evaluated or quarantined
+    assert protocol["interactions"] + protocol["quarantined_rows"] == len(GOOD_INTERACTIONS) + len(hostile)
 
 
 OUT_PATHS = st.sampled_from(["stdout", "file", "/dev/full", "folder", "under_a_file"])
