@@ -20,7 +20,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
+from recsys_assets.catalog.reading import LIST_COLUMNS, REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
 from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.cli import main
 from recsys_assets.emails.render import DEFAULT_SENDER, EmailJob, compose_emails, email_filename
@@ -225,19 +225,7 @@ class HostileCatalog:
         return data, starts
 
 
-PRODUCT_FIELDS = [
-    "product_id",
-    "product_name",
-    "category",
-    "discounted_price",
-    "actual_price",
-    "discount_percentage",
-    "rating",
-    "rating_count",
-    "about_product",
-    "img_link",
-    "product_link",
-]
+PRODUCT_FIELDS = [c for c in REQUIRED_COLUMNS if c not in LIST_COLUMNS]
 # the reviewers' numbers are valid, so that their row reaches the emails; the other product gets the hostile ones
 REVIEWER = st.tuples(
     HOSTILE_IDS, HOSTILE_NAMES, st.integers(1_500_000_000, 1_700_000_000).map(str), st.sampled_from(["", "34"])
