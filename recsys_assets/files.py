@@ -27,7 +27,7 @@ OS_ERROR_ADVICE = {
 }
 
 
-# files written here get the permissions open() would give them (mkstemp makes them private)
+# the process's umask, for the permissions of new files
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -56,15 +56,16 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", make_folder: bool = F
     not a power cut (fsync costs 4 ms a file here, 32 s for 8,000 emails). A path that exists and is not a
     regular file (a device such as /dev/stdout, a pipe) is written directly. `make_folder`: create the
     missing folders first. An OSError is a `FileError` naming `path`."""
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through a symlink: the file it points to is replaced, not the link
     try:
-        if not stat.S_ISREG(_mode(path)):
+        existing = _mode(path)
+        if not stat.S_ISREG(existing):
             with open(path, mode, **open_args) as output:
                 yield output
             return
         if make_folder:
             path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:  # names the folder that could not be made
+    except OSError as error:  # names the file, or the folder that could not be made
         raise FileError(error.errno, error.strerror, error.filename or str(path)) from error
     try:
         # a short prefix: the temporary name must fit where the file's own name fits
@@ -74,7 +75,8 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", make_folder: bool = F
     try:
         with os.fdopen(descriptor, mode, **open_args) as output:
             yield output
-        os.chmod(temporary, 0o666 & ~_UMASK)
+        # a file keeps its permissions; a new one gets those open() would give it (mkstemp makes it private)
+        os.chmod(temporary, stat.S_IMODE(existing) or 0o666 & ~_UMASK)
         os.replace(temporary, path)
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
@@ -84,7 +86,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", make_folder: bool = F
 
 
 def _mode(path: Path) -> int:
-    """The file's mode; a regular file's for a path that does not exist yet."""
+    """The file's mode; a regular file's without permission bits for a path that does not exist yet."""
     try:
         return os.stat(path).st_mode
     except FileNotFoundError:

@@ -77,7 +77,15 @@ def _acquire(folder: Path, command: str, exclusive: bool) -> int:
         }
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, (json.dumps(record) + "\n").encode("utf-8"), 0)
+        remove_stale_temporaries(folder)
     return descriptor
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporaries that killed writers left (`atomic_file`'s `.<name>.<random>.partial`); called with
+    the home held exclusively, so no writer is at work."""
+    for temporary in folder.rglob(".*.partial"):
+        temporary.unlink(missing_ok=True)
 
 
 def _holder(descriptor: int) -> str:

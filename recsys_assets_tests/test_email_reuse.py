@@ -75,6 +75,18 @@ def test_new_templates_a_lost_file_or_a_broken_manifest_mean_writing_again(tmp_p
     assert materialize(store, writer=custom).metadata["emails_reused"] == 0
 
 
+def test_a_new_sender_or_recipient_domain_rewrites_every_email(tmp_path):
+    store = LocalObjectStore(root=str(tmp_path))
+    materialize(store)
+    for writer in (
+        TemplateEmailWriter(workers=1, recipient_domain="mail.shop.example"),
+        TemplateEmailWriter(workers=1, recipient_domain="mail.shop.example", sender="Shop <news@other.example>"),
+    ):
+        assert materialize(store, writer=writer).metadata["emails_reused"] == 0
+    message = message_from_bytes((tmp_path / "emails" / "general" / U1).read_bytes(), policy=default)
+    assert message["To"].addresses[0].domain == "mail.shop.example" and message["From"] == "Shop <news@other.example>"
+
+
 def test_a_truncated_or_emptied_email_is_written_again(tmp_path):
     store, folder = LocalObjectStore(root=str(tmp_path)), tmp_path / "emails" / "general"
     materialize(store)

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from recsys_assets.emails.recipients import customer_addresses, customer_keys
 from recsys_assets.emails.render import (
     DEFAULT_SENDER,
+    MAX_NAME_CHARS,
+    MAX_SUBJECT_CHARS,
     RenderedEmail,
     email_filename,
     email_items,
@@ -123,7 +125,8 @@ def test_eml_is_a_standard_multipart_message_and_deterministic():
 
 def email_package_eml(email: RenderedEmail, recipient: str) -> bytes:
     """The same message built by the email package (MIMEMultipart of two MIMEText parts)."""
-    name, subject = header_text(email.user_name), header_text(email.subject)
+    name = header_text(email.user_name, MAX_NAME_CHARS)
+    subject = header_text(email.subject, MAX_SUBJECT_CHARS)
     digest = hashlib.sha256(f"{recipient}\n{subject}\n{email.text}".encode()).hexdigest()[:24]
     message = MIMEMultipart("alternative", boundary=f"=={digest}==")
     message["From"] = DEFAULT_SENDER
@@ -258,7 +261,18 @@ def test_a_line_break_or_control_in_a_name_makes_no_header_and_no_greeting_line(
 def test_whatever_the_id_and_name_the_email_goes_to_the_customers_own_address_only(user_id, user_name):
     message = packaged_for(user_id, user_name)
     assert_addressed_only_to(message, user_id)
-    assert message["To"].addresses[0].display_name == header_text(user_name)
+    assert message["To"].addresses[0].display_name == header_text(user_name, MAX_NAME_CHARS)
+
+
+def test_a_long_unbroken_name_or_subject_makes_no_header_line_longer_than_smtp_takes():
+    long = RenderedEmail("u1", "N" * 5_000, "S" * 3_000 + " é", "Hello", "<p>Hello</p>")
+    eml = to_eml(long, "u1@customers.example")
+    head = eml.split(b"\n\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\n")) <= 998
+    message = email.message_from_bytes(eml, policy=default)
+    assert message["To"].addresses[0].display_name == "N" * (MAX_NAME_CHARS - 1) + "…"
+    assert len(message["Subject"]) == MAX_SUBJECT_CHARS and message["Subject"].endswith("S…")
+    assert header_text("many short words " * 20, 30) == "many short words many short…"
 
 
 def test_header_text_collapses_every_line_break_and_control_to_one_space():

@@ -68,6 +68,35 @@ def test_writers_racing_on_one_key_never_fail_and_a_reader_never_sees_a_partial_
     assert no_temporaries(tmp_path) == []
 
 
+def test_a_rewritten_file_keeps_its_permissions_and_a_symlink_keeps_pointing_at_it(tmp_path):
+    from recsys_assets.files import write_atomic
+
+    private, link = tmp_path / "private.csv", tmp_path / "link.csv"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    link.symlink_to(private)
+    write_atomic(link, b"new")
+    assert link.is_symlink() and private.read_bytes() == b"new" and private.stat().st_mode & 0o777 == 0o600
+    write_atomic(tmp_path / "fresh.csv", b"x")
+    assert (tmp_path / "fresh.csv").stat().st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_temporaries_a_killed_writer_left_are_removed_when_a_run_holds_the_home(tmp_path):
+    left = tmp_path / "home" / "emails" / "general" / ".u1.eml.k3j2x.partial"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half an email")
+    with hold_home(tmp_path / "home", "recsys run", exclusive=False):
+        assert left.exists()  # a shared holder may be writing it
+    with hold_home(tmp_path / "home", "recsys run"):
+        assert not left.exists()
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 200 KiB tmpfs (skipped where it cannot be mounted)."""

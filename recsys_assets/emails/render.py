@@ -23,6 +23,9 @@ from recsys_assets.emails.recipients import customer_addresses, customer_keys
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
+# Header values are cut to these lengths, so no header line nears SMTP's 998-character limit (RFC 5322 2.1.1)
+MAX_NAME_CHARS = 64
+MAX_SUBJECT_CHARS = 200
 # Whitespace (in Python's re it includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
 _BREAKS_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 # Users whose email inputs are hashed together in `email_digests`.
@@ -40,9 +43,14 @@ class RenderedEmail:
     html: str
 
 
-def header_text(value: str) -> str:
-    """`value` on one line: every run of whitespace, line breaks and control characters becomes one space."""
-    return _BREAKS_AND_CONTROLS.sub(" ", value).strip()
+def header_text(value: str, limit: int | None = None) -> str:
+    """`value` on one line: every run of whitespace, line breaks and control characters becomes one space;
+    with `limit`, cut to at most that many characters (at a word where there is one, ending in '…')."""
+    text = _BREAKS_AND_CONTROLS.sub(" ", value).strip()
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rpartition(" ")[0] or cut).rstrip() + "…"
 
 
 def template_environment(directory: Path | None = None) -> jinja2.Environment:
@@ -262,8 +270,9 @@ _TEXT_PART_HEADERS = 'Content-Type: text/{}; charset="utf-8"\nMIME-Version: 1.0\
 
 def to_eml(email: RenderedEmail, recipient: str, sender: str = DEFAULT_SENDER) -> bytes:
     """A multipart/alternative message to the address `recipient` (UTF-8, base64 parts), deterministic, byte for
-    byte what the email package writes for it (docs/emails.md, "Packaging"). Name and subject are put on one line."""
-    name, subject = header_text(email.user_name), header_text(email.subject)
+    byte what the email package writes for it (docs/emails.md, "Packaging"). Name and subject are put on one line and
+    cut to MAX_NAME_CHARS and MAX_SUBJECT_CHARS."""
+    name, subject = header_text(email.user_name, MAX_NAME_CHARS), header_text(email.subject, MAX_SUBJECT_CHARS)
     digest = hashlib.sha256(f"{recipient}\n{subject}\n{email.text}".encode()).hexdigest()[:24]
     boundary = f"=={digest}=="
     headers = (

@@ -35,8 +35,10 @@ class EmailWriter(ConfigurableResource, ABC):
     template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
 
     def version(self) -> str:
-        """What decides an email besides its data: the templates (and, for a model, its settings)."""
-        return template_version(Path(self.template_dir) if self.template_dir else None)
+        """What decides an email besides its data: the templates, the sender and the recipients' domain (and, for a
+        model, its settings)."""
+        templates = template_version(Path(self.template_dir) if self.template_dir else None)
+        return "\n".join([templates, self.sender, self.recipient_domain])
 
     @abstractmethod
     def write(self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> Iterator[EmailBatch]:
