@@ -32,9 +32,9 @@ _DENSE_FEATURE_CELLS = 32 * 1024 * 1024
 # Content kNN compares items within sub-groups of at most this many similar items (`similar_subgroups`), so a fit
 # takes O(n x bound) time however large a leaf category; k-means splits a part into `_BRANCHES` clusters per level,
 # with `_KMEANS_ITERATIONS` assignment rounds.
-MAX_GROUP = 8192
+MAX_GROUP = 4096
 _BRANCHES = 16
-_KMEANS_ITERATIONS = 5
+_KMEANS_ITERATIONS = 10
 
 
 def similarity_scorer(history: sp.csr_matrix, similarity: sp.csr_matrix) -> ItemWeightsScorer:
@@ -171,11 +171,13 @@ def _bounded_parts(unit: sp.csr_matrix, members: np.ndarray, bound: int) -> list
             clusters.append(part)
             continue
         label, sums = _spherical_kmeans(unit[part], _BRANCHES, rng)
-        label = _merged_clusters(sums, np.bincount(label, minlength=_BRANCHES), bound)[label]
-        order = np.argsort(label, kind="stable")
-        pieces = np.split(part[order], np.flatnonzero(np.diff(label[order])) + 1)
-        if max(len(piece) for piece in pieces) > 3 * len(part) // 4:  # (nearly) one direction: cut in cluster order
-            pieces = np.array_split(part[order], -(-len(part) // bound))
+        sizes = np.bincount(label, minlength=len(sums))
+        if sizes.max() > 3 * len(part) // 4:  # (nearly) one direction: cut in cluster order
+            pieces = np.array_split(part[np.argsort(label, kind="stable")], -(-len(part) // bound))
+        else:
+            label = _merged_clusters(sums, sizes, bound)[label]
+            order = np.argsort(label, kind="stable")
+            pieces = np.split(part[order], np.flatnonzero(np.diff(label[order])) + 1)
         pending.extend(reversed(pieces))
     sizes = np.array([len(cluster) for cluster in clusters])
     bins = _packed_bins(sizes, bound)
@@ -183,13 +185,12 @@ def _bounded_parts(unit: sp.csr_matrix, members: np.ndarray, bound: int) -> list
 
 
 def _merged_clusters(sums: np.ndarray, sizes: np.ndarray, bound: int) -> np.ndarray:
-    """Merged cluster of each cluster (rows of feature `sums`, `sizes` items): the pair with the most similar sums
-    whose items fit the bound merges, until no pair of positive similarity fits (a loop over clusters)."""
+    """Merged cluster of each cluster (rows of unit-row feature `sums`, `sizes` items): the pair with the highest mean
+    cosine between their items (average linkage) whose items fit the bound merges, until no pair of positive mean
+    cosine fits (a loop over clusters)."""
     sums, sizes, owner = sums.astype(np.float64), sizes.astype(np.int64), np.arange(len(sizes))
     while True:
-        lengths = np.linalg.norm(sums, axis=1)
-        directions = sums / np.where(lengths > 0, lengths, 1)[:, None]
-        similarity = directions @ directions.T
+        similarity = (sums @ sums.T) / np.maximum(np.outer(sizes, sizes), 1)
         fits = (sizes[:, None] + sizes[None, :] <= bound) & (sizes[:, None] > 0) & (sizes[None, :] > 0)
         similarity[~fits | np.eye(len(sizes), dtype=bool)] = 0
         first, second = np.unravel_index(np.argmax(similarity), similarity.shape)
