@@ -52,7 +52,8 @@ def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True)
 
 def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemWeightsScorer:
     """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item (within the leaf
-    category with `same_leaf_category`); users are scored from the binary matrix."""
+    category with `same_leaf_category`; within sub-groups of similar items in a group above `MAX_GROUP` items,
+    `similar_subgroups`); users are scored from the binary matrix."""
     features = tfidf(data.item_text)
     groups = data.item_leaf_category if same_leaf_category else np.zeros(len(data.item_ids), dtype=np.int64)
     groups = similar_subgroups(features, groups)
