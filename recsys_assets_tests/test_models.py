@@ -14,7 +14,13 @@ from recsys_assets.ml.ease import fit_ease
 from recsys_assets.ml.encoding import leaf_categories, training_data
 from recsys_assets.ml.evaluation import top_k_recommendations
 from recsys_assets.ml.metrics import METRIC_NAMES
-from recsys_assets.ml.neighbours import fit_content, fit_item_knn, grouped_cosine_neighbours, tfidf
+from recsys_assets.ml.neighbours import (
+    fit_content,
+    fit_item_knn,
+    grouped_cosine_neighbours,
+    similar_subgroups,
+    tfidf,
+)
 from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
 from recsys_assets.ml.tuning import HybridSettings, _order_ndcg, simplest_within_one_standard_error, validated_settings
 
@@ -248,6 +254,39 @@ def test_neighbours_of_one_large_group_take_memory_by_the_block_not_by_the_squar
         tracemalloc.stop()
     assert similarity.nnz == 4000 * 5
     assert peak < 24 * 1024 * 1024
+
+
+def topics(n_topics: int, per_topic: int, seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Items of `n_topics` disjoint vocabularies of 6 tokens (random positive weights), shuffled; and each topic."""
+    rng = np.random.default_rng(seed)
+    topic = rng.permutation(np.repeat(np.arange(n_topics), per_topic))
+    weights = rng.random((len(topic), 6), dtype=np.float32) + 0.1
+    columns = topic[:, None] * 6 + np.arange(6)
+    rows = np.repeat(np.arange(len(topic)), 6)
+    return sp.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(topic), 6 * n_topics)), topic
+
+
+def test_a_group_above_the_bound_is_split_into_parts_within_it_the_others_kept_and_the_same_every_time():
+    features, _ = topics(7, 30)
+    groups = np.where(np.arange(210) < 200, "big", "small")  # 200 items above the bound of 64, 10 within it
+    labels = similar_subgroups(features, groups, bound=64)
+    assert np.bincount(np.unique(labels[:200], return_inverse=True)[1]).max() <= 64
+    assert len(np.unique(labels[200:])) == 1 and not np.isin(labels[200:], labels[:200]).any()
+    np.testing.assert_array_equal(labels, similar_subgroups(features, groups, bound=64))
+    assert similar_subgroups(features, groups, bound=200) is groups  # nothing above the bound: the groups as given
+
+
+def test_identical_items_above_the_bound_are_cut_into_parts_within_it():
+    labels = similar_subgroups(sp.csr_matrix(np.ones((100, 2), dtype=np.float32)), np.zeros(100), bound=30)
+    assert np.bincount(np.unique(labels, return_inverse=True)[1]).max() <= 30
+
+
+def test_neighbours_of_a_large_group_of_clustered_items_are_the_exact_ones():
+    # 5 topics of 40 items in one group of 200, a bound of 50: no topic is cut, so every item's neighbours are exact
+    features, _ = topics(5, 40)
+    group = np.zeros(200, dtype=np.int64)
+    split = grouped_cosine_neighbours(features, similar_subgroups(features, group, bound=50), k=10)
+    np.testing.assert_array_equal(split.toarray(), grouped_cosine_neighbours(features, group, k=10).toarray())
 
 
 def test_items_beyond_the_ease_cap_are_scored_by_their_neighbours_only_when_asked():

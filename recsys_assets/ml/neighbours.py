@@ -29,6 +29,13 @@ _BLOCK_CELLS = 8 * 1024 * 1024
 # A group's features up to this many cells (float32) are multiplied densely in `grouped_cosine_neighbours`.
 _DENSE_FEATURE_CELLS = 32 * 1024 * 1024
 
+# Content kNN compares items within sub-groups of at most this many similar items (`similar_subgroups`), so a fit
+# takes O(n x bound) time however large a leaf category; k-means splits a part into `_BRANCHES` clusters per level,
+# with `_KMEANS_ITERATIONS` assignment rounds.
+MAX_GROUP = 4096
+_BRANCHES = 16
+_KMEANS_ITERATIONS = 10
+
 
 def similarity_scorer(history: sp.csr_matrix, similarity: sp.csr_matrix) -> ItemWeightsScorer:
     """Scores = history @ similarity (item x item)."""
@@ -45,9 +52,11 @@ def fit_item_knn(data: TrainingData, neighbours: int = 100, binary: bool = True)
 
 def fit_content(data: TrainingData, neighbours: int = 100, same_leaf_category: bool = True) -> ItemWeightsScorer:
     """Content kNN: cosine of the items' metadata TF-IDF, top `neighbours` per item (within the leaf
-    category with `same_leaf_category`); users are scored from the binary matrix."""
+    category with `same_leaf_category`; within sub-groups of similar items in a group above `MAX_GROUP` items,
+    `similar_subgroups`); users are scored from the binary matrix."""
     features = tfidf(data.item_text)
     groups = data.item_leaf_category if same_leaf_category else np.zeros(len(data.item_ids), dtype=np.int64)
+    groups = similar_subgroups(features, groups)
     return similarity_scorer(binarized(data.matrix), grouped_cosine_neighbours(features, groups, neighbours))
 
 
@@ -132,6 +141,93 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
         shape=(n_items, n_items),
         dtype=np.float32,
     )
+
+
+def similar_subgroups(features: sp.csr_matrix, groups: np.ndarray, bound: int = MAX_GROUP) -> np.ndarray:
+    """`groups` itself when no group has more than `bound` items; else labels (int64) that keep each group within the
+    bound and split each larger one into sub-groups of at most `bound` similar items (deterministic)."""
+    _, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    if sizes.max(initial=0) <= bound:
+        return groups
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
+    labels = codes.astype(np.int64)
+    next_label = len(sizes)
+    for large in np.flatnonzero(sizes > bound):  # one pass per oversized group, not per item
+        for part in _bounded_parts(unit, np.flatnonzero(codes == large), bound)[1:]:
+            labels[part] = next_label
+            next_label += 1
+    return labels
+
+
+def _bounded_parts(unit: sp.csr_matrix, members: np.ndarray, bound: int) -> list[np.ndarray]:
+    """`members` (rows of `unit`, unit or empty rows) in parts of at most `bound`: seeded spherical k-means splits a
+    part, its most similar clusters are merged while they fit, a cluster still too large is split again (cut by
+    position where one keeps over 3/4 of its part); consecutive final clusters are packed up to the bound."""
+    rng = np.random.default_rng(0)
+    pending, clusters = [members], []
+    while pending:
+        part = pending.pop()
+        if len(part) <= bound:
+            clusters.append(part)
+            continue
+        label, sums = _spherical_kmeans(unit[part], _BRANCHES, rng)
+        sizes = np.bincount(label, minlength=len(sums))
+        if sizes.max() > 3 * len(part) // 4:  # (nearly) one direction: cut in cluster order
+            pieces = np.array_split(part[np.argsort(label, kind="stable")], -(-len(part) // bound))
+        else:
+            label = _merged_clusters(sums, sizes, bound)[label]
+            order = np.argsort(label, kind="stable")
+            pieces = np.split(part[order], np.flatnonzero(np.diff(label[order])) + 1)
+        pending.extend(reversed(pieces))
+    sizes = np.array([len(cluster) for cluster in clusters])
+    bins = _packed_bins(sizes, bound)
+    return [np.concatenate(clusters[start:stop]) for start, stop in zip(bins[:-1], bins[1:])]
+
+
+def _merged_clusters(sums: np.ndarray, sizes: np.ndarray, bound: int) -> np.ndarray:
+    """Merged cluster of each cluster (rows of unit-row feature `sums`, `sizes` items): the pair with the highest mean
+    cosine between their items (average linkage) whose items fit the bound merges, until no pair of positive mean
+    cosine fits (a loop over clusters)."""
+    sums, sizes, owner = sums.astype(np.float64), sizes.astype(np.int64), np.arange(len(sizes))
+    while True:
+        similarity = (sums @ sums.T) / np.maximum(np.outer(sizes, sizes), 1)
+        fits = (sizes[:, None] + sizes[None, :] <= bound) & (sizes[:, None] > 0) & (sizes[None, :] > 0)
+        similarity[~fits | np.eye(len(sizes), dtype=bool)] = 0
+        first, second = np.unravel_index(np.argmax(similarity), similarity.shape)
+        if similarity[first, second] <= 0:
+            return owner
+        sums[first] += sums[second]
+        sizes[first] += sizes[second]
+        sums[second], sizes[second] = 0, 0
+        owner[owner == second] = first
+
+
+def _packed_bins(sizes: np.ndarray, bound: int) -> list[int]:
+    """Boundaries of consecutive runs of `sizes` (each at most `bound`) whose sums stay within `bound`."""
+    bins, total = [0], 0
+    for index, size in enumerate(sizes.tolist()):
+        if total + size > bound:
+            bins.append(index)
+            total = 0
+        total += size
+    return [*bins, len(sizes)]
+
+
+def _spherical_kmeans(unit: sp.csr_matrix, clusters: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster of each row of `unit` and each cluster's feature sum (dense) after `_KMEANS_ITERATIONS` rounds of
+    spherical k-means from `clusters` distinct seeded rows (an empty cluster keeps its centroid)."""
+    n_rows = unit.shape[0]
+    centroids = unit[np.sort(rng.choice(n_rows, min(clusters, n_rows), replace=False))].toarray()
+    for _ in range(_KMEANS_ITERATIONS):
+        label = np.asarray(unit @ centroids.T).argmax(axis=1)
+        member = sp.csr_matrix(
+            (np.ones(n_rows, np.float32), (label, np.arange(n_rows))), shape=(len(centroids), n_rows)
+        )
+        sums = np.asarray((member @ unit).todense())
+        lengths = np.linalg.norm(sums, axis=1)
+        centroids = np.where(lengths[:, None] > 0, sums / np.where(lengths > 0, lengths, 1)[:, None], centroids)
+    return label, sums
 
 
 def _block_stop(start: int, group_start: np.ndarray, group_end: np.ndarray) -> int:
