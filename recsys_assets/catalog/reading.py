@@ -116,10 +116,15 @@ def decode_text(data: bytes, source: str, fallback_encoding: str | None = None) 
     return decoded, fallback_lines
 
 
+def line_at(data: bytes, offset: int) -> int:
+    """The line (from 1) holding byte `offset`; lines end at \\n, \\r\\n or \\r, as open() reads them."""
+    return data.count(b"\n", 0, offset) + data.count(b"\r", 0, offset) - data.count(b"\r\n", 0, offset) + 1
+
+
 def utf8_error_place(body: bytes, error: UnicodeDecodeError) -> str:
     """'line L, column C: byte 0xNN is not UTF-8' for a decoding error of `body` (no BOM)."""
-    end = error.start  # lines end at \n, \r\n or \r, as open() reads them
-    line = body.count(b"\n", 0, end) + body.count(b"\r", 0, end) - body.count(b"\r\n", 0, end) + 1
+    end = error.start
+    line = line_at(body, end)
     line_start = max(body.rfind(b"\n", 0, end), body.rfind(b"\r", 0, end)) + 1
     column = len(body[line_start:end].decode("utf-8", "replace")) + 1
     return f"line {line}, column {column}: byte 0x{body[error.start]:02x} is not UTF-8 ({error.reason})"
@@ -220,10 +225,7 @@ def cut_long_runs(data: bytes, limit: int) -> tuple[bytes, list[tuple[int, int]]
     for begin, end in spans:
         pieces += [data[position:begin], CUT_MARK.encode()]
         position = end
-    lines = [
-        data.count(b"\n", 0, begin) + data.count(b"\r", 0, begin) - data.count(b"\r\n", 0, begin) + 1
-        for begin, _ in spans
-    ]
+    lines = [line_at(data, begin) for begin, _ in spans]
     return b"".join([*pieces, data[position:]]), [(line, end - begin) for line, (begin, end) in zip(lines, spans)]
 
 
@@ -317,9 +319,7 @@ def _too_long(values: pd.Series, column: str, limits: InputLimits) -> pd.Series:
     """Fields above the scalar limit, or (list columns) with an item above the per-item limit."""
     if column not in LIST_LIKE_COLUMNS:
         return values.str.len() > limits.max_field_chars
-    long = values[values.str.len() > limits.max_item_chars]
-    longest_item = split_list(long).explode().str.len().groupby(level=0).max()
-    return (longest_item > limits.max_item_chars).reindex(values.index, fill_value=False)
+    return _longest_item(values, limits.max_item_chars, strip=False) > limits.max_item_chars
 
 
 def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, str, str]]:
@@ -378,10 +378,11 @@ def _faults(rows: pd.DataFrame, limits: InputLimits) -> list[tuple[pd.Series, st
     return faults
 
 
-def _longest_item(values: pd.Series, shortest: int) -> pd.Series:
-    """The longest stripped item of each comma-joined list, or 0 where the whole field is not above `shortest`."""
-    long = values[values.str.len() > shortest]
-    longest = split_list(long).explode().str.strip().str.len().groupby(level=0).max()
+def _longest_item(values: pd.Series, shortest: int, strip: bool = True) -> pd.Series:
+    """The length of the longest item (stripped with `strip`) of each comma-joined list, or 0 where the whole
+    field is not above `shortest` (only those fields are split)."""
+    items = split_list(values[values.str.len() > shortest]).explode()
+    longest = (items.str.strip() if strip else items).str.len().groupby(level=0).max()
     return longest.reindex(values.index, fill_value=0)
 
 

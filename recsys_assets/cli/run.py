@@ -39,8 +39,7 @@ def inbox_files(storage: ObjectStore, input_location: str) -> tuple[str, list[st
     """(inbox, file keys relative to it) for one catalog file, or the CSV files under a folder/prefix
     as the inbox sensor takes them: oldest first (modification time, then key), so a newer file's
     rows win downstream; none of the store's own files (a home inside the inbox)."""
-    listed = [o for o in storage.list_objects(input_location) if not storage.written_here(o.key, input_location)]
-    objects = sorted(listed, key=lambda o: (o.modified, o.key))
+    objects = sorted(storage.list_inputs(input_location), key=lambda o: (o.modified, o.key))
     keys = [o.key for o in objects]
     if keys == [input_location]:  # one file, named by the user: read whatever its suffix
         inbox, _, name = input_location.rpartition("/")

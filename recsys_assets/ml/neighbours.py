@@ -107,6 +107,12 @@ def cosine_neighbours(features: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return grouped_cosine_neighbours(features, np.zeros(features.shape[0], dtype=np.int64), k)
 
 
+def unit_rows(features: sp.csr_matrix) -> sp.csr_matrix:
+    """The feature rows scaled to length 1 (float32 CSR); an empty row stays empty."""
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
+
+
 def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: int) -> sp.csr_matrix:
     """Item x item cosine of the feature rows within each group of items (equal labels in `groups`; no pair across
     groups), each row cut to its k most similar other items; by blocks of rows, in O(n k + `_BLOCK_CELLS`) memory."""
@@ -115,8 +121,7 @@ def grouped_cosine_neighbours(features: sp.csr_matrix, groups: np.ndarray, k: in
     order = np.argsort(codes, kind="stable")
     code = codes[order]
     group_start, group_end = np.searchsorted(code, code, "left"), np.searchsorted(code, code, "right")
-    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
-    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)[order]
+    unit = unit_rows(features)[order]
     order = order.astype(np.int32 if n_items < 2**31 else np.int64)  # the kept pairs' coordinates: half the bytes
     rows, columns, values = [order[:0]], [order[:0]], [np.zeros(0, np.float32)]
     span, against = None, None
@@ -149,8 +154,7 @@ def similar_subgroups(features: sp.csr_matrix, groups: np.ndarray, bound: int = 
     _, codes, sizes = np.unique(groups, return_inverse=True, return_counts=True)
     if sizes.max(initial=0) <= bound:
         return groups
-    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
-    unit = sp.csr_matrix(sp.diags(1 / np.where(norms > 0, norms, 1)) @ features, dtype=np.float32)
+    unit = unit_rows(features)
     labels = codes.astype(np.int64)
     next_label = len(sizes)
     for large in np.flatnonzero(sizes > bound):  # one pass per oversized group, not per item

@@ -73,6 +73,10 @@ class ObjectStore(ConfigurableResource, ABC):
         """Whether `key`, listed under `inbox`, is in the store's own folder (an output, not an input): an inbox
         that holds the store's folder (a home inside the input folder) skips it; an inbox inside it does not."""
 
+    def list_inputs(self, inbox: str) -> list[StoredObject]:
+        """`list_objects(inbox)` without the store's own files (`written_here`): what a run may read as input."""
+        return [stored for stored in self.list_objects(inbox) if not self.written_here(stored.key, inbox)]
+
     @abstractmethod
     def location(self, key: str) -> str:
         """Where a person finds the object (a path or an s3:// URL)."""

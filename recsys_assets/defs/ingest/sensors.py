@@ -59,11 +59,7 @@ def new_inbox_files(
 def inbox_sensor(context: SensorEvaluationContext, storage: ObjectStore, settings: PipelineSettings):
     inbox = settings.input_location.rstrip("/")
     cursor = json.loads(context.cursor or "{}")
-    objects = [
-        o
-        for o in storage.list_objects(inbox)
-        if o.key.lower().endswith(INPUT_SUFFIXES) and not storage.written_here(o.key, inbox)
-    ]
+    objects = [o for o in storage.list_inputs(inbox) if o.key.lower().endswith(INPUT_SUFFIXES)]
     fresh, cursor = new_inbox_files(
         objects, cursor, settings.max_files_per_tick, time.time(), settings.inbox_settle_seconds
     )
