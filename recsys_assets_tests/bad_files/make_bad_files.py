@@ -13,28 +13,11 @@ import io
 import json
 from pathlib import Path
 
-from recsys_assets.catalog.reading import InputLimits
+from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputLimits
 
 LIMITS = InputLimits(max_file_bytes=20_000, max_item_chars=1_000, max_field_chars=4_000)
 
-HEADER = (
-    "product_id",
-    "product_name",
-    "category",
-    "discounted_price",
-    "actual_price",
-    "discount_percentage",
-    "rating",
-    "rating_count",
-    "about_product",
-    "user_id",
-    "user_name",
-    "review_id",
-    "review_title",
-    "review_content",
-    "img_link",
-    "product_link",
-)
+HEADER = REQUIRED_COLUMNS
 GOOD = {
     "product_id": "B0001",
     "product_name": "USB Cable",
