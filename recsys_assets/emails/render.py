@@ -41,6 +41,7 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    preheader: str = ""
 
 
 def header_text(value: str, limit: int | None = None) -> str:
@@ -145,13 +146,16 @@ class PackagedEmail:
     """A rendered email as the bytes of an .eml file.
 
     origin: 'template', 'model' (a language model wrote the copy) or 'fallback' (the model's copy
-    was rejected for `fallback_reason`); tokens are the model's usage for this email.
+    was rejected for `fallback_reason`); preheader and html are the rendered email's, for previews;
+    tokens are the model's usage for this email.
     """
 
     user_id: str
     subject: str
     eml: bytes
     origin: str = "template"
+    preheader: str = ""
+    html: str = ""
     fallback_reason: str = ""
     input_tokens: int = 0
     output_tokens: int = 0
