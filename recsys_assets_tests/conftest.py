@@ -2,6 +2,7 @@
 
 import json
 import os
+from datetime import datetime, timezone
 
 import boto3
 import pandas as pd
@@ -130,3 +131,7 @@ RECOMMENDATIONS_U1_U2 = pd.DataFrame(
     }
 )
 USERS_U1_U2 = pd.DataFrame({"user_id": ["U1", "U2"], "user_name": ["Asha", "Ravi"]})
+
+
+# The Date of the emails tests write (a timezone-aware datetime, as the emails asset passes).
+EMAIL_DATE = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)

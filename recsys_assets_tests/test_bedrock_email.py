@@ -18,7 +18,7 @@ from recsys_assets.emails.render import EmailCopy, email_items
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import GOOD, INJECTION, PRODUCTS, reply, stubbed_bedrock
+from .conftest import EMAIL_DATE, GOOD, INJECTION, PRODUCTS, reply, stubbed_bedrock
 
 RECOMMENDATIONS = pd.DataFrame(
     {
@@ -39,7 +39,7 @@ def write_with(*responses) -> tuple[list, list, Stubber]:
     writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0, throttle_attempts=3)
     writer._client, stubber = stubbed_bedrock(responses)
     with stubber:
-        batches = list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS))
+        batches = list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE))
     stubber.assert_no_pending_responses()
     return [e for batch, _ in batches for e in batch], [f for _, failed in batches for f in failed], stubber
 
@@ -111,7 +111,7 @@ def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check(cod
     writer._client, stubber = stubbed_bedrock([])
     stubber.add_client_error("converse", service_error_code=code, service_message=message, http_status_code=400)
     with stubber, pytest.raises(BedrockRefused, match=rf"refuses model us\.anthropic.*{code}.*RECSYS_BEDROCK_MODEL_ID"):
-        list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS))
+        list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE))
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_missing_credentials_or_region_stop_the_run_too(monkeypatch, tmp_path, e
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(BedrockRefused, match=message):
-        list(BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS))
+        list(BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE))
 
 
 def test_a_request_the_model_rejects_falls_back_for_that_email_only():
@@ -137,7 +137,7 @@ def test_a_request_the_model_rejects_falls_back_for_that_email_only():
         "converse", service_error_code="ValidationException", service_message="Input is too long", http_status_code=400
     )
     with stubber:
-        [sent] = [e for batch, _ in writer.write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch]
+        [sent] = [e for batch, _ in writer.write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE) for e in batch]
     assert sent.origin == "fallback" and "Input is too long" in sent.fallback_reason
 
 
@@ -148,7 +148,9 @@ def test_a_lost_connection_falls_back_for_that_email_and_says_why(monkeypatch):
     monkeypatch.setattr(BedrockEmailWriter, "_converse", unreachable)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     [sent] = [
-        e for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS) for e in batch
+        e
+        for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE)
+        for e in batch
     ]
     assert sent.origin == "fallback" and sent.fallback_reason.startswith(
         "Bedrock EndpointConnectionError: Could not connect"

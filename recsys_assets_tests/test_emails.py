@@ -1,20 +1,16 @@
 import email
 import hashlib
 import re
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.policy import default
-from email.utils import formataddr
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recsys_assets.emails.frame import DEFAULT_BRAND
 from recsys_assets.emails.recipients import customer_addresses, customer_keys
 from recsys_assets.emails.render import (
-    DEFAULT_SENDER,
     MAX_NAME_CHARS,
     MAX_SUBJECT_CHARS,
     RenderedEmail,
@@ -29,6 +25,8 @@ from recsys_assets.emails.render import (
     to_eml,
 )
 from recsys_assets.resources.email_writer import TemplateEmailWriter
+
+from .conftest import EMAIL_DATE
 
 # RFC 5322 dot-atom: atoms of atext joined by single dots
 DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -113,47 +111,14 @@ def test_html_escapes_every_value_and_text_keeps_it_readable():
 
 def test_eml_is_a_standard_multipart_message_and_deterministic():
     rendered, _ = render_emails(email_items(recommendations(), products()), users(), template_environment())
-    raw = to_eml(rendered[0], "u1@customers.example")
-    assert raw == to_eml(rendered[0], "u1@customers.example")
+    raw = to_eml(rendered[0], "u1@customers.example", DEFAULT_BRAND, EMAIL_DATE)
+    assert raw == to_eml(rendered[0], "u1@customers.example", DEFAULT_BRAND, EMAIL_DATE)
     message = email.message_from_bytes(raw, policy=default)
     assert message.get_content_type() == "multipart/alternative"
     assert message["To"].addresses[0].addr_spec == "u1@customers.example"
     assert message["Subject"] == rendered[0].subject
     assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered[0].text
     assert message.get_body(("html",)).get_content().replace("\r\n", "\n") == rendered[0].html
-
-
-def email_package_eml(email: RenderedEmail, recipient: str) -> bytes:
-    """The same message built by the email package (MIMEMultipart of two MIMEText parts)."""
-    name = header_text(email.user_name, MAX_NAME_CHARS)
-    subject = header_text(email.subject, MAX_SUBJECT_CHARS)
-    digest = hashlib.sha256(f"{recipient}\n{subject}\n{email.text}".encode()).hexdigest()[:24]
-    message = MIMEMultipart("alternative", boundary=f"=={digest}==")
-    message["From"] = DEFAULT_SENDER
-    message["To"] = formataddr((name, recipient), charset="utf-8")
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
-    message["Message-ID"] = f"<{digest}@shop.example>"
-    message.attach(MIMEText(email.text, "plain", "utf-8"))
-    message.attach(MIMEText(email.html, "html", "utf-8"))
-    return message.as_bytes()
-
-
-@pytest.mark.parametrize(
-    "name, subject, text",
-    [
-        ("Asha K", "3 picks for you, Asha", "Hello Asha\n" + "long line " * 40),
-        ("Rávi Kümar", "Für dich ausgewählt, Rávi: ein sehr langer Betreff, der gefaltet werden muss", "Héllo"),
-        ('Doe, "J" (x)', "An ASCII subject line long enough that the header has to be folded over two lines", ""),
-        ("N" * 90, "=?utf-8?q?looks_encoded?= but is not", "t\r\nu"),
-        ("Ann  Lee", "two  spaces", "😀 " * 50),
-        ("A\x0cB", "a\x0bb and \x1c\x1d\x1e", "control characters a model could write"),
-        ("", "", ""),
-    ],
-)
-def test_eml_bytes_are_what_the_email_package_writes(name, subject, text):
-    rendered = RenderedEmail("U" + "x" * 60, name, subject, text, f"<p>{text}</p>")
-    recipient = customer_addresses(pd.Series([rendered.user_id]), "customers.example").iloc[0]
-    assert to_eml(rendered, recipient) == email_package_eml(rendered, recipient)
 
 
 def test_one_users_rendering_failure_spares_the_others(tmp_path):
@@ -219,7 +184,7 @@ def packaged_for(user_id: str, user_name: str) -> email.message.EmailMessage:
     """The one email the template writer packages for `user_id` (recommended P1), parsed back."""
     recommendation = recommendations().iloc[[1]].assign(USER_ID=user_id)
     who = pd.DataFrame({"user_id": [user_id], "user_name": [user_name]})
-    [(batch, failures)] = TemplateEmailWriter(workers=1).write(recommendation, products(), who)
+    [(batch, failures)] = TemplateEmailWriter(workers=1).write(recommendation, products(), who, EMAIL_DATE)
     assert failures == [] and len(batch) == 1
     return email.message_from_bytes(batch[0].eml, policy=default)
 
@@ -227,7 +192,18 @@ def packaged_for(user_id: str, user_name: str) -> email.message.EmailMessage:
 def assert_addressed_only_to(message: email.message.EmailMessage, user_id: str) -> None:
     own = customer_addresses(pd.Series([user_id]), "customers.example").iloc[0]
     assert [a.addr_spec for a in message["To"].addresses] == [own]
-    assert message.keys() == ["Content-Type", "MIME-Version", "From", "To", "Subject", "Message-ID"]
+    assert message.keys() == [
+        "Content-Type",
+        "MIME-Version",
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "Precedence",
+    ]
 
 
 @pytest.mark.parametrize("user_id", ["victim@evil.com>", "x>, victim@evil.com", '"v"@evil.com', "José", "Abc"])
@@ -266,7 +242,7 @@ def test_whatever_the_id_and_name_the_email_goes_to_the_customers_own_address_on
 
 def test_a_long_unbroken_name_or_subject_makes_no_header_line_longer_than_smtp_takes():
     long = RenderedEmail("u1", "N" * 5_000, "S" * 3_000 + " é", "Hello", "<p>Hello</p>")
-    eml = to_eml(long, "u1@customers.example")
+    eml = to_eml(long, "u1@customers.example", DEFAULT_BRAND, EMAIL_DATE)
     head = eml.split(b"\n\n", 1)[0]
     assert max(len(line) for line in head.split(b"\n")) <= 998
     message = email.message_from_bytes(eml, policy=default)
@@ -283,9 +259,14 @@ def test_header_text_collapses_every_line_break_and_control_to_one_space():
 def test_the_message_id_is_stable_and_differs_between_customers_with_the_same_email():
     same = [RenderedEmail(user, "Asha", "Picks", "Hello", "<p>Hello</p>") for user in ("Abc", "abc")]
     addresses = customer_addresses(pd.Series([e.user_id for e in same]), "customers.example")
-    ids = [email.message_from_bytes(to_eml(e, a), policy=default)["Message-ID"] for e, a in zip(same, addresses)]
+    ids = [
+        email.message_from_bytes(to_eml(e, a, DEFAULT_BRAND, EMAIL_DATE), policy=default)["Message-ID"]
+        for e, a in zip(same, addresses)
+    ]
     assert ids[0] != ids[1] and ids[0].endswith("@shop.example>")
-    assert to_eml(same[0], addresses.iloc[0]) == to_eml(same[0], addresses.iloc[0])
+    assert to_eml(same[0], addresses.iloc[0], DEFAULT_BRAND, EMAIL_DATE) == to_eml(
+        same[0], addresses.iloc[0], DEFAULT_BRAND, EMAIL_DATE
+    )
 
 
 def test_a_recipient_domain_that_is_not_a_domain_name_is_refused():
@@ -299,7 +280,7 @@ def test_rendering_on_two_processes_gives_the_same_emails_as_one(monkeypatch):
 
     monkeypatch.setattr(email_writer, "PARALLEL_MIN_USERS", 0)
     monkeypatch.setattr(email_writer, "USERS_PER_CHUNK", 1)
-    one = list(TemplateEmailWriter(workers=1).write(recommendations(), products(), users()))
-    two = list(TemplateEmailWriter(workers=2).write(recommendations(), products(), users()))
+    one = list(TemplateEmailWriter(workers=1).write(recommendations(), products(), users(), EMAIL_DATE))
+    two = list(TemplateEmailWriter(workers=2).write(recommendations(), products(), users(), EMAIL_DATE))
     assert one == two
     assert [[e.user_id for e in batch] for batch, _ in two] == [["U1"], ["U2"]]

@@ -23,11 +23,12 @@ from hypothesis import strategies as st
 from recsys_assets.catalog.reading import LIST_COLUMNS, REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
 from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
 from recsys_assets.cli import main
-from recsys_assets.emails.render import DEFAULT_SENDER, EmailJob, compose_emails, email_filename
+from recsys_assets.emails.frame import DEFAULT_BRAND
+from recsys_assets.emails.render import EmailJob, compose_emails, email_filename
 from recsys_assets.sample.generator import generate_catalog
 from recsys_assets.schemas import TABLE_SCHEMAS
 
-from .conftest import PRODUCTS, interactions
+from .conftest import EMAIL_DATE, PRODUCTS, interactions
 
 RECIPIENT_DOMAIN = "customers.example"
 ONCE = ("From", "To", "Subject", "Message-ID")
@@ -418,7 +419,7 @@ def packaged(user_ids: list[str], user_name: str, product_name: str = "Steel Bot
     )
     users = pd.DataFrame({"user_id": user_ids, "user_name": user_name}, dtype="string")
     products = PRODUCTS.assign(product_name=[product_name, "Mug", "Other Thing"])
-    job = EmailJob(recommendations, products, users, None, DEFAULT_SENDER, RECIPIENT_DOMAIN)
+    job = EmailJob(recommendations, products, users, None, DEFAULT_BRAND, RECIPIENT_DOMAIN, EMAIL_DATE)
     emails, failures = compose_emails(job)
     assert not failures and [e.user_id for e in emails] == sorted(user_ids), failures
     return [e.eml for e in emails]

@@ -7,9 +7,10 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from email.header import Header
 from email.policy import compat32
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 import jinja2
@@ -18,10 +19,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, list_unsubscribe, unsubscribe_link
 from recsys_assets.emails.recipients import customer_addresses, customer_keys
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-DEFAULT_SENDER = "Recommendations <recommendations@shop.example>"
 SHORT_NAME_CHARS = 48
 # Header values are cut to these lengths, so no header line nears SMTP's 998-character limit (RFC 5322 2.1.1)
 MAX_NAME_CHARS = 64
@@ -34,7 +35,8 @@ DIGEST_USERS = 10_000
 
 @dataclass(frozen=True)
 class RenderedEmail:
-    """One customer's email: subject, plain-text part and HTML part."""
+    """One customer's email: subject, plain-text part and HTML part; `customer_key` is the user id's
+    `customer_keys` (render_emails fills it; empty means to_eml derives it)."""
 
     user_id: str
     user_name: str
@@ -42,6 +44,7 @@ class RenderedEmail:
     text: str
     html: str
     preheader: str = ""
+    customer_key: str = ""
 
 
 def header_text(value: str, limit: int | None = None) -> str:
@@ -178,8 +181,9 @@ class EmailJob:
     products: pd.DataFrame
     users: pd.DataFrame
     template_dir: Path | None
-    sender: str
+    brand: Brand
     recipient_domain: str
+    date: datetime
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,17 @@ def run_starts(values: np.ndarray) -> np.ndarray:
 
 
 def render_emails(
-    items: pd.DataFrame, users: pd.DataFrame, env: jinja2.Environment, copies: dict[str, EmailCopy] | None = None
+    items: pd.DataFrame,
+    users: pd.DataFrame,
+    env: jinja2.Environment,
+    copies: dict[str, EmailCopy] | None = None,
+    brand: Brand = DEFAULT_BRAND,
 ) -> tuple[list[RenderedEmail], list[EmailFailure]]:
     """Render one email per user of `items` (sorted by user, rank); one user's failure spares the others.
 
     A user in `copies` gets its subject, intro and item blurbs (escaped in HTML like every value). The name
-    (greeting, display name) and the subject are on one line (`header_text`).
+    (greeting, display name) and the subject are on one line (`header_text`). Every template sees the `brand` and
+    the customer's `unsubscribe_url`.
     """
     copies = copies or {}
     subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
@@ -209,21 +218,28 @@ def render_emails(
     records = items.to_dict(orient="records")
     user_ids = items["user_id"].to_numpy()
     starts = run_starts(user_ids)
+    keys = customer_keys(pd.Series(user_ids[starts], dtype="string")).tolist()
     emails, failures = [], []
-    for start, end in zip(starts, [*starts[1:], len(records)]):
+    for start, end, key in zip(starts, [*starts[1:], len(records)], keys):
         user_id = str(user_ids[start])
         user_name = header_text(str(names.get(user_id, "") or ""))
         copy = copies.get(user_id)
         blurbs = copy.blurbs if copy else {}
         user_items = [{**record, "blurb": blurbs.get(record.get("item_id"), "")} for record in records[start:end]]
-        context = {"greeting_name": user_name or "there", "items": user_items, "intro": copy.intro if copy else ""}
+        context = {
+            "greeting_name": user_name or "there",
+            "items": user_items,
+            "intro": copy.intro if copy else "",
+            "brand": brand,
+            "unsubscribe_url": unsubscribe_link(brand, key),
+        }
         try:
             subject = header_text(copy.subject if copy else subject_t.render(context))
             text, html = text_t.render(context), html_t.render(context, subject=subject)
         except (jinja2.TemplateError, ValueError, TypeError, KeyError) as error:
             failures.append(EmailFailure(user_id, f"{type(error).__name__}: {error}"))
             continue
-        emails.append(RenderedEmail(user_id, user_name, subject, text, html))
+        emails.append(RenderedEmail(user_id, user_name, subject, text, html, customer_key=key))
     return emails, failures
 
 
@@ -272,20 +288,30 @@ def email_filename(user_ids: pd.Series) -> pd.Series:
 _TEXT_PART_HEADERS = 'Content-Type: text/{}; charset="utf-8"\nMIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\n'
 
 
-def to_eml(email: RenderedEmail, recipient: str, sender: str = DEFAULT_SENDER) -> bytes:
-    """A multipart/alternative message to the address `recipient` (UTF-8, base64 parts), deterministic, byte for
-    byte what the email package writes for it (docs/emails.md, "Packaging"). Name and subject are put on one line and
-    cut to MAX_NAME_CHARS and MAX_SUBJECT_CHARS."""
+def to_eml(email: RenderedEmail, recipient: str, brand: Brand, date: datetime) -> bytes:
+    """A multipart/alternative message from `brand.sender` to the address `recipient` (UTF-8, base64 parts), dated
+    `date` (timezone-aware), with RFC 8058 one-click unsubscribe headers; deterministic, byte for byte what the email
+    package writes for it (docs/emails.md, "Packaging"). Name and subject are put on one line and cut to
+    MAX_NAME_CHARS and MAX_SUBJECT_CHARS."""
+    if date.utcoffset() is None:
+        raise ValueError(f"the Date {date} has no timezone")
     name, subject = header_text(email.user_name, MAX_NAME_CHARS), header_text(email.subject, MAX_SUBJECT_CHARS)
-    digest = hashlib.sha256(f"{recipient}\n{subject}\n{email.text}".encode()).hexdigest()[:24]
+    key = email.customer_key or customer_keys(pd.Series([email.user_id], dtype="string")).iloc[0]
+    dated = format_datetime(date.replace(microsecond=0))
+    digest = hashlib.sha256(f"{recipient}\n{subject}\n{dated}\n{email.text}\n{email.html}".encode()).hexdigest()[:24]
     boundary = f"=={digest}=="
     headers = (
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("MIME-Version", "1.0"),
-        ("From", sender),
+        ("From", formataddr(parseaddr(brand.sender), charset="utf-8")),
         ("To", formataddr((name, recipient), charset="utf-8")),
+        *((("Reply-To", formataddr(parseaddr(brand.reply_to), charset="utf-8")),) if brand.reply_to else ()),
         ("Subject", subject if subject.isascii() else Header(subject, "utf-8")),
-        ("Message-ID", f"<{digest}@{sender_domain(sender)}>"),
+        ("Date", dated),
+        ("Message-ID", f"<{digest}@{sender_domain(brand.sender)}>"),
+        ("List-Unsubscribe", list_unsubscribe(brand, key)),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("Precedence", "bulk"),
     )
     parts = "".join(
         f"--{boundary}\n{_TEXT_PART_HEADERS.format(subtype)}{base64.encodebytes(text.encode()).decode('ascii')}\n"
@@ -314,9 +340,12 @@ def _header_line(name: str, value: str | Header) -> bytes:
 def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailure]]:
     """Render and package the emails of one chunk of users."""
     items = email_items(job.recommendations, job.products)
-    rendered, failures = render_emails(items, job.users, template_environment(job.template_dir))
+    rendered, failures = render_emails(items, job.users, template_environment(job.template_dir), brand=job.brand)
     addresses = customer_addresses(pd.Series([e.user_id for e in rendered], dtype="string"), job.recipient_domain)
-    packaged = [PackagedEmail(e.user_id, e.subject, to_eml(e, a, job.sender)) for e, a in zip(rendered, addresses)]
+    packaged = [
+        PackagedEmail(e.user_id, e.subject, to_eml(e, a, job.brand, job.date), preheader=e.preheader, html=e.html)
+        for e, a in zip(rendered, addresses)
+    ]
     return packaged, failures
 
 

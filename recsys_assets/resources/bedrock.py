@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 from pydantic import Field, PrivateAttr
 
+from recsys_assets.emails.frame import Brand
 from recsys_assets.emails.model_copy import (
     SYSTEM_PROMPT,
     TASK,
@@ -27,6 +29,7 @@ from recsys_assets.emails.recipients import customer_addresses
 from recsys_assets.emails.render import (
     EmailCopy,
     PackagedEmail,
+    RenderedEmail,
     email_items,
     render_emails,
     template_environment,
@@ -94,7 +97,10 @@ class BedrockEmailWriter(EmailWriter):
             self._client = aws_client("bedrock-runtime", self.region or None, max_attempts=3)
         return self._client
 
-    def write(self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> Iterator[EmailBatch]:
+    def write(
+        self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, date: datetime
+    ) -> Iterator[EmailBatch]:
+        brand = self.framed_brand()
         items = email_items(recommendations, products)
         env = template_environment(Path(self.template_dir) if self.template_dir else None)
         names = users.set_index("user_id")["user_name"].fillna("")
@@ -118,11 +124,12 @@ class BedrockEmailWriter(EmailWriter):
                     )
                 )
                 copies = {user: reply.copy for user, reply in replies.items() if reply.copy}
-                rendered, failures = render_emails(part, users, env, copies)
+                rendered, failures = render_emails(part, users, env, copies, brand)
                 addresses = customer_addresses(
                     pd.Series([e.user_id for e in rendered], dtype="string"), self.recipient_domain
                 )
-                yield [self._package(e, a, replies[e.user_id]) for e, a in zip(rendered, addresses)], failures
+                packaged = [_package(e, a, brand, date, replies[e.user_id]) for e, a in zip(rendered, addresses)]
+                yield packaged, failures
 
     def copy_for(self, user_name: str, items: pd.DataFrame, catalog_ids: frozenset[str]) -> ModelReply:
         """Ask the model for one customer's copy and validate it; a refused model raises `BedrockRefused`."""
@@ -172,13 +179,17 @@ class BedrockEmailWriter(EmailWriter):
                     raise
                 time.sleep(delay)
 
-    def _package(self, email, recipient: str, reply: ModelReply) -> PackagedEmail:
-        return PackagedEmail(
-            email.user_id,
-            email.subject,
-            to_eml(email, recipient, self.sender),
-            origin="model" if reply.copy else "fallback",
-            fallback_reason=reply.problem,
-            input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens,
-        )
+
+def _package(email: RenderedEmail, recipient: str, brand: Brand, date: datetime, reply: ModelReply) -> PackagedEmail:
+    """The rendered email as an .eml, with where its copy came from and the model's usage."""
+    return PackagedEmail(
+        email.user_id,
+        email.subject,
+        to_eml(email, recipient, brand, date),
+        origin="model" if reply.copy else "fallback",
+        preheader=email.preheader,
+        html=email.html,
+        fallback_reason=reply.problem,
+        input_tokens=reply.input_tokens,
+        output_tokens=reply.output_tokens,
+    )

@@ -117,7 +117,7 @@ def emails(
     manifest, failures, sample = [reused], [], None
     origins, usage, fallback_reasons = Counter(), Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
-    for batch, failed in email_writer.write(todo, products, users):
+    for batch, failed in email_writer.write(todo, products, users, email_writer.date_for(context)):
         batch_keys = keys.loc[[e.user_id for e in batch]].tolist()
         for key, packaged in zip(batch_keys, batch):
             storage.write_bytes(key, packaged.eml)
