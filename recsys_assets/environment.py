@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
+from dagster import EnvVar
 from dagster_aws.s3 import S3Resource
 
+from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, brand_problems, parse_email_date
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_region
 from recsys_assets.resources.bedrock import BedrockEmailWriter
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
@@ -42,6 +44,20 @@ AWS_VARIABLES = {
     "comprehend_role_arn": "RECSYS_COMPREHEND_ROLE_ARN",
     "bedrock_model_id": "RECSYS_BEDROCK_MODEL_ID",
 }
+# Brand field -> variable; the secret is read by the email writer itself (EnvVar), so it never sits in the options
+BRAND_VARIABLES = {
+    "shop_name": "RECSYS_SHOP_NAME",
+    "sender": "RECSYS_SENDER",
+    "reply_to": "RECSYS_REPLY_TO",
+    "logo_url": "RECSYS_LOGO_URL",
+    "accent_colour": "RECSYS_ACCENT_COLOUR",
+    "postal_address": "RECSYS_POSTAL_ADDRESS",
+    "unsubscribe_url": "RECSYS_UNSUBSCRIBE_URL",
+    "unsubscribe_mailto": "RECSYS_UNSUBSCRIBE_MAILTO",
+    "currency": "RECSYS_CURRENCY",
+    "locale": "RECSYS_LOCALE",
+}
+SECRET_VARIABLE = "RECSYS_UNSUBSCRIBE_SECRET"  # nosec B105: the variable's name, not its value
 
 
 class SettingsError(ValueError):
@@ -69,6 +85,9 @@ class RunOptions:
     personalize_role_arn: str = ""
     comprehend_role_arn: str = ""
     bedrock_model_id: str = ""
+    # the emails' frame (see BRAND_VARIABLES; its secret stays the demo's here) and their pinned Date, if any
+    brand: Brand = DEFAULT_BRAND
+    email_date: str = ""
 
     def __post_init__(self) -> None:
         for role, (variable, local, aws) in ROLES.items():
@@ -83,6 +102,21 @@ class RunOptions:
                 f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: "
                 "expected 0 or more"
             )
+        problems = brand_problems(self.brand)
+        if problems:
+            raise SettingsError(
+                "; ".join(
+                    f"{BRAND_VARIABLES[name]}={getattr(self.brand, name)!r} {problem}"
+                    if name in BRAND_VARIABLES
+                    else f"{SECRET_VARIABLE} {problem}"
+                    for name, problem in problems.items()
+                )
+            )
+        if self.email_date:
+            try:
+                parse_email_date(self.email_date)
+            except ValueError as error:
+                raise SettingsError(f"RECSYS_EMAIL_DATE: {error}") from None
 
     @classmethod
     def from_environment(cls) -> RunOptions:
@@ -100,6 +134,10 @@ class RunOptions:
             sentiment_workers=_whole_number(env, "RECSYS_SENTIMENT_WORKERS", defaults["sentiment_workers"]),
             **roles,
             **{name: env.get(variable, defaults[name]) for name, variable in AWS_VARIABLES.items()},
+            brand=replace(
+                DEFAULT_BRAND, **{name: env[variable] for name, variable in BRAND_VARIABLES.items() if variable in env}
+            ),
+            email_date=env.get("RECSYS_EMAIL_DATE", ""),
         )
 
     def aws_roles(self) -> list[str]:
@@ -167,6 +205,16 @@ def _recommender(options: RunOptions, storage):
 
 
 def _email_writer(options: RunOptions):
+    """The writer in the options' brand; the unsubscribe secret is EnvVar(RECSYS_UNSUBSCRIBE_SECRET) when that is set
+    (checked here, as the writer resolves it only in a run), else the demo's."""
+    frame = {name: getattr(options.brand, name) for name in BRAND_VARIABLES} | {"email_date": options.email_date}
+    secret = os.environ.get(SECRET_VARIABLE)
+    if secret is not None:
+        problem = brand_problems(replace(options.brand, unsubscribe_secret=secret)).get("unsubscribe_secret")
+        if problem:
+            raise SettingsError(f"{SECRET_VARIABLE} {problem}")
+        frame["unsubscribe_secret"] = EnvVar(SECRET_VARIABLE)
     if options.email == "template":
-        return TemplateEmailWriter()
-    return BedrockEmailWriter(model_id=options.bedrock_model_id) if options.bedrock_model_id else BedrockEmailWriter()
+        return TemplateEmailWriter(**frame)
+    model = {"model_id": options.bedrock_model_id} if options.bedrock_model_id else {}
+    return BedrockEmailWriter(**frame, **model)
