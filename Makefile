@@ -8,7 +8,7 @@ INPUT ?= data/inbox
 
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: setup run test lint format dev sample bench clean
+.PHONY: setup run test lint format dev sample bench screenshots clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,12 @@ sample: $(STAMP)  ## regenerate the bundled sample
 
 bench: $(STAMP)  ## time each asset on 10k, 100k and 1M generated reviews
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_pipeline.py
+
+screenshots: $(STAMP)  ## the bundled sample's email in headless Chromium at 375 and 700 px: docs/email-375.png, docs/email-700.png
+	rm -rf .screenshots
+	$(BIN)/python -m pytest -q -p no:cacheprovider recsys_assets_tests/test_email_browser.py --basetemp=.screenshots
+	find .screenshots -name 'email-*.png' -exec cp {} docs/ \;
+	rm -rf .screenshots
 
 clean:
 	rm -rf $(HOME_DIR) $(VENV)
