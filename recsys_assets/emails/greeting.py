@@ -9,8 +9,6 @@ import pandas as pd
 
 GENERIC_GREETING = "Hi there,"
 MAX_FIRST_NAME_CHARS = 24
-# Why a name is not greeted by its first word (the `kind` of `first_names`); "person" is greeted.
-KINDS = ("person", "blank", "placeholder", "company", "initials", "handle", "unreadable")
 
 # Whole names a shop or a marketplace writes for a customer it does not know.
 _PLACEHOLDER = (
@@ -45,7 +43,8 @@ _KEPT_CASE = r"(?:[A-Z][a-z]+)+|(?:[A-Z]['’][A-Z][a-z]+)|(?:[A-Z][a-z]+-[A-Z][
 
 
 def first_names(names: pd.Series) -> pd.DataFrame:
-    """Per name (same index): `first_name` to greet ('' when there is none) and its `kind` (one of KINDS).
+    """Per name (same index): `first_name` to greet ('' when there is none) and its `kind`: 'person' (greeted),
+    'placeholder', 'company', 'handle', 'initials', 'unreadable' or 'blank'.
 
     Each distinct name is classified once."""
     distinct = pd.Series(names.astype("string").fillna("").unique(), dtype="string")
