@@ -81,6 +81,7 @@ PRODUCTS = pd.DataFrame(
 )
 GOOD = {
     "subject": "Asha, two picks for your kitchen",
+    "preheader": "A steel bottle at 45% off and a sturdy everyday mug, picked for you",
     "intro": "We think these suit you.",
     "items": [
         {"item_id": "P1", "blurb": "Keeps water cold, now 45% off at ₹1,099."},

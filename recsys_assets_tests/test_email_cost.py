@@ -1,7 +1,7 @@
 import pandas as pd
 
 from recsys_assets.emails import render
-from recsys_assets.emails.render import email_digests, email_items, format_rupees, input_digests
+from recsys_assets.emails.render import email_digests, email_items, format_price, input_digests
 
 
 def segment() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -60,10 +60,10 @@ def test_display_texts_are_made_once_per_product_not_per_row(monkeypatch):
     recommendations, products, _ = segment()
     formatted = []
 
-    def recording(amounts: pd.Series) -> pd.Series:
+    def recording(amounts: pd.Series, currency: str, locale: str) -> pd.Series:
         formatted.append(len(amounts))
-        return format_rupees(amounts)
+        return format_price(amounts, currency, locale)
 
-    monkeypatch.setattr(render, "format_rupees", recording)
+    monkeypatch.setattr(render, "format_price", recording)
     email_items(pd.concat([recommendations] * 50, ignore_index=True), products)
     assert formatted == [2, 2]  # the 2 recommended products' prices and list prices, for 250 rows

@@ -16,7 +16,7 @@ from recsys_assets.emails.render import (
     RenderedEmail,
     email_filename,
     email_items,
-    format_rupees,
+    format_price,
     header_text,
     render_emails,
     safe_url,
@@ -85,14 +85,16 @@ def test_long_names_are_cut_on_a_word_boundary():
     assert shorten(pd.Series([name, "Short"]), limit=30).tolist() == ["Ambrane Unbreakable 60W Fast…", "Short"]
 
 
-def test_rupees_use_indian_digit_grouping_like_the_catalog():
-    assert format_rupees(pd.Series([1099.0, 139900.0, 99.5, 12345678.0, None])).tolist() == [
-        "₹1,099",
-        "₹1,39,900",
-        "₹99.50",
-        "₹1,23,45,678",
-        "",
-    ]
+@pytest.mark.parametrize(
+    "currency, locale, texts",
+    [
+        ("INR", "en_IN", ["₹1,099", "₹1,39,900", "₹99.50", "₹1,23,45,678", ""]),
+        ("EUR", "de_DE", ["1.099\xa0€", "139.900\xa0€", "99,50\xa0€", "12.345.678\xa0€", ""]),
+        ("USD", "en_US", ["$1,099", "$139,900", "$99.50", "$12,345,678", ""]),
+    ],
+)
+def test_prices_are_written_in_the_catalogs_currency_and_locale(currency, locale, texts):
+    assert format_price(pd.Series([1099.0, 139900.0, 99.5, 12345678.0, None]), currency, locale).tolist() == texts
 
 
 def test_html_escapes_every_value_and_text_keeps_it_readable():
@@ -100,12 +102,12 @@ def test_html_escapes_every_value_and_text_keeps_it_readable():
     assert failures == []
     first = rendered[0]
     assert "<script>" not in first.html and "&lt;script&gt;alert(1)&lt;/script&gt; Mug" in first.html
-    assert "Asha &lt;b&gt;K&lt;/b&gt;" in first.html
+    assert "<b>" not in first.html and "Hi there," in first.html  # a name with markup is not greeted
     assert "javascript:" not in first.html
-    assert '<a href="https://shop.example/dp/P1">' in first.html
-    assert "1. Steel Water Bottle 1L" in first.text and "<script>alert(1)</script> Mug" in first.text
-    assert first.subject == "Asha <b>K</b>, 2 picks for you, starting with Steel Water Bottle 1L"
-    assert rendered[1].text.startswith("Hello there,")
+    assert '<a href="https://shop.example/dp/P1" ' in first.html
+    assert "- Steel Water Bottle 1L" in first.text and "- <script>alert(1)</script> Mug" in first.text
+    assert first.subject == "Picked for you: Steel Water Bottle 1L and 1 more"
+    assert rendered[1].text.splitlines()[2] == "Hi there,"
     assert "onerror" not in rendered[1].html
 
 
@@ -228,8 +230,9 @@ def test_a_line_break_or_control_in_a_name_makes_no_header_and_no_greeting_line(
     message = packaged_for("u1", name)
     assert_addressed_only_to(message, "u1")
     assert message["To"].addresses[0].display_name == header_text(name) and "Bcc" not in message
-    assert message["Subject"].startswith(header_text(name) + ", 1 picks")
-    assert message.get_body(("plain",)).get_content().splitlines()[0] == f"Hello {header_text(name)},"
+    assert message["Subject"] == "Eve, picked for you: Steel Water Bottle 1L"
+    lines = message.get_body(("plain",)).get_content().splitlines()
+    assert lines[2] == "Hi Eve," and not any(line.startswith(("Bcc", "Injected")) for line in lines)
 
 
 @settings(max_examples=25, deadline=None)

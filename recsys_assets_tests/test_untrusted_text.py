@@ -14,7 +14,8 @@ from cfnlint.decode import cfn_yaml
 from dagster import DagsterInstance
 
 from recsys_assets.cli import run as runner
-from recsys_assets.emails.recipients import customer_addresses
+from recsys_assets.emails.frame import Brand, unsubscribe_link
+from recsys_assets.emails.recipients import customer_addresses, customer_keys
 from recsys_assets.emails.render import email_filename, email_items, render_emails, template_environment
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, neutralize_formulas
@@ -73,10 +74,12 @@ def test_emails_link_only_to_the_products_own_http_url_and_image():
     [rendered], _ = render_emails(email_items(recommendations, products), users, template_environment())
     assert (
         "<script" not in rendered.html and rendered.html.count("&lt;script&gt;") == 5
-    )  # title (name, product), greeting, product, reason
+    )  # title (product), preheader, image alt, product, reason; the name is not greeted
+    assert "Hi there," in rendered.html
     assert re.findall(r'(?:href|src)="([^"]*)"', rendered.html) == [
         "https://img.example/1.jpg",
         "https://shop.example/P1",
+        unsubscribe_link(Brand(), customer_keys(pd.Series(["U1"])).iloc[0]).replace("&", "&amp;"),
     ]
     assert "url(" not in rendered.html and "@import" not in rendered.html
 

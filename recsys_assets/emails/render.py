@@ -18,9 +18,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from babel import Locale
+from babel.numbers import format_currency, parse_pattern
 
 from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, list_unsubscribe, unsubscribe_link
+from recsys_assets.emails.greeting import first_names, greetings
 from recsys_assets.emails.recipients import customer_addresses, customer_keys
+from recsys_assets.emails.subject import preheader_line, subject_line
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 SHORT_NAME_CHARS = 48
@@ -29,6 +33,7 @@ MAX_NAME_CHARS = 64
 MAX_SUBJECT_CHARS = 200
 # Whitespace (in Python's re it includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
 _BREAKS_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+# The bundled demo's brand (frozen, so one instance serves as every default).
 # Users whose email inputs are hashed together in `email_digests`.
 DIGEST_USERS = 10_000
 
@@ -84,26 +89,30 @@ def safe_url(urls: pd.Series) -> pd.Series:
     return urls.where(ok.fillna(False), "")
 
 
-def format_rupees(amounts: pd.Series) -> pd.Series:
-    """1099.0 -> '₹1,099', 139900.0 -> '₹1,39,900' (Indian grouping, as the catalog writes prices)."""
-    whole = np.floor(amounts.round(2))
-    digits = (
-        whole.fillna(0).astype("int64").astype("string").str.replace(r"(\d)(?=(?:\d{2})*\d{3}$)", r"\1,", regex=True)
-    )
-    paise = (amounts - whole).abs().round(2)
-    cents = (paise * 100).round().fillna(0).astype("int64").astype("string").str.zfill(2)
-    text = "₹" + digits + ("." + cents).where(paise > 0, "")
-    return text.where(amounts.notna(), "")
+def format_price(amounts: pd.Series, currency: str = "INR", locale: str = "en_IN") -> pd.Series:
+    """Amounts in `currency` as `locale` writes them (Babel): '₹1,39,900' and '₹99.50' for INR/en_IN, '1.099 €' for
+    EUR/de_DE (whole amounts without decimals); '' where missing. Each distinct amount is formatted once."""
+    rounded = amounts.round(2)
+    place = Locale.parse(locale)
+    whole = parse_pattern(place.currency_formats["standard"].pattern)
+    whole.frac_prec = (0, 0)
+    texts = {
+        amount: whole.apply(amount, place, currency=currency, currency_digits=False)
+        if float(amount).is_integer()
+        else format_currency(amount, currency, locale=place)
+        for amount in rounded.dropna().unique()
+    }
+    return rounded.map(texts).fillna("").astype(object)
 
 
-def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """One display row per recommendation: name, prices, discount, rating, links and a readable reason (each text
-    made once per recommended product and per reason, not per row)."""
+def email_items(recommendations: pd.DataFrame, products: pd.DataFrame, brand: Brand = DEFAULT_BRAND) -> pd.DataFrame:
+    """One display row per recommendation: name, prices (in the brand's currency and locale), discount, rating, links
+    and a readable reason (each text made once per recommended product and per reason, not per row)."""
     reason_keys = ["REASON_ITEM_ID", "REASON_CATEGORY", "SOURCE"]
     reasons = recommendations[reason_keys].drop_duplicates()
     reasons = reasons.assign(reason=_reasons(reasons, products.set_index("product_id")["product_name"]))
     items = recommendations.merge(
-        _product_display(recommendations["ITEM_ID"].unique(), products), on="ITEM_ID", how="left"
+        _product_display(recommendations["ITEM_ID"].unique(), products, brand), on="ITEM_ID", how="left"
     )
     items = items.merge(reasons, on=reason_keys, how="left")
     display = ["name", "short_name", "price", "list_price", "discount", "rating", "reason", "link", "image"]
@@ -113,7 +122,7 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
     ).sort_values(["user_id", "rank"], kind="stable")
 
 
-def _product_display(item_ids: np.ndarray, products: pd.DataFrame) -> pd.DataFrame:
+def _product_display(item_ids: np.ndarray, products: pd.DataFrame, brand: Brand) -> pd.DataFrame:
     """ITEM_ID and the display texts of each product (its id for a name when unknown)."""
     items = pd.DataFrame({"ITEM_ID": pd.Series(item_ids, dtype=products["product_id"].dtype)})
     items = items.merge(products, left_on="ITEM_ID", right_on="product_id", how="left")
@@ -123,8 +132,8 @@ def _product_display(item_ids: np.ndarray, products: pd.DataFrame) -> pd.DataFra
             "ITEM_ID": items["ITEM_ID"],
             "name": items["product_name"].fillna(items["ITEM_ID"]),
             "short_name": shorten(items["product_name"].fillna(items["ITEM_ID"])),
-            "price": format_rupees(items["discounted_price"]),
-            "list_price": format_rupees(items["actual_price"]),
+            "price": format_price(items["discounted_price"], brand.currency, brand.locale),
+            "list_price": format_price(items["actual_price"], brand.currency, brand.locale),
             "discount": discount.map("{:.0f}%".format).where(discount > 0, ""),
             "rating": items["rating"].map("{:.1f}".format).where(items["rating"].notna(), ""),
             "link": safe_url(items["product_link"]),
@@ -166,11 +175,12 @@ class PackagedEmail:
 
 @dataclass(frozen=True)
 class EmailCopy:
-    """Text a language model wrote for one email: subject, an intro and a blurb per item id."""
+    """Text a language model wrote for one email: subject, an intro, a blurb per item id and the preview text."""
 
     subject: str
     intro: str
     blurbs: dict[str, str]
+    preheader: str
 
 
 @dataclass(frozen=True)
@@ -208,39 +218,59 @@ def render_emails(
 ) -> tuple[list[RenderedEmail], list[EmailFailure]]:
     """Render one email per user of `items` (sorted by user, rank); one user's failure spares the others.
 
-    A user in `copies` gets its subject, intro and item blurbs (escaped in HTML like every value). The name
-    (greeting, display name) and the subject are on one line (`header_text`). Every template sees the `brand` and
-    the customer's `unsubscribe_url`.
+    The context is the contract of docs/emails.md ("Templates"): greeting, subject, preheader, intro, groups, items,
+    brand and unsubscribe_url. A user in `copies` gets its subject, preheader, intro and item blurbs (escaped in HTML
+    like every value). The display name and the subject are on one line (`header_text`).
     """
     copies = copies or {}
     subject_t, text_t, html_t = (env.get_template(n) for n in ("subject.txt.j2", "email.txt.j2", "email.html.j2"))
-    names = users.set_index("user_id")["user_name"].fillna("")
+    names = users.drop_duplicates("user_id").set_index("user_id")["user_name"].fillna("")
     records = items.to_dict(orient="records")
     user_ids = items["user_id"].to_numpy()
     starts = run_starts(user_ids)
-    keys = customer_keys(pd.Series(user_ids[starts], dtype="string")).tolist()
+    per_user = pd.Series(user_ids[starts], dtype="string")
+    firsts = first_names(names.reindex(per_user).fillna(""))["first_name"]
+    openings, keys = greetings(firsts).tolist(), customer_keys(per_user).tolist()
     emails, failures = [], []
-    for start, end, key in zip(starts, [*starts[1:], len(records)], keys):
+    for start, end, first, opening, key in zip(starts, [*starts[1:], len(records)], firsts, openings, keys):
         user_id = str(user_ids[start])
-        user_name = header_text(str(names.get(user_id, "") or ""))
-        copy = copies.get(user_id)
-        blurbs = copy.blurbs if copy else {}
+        written = copies.get(user_id)
+        blurbs = written.blurbs if written else {}
         user_items = [{**record, "blurb": blurbs.get(record.get("item_id"), "")} for record in records[start:end]]
+        groups = reason_groups(user_items)
+        product_names = [str(item["name"]) for item in user_items]
         context = {
-            "greeting_name": user_name or "there",
+            "greeting": opening,
+            "subject": subject_line(first, product_names),
+            "preheader": written.preheader
+            if written
+            else preheader_line(groups[0]["reason"], product_names, brand.shop_name),
+            "intro": written.intro if written else "",
+            "groups": groups,
             "items": user_items,
-            "intro": copy.intro if copy else "",
             "brand": brand,
             "unsubscribe_url": unsubscribe_link(brand, key),
         }
         try:
-            subject = header_text(copy.subject if copy else subject_t.render(context))
-            text, html = text_t.render(context), html_t.render(context, subject=subject)
-        except (jinja2.TemplateError, ValueError, TypeError, KeyError) as error:
+            subject = header_text(written.subject if written else subject_t.render(context))
+            context.update(subject=subject, preheader=header_text(context["preheader"]))
+            text, html = text_t.render(context), html_t.render(context)
+        except (jinja2.TemplateError, ValueError, TypeError, KeyError, IndexError) as error:
             failures.append(EmailFailure(user_id, f"{type(error).__name__}: {error}"))
             continue
-        emails.append(RenderedEmail(user_id, user_name, subject, text, html, customer_key=key))
+        user_name = header_text(str(names.get(user_id, "") or ""))
+        emails.append(
+            RenderedEmail(user_id, user_name, subject, text, html, preheader=context["preheader"], customer_key=key)
+        )
     return emails, failures
+
+
+def reason_groups(user_items: list[dict]) -> list[dict]:
+    """One customer's items grouped by reason, each reason once, in rank order of each group's first item."""
+    groups: dict[str, list[dict]] = {}
+    for item in user_items:
+        groups.setdefault(str(item["reason"]), []).append(item)
+    return [{"reason": reason, "items": grouped} for reason, grouped in groups.items()]
 
 
 def template_version(directory: Path | None = None) -> str:
@@ -339,7 +369,7 @@ def _header_line(name: str, value: str | Header) -> bytes:
 
 def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailure]]:
     """Render and package the emails of one chunk of users."""
-    items = email_items(job.recommendations, job.products)
+    items = email_items(job.recommendations, job.products, job.brand)
     rendered, failures = render_emails(items, job.users, template_environment(job.template_dir), brand=job.brand)
     addresses = customer_addresses(pd.Series([e.user_id for e in rendered], dtype="string"), job.recipient_domain)
     packaged = [

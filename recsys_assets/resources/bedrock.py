@@ -101,7 +101,7 @@ class BedrockEmailWriter(EmailWriter):
         self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, date: datetime
     ) -> Iterator[EmailBatch]:
         brand = self.framed_brand()
-        items = email_items(recommendations, products)
+        items = email_items(recommendations, products, brand)
         env = template_environment(Path(self.template_dir) if self.template_dir else None)
         names = users.set_index("user_id")["user_name"].fillna("")
         catalog_ids = frozenset(products["product_id"].astype(str))
