@@ -33,7 +33,6 @@ MAX_NAME_CHARS = 64
 MAX_SUBJECT_CHARS = 200
 # Whitespace (in Python's re it includes every line break: \r \n \v \f \x1c-\x1e \x85 \u2028 \u2029) and C0/C1 controls
 _BREAKS_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
-# The bundled demo's brand (frozen, so one instance serves as every default).
 # Users whose email inputs are hashed together in `email_digests`.
 DIGEST_USERS = 10_000
 
