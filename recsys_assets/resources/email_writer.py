@@ -10,6 +10,7 @@ import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from recsys_assets.emails.frame import Brand
 from recsys_assets.emails.render import (
     DEFAULT_SENDER,
     EmailFailure,
@@ -33,6 +34,10 @@ class EmailWriter(ConfigurableResource, ABC):
     sender: str = Field(default=DEFAULT_SENDER, description="From header.")
     recipient_domain: str = Field(default="customers.example", description="Recipients are <customer key>@domain.")
     template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
+
+    def brand(self) -> Brand:
+        """The brand the emails are framed in (a stand-in with the sender only, until the brand settings land)."""
+        return Brand(sender=self.sender)
 
     def version(self) -> str:
         """What decides an email besides its data: the templates, the sender and the recipients' domain (and, for a
