@@ -238,10 +238,10 @@ def emails(
 
 def gallery_cards(read: dict[str, ReadEmail], preheaders: dict[str, str], users: pd.DataFrame) -> list[GalleryCard]:
     """A gallery card per email: the customer's id and name, the subject, the preview text and the HTML part."""
-    names = users.set_index("user_id")["user_name"].fillna("")
+    names = users.drop_duplicates("user_id").set_index("user_id")["user_name"].reindex(list(read)).fillna("")
     return [
-        GalleryCard(user_id, str(names.get(user_id, "")), email.subject, preheaders.get(user_id) or "", email.html)
-        for user_id, email in read.items()
+        GalleryCard(user_id, str(name), email.subject, preheaders.get(user_id) or "", email.html)
+        for (user_id, email), name in zip(read.items(), names)
     ]
 
 
