@@ -3,11 +3,11 @@ what a sender needs (the sendability audit's problems, emails/audit.py), as a ma
 
     python benchmarks/bench_emails.py --home amazon=/tmp/home                 # a home a run already wrote
     python benchmarks/bench_emails.py --input sample=data/inbox/sample.csv    # `recsys run` into a temporary home
-    ... [--families other_home/assets/variant_families.parquet] [--write "label"]
+    ... [--families amazon=other_home/assets/variant_families.parquet] [--write "label"]
 
 Each --input is run with /usr/bin/time -v (wall time and peak memory in the table). Emails with two listings of one
 variant family are counted on the home's served recommendations (the items the emails show), with the home's
-`variant_families` table (product_id, family_id) or the one given with --families; without one it is n/a.
+`variant_families` table (product_id, family_id) or the one given for it with --families; without one it is n/a.
 """
 
 from __future__ import annotations
@@ -120,18 +120,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", action="append", default=[], metavar="NAME=PATH", help="a home a run wrote")
     parser.add_argument("--input", action="append", default=[], metavar="NAME=FILE", help="run recsys on FILE")
-    parser.add_argument("--families", type=Path, help="a variant_families parquet to count with (every home)")
+    parser.add_argument(
+        "--families", action="append", default=[], metavar="NAME=PATH", help="the variant_families parquet for NAME"
+    )
     parser.add_argument("--postal-address", default=Brand().postal_address, help="the brand's postal address")
     parser.add_argument("--write", metavar="LABEL", help="write the table to RESULTS.md as section 'emails LABEL'")
     args = parser.parse_args()
+    families = {name: Path(path) for name, path in (item.split("=", 1) for item in args.families)}
     columns = {}
     with tempfile.TemporaryDirectory(prefix="bench_emails_") as scratch:
         for name, path in (item.split("=", 1) for item in args.home):
-            columns[name] = measure(Path(path), args.families, args.postal_address)
+            columns[name] = measure(Path(path), families.get(name), args.postal_address)
         for name, path in (item.split("=", 1) for item in args.input):
             home = Path(scratch) / name
             timing = run_recsys(path, home)
-            columns[name] = measure(home, args.families, args.postal_address) | timing
+            columns[name] = measure(home, families.get(name), args.postal_address) | timing
     rows = list(dict.fromkeys(row for figures in columns.values() for row in figures))
     table = ["| | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     table += [f"| {row} | " + " | ".join(figures.get(row, "") for figures in columns.values()) + " |" for row in rows]
