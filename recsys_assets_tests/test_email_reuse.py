@@ -145,7 +145,7 @@ def test_ids_that_mapped_to_one_file_get_one_file_each(tmp_path):
     recommendations = pd.concat([RECOMMENDATIONS.iloc[:2].assign(USER_ID=user) for user in ids], ignore_index=True)
     users = pd.DataFrame({"user_id": ids, "user_name": ["A", "B", "C", "D", "E", "F"]})
     result = materialize(LocalObjectStore(root=str(tmp_path)), recommendations, users=users)
-    files = sorted((tmp_path / "emails" / "general").iterdir())
+    files = sorted((tmp_path / "emails" / "general").glob("*.eml"))
     assert result.metadata["emails_written"] == len(files) == 6 and result.metadata["emails_failed"] == 0
     assert len({p.name.lower() for p in files}) == 6 and max(len(p.name) for p in files) <= 68
     recipients = {message_from_bytes(p.read_bytes(), policy=default)["To"].addresses[0].addr_spec for p in files}

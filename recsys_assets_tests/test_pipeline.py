@@ -51,7 +51,9 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS + PUBLISHED)
-    assert len(graph.asset_check_keys) == len(ASSETS) - 1  # every table but the model
+    checks = {key.to_user_string() for key in graph.asset_check_keys}
+    tables = [name for name in ASSETS if name != "recommender_model"]  # every table but the model
+    assert checks == {f"{name}:matches_schema" for name in tables} | {"emails:emails_are_sendable"}
     jobs = {"ingest_file_job", "catalog_job", "segment_job", "export_job", "cleanup_aws"}
     assert {j.name for j in defs.jobs} == jobs
     assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}

@@ -12,7 +12,7 @@ from dagster import DagsterInstance
 
 from recsys_assets.definitions import build_definitions
 from recsys_assets.defs.ingest.sensors import INPUT_SUFFIXES
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
+from recsys_assets.defs.marketing.assets import CHECK_SUMMARY, GALLERY_FILE, SEGMENT_NAMES
 from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.defs.serving.summary import SUMMARY_FILE
 from recsys_assets.environment import RunOptions, build_resources
@@ -122,7 +122,11 @@ def _failure_message(result) -> str:
                 error = error.cause
             return f"{event.step_key} failed: {ERROR_CLASS_PREFIX.sub('', error.message.strip())}"
         if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
-            return f"check {event.event_specific_data.asset_check_key.to_user_string()} failed"
+            evaluation = event.event_specific_data
+            summary = evaluation.metadata.get(CHECK_SUMMARY)
+            return f"check {evaluation.asset_check_key.to_user_string()} failed" + (
+                f": {summary.value}" if summary else ""
+            )
     return "the run failed"
 
 
@@ -142,6 +146,9 @@ def format_summary(summary: dict) -> str:
         lines.append(f"    {metric:<44}" + "".join(f"{_number(values[metric]):>19}" for values in metrics.values()))
     lines.append("  outputs:")
     lines += [f"    {name:<20} {path}" for name, path in summary["outputs"].items()]
+    lines.append("  campaign previews (open one in a browser, search by customer, open a card to see the email;")
+    lines.append("  the .eml files next to it open in any mail client):")
+    lines += [f"    {name:<20} {summary['outputs']['emails']}/{name}/{GALLERY_FILE}" for name in summary["segments"]]
     return "\n".join(lines)
 
 

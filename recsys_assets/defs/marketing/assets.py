@@ -3,16 +3,27 @@
 import hashlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from email import message_from_bytes
 from io import BytesIO
+from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AutomationCondition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import MARKETING
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
+from recsys_assets.emails.audit import ReadEmail, email_problems, problem_counts, read_eml
+from recsys_assets.emails.gallery import GalleryCard, gallery_page, markdown_line, sample_emails
 from recsys_assets.emails.render import email_digests, email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
@@ -22,6 +33,13 @@ from recsys_assets.segmentation import assign_segments
 SEGMENT_NAMES = "segment_names"
 # Stored emails read back at once to check their bytes (a GET each on S3).
 READ_THREADS = 16
+GALLERY_FILE = "index.html"
+SENDABLE = "emails_are_sendable"
+# Emails shown in full in the asset's metadata, and emails named in a failed sendability check.
+SAMPLE_EMAILS = 2
+PROBLEM_EXAMPLES = 5
+# A failed check's one-line account, which `recsys run` prints.
+CHECK_SUMMARY = "summary"
 
 
 @asset(
@@ -49,21 +67,26 @@ def email_folder(segment: str) -> str:
     return f"emails/{segment}/"
 
 
+def gallery_key(segment: str) -> str:
+    """Where a segment's campaign preview is written, next to its .eml files (`emails.gallery`)."""
+    return email_folder(segment) + GALLERY_FILE
+
+
 def inputs_manifest(segment: str) -> str:
-    """Where a segment's email manifest is kept: user_id, digest of the email's inputs, subject, key, sha256 of
-    the email's bytes."""
+    """Where a segment's email manifest is kept: user_id, digest of the email's inputs, subject, preheader, key,
+    sha256 of the email's bytes."""
     return f"email_inputs/{segment}.parquet"
 
 
-MANIFEST_COLUMNS = ["user_id", "digest", "subject", "key", "sha256"]
+MANIFEST_COLUMNS = ["user_id", "digest", "subject", "preheader", "key", "sha256"]
 
 
 def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> pd.DataFrame:
-    """The stored emails (MANIFEST_COLUMNS) whose inputs hash equals the user's current one and whose file still
-    holds the bytes the manifest recorded (only those files are read). No manifest (first run) or an unreadable
-    one: nothing is reused.
+    """The stored emails (MANIFEST_COLUMNS, and the file's bytes as `eml`) whose inputs hash equals the user's
+    current one and whose file still holds the bytes the manifest recorded (only those files are read). No
+    manifest (first run) or an unreadable one: nothing is reused.
     """
-    empty = pd.DataFrame(columns=MANIFEST_COLUMNS, dtype="string")
+    empty = pd.DataFrame(columns=MANIFEST_COLUMNS, dtype="string").assign(eml=pd.Series(dtype=object))
     if not storage.exists(inputs_manifest(segment)):
         return empty
     try:
@@ -74,9 +97,14 @@ def unchanged_emails(storage: ObjectStore, segment: str, digests: pd.Series) -> 
     current = pd.DataFrame({"user_id": digests.index, "digest": digests.to_numpy()}, dtype="string")
     candidates = previous.astype("string").merge(current, on=["user_id", "digest"])[MANIFEST_COLUMNS]
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        stored = pool.map(lambda key: hashlib.sha256(storage.read_bytes(key)).hexdigest(), candidates["key"])
-        intact = candidates["sha256"].eq(pd.Series(list(stored), index=candidates.index, dtype="string"))
-    return candidates[intact.fillna(False).astype(bool)].reset_index(drop=True)
+        stored = list(pool.map(lambda key: _with_digest(storage.read_bytes(key)), candidates["key"]))
+    digests_read = pd.Series([digest for _, digest in stored], index=candidates.index, dtype="string")
+    candidates = candidates.assign(eml=pd.Series([data for data, _ in stored], index=candidates.index, dtype=object))
+    return candidates[candidates["sha256"].eq(digests_read).fillna(False).astype(bool)].reset_index(drop=True)
+
+
+def _with_digest(data: bytes) -> tuple[bytes, str]:
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def unique_email_keys(folder: str, user_ids: pd.Series) -> pd.Series:
@@ -91,7 +119,17 @@ def unique_email_keys(folder: str, user_ids: pd.Series) -> pd.Series:
 @asset(
     group_name=MARKETING,
     partitions_def=segments,
-    check_specs=[schema_check_spec("emails")],
+    check_specs=[
+        schema_check_spec("emails"),
+        AssetCheckSpec(
+            SENDABLE,
+            asset="emails",
+            blocking=True,
+            description="Every email written or kept has what a sender needs (emails/audit.py): Date, From, To, "
+            "Subject, Message-ID, one-click List-Unsubscribe, viewport, alt text, postal address, unsubscribe link, "
+            "a short whole-word subject and no placeholder greeting.",
+        ),
+    ],
     automation_condition=AutomationCondition.eager(),
     pool="bedrock",
 )
@@ -103,7 +141,8 @@ def emails(
     email_writer: EmailWriter,
     storage: ObjectStore,
 ):
-    """One email per customer of a segment: subject, plain text and HTML, as a standard .eml file.
+    """One email per customer of a segment: subject, plain text and HTML, as a standard .eml file, and the
+    segment's campaign preview (index.html) next to them.
 
     An email whose inputs (the customer's recommended products, name and the writer's version:
     templates, model settings) did not change since it was written is kept as it is, so a re-run
@@ -114,7 +153,10 @@ def emails(
     keys = unique_email_keys(folder, pd.Series(recommendations["USER_ID"].unique()))
     digests = email_digests(recommendations, products, users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
-    manifest, failures, sample = [reused], [], None
+    postal_address = email_writer.brand().postal_address
+    read = dict(zip(reused["user_id"], map(read_eml, reused["eml"])))
+    preheaders = dict(zip(reused["user_id"], reused["preheader"]))
+    manifest, failures = [reused[MANIFEST_COLUMNS]], []
     origins, usage, fallback_reasons = Counter(), Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
     for batch, failed in email_writer.write(todo, products, users, email_writer.date_for(context)):
@@ -128,6 +170,7 @@ def emails(
                     "user_id": [e.user_id for e in batch],
                     "digest": [digests[e.user_id] if e.origin != "fallback" else "" for e in batch],
                     "subject": [e.subject for e in batch],
+                    "preheader": [e.preheader for e in batch],
                     "key": batch_keys,
                     "sha256": [hashlib.sha256(e.eml).hexdigest() for e in batch],
                 },
@@ -138,10 +181,13 @@ def emails(
         origins.update(e.origin for e in batch)
         fallback_reasons.update(e.fallback_reason for e in batch if e.origin == "fallback")
         usage.update(input_tokens=sum(e.input_tokens for e in batch), output_tokens=sum(e.output_tokens for e in batch))
-        sample = sample or (batch[0].eml if batch else None)
+        read.update((e.user_id, read_eml(e.eml, e.html or None)) for e in batch)
+        preheaders.update((e.user_id, e.preheader) for e in batch)
     written = pd.concat(manifest, ignore_index=True)
-    storage.delete_others(folder, set(written["key"]))
+    storage.write_bytes(gallery_key(segment), gallery_page(segment, gallery_cards(read, preheaders, users)))
+    storage.delete_others(folder, {*written["key"], gallery_key(segment)})
     storage.write_bytes(inputs_manifest(segment), written.to_parquet(index=False))
+    problems = {user_id: email_problems(email, postal_address) for user_id, email in read.items()}
     table = (
         pd.concat(
             [
@@ -161,7 +207,6 @@ def emails(
         .astype("string")
         .sort_values("user_id", kind="stable", ignore_index=True)
     )
-    sample_text = message_from_bytes(sample).get_payload(0).get_payload(decode=True).decode() if sample else ""
     if fallback_reasons:
         reason, count = fallback_reasons.most_common(1)[0]
         context.log.warning(
@@ -184,7 +229,56 @@ def emails(
             model_input_tokens=usage["input_tokens"],
             model_output_tokens=usage["output_tokens"],
             folder=MetadataValue.path(storage.location(folder)),
-            sample_email=MetadataValue.md(f"```\n{sample_text}\n```"),
+            gallery=_link(storage.location(gallery_key(segment))),
+            sample_emails=MetadataValue.md(sample_emails(read, preheaders, SAMPLE_EMAILS)),
         ),
-        check_results=[schema_check_result("emails", table)],
+        check_results=[schema_check_result("emails", table), sendable_check_result(problems)],
+    )
+
+
+def gallery_cards(read: dict[str, ReadEmail], preheaders: dict[str, str], users: pd.DataFrame) -> list[GalleryCard]:
+    """A gallery card per email: the customer's id and name, the subject, the preview text and the HTML part."""
+    names = users.drop_duplicates("user_id").set_index("user_id")["user_name"].reindex(list(read)).fillna("")
+    return [
+        GalleryCard(user_id, str(name), email.subject, preheaders.get(user_id) or "", email.html)
+        for (user_id, email), name in zip(read.items(), names)
+    ]
+
+
+def _link(location: str) -> MetadataValue:
+    """A local file as a file:// URL the UI opens; anything else (an s3:// location) as a path."""
+    return MetadataValue.url(Path(location).as_uri()) if Path(location).is_absolute() else MetadataValue.path(location)
+
+
+def sendable_check_result(problems: dict[str, list[str]]) -> AssetCheckResult:
+    """The blocking sendability check of {user id: problems}: it passes when no email has one; its metadata counts
+    the emails by problem and names a few."""
+    bad = {user_id: kinds for user_id, kinds in sorted(problems.items()) if kinds}
+    counts = problem_counts(bad).most_common()
+    table = ["| problem | emails | share |", "| --- | ---: | ---: |"]
+    table += [f"| {kind} | {n:,} | {n / len(problems):.1%} |" for kind, n in counts]
+    examples = [
+        f"- {markdown_line(user_id)}: {'; '.join(kinds)}" for user_id, kinds in list(bad.items())[:PROBLEM_EXAMPLES]
+    ]
+    summary = f"{len(bad):,} of {len(problems):,} emails are not sendable: " + "; ".join(
+        f"{k} ({n:,})" for k, n in counts
+    )
+    return AssetCheckResult(
+        asset_key="emails",
+        check_name=SENDABLE,
+        passed=not bad,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "emails_checked": len(problems),
+            "emails_with_problems": len(bad),
+            **(
+                {
+                    CHECK_SUMMARY: MetadataValue.text(summary),
+                    "problems": MetadataValue.md("\n".join(table)),
+                    "examples": MetadataValue.md("\n".join(examples)),
+                }
+                if bad
+                else {}
+            ),
+        },
     )

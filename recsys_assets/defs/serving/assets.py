@@ -11,7 +11,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetSelection, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.defs.conventions import SERVING
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, inputs_manifest
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, gallery_key, inputs_manifest
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.io_manager import table_key
@@ -94,7 +94,7 @@ def current_customers_served(
 ) -> MaterializeResult:
     """What is served matches the current segmentation: a segment that no longer exists loses its CSV,
     emails, manifest and partition tables; a customer who left a segment loses its email there and, gone
-    from the data, their served recommendations."""
+    from the data, their served recommendations (the segment's gallery stays until its next emails run)."""
     names = sorted(customer_segments["segment"].unique())
     departed = sorted(stored_segments(storage) - set(names))
     for name in departed:
@@ -103,7 +103,7 @@ def current_customers_served(
         context.log.warning(f"segments with no customers any more: {departed}; their outputs are cleared")
     for name, members in customer_segments.groupby("segment")["user_id"]:
         folder = email_folder(name)
-        storage.delete_others(folder, set(folder + email_filename(members.astype("string"))))
+        storage.delete_others(folder, {*(folder + email_filename(members.astype("string"))), gallery_key(name)})
     kept = profiles.keep_only("recommendations", "user_id", customer_segments["user_id"])
     return MaterializeResult(
         metadata={
