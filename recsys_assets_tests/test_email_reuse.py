@@ -14,7 +14,7 @@ from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import PRODUCTS
+from .conftest import EMAIL_DATE, PRODUCTS
 from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
 from .conftest import USERS_U1_U2 as USERS
 
@@ -31,7 +31,8 @@ class CrashBeforeManifest(LocalObjectStore):
 
 
 def materialize(store, recommendations=RECOMMENDATIONS, writer=None, users=USERS):
-    writer = writer or TemplateEmailWriter(workers=1)
+    # a pinned Date: an email written again is byte for byte the one written before
+    writer = writer or TemplateEmailWriter(workers=1, email_date=EMAIL_DATE.isoformat())
     return emails(build_asset_context(partition_key="general"), recommendations, PRODUCTS, users, writer, store)
 
 
