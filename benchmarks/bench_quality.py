@@ -7,7 +7,12 @@ because one 400-user draw is a small test population). Baselines are tuned per s
 split of the training users; the default model runs with its fixed defaults. Results go to
 benchmarks/RESULTS.md between the `quality` BEGIN/END markers.
 
+`--served` measures instead the default model's served lists of 5 before and after the picks rules
+(`recsys_assets.curation`: campaign rules, variant families, diversity caps; docs/picks.md), between the `served`
+markers.
+
     python benchmarks/bench_quality.py [--datasets movielens beauty amazon sample sample-draws] [--json out.json]
+    python benchmarks/bench_quality.py --served
 """
 
 from __future__ import annotations
@@ -83,6 +88,12 @@ def all_beauty() -> tuple[pd.DataFrame, None] | None:
 
 def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """An amazon.csv-format export through the pipeline's own code: interactions and catalog items."""
+    tables = catalog_tables(path)
+    return None if tables is None else tables[:2]
+
+
+def catalog_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame] | None:
+    """`catalog`'s interactions and items, and the products and reviews tables they come from."""
     from recsys_assets.catalog.reading import parse_catalog_csv
     from recsys_assets.catalog.tables import build_products, explode_reviews
     from recsys_assets.defs.model.assets import catalog_items
@@ -97,7 +108,7 @@ def catalog(path: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     sentiment = pd.concat(
         [reviews[["user_id", "product_id"]].reset_index(drop=True), score_texts(review_texts(reviews).tolist())], axis=1
     )
-    return build_interactions(reviews, sentiment, products), catalog_items(products)
+    return build_interactions(reviews, sentiment, products), catalog_items(products), products, reviews
 
 
 def generated_sample(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, ModelSpec]]:
@@ -105,13 +116,20 @@ def generated_sample(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, dict[st
 
     The third element adds the `CEILING` model: ranking by the generator's planted tastes.
     """
-    from recsys_assets.sample.generator import generate_catalog, planted_tastes, write_catalog
+    from recsys_assets.sample.generator import planted_tastes
+
+    interactions, items, _, _ = generated_tables(seed)
+    return interactions, items, {CEILING: ModelSpec(fit_planted_tastes, {"tastes": planted_tastes(seed=seed)})}
+
+
+def generated_tables(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """`catalog_tables` of the generated sample with this seed."""
+    from recsys_assets.sample.generator import generate_catalog, write_catalog
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sample.csv"
         write_catalog(generate_catalog(seed=seed), path)
-        interactions, items = catalog(path)
-    return interactions, items, {CEILING: ModelSpec(fit_planted_tastes, {"tastes": planted_tastes(seed=seed)})}
+        return catalog_tables(path)
 
 
 @dataclass(frozen=True)
@@ -315,11 +333,174 @@ def _cell(mean: float | None, std: float | None) -> str:
     return "n/a" if mean is None else f"{mean:.4f} ± {std:.4f}"
 
 
+# The served lists: as many as an email shows, picked from this many candidates per result (CampaignRules' default).
+SERVED = 5
+CANDIDATES_PER_RESULT = 4
+
+
+def _catalog_curation(tables: tuple | None) -> tuple | None:
+    """(interactions, items, facts of training interactions) of a catalog export: every rule applies."""
+    from recsys_assets.curation.picks import catalog_facts
+    from recsys_assets.curation.variants import variant_families
+    from recsys_assets.resources.campaign import CampaignRules
+
+    if tables is None:
+        return None
+    interactions, items, products, reviews = tables
+    families = variant_families(products, reviews)
+    return interactions, items, lambda train: catalog_facts(products, families, train, CampaignRules())
+
+
+def _movielens_curation() -> tuple | None:
+    """MovieLens: no rating, price or brand per film and no variants; the cap applies to the first genre."""
+    from recsys_assets.curation.picks import item_facts, positive_counts
+
+    loaded = movielens()
+    if loaded is None:
+        return None
+    interactions, items = loaded
+    genre = items["CATEGORY"].str.split("|").str[0].replace("(no genres listed)", "")
+    return interactions, items, lambda train: item_facts(items["ITEM_ID"], positive_counts(train), category=genre)
+
+
+def _beauty_curation() -> tuple | None:
+    """All Beauty: no item metadata, so only variant families by shared reviewers apply."""
+    from recsys_assets.curation.picks import item_facts, positive_counts
+    from recsys_assets.curation.variants import variant_families
+
+    loaded = all_beauty()
+    if loaded is None:
+        return None
+    interactions, _ = loaded
+    products = pd.DataFrame({"product_id": np.unique(interactions["ITEM_ID"]), "product_name": ""})
+    reviews = interactions.rename(columns={"USER_ID": "user_id", "ITEM_ID": "product_id"})
+    families = variant_families(products, reviews)
+    return (
+        interactions,
+        None,
+        lambda train: item_facts(products["product_id"], positive_counts(train), family=families["family_id"]),
+    )
+
+
+SERVED_DATASETS = {
+    "movielens": (_movielens_curation, "diversity (first genre, 2 of 5)"),
+    "beauty": (_beauty_curation, "variant families by shared reviewers"),
+    "amazon": (
+        lambda: _catalog_curation(catalog_tables(SHARED / "amazon-sales" / "amazon.csv")),
+        "every rule (rating >= 3.5, price, families, 2 per leaf category and brand)",
+    ),
+    "sample": (lambda: _catalog_curation(generated_tables(7)), "every rule"),
+    "sample-draws": (lambda: [_catalog_curation(generated_tables(seed)) for seed in SAMPLE_DRAWS], "every rule"),
+}
+
+
+def measure_served(name: str) -> dict | None:
+    """`served_metrics` of the default model, averaged over 5 splits when a split has < 500 test users (and over
+    draws); None when the dataset is absent."""
+    from recsys_assets.curation.picks import curate
+    from recsys_assets.ml.evaluation import SMALL_TEST_SET, SPLITS_WHEN_SMALL, personalize_split, served_metrics
+    from recsys_assets.resources.campaign import CampaignRules
+
+    loaded = SERVED_DATASETS[name][0]()
+    if loaded is None:
+        return None
+    started = time.perf_counter()
+    rules, runs = CampaignRules(), []
+    for interactions, items, facts_of in loaded if isinstance(loaded, list) else [loaded]:
+
+        def served(table: pd.DataFrame, split, facts_of=facts_of) -> pd.DataFrame:
+            return curate(table, facts_of(split.train), split.test_input, rules, SERVED).table
+
+        def reachable(split, facts_of=facts_of) -> pd.DataFrame:
+            """The truth outside the families the user reviewed (another listing of a reviewed product)."""
+            family = facts_of(split.train)["FAMILY"]
+            reviewed = pd.MultiIndex.from_arrays(
+                [
+                    split.test_input["USER_ID"],
+                    split.test_input["ITEM_ID"].map(family).fillna(split.test_input["ITEM_ID"]),
+                ]
+            )
+            truth = split.test_truth
+            key = pd.MultiIndex.from_arrays([truth["USER_ID"], truth["ITEM_ID"].map(family).fillna(truth["ITEM_ID"])])
+            return truth[~key.isin(reviewed)]
+
+        small = personalize_split(interactions).test_truth["USER_ID"].nunique() < SMALL_TEST_SET
+        for seed in range(SPLITS_WHEN_SMALL if small else 1):
+            runs.append(
+                served_metrics(
+                    interactions,
+                    items,
+                    served,
+                    SERVED,
+                    SERVED * CANDIDATES_PER_RESULT,
+                    seed=seed,
+                    train=MODELS[DEFAULT_MODEL].model.train,
+                    reachable=reachable,
+                )
+            )
+    values = {lists: np.array([[run[lists][m] for m in SERVED_SHOWN] for run in runs]) for lists in runs[0]}
+    return {
+        "runs": len(runs),
+        "mean": {lists: dict(zip(SERVED_SHOWN, v.mean(axis=0))) for lists, v in values.items()},
+        "std": {lists: dict(zip(SERVED_SHOWN, v.std(axis=0))) for lists, v in values.items()},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+SERVED_SHOWN = {
+    "normalized_discounted_cumulative_gain_at_5": "NDCG@5",
+    "mean_reciprocal_rank_at_25": "MRR",
+    "precision_at_5": "P@5",
+    "coverage": "coverage",
+}
+
+
+def served_markdown(results: dict[str, dict]) -> str:
+    """One row per dataset and list (the model's own top 5, the served 5), and the change."""
+    lines = [
+        f"Measured on {time.strftime('%Y-%m-%d')} with `python benchmarks/bench_quality.py --served`. The default "
+        f"model (`{DEFAULT_MODEL}`) on Personalize's split (as above; 5 seeded splits averaged when a split has < 500 "
+        f"test users, the sample's 10 draws each so): *model* is its own top {SERVED} per test user, *served* its top "
+        f"{SERVED * CANDIDATES_PER_RESULT} candidates through `curation.picks.curate` with `CampaignRules()`'s "
+        "defaults (docs/picks.md), topped up from the popular items that obey the rules. MRR is over the 5 served, "
+        "coverage the share of items in some list. ± is the std across splits (and draws). *reachable*: the same "
+        "lists against only the truth outside the families the user reviewed: the served lists never hold another "
+        "listing of a reviewed product, so those truth items are out of their reach (shown where families exist).",
+        "",
+        "| dataset | rules that apply | list | " + " | ".join(SERVED_SHOWN.values()) + " |",
+        "|---|---|---|" + "---:|" * len(SERVED_SHOWN),
+    ]
+    for name, result in results.items():
+        mean, std = result["mean"], result["std"]
+        truths = (
+            ["", ", reachable"] if "model, reachable" in mean and mean["model"] != mean["model, reachable"] else [""]
+        )
+        for truth in truths:
+            for lists in ("model", "served"):
+                cells = [f"{mean[lists + truth][m]:.4f} ± {std[lists + truth][m]:.4f}" for m in SERVED_SHOWN]
+                first = lists == "model" and not truth
+                title, rules = (TITLES[name], SERVED_DATASETS[name][1]) if first else ("", "")
+                lines.append(f"| {title} | {rules} | {lists}{truth} | " + " | ".join(cells) + " |")
+            model, served = mean["model" + truth], mean["served" + truth]
+            change = [
+                f"{served[m] - model[m]:+.4f} ({served[m] / model[m] - 1:+.0%})" if model[m] else f"{served[m]:+.4f}"
+                for m in SERVED_SHOWN
+            ]
+            lines.append(f"| | | change{truth} | " + " | ".join(change) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--served", action="store_true", help="the served lists before and after the picks rules")
     args = parser.parse_args()
+    if args.served:
+        served = {name: result for name in args.datasets if (result := measure_served(name)) is not None}
+        print(served_markdown(served), flush=True)
+        write_section("served", "Served lists: before and after the picks rules", served_markdown(served))
+        return
     results = {}
     for name in args.datasets:
         result = measure(name)

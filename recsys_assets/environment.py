@@ -12,6 +12,7 @@ from dagster_aws.s3 import S3Resource
 from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, brand_problems, parse_email_date
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_region
 from recsys_assets.resources.bedrock import BedrockEmailWriter
+from recsys_assets.resources.campaign import CampaignRules
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.email_writer import TemplateEmailWriter
@@ -176,6 +177,7 @@ def build_resources(options: RunOptions) -> dict:
         ),
         "recommender": _recommender(options, storage),
         "email_writer": _email_writer(options),
+        "campaign": CampaignRules(),
         # a local input path is relative to where the command runs, not to the output folder; an S3 one is a key
         "settings": PipelineSettings(
             input_location=options.input_location

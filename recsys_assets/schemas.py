@@ -101,6 +101,14 @@ class CustomerSegments(pa.DataFrameModel):
     )
 
 
+class VariantFamilies(pa.DataFrameModel):
+    """Each product's variant family (`curation.variants`): named after its smallest product_id."""
+
+    product_id: Series[str] = pa.Field(unique=True, str_length=ID)
+    family_id: Series[str] = pa.Field(str_length=ID)
+    family_size: Series[int] = pa.Field(ge=1)
+
+
 class Interactions(pa.DataFrameModel):
     """Amazon Personalize's interactions dataset."""
 
@@ -150,6 +158,7 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "file_sentiment": FileSentiment,
     "review_sentiment": ReviewSentiment,
     "customer_segments": CustomerSegments,
+    "variant_families": VariantFamilies,
     "interactions": Interactions,
     "recommendations": Recommendations,
     "emails": Emails,

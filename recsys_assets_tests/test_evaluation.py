@@ -15,6 +15,7 @@ from recsys_assets.ml.evaluation import (
     evaluate,
     item_count,
     personalize_split,
+    served_metrics,
 )
 from recsys_assets.ml.item_item import TrainedItemItem
 from recsys_assets.ml.metrics import METRIC_NAMES, offline_metrics
@@ -331,3 +332,28 @@ def test_items_without_an_id_are_quarantined(tmp_path):
     read = read_items(str(path))
     assert read.rows.to_dict("records") == [{"ITEM_ID": "i1", "CATEGORY": "Home"}]
     assert read.rejected[["source_line", "column"]].values.tolist() == [[3, "ITEM_ID"]]
+
+
+def test_served_metrics_score_the_models_top_n_and_the_curated_candidates_on_one_split():
+    interactions = history({f"u{n}": 6 for n in range(50)})
+    items = pd.DataFrame({"ITEM_ID": [f"i{n}" for n in range(30)], "CATEGORY": ["c"] * 30})
+    asked = []
+
+    def only_the_last_candidates(table, split):
+        asked.append(table.groupby("USER_ID").size().max())
+        return table[table["RANK"] > 10].assign(RANK=lambda t: t["RANK"] - 10)
+
+    def no_truth(split):
+        return split.test_truth.iloc[0:0]
+
+    results = served_metrics(
+        interactions, items, only_the_last_candidates, 3, 12, train=TrainedItemItem.train, reachable=no_truth
+    )
+    split = personalize_split(interactions)
+    model = TrainedItemItem.train(split.train, items)
+    top = model.recommend(split.test_input, split.test_truth["USER_ID"].unique(), 3)
+    truth = split.test_truth[split.test_truth["EVENT_VALUE"] > 0]
+    assert asked == [12]
+    assert results["model"] == offline_metrics(top, truth, item_count(split, model.item_ids))
+    assert results["served"]["coverage"] < results["model"]["coverage"]  # ranks 11-12: two per user
+    assert all(math.isnan(value) for value in results["served, reachable"].values())

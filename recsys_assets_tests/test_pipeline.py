@@ -29,6 +29,7 @@ ASSETS = [
     "file_sentiment",
     "review_sentiment",
     "interactions",
+    "variant_families",
     "recommender_model",
     "customer_segments",
     "recommendations",

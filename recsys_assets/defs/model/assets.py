@@ -7,12 +7,15 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
+from recsys_assets.curation.picks import catalog_facts, curate
+from recsys_assets.curation.variants import variant_families as detect_variant_families
 from recsys_assets.defs.automation import RETRAIN_SCHEDULE
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import MODEL
 from recsys_assets.defs.metadata import markdown_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.interactions import build_interactions
+from recsys_assets.resources.campaign import CampaignRules
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.recommender import Recommender
@@ -98,6 +101,35 @@ def recommender_model(interactions: pd.DataFrame, products: pd.DataFrame, recomm
 
 @asset(
     group_name=MODEL,
+    check_specs=[schema_check_spec("variant_families")],
+    automation_condition=AutomationCondition.eager(),
+)
+def variant_families(products: pd.DataFrame, reviews: pd.DataFrame):
+    """Each product's variant family: the listings of one product in another colour, size or pack (by name or by
+    shared reviewers); a product alone is a family of one."""
+    table = detect_variant_families(products, reviews)
+    shared = table[table["family_size"] > 1]
+    names = products.set_index("product_id")["product_name"]
+    largest = (
+        shared.assign(product_name=shared["product_id"].map(names))
+        .sort_values(["family_size", "family_id", "product_id"], ascending=[False, True, True])
+        .head(10)
+    )
+    return MaterializeResult(
+        value=table,
+        metadata=table_metadata(
+            table,
+            families=int(table["family_id"].nunique()),
+            multi_listing_families=int(shared["family_id"].nunique()),
+            products_in_multi_listing_families=len(shared),
+            largest_families=markdown_table(largest[["family_id", "family_size", "product_name"]], rows=10),
+        ),
+        check_results=[schema_check_result("variant_families", table)],
+    )
+
+
+@asset(
+    group_name=MODEL,
     partitions_def=segments,
     check_specs=[schema_check_spec("recommendations")],
     automation_condition=AutomationCondition.eager(),
@@ -107,15 +139,24 @@ def recommendations(
     recommender_model: Any,  # whatever the recommender trained (local or a Personalize solution version)
     interactions: pd.DataFrame,
     customer_segments: pd.DataFrame,
+    products: pd.DataFrame,
+    variant_families: pd.DataFrame,
     recommender: Recommender,
     settings: PipelineSettings,
+    campaign: CampaignRules,
 ):
-    """Top-N products per customer of one segment, never one they already reviewed, each with its reason."""
+    """Top-N products per customer of one segment, never one they already reviewed, each with its reason: the
+    recommender's candidates after the campaign's rules, one per variant family, capped per category and brand."""
     segment = context.partition_key
     members = customer_segments.loc[customer_segments["segment"] == segment, "user_id"]
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
-    table = recommender.recommend(recommender_model, interactions, members, settings.num_results)
+    candidates = recommender.recommend(
+        recommender_model, interactions, members, settings.num_results * campaign.candidates_per_result
+    )
+    facts = catalog_facts(products, variant_families, interactions, campaign)
+    curated = curate(candidates, facts, interactions, campaign, settings.num_results)
+    table = curated.table
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,
@@ -124,6 +165,12 @@ def recommendations(
             segment_users=len(members),
             distinct_items=int(table["ITEM_ID"].nunique()),
             from_model_share=float(1 - sources.get("popularity", 0) / max(len(table), 1)),
+            candidates=len(candidates),
+            raw_top_n_broke=MetadataValue.json(
+                {name: count for name, count in curated.report.items() if name not in ("served", "topped_up")}
+            ),
+            topped_up=curated.report["topped_up"],
+            customers_short=curated.report["customers_short"],
         ),
         check_results=[schema_check_result("recommendations", table)],
     )
