@@ -82,7 +82,8 @@ def measure(home: Path, families: Path | None, postal_address: str) -> dict:
     problems = [email_problems(email, postal_address) for email in emails]
     audit_seconds = time.process_time() - started
     kinds = Counter(kind for found in problems for kind in set(found))
-    names = [m.group(1).strip() if (m := GREETED.search(e.text, 0, GREETING_CHARS)) else "" for e in emails]
+    greeted = [m.group(1).strip() if (m := GREETED.search(e.text, 0, GREETING_CHARS)) else "" for e in emails]
+    names = ["" if name.lower() == "there" else name for name in greeted]  # "Hi there," greets no one by name
     subjects = [len(email.subject) for email in emails]
     count = max(len(emails), 1)
 

@@ -329,6 +329,6 @@ def test_a_kept_email_keeps_the_date_it_was_written_with(tmp_path):
     assert (again.metadata["emails_written"], again.metadata["emails_reused"]) == (0, 2)
     dates = {
         email.message_from_bytes(path.read_bytes(), policy=default)["Date"]
-        for path in (tmp_path / "emails" / "general").iterdir()
+        for path in (tmp_path / "emails" / "general").glob("*.eml")
     }
     assert dates == {"Thu, 15 Jan 2026 09:30:00 +0000"}

@@ -10,10 +10,11 @@ import pandas as pd
 from dagster import DagsterInstance, asset, build_asset_context, materialize
 
 from recsys_assets.cli.run import _failure_message, format_summary
+from recsys_assets.defs.marketing import assets
 from recsys_assets.defs.marketing.assets import SENDABLE, emails, gallery_key
 from recsys_assets.defs.partitions import segments
 from recsys_assets.defs.serving.assets import current_customers_served, segment_outputs, stored_segments
-from recsys_assets.emails.gallery import POLICY, SCRIPT, GalleryCard, gallery_page
+from recsys_assets.emails.gallery import NOT_EMBEDDED, POLICY, SCRIPT, GalleryCard, gallery_page
 from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
@@ -191,3 +192,13 @@ def test_the_run_summary_names_each_segments_gallery():
         "    electronics          /home/emails/electronics/index.html",
     ]
     assert "open one in a browser" in lines[-4]
+
+
+def test_a_gallery_embeds_the_first_emails_by_customer_and_lists_every_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets, "RENDERED_CARDS", 1)
+    result, check = run_emails(tmp_path, TemplateEmailWriter(workers=1))
+    page = (tmp_path / "home" / gallery_key("general")).read_text()
+    assert result.success and check.passed and check.metadata["emails_checked"].value == 2
+    first, second = page.split('<details class="card"')[1:]
+    assert 'data-customer="U1"' in first and "<template>" in first and NOT_EMBEDDED not in first
+    assert 'data-customer="U2"' in second and "<template>" not in second and NOT_EMBEDDED in second

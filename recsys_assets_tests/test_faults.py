@@ -1,5 +1,6 @@
 """Faults: a Bedrock re-run asks the model only for what failed or changed; access denied stops the run, named."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pandas as pd
@@ -13,12 +14,12 @@ from recsys_assets.cli.run import PipelineError, run_pipeline
 from recsys_assets.defs.ingest import assets as ingest
 from recsys_assets.defs.marketing import assets as segments
 from recsys_assets.defs.marketing.assets import emails
+from recsys_assets.defs.model import assets as model
 from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
 from recsys_assets.resources.profile_store import SqliteProfileStore
-from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
@@ -119,7 +120,11 @@ def assert_same_state(before: dict, after: dict) -> None:
         (ingest, "build_products", lambda build: lambda rows: build(rows).assign(rating=9.0)),
         (ingest, "build_users", lambda build: lambda *inputs: build(*inputs).assign(review_count=0)),
         (segments, "assign_segments", lambda build: lambda *a, **k: build(*a, **k).assign(segment="Not A Slug")),
-        (LocalRecommender, "recommend", lambda build: lambda *a, **k: build(*a, **k).assign(RANK=0)),
+        (
+            model,
+            "curate",
+            lambda build: lambda *a, **k: replace(curated := build(*a, **k), table=curated.table.assign(RANK=0)),
+        ),
     ],
     ids=["products", "users", "customer_segments", "recommendations"],
 )

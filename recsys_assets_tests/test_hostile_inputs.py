@@ -290,7 +290,7 @@ def check_run(case: HostileCatalog, capsys) -> None:
 
         # one email per customer, each in its own file, to its own address
         summary = json.loads((home / "run_summary.json").read_text())
-        files = sorted(p for p in (home / "emails").rglob("*") if p.is_file())
+        files = sorted((home / "emails").rglob("*.eml"))
         written = table(home, "emails").query("status == 'written'")
         assert len(files) == summary["emails_written"] == len(written)
         assert summary["emails_written"] + summary["emails_failed"] == len(users)

@@ -29,10 +29,12 @@ search.addEventListener("input", () => {
 document.addEventListener("toggle", (event) => {
   const card = event.target;
   if (!card.classList || !card.classList.contains("card") || !card.open || card.querySelector("iframe")) return;
+  const template = card.querySelector("template");
+  if (!template) return;
   const frame = document.createElement("iframe");
   frame.setAttribute("sandbox", "");
   frame.title = "Email to " + card.dataset.customer;
-  frame.srcdoc = card.querySelector("template").content.textContent;
+  frame.srcdoc = template.content.textContent;
   card.append(frame);
 }, true);
 """
@@ -52,9 +54,15 @@ iframe { border: 1px solid #ddd; width: 100%; height: 900px; margin-top: 8px; ba
 """
 
 
+# A gallery embeds the HTML of this many emails (the first by user id): 1,000 emails are about 12 MB of page, while
+# every email keeps its searchable card (a campaign of 8,000 embedded was a 101 MB page and 1 GB to build).
+RENDERED_CARDS = 1_000
+
+
 @dataclass(frozen=True)
 class GalleryCard:
-    """One email in the gallery: who it goes to, its subject and preview text, and its HTML part."""
+    """One email in the gallery: who it goes to, its subject and preview text, and its HTML part ('' when the
+    gallery does not embed it)."""
 
     user_id: str
     name: str
@@ -86,6 +94,12 @@ def _text(markup: str) -> str:
     return markup.replace("&", "&amp;").replace("<", "&lt;")
 
 
+NOT_EMBEDDED = (
+    f"The gallery shows the first {RENDERED_CARDS:,} emails by customer id; open this customer's .eml file, next to "
+    "this page, in a mail client."
+)
+
+
 def _card(segment: str, card: GalleryCard) -> str:
     words = escape(" ".join([card.user_id, card.name, card.subject]).lower())
     return (
@@ -94,7 +108,11 @@ def _card(segment: str, card: GalleryCard) -> str:
         f'<span class="preheader">{escape(card.preheader)}</span><br>'
         f'<span class="who">{escape(card.name or "(no name)")} · <code>{escape(card.user_id)}</code> · '
         f"{escape(segment)}</span></summary>"
-        f"<template>{_text(card.html)}</template></details>\n"
+        + (
+            f"<template>{_text(card.html)}</template></details>\n"
+            if card.html
+            else f'<p class="who">{NOT_EMBEDDED}</p></details>\n'
+        )
     )
 
 

@@ -23,7 +23,7 @@ from recsys_assets.defs.conventions import MARKETING
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.audit import ReadEmail, email_problems, problem_counts, read_eml
-from recsys_assets.emails.gallery import GalleryCard, gallery_page, markdown_line, sample_emails
+from recsys_assets.emails.gallery import RENDERED_CARDS, GalleryCard, gallery_page, markdown_line, sample_emails
 from recsys_assets.emails.render import email_digests, email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
@@ -154,8 +154,18 @@ def emails(
     digests = email_digests(recommendations, products, users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
     postal_address = email_writer.brand().postal_address
-    read = dict(zip(reused["user_id"], map(read_eml, reused["eml"])))
-    preheaders = dict(zip(reused["user_id"], reused["preheader"]))
+    # every email is audited and gets a card; only the first RENDERED_CARDS by user id keep their HTML for the gallery
+    embedded = set(sorted(keys.index)[:RENDERED_CARDS])
+    problems, previews, shown = {}, {}, {}
+
+    def preview(user_id: str, email: ReadEmail, preheader: str) -> None:
+        problems[user_id] = email_problems(email, postal_address)
+        previews[user_id] = (email.subject, preheader)
+        if user_id in embedded:
+            shown[user_id] = email
+
+    for user_id, eml, preheader in zip(reused["user_id"], reused["eml"], reused["preheader"]):
+        preview(user_id, read_eml(eml), preheader)
     manifest, failures = [reused[MANIFEST_COLUMNS]], []
     origins, usage, fallback_reasons = Counter(), Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
@@ -181,13 +191,12 @@ def emails(
         origins.update(e.origin for e in batch)
         fallback_reasons.update(e.fallback_reason for e in batch if e.origin == "fallback")
         usage.update(input_tokens=sum(e.input_tokens for e in batch), output_tokens=sum(e.output_tokens for e in batch))
-        read.update((e.user_id, read_eml(e.eml, e.html or None)) for e in batch)
-        preheaders.update((e.user_id, e.preheader) for e in batch)
+        for e in batch:
+            preview(e.user_id, read_eml(e.eml, e.html or None), e.preheader)
     written = pd.concat(manifest, ignore_index=True)
-    storage.write_bytes(gallery_key(segment), gallery_page(segment, gallery_cards(read, preheaders, users)))
+    storage.write_bytes(gallery_key(segment), gallery_page(segment, gallery_cards(previews, shown, users)))
     storage.delete_others(folder, {*written["key"], gallery_key(segment)})
     storage.write_bytes(inputs_manifest(segment), written.to_parquet(index=False))
-    problems = {user_id: email_problems(email, postal_address) for user_id, email in read.items()}
     table = (
         pd.concat(
             [
@@ -230,18 +239,23 @@ def emails(
             model_output_tokens=usage["output_tokens"],
             folder=MetadataValue.path(storage.location(folder)),
             gallery=_link(storage.location(gallery_key(segment))),
-            sample_emails=MetadataValue.md(sample_emails(read, preheaders, SAMPLE_EMAILS)),
+            sample_emails=MetadataValue.md(
+                sample_emails(shown, {u: p for u, (_, p) in previews.items()}, SAMPLE_EMAILS)
+            ),
         ),
         check_results=[schema_check_result("emails", table), sendable_check_result(problems)],
     )
 
 
-def gallery_cards(read: dict[str, ReadEmail], preheaders: dict[str, str], users: pd.DataFrame) -> list[GalleryCard]:
-    """A gallery card per email: the customer's id and name, the subject, the preview text and the HTML part."""
-    names = users.drop_duplicates("user_id").set_index("user_id")["user_name"].reindex(list(read)).fillna("")
+def gallery_cards(
+    previews: dict[str, tuple[str, str]], shown: dict[str, ReadEmail], users: pd.DataFrame
+) -> list[GalleryCard]:
+    """A gallery card per email of `previews` (user id: subject, preview text): the customer's id and name, and the
+    HTML part for the users in `shown`."""
+    names = users.drop_duplicates("user_id").set_index("user_id")["user_name"].reindex(list(previews)).fillna("")
     return [
-        GalleryCard(user_id, str(name), email.subject, preheaders.get(user_id) or "", email.html)
-        for (user_id, email), name in zip(read.items(), names)
+        GalleryCard(user_id, str(name), subject, preheader or "", shown[user_id].html if user_id in shown else "")
+        for (user_id, (subject, preheader)), name in zip(previews.items(), names)
     ]
 
 
