@@ -32,6 +32,7 @@ from recsys_assets.ml.base import ModelSpec
 from recsys_assets.ml.encoding import TrainingData
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.registry import DEFAULT_MODEL, MODELS
+from recsys_assets.resources.campaign import CampaignRules
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -339,16 +340,15 @@ CANDIDATES_PER_RESULT = 4
 
 
 def _catalog_curation(tables: tuple | None) -> tuple | None:
-    """(interactions, items, facts of training interactions) of a catalog export: every rule applies."""
+    """(interactions, items, facts of (training interactions, rules)) of a catalog export: every rule applies."""
     from recsys_assets.curation.picks import catalog_facts
     from recsys_assets.curation.variants import variant_families
-    from recsys_assets.resources.campaign import CampaignRules
 
     if tables is None:
         return None
     interactions, items, products, reviews = tables
     families = variant_families(products, reviews)
-    return interactions, items, lambda train: catalog_facts(products, families, train, CampaignRules())
+    return interactions, items, lambda train, rules: catalog_facts(products, families, train, rules)
 
 
 def _movielens_curation() -> tuple | None:
@@ -360,7 +360,7 @@ def _movielens_curation() -> tuple | None:
         return None
     interactions, items = loaded
     genre = items["CATEGORY"].str.split("|").str[0].replace("(no genres listed)", "")
-    return interactions, items, lambda train: item_facts(items["ITEM_ID"], positive_counts(train), category=genre)
+    return interactions, items, lambda train, _: item_facts(items["ITEM_ID"], positive_counts(train), category=genre)
 
 
 def _beauty_curation() -> tuple | None:
@@ -378,7 +378,7 @@ def _beauty_curation() -> tuple | None:
     return (
         interactions,
         None,
-        lambda train: item_facts(products["product_id"], positive_counts(train), family=families["family_id"]),
+        lambda train, _: item_facts(products["product_id"], positive_counts(train), family=families["family_id"]),
     )
 
 
@@ -399,21 +399,22 @@ def measure_served(name: str) -> dict | None:
     draws); None when the dataset is absent."""
     from recsys_assets.curation.picks import curate
     from recsys_assets.ml.evaluation import SMALL_TEST_SET, SPLITS_WHEN_SMALL, personalize_split, served_metrics
-    from recsys_assets.resources.campaign import CampaignRules
 
     loaded = SERVED_DATASETS[name][0]()
     if loaded is None:
         return None
     started = time.perf_counter()
-    rules, runs = CampaignRules(), []
+    runs = []
     for interactions, items, facts_of in loaded if isinstance(loaded, list) else [loaded]:
 
-        def served(table: pd.DataFrame, split, facts_of=facts_of) -> pd.DataFrame:
-            return curate(table, facts_of(split.train), split.test_input, rules, SERVED).table
+        def curated(rules: CampaignRules, facts_of=facts_of):
+            return lambda table, split: (
+                curate(table, facts_of(split.train, rules), split.test_input, rules, SERVED).table
+            )
 
         def reachable(split, facts_of=facts_of) -> pd.DataFrame:
             """The truth outside the families the user reviewed (another listing of a reviewed product)."""
-            family = facts_of(split.train)["FAMILY"]
+            family = facts_of(split.train, CURATIONS["served"])["FAMILY"]
             reviewed = pd.MultiIndex.from_arrays(
                 [
                     split.test_input["USER_ID"],
@@ -430,7 +431,7 @@ def measure_served(name: str) -> dict | None:
                 served_metrics(
                     interactions,
                     items,
-                    served,
+                    {name: curated(rules) for name, rules in CURATIONS.items()},
                     SERVED,
                     SERVED * CANDIDATES_PER_RESULT,
                     seed=seed,
@@ -447,6 +448,12 @@ def measure_served(name: str) -> dict | None:
     }
 
 
+# The re-ranking alone (one pick per variant family, the category and brand caps) and every default rule.
+CURATIONS = {
+    "re-ranked": CampaignRules(min_rating=0.0, price_present=False),
+    "served": CampaignRules(),
+}
+
 SERVED_SHOWN = {
     "normalized_discounted_cumulative_gain_at_5": "NDCG@5",
     "mean_reciprocal_rank_at_25": "MRR",
@@ -462,7 +469,9 @@ def served_markdown(results: dict[str, dict]) -> str:
         f"model (`{DEFAULT_MODEL}`) on Personalize's split (as above; 5 seeded splits averaged when a split has < 500 "
         f"test users, the sample's 10 draws each so): *model* is its own top {SERVED} per test user, *served* its top "
         f"{SERVED * CANDIDATES_PER_RESULT} candidates through `curation.picks.curate` with `CampaignRules()`'s "
-        "defaults (docs/picks.md), topped up from the popular items that obey the rules. MRR is over the 5 served, "
+        "defaults (docs/picks.md), topped up from the popular items that obey the rules; *re-ranked* the same with "
+        "the re-ranking alone (one pick per variant family, 2 per leaf category and brand; no minimum rating, no "
+        "price rule). MRR is over the 5 served, "
         "coverage the share of items in some list. ± is the std across splits (and draws). *reachable*: the same "
         "lists against only the truth outside the families the user reviewed: the served lists never hold another "
         "listing of a reviewed product, so those truth items are out of their reach (shown where families exist).",
@@ -476,17 +485,21 @@ def served_markdown(results: dict[str, dict]) -> str:
             ["", ", reachable"] if "model, reachable" in mean and mean["model"] != mean["model, reachable"] else [""]
         )
         for truth in truths:
-            for lists in ("model", "served"):
+            for lists in ("model", *CURATIONS):
                 cells = [f"{mean[lists + truth][m]:.4f} ± {std[lists + truth][m]:.4f}" for m in SERVED_SHOWN]
                 first = lists == "model" and not truth
                 title, rules = (TITLES[name], SERVED_DATASETS[name][1]) if first else ("", "")
                 lines.append(f"| {title} | {rules} | {lists}{truth} | " + " | ".join(cells) + " |")
-            model, served = mean["model" + truth], mean["served" + truth]
-            change = [
-                f"{served[m] - model[m]:+.4f} ({served[m] / model[m] - 1:+.0%})" if model[m] else f"{served[m]:+.4f}"
-                for m in SERVED_SHOWN
-            ]
-            lines.append(f"| | | change{truth} | " + " | ".join(change) + " |")
+            model = mean["model" + truth]
+            for lists in CURATIONS:
+                served = mean[lists + truth]
+                change = [
+                    f"{served[m] - model[m]:+.4f} ({served[m] / model[m] - 1:+.0%})"
+                    if model[m]
+                    else f"{served[m]:+.4f}"
+                    for m in SERVED_SHOWN
+                ]
+                lines.append(f"| | | change, {lists}{truth} | " + " | ".join(change) + " |")
     return "\n".join(lines)
 
 

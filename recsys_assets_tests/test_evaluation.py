@@ -347,7 +347,13 @@ def test_served_metrics_score_the_models_top_n_and_the_curated_candidates_on_one
         return split.test_truth.iloc[0:0]
 
     results = served_metrics(
-        interactions, items, only_the_last_candidates, 3, 12, train=TrainedItemItem.train, reachable=no_truth
+        interactions,
+        items,
+        {"served": only_the_last_candidates},
+        3,
+        12,
+        train=TrainedItemItem.train,
+        reachable=no_truth,
     )
     split = personalize_split(interactions)
     model = TrainedItemItem.train(split.train, items)

@@ -116,20 +116,20 @@ def evaluate(
 def served_metrics(
     interactions: pd.DataFrame,
     items: pd.DataFrame | None,
-    curate: Callable[[pd.DataFrame, EvaluationSplit], pd.DataFrame],
+    curations: dict[str, Callable[[pd.DataFrame, EvaluationSplit], pd.DataFrame]],
     num_results: int,
     candidates: int,
     seed: int = 0,
     train: Callable[[pd.DataFrame, pd.DataFrame | None], RecommenderModel] | None = None,
     reachable: Callable[[EvaluationSplit], pd.DataFrame] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """On one split: the model's own top `num_results` per test user ("model") and the served lists, its top
-    `candidates` through `curate(candidates_table, split)` ("served"), scored like `evaluate`'s lists; with
-    `reachable`, both again against only that part of the truth ("model, reachable", "served, reachable")."""
+    """On one split: the model's own top `num_results` per test user ("model") and, per name of `curations`, its top
+    `candidates` through that `curate(candidates_table, split)`, scored like `evaluate`'s lists; with `reachable`,
+    each again against only that part of the truth ("model, reachable", "<name>, reachable")."""
     split = personalize_split(interactions, seed=seed)
     model = (train or TrainedRecommender.train)(split.train, items)
     table = model.recommend(split.test_input, split.test_truth["USER_ID"].unique(), candidates)
-    lists = {"model": table[table["RANK"] <= num_results], "served": curate(table, split)}
+    lists = {"model": table[table["RANK"] <= num_results], **{name: f(table, split) for name, f in curations.items()}}
     minimum = model.params.min_positive_value
     scored = scored_recommendations(split, model.item_ids, {name: lambda t=t: t for name, t in lists.items()}, minimum)
     if reachable is not None:
