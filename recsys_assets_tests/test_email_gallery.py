@@ -10,11 +10,11 @@ import pandas as pd
 from dagster import DagsterInstance, asset, build_asset_context, materialize
 
 from recsys_assets.cli.run import _failure_message, format_summary
-from recsys_assets.defs.marketing import assets
 from recsys_assets.defs.marketing.assets import SENDABLE, emails, gallery_key
 from recsys_assets.defs.partitions import segments
 from recsys_assets.defs.serving.assets import current_customers_served, segment_outputs, stored_segments
-from recsys_assets.emails.gallery import NOT_EMBEDDED, POLICY, SCRIPT, GalleryCard, gallery_page
+from recsys_assets.emails import gallery
+from recsys_assets.emails.gallery import POLICY, SCRIPT, GalleryCard, gallery_pages
 from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
@@ -58,6 +58,13 @@ def parsed(page: bytes) -> Templates:
     parser = Templates()
     parser.feed(page.decode("utf-8"))
     return parser
+
+
+def gallery_page(segment, cards):
+    """The index page of a gallery of at most one page."""
+    pages = dict(gallery_pages(segment, cards))
+    assert list(pages) == ["index.html"]
+    return pages["index.html"]
 
 
 def test_one_card_per_email_in_user_order_and_the_same_bytes_for_the_same_cards():
@@ -194,11 +201,25 @@ def test_the_run_summary_names_each_segments_gallery():
     assert "open one in a browser" in lines[-4]
 
 
-def test_a_gallery_embeds_the_first_emails_by_customer_and_lists_every_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(assets, "RENDERED_CARDS", 1)
+def test_a_gallery_renders_a_page_of_emails_at_a_time_and_its_index_lists_and_links_every_one(monkeypatch):
+    monkeypatch.setattr(gallery, "RENDERED_CARDS", 2)
+    cards = [GalleryCard(f"u{i}", f"Name {i}", f"Subject {i}", "", f"<p>email {i}</p>") for i in range(5)]
+    asked = []
+    pages = list(gallery_pages("general", cards, lambda card: asked.append(card.user_id) or card.html))
+    assert [name for name, _ in pages] == ["index.html", "index-2.html", "index-3.html"]
+    index, second, third = (parsed(page) for _, page in pages)
+    assert [card["data-customer"] for card in index.cards] == ["u0", "u1", "u2", "u3", "u4"]
+    assert index.templates == ["<p>email 0</p>", "<p>email 1</p>"]
+    assert second.templates == ["<p>email 2</p>", "<p>email 3</p>"] and third.templates == ["<p>email 4</p>"]
+    assert asked == ["u0", "u1", "u2", "u3", "u4"]  # each email's HTML once, a page at a time
+    anchor = second.cards[0]["id"]
+    assert f'href="index-2.html#{anchor}"'.encode() in pages[0][1] and b"(page 2 of 3)" in pages[1][1]
+
+
+def test_the_emails_asset_writes_every_gallery_page_and_keeps_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(gallery, "RENDERED_CARDS", 1)
     result, check = run_emails(tmp_path, TemplateEmailWriter(workers=1))
-    page = (tmp_path / "home" / gallery_key("general")).read_text()
+    folder = tmp_path / "home" / "emails" / "general"
     assert result.success and check.passed and check.metadata["emails_checked"].value == 2
-    first, second = page.split('<details class="card"')[1:]
-    assert 'data-customer="U1"' in first and "<template>" in first and NOT_EMBEDDED not in first
-    assert 'data-customer="U2"' in second and "<template>" not in second and NOT_EMBEDDED in second
+    assert sorted(p.name for p in folder.glob("*.html")) == ["index-2.html", "index.html"]
+    assert parsed((folder / "index-2.html").read_bytes()).cards[0]["data-customer"] == "U2"

@@ -12,9 +12,10 @@ from dagster import DagsterInstance
 
 from recsys_assets.definitions import build_definitions
 from recsys_assets.defs.ingest.sensors import INPUT_SUFFIXES
-from recsys_assets.defs.marketing.assets import CHECK_SUMMARY, GALLERY_FILE, SEGMENT_NAMES
+from recsys_assets.defs.marketing.assets import CHECK_SUMMARY, SEGMENT_NAMES
 from recsys_assets.defs.partitions import raw_files, segments
 from recsys_assets.defs.serving.summary import SUMMARY_FILE
+from recsys_assets.emails.gallery import INDEX_PAGE
 from recsys_assets.environment import RunOptions, build_resources
 from recsys_assets.files import write_atomic
 from recsys_assets.home_lock import hold_home
@@ -148,7 +149,7 @@ def format_summary(summary: dict) -> str:
     lines += [f"    {name:<20} {path}" for name, path in summary["outputs"].items()]
     lines.append("  campaign previews (open one in a browser, search by customer, open a card to see the email;")
     lines.append("  the .eml files next to it open in any mail client):")
-    lines += [f"    {name:<20} {summary['outputs']['emails']}/{name}/{GALLERY_FILE}" for name in summary["segments"]]
+    lines += [f"    {name:<20} {summary['outputs']['emails']}/{name}/{INDEX_PAGE}" for name in summary["segments"]]
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import escape
 
@@ -54,15 +55,14 @@ iframe { border: 1px solid #ddd; width: 100%; height: 900px; margin-top: 8px; ba
 """
 
 
-# A gallery embeds the HTML of this many emails (the first by user id): 1,000 emails are about 12 MB of page, while
-# every email keeps its searchable card (a campaign of 8,000 embedded was a 101 MB page and 1 GB to build).
+# Emails rendered per gallery page: 1,000 are about 12 MB of page (8,000 on one page were 101 MB, and 1 GB to build).
 RENDERED_CARDS = 1_000
+INDEX_PAGE = "index.html"
 
 
 @dataclass(frozen=True)
 class GalleryCard:
-    """One email in the gallery: who it goes to, its subject and preview text, and its HTML part ('' when the
-    gallery does not embed it)."""
+    """One email in the gallery: who it goes to, its subject and preview text, and its HTML part."""
 
     user_id: str
     name: str
@@ -71,11 +71,37 @@ class GalleryCard:
     html: str
 
 
-def gallery_page(segment: str, cards: list[GalleryCard]) -> bytes:
-    """The gallery of a segment's emails as UTF-8 HTML, cards in user id order: the same cards give the same bytes.
-    Every value is escaped; an email's HTML is inert text until its card is opened."""
+def is_gallery_page(name: str) -> bool:
+    """Whether a file name in an email folder is a gallery page (an email is `<key>.eml`)."""
+    return re.fullmatch(r"index(-[0-9]+)?\.html", name) is not None
+
+
+def gallery_page_name(page: int) -> str:
+    """The file of gallery page `page` (1 is the index)."""
+    return INDEX_PAGE if page == 1 else f"index-{page}.html"
+
+
+def gallery_pages(
+    segment: str, cards: list[GalleryCard], html_of: Callable[[GalleryCard], str] = lambda card: card.html
+) -> Iterator[tuple[str, bytes]]:
+    """The gallery as (file name, UTF-8 HTML) pages, cards in user id order, `RENDERED_CARDS` emails rendered a page:
+    the index lists every email (searchable), rendering the first page's and linking each other card to the page
+    that renders it. `html_of(card)` is asked for one page's emails at a time. The same cards give the same bytes."""
     ordered = sorted(cards, key=lambda card: card.user_id)
-    title = escape(f"{segment}: {len(ordered):,} email{'' if len(ordered) == 1 else 's'}")
+    chunks = [ordered[start : start + RENDERED_CARDS] for start in range(0, len(ordered), RENDERED_CARDS)] or [[]]
+    links = {card.user_id: gallery_page_name(page) for page, chunk in enumerate(chunks, 1) for card in chunk}
+    index = [(card, html_of(card) if links[card.user_id] == INDEX_PAGE else "") for card in ordered]
+    title = f"{segment}: {len(ordered):,} email{'' if len(ordered) == 1 else 's'}"
+    pages = f" (page 1 of {len(chunks)})" if len(chunks) > 1 else ""
+    yield INDEX_PAGE, _page(segment, title + pages, index, links)
+    for page, chunk in enumerate(chunks[1:], 2):
+        rendered = [(card, html_of(card)) for card in chunk]
+        yield gallery_page_name(page), _page(segment, f"{title} (page {page} of {len(chunks)})", rendered, links)
+
+
+def _page(segment: str, title: str, cards: list[tuple[GalleryCard, str]], links: dict[str, str]) -> bytes:
+    """One gallery page of (card, its HTML or '' to link it to its page in `links`)."""
+    title = escape(title)
     head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -83,9 +109,9 @@ def gallery_page(segment: str, cards: list[GalleryCard]) -> bytes:
         f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
         '<p><input id="search" type="search" placeholder="Search by customer id, name or subject" '
         'aria-label="Search by customer id, name or subject" autocomplete="off"></p>\n'
-        f'<p><span id="shown">{len(ordered):,}</span> shown; open a card to see its email.</p>\n'
+        f'<p><span id="shown">{len(cards):,}</span> shown; open a card to see its email.</p>\n'
     )
-    body = "".join(_card(segment, card) for card in ordered)
+    body = "".join(_card(segment, card, html, links[card.user_id]) for card, html in cards)
     return (head + body + f"<script>{SCRIPT}</script>\n</body>\n</html>\n").encode("utf-8")
 
 
@@ -94,24 +120,20 @@ def _text(markup: str) -> str:
     return markup.replace("&", "&amp;").replace("<", "&lt;")
 
 
-NOT_EMBEDDED = (
-    f"The gallery shows the first {RENDERED_CARDS:,} emails by customer id; open this customer's .eml file, next to "
-    "this page, in a mail client."
-)
-
-
-def _card(segment: str, card: GalleryCard) -> str:
+def _card(segment: str, card: GalleryCard, html: str, page: str) -> str:
+    """A card: the email's HTML as inert text, or (without it) a link to the card on `page`, which renders it."""
     words = escape(" ".join([card.user_id, card.name, card.subject]).lower())
+    anchor = "c" + hashlib.sha256(card.user_id.encode()).hexdigest()[:16]
     return (
-        f'<details class="card" data-search="{words}" data-customer="{escape(card.user_id)}">'
+        f'<details class="card" id="{anchor}" data-search="{words}" data-customer="{escape(card.user_id)}">'
         f'<summary><span class="subject">{escape(card.subject)}</span><br>'
         f'<span class="preheader">{escape(card.preheader)}</span><br>'
         f'<span class="who">{escape(card.name or "(no name)")} · <code>{escape(card.user_id)}</code> · '
         f"{escape(segment)}</span></summary>"
         + (
-            f"<template>{_text(card.html)}</template></details>\n"
-            if card.html
-            else f'<p class="who">{NOT_EMBEDDED}</p></details>\n'
+            f"<template>{_text(html)}</template></details>\n"
+            if html
+            else f'<p class="who"><a href="{page}#{anchor}">This email is shown on {page}</a></p></details>\n'
         )
     )
 

@@ -1,6 +1,7 @@
 """Marketing: customer segments, and one personalized email per customer of a segment."""
 
 import hashlib
+import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
@@ -23,7 +24,14 @@ from recsys_assets.defs.conventions import MARKETING
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.audit import ReadEmail, email_problems, problem_counts, read_eml
-from recsys_assets.emails.gallery import RENDERED_CARDS, GalleryCard, gallery_page, markdown_line, sample_emails
+from recsys_assets.emails.gallery import (
+    INDEX_PAGE,
+    GalleryCard,
+    gallery_pages,
+    is_gallery_page,
+    markdown_line,
+    sample_emails,
+)
 from recsys_assets.emails.render import email_digests, email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
@@ -33,7 +41,6 @@ from recsys_assets.segmentation import assign_segments
 SEGMENT_NAMES = "segment_names"
 # Stored emails read back at once to check their bytes (a GET each on S3).
 READ_THREADS = 16
-GALLERY_FILE = "index.html"
 SENDABLE = "emails_are_sendable"
 # Emails shown in full in the asset's metadata, and emails named in a failed sendability check.
 SAMPLE_EMAILS = 2
@@ -69,7 +76,7 @@ def email_folder(segment: str) -> str:
 
 def gallery_key(segment: str) -> str:
     """Where a segment's campaign preview is written, next to its .eml files (`emails.gallery`)."""
-    return email_folder(segment) + GALLERY_FILE
+    return email_folder(segment) + INDEX_PAGE
 
 
 def inputs_manifest(segment: str) -> str:
@@ -154,14 +161,15 @@ def emails(
     digests = email_digests(recommendations, products, users, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
     postal_address = email_writer.brand().postal_address
-    # every email is audited and gets a card; only the first RENDERED_CARDS by user id keep their HTML for the gallery
-    embedded = set(sorted(keys.index)[:RENDERED_CARDS])
-    problems, previews, shown = {}, {}, {}
+    # every email is audited as it comes and keeps its HTML compressed for the gallery; the samples are kept whole
+    sampled = set(sorted(keys.index)[:SAMPLE_EMAILS])
+    problems, previews, pages, shown = {}, {}, {}, {}
 
     def preview(user_id: str, email: ReadEmail, preheader: str) -> None:
         problems[user_id] = email_problems(email, postal_address)
         previews[user_id] = (email.subject, preheader)
-        if user_id in embedded:
+        pages[user_id] = zlib.compress(email.html.encode(), 1)
+        if user_id in sampled:
             shown[user_id] = email
 
     for user_id, eml, preheader in zip(reused["user_id"], reused["eml"], reused["preheader"]):
@@ -194,8 +202,13 @@ def emails(
         for e in batch:
             preview(e.user_id, read_eml(e.eml, e.html or None), e.preheader)
     written = pd.concat(manifest, ignore_index=True)
-    storage.write_bytes(gallery_key(segment), gallery_page(segment, gallery_cards(previews, shown, users)))
-    storage.delete_others(folder, {*written["key"], gallery_key(segment)})
+    gallery = []
+    for name, page in gallery_pages(
+        segment, gallery_cards(previews, users), lambda card: zlib.decompress(pages[card.user_id]).decode()
+    ):
+        storage.write_bytes(folder + name, page)
+        gallery.append(folder + name)
+    storage.delete_others(folder, {*written["key"], *gallery})
     storage.write_bytes(inputs_manifest(segment), written.to_parquet(index=False))
     table = (
         pd.concat(
@@ -247,16 +260,19 @@ def emails(
     )
 
 
-def gallery_cards(
-    previews: dict[str, tuple[str, str]], shown: dict[str, ReadEmail], users: pd.DataFrame
-) -> list[GalleryCard]:
-    """A gallery card per email of `previews` (user id: subject, preview text): the customer's id and name, and the
-    HTML part for the users in `shown`."""
+def gallery_cards(previews: dict[str, tuple[str, str]], users: pd.DataFrame) -> list[GalleryCard]:
+    """A gallery card per email of `previews` (user id: subject, preview text) with the customer's name; the HTML
+    is the gallery's to ask for, a page at a time."""
     names = users.drop_duplicates("user_id").set_index("user_id")["user_name"].reindex(list(previews)).fillna("")
     return [
-        GalleryCard(user_id, str(name), subject, preheader or "", shown[user_id].html if user_id in shown else "")
+        GalleryCard(user_id, str(name), subject, preheader or "", "")
         for (user_id, (subject, preheader)), name in zip(previews.items(), names)
     ]
+
+
+def gallery_keys(storage: ObjectStore, segment: str) -> set[str]:
+    """The keys of a segment's stored gallery pages."""
+    return {key for key in storage.list_keys(email_folder(segment)) if is_gallery_page(key.rpartition("/")[2])}
 
 
 def _link(location: str) -> MetadataValue:

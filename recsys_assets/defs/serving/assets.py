@@ -11,7 +11,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetSelection, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.defs.conventions import SERVING
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, gallery_key, inputs_manifest
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, email_folder, gallery_keys, inputs_manifest
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.io_manager import table_key
@@ -103,7 +103,9 @@ def current_customers_served(
         context.log.warning(f"segments with no customers any more: {departed}; their outputs are cleared")
     for name, members in customer_segments.groupby("segment")["user_id"]:
         folder = email_folder(name)
-        storage.delete_others(folder, {*(folder + email_filename(members.astype("string"))), gallery_key(name)})
+        storage.delete_others(
+            folder, {*(folder + email_filename(members.astype("string"))), *gallery_keys(storage, name)}
+        )
     kept = profiles.keep_only("recommendations", "user_id", customer_segments["user_id"])
     return MaterializeResult(
         metadata={
