@@ -26,8 +26,9 @@ from pathlib import Path
 import pandas as pd
 from results import write_section
 
-from recsys_assets.emails.audit import GREETING_CHARS, MAX_SUBJECT_CHARS, email_problems, read_eml
+from recsys_assets.emails.audit import GREETING_CHARS, email_problems, read_eml
 from recsys_assets.emails.frame import Brand
+from recsys_assets.emails.subject import SUBJECT_CHARS
 
 # The greeted name, from the opening line of the plain-text part.
 GREETED = re.compile(r"^[ \t]*(?:Hi|Hello|Hey|Dear)[ \t]+([^,\n]+),", re.MULTILINE)
@@ -105,7 +106,7 @@ def measure(home: Path, families: Path | None, postal_address: str) -> dict:
         figures["emails with two listings of one variant family"] = share(doubled.nunique())
     figures |= {
         "subject length, median / max": f"{statistics.median(subjects):.0f} / {max(subjects)}" if subjects else "n/a",
-        f"subjects over {MAX_SUBJECT_CHARS} characters": share(kinds[f"subject over {MAX_SUBJECT_CHARS} characters"]),
+        f"subjects over {SUBJECT_CHARS} characters": share(kinds[f"subject over {SUBJECT_CHARS} characters"]),
         "subjects cut with …": share(kinds["subject cut mid-word"]),
     }
     for label, missing in HAS.items():

@@ -13,10 +13,13 @@ import quopri
 import re
 from collections import Counter
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 
 from markupsafe import escape
 
-MAX_SUBJECT_CHARS = 60
+from recsys_assets.emails.subject import SUBJECT_CHARS
+
 ONE_CLICK = "List-Unsubscribe=One-Click"
 PLACEHOLDER_NAMES = ("Amazon Customer", "Kindle Customer", "Placeholder", "Guest")
 # The greeting is the opening line of the plain-text part: a placeholder is looked for this far in.
@@ -31,8 +34,6 @@ _PLACEHOLDER_GREETING = re.compile(
 _FOLD = re.compile(r"\n(?=[ \t])")
 _CONTENT_TYPE = re.compile(r"^content-type:\s*([\w.+-]+/[\w.+-]+)", re.IGNORECASE | re.MULTILINE)
 _TRANSFER_ENCODING = re.compile(r"^content-transfer-encoding:\s*([\w-]+)", re.IGNORECASE | re.MULTILINE)
-_ENCODED_WORD = re.compile(r"=\?([\w.-]+)(?:\*[\w-]+)?\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"(?<=\?=)\s+(?==\?)")
 _CHARSET = re.compile(r'charset="?([\w.-]+)', re.IGNORECASE)
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _VIEWPORT = re.compile(r"<meta\b[^>]*\bname\s*=\s*[\"']?viewport\b", re.IGNORECASE)
@@ -88,35 +89,13 @@ def _headers(head: str) -> dict[str, str]:
 
 
 def decoded_header(value: str) -> str:
-    """A header value with its RFC 2047 encoded words decoded (the space between two words dropped, as the RFC
-    says; a run of words in one charset decoded at once, so a character split between words survives)."""
+    """A header value with its RFC 2047 encoded words decoded by the email package (as it is, if they are malformed)."""
     if "=?" not in value:
         return value
-    pieces = _ENCODED_WORD.split(_BETWEEN_WORDS.sub("", value))
-    out, run, run_charset = [], b"", ""
-    # split gives: text, charset, encoding, payload, text, charset, ...
-    for at in range(0, len(pieces), 4):
-        text = pieces[at]
-        if run and (text or at + 1 >= len(pieces) or pieces[at + 1].lower() != run_charset):
-            out.append(_text(run, run_charset))
-            run = b""
-        out.append(text)
-        if at + 1 < len(pieces):
-            charset, encoding, payload = pieces[at + 1].lower(), pieces[at + 2].lower(), pieces[at + 3]
-            run += _word_bytes(encoding, payload)
-            run_charset = charset
-    if run:
-        out.append(_text(run, run_charset))
-    return "".join(out)
-
-
-def _word_bytes(encoding: str, payload: str) -> bytes:
     try:
-        if encoding == "b":
-            return base64.b64decode(payload + "=" * (-len(payload) % 4))
-        return quopri.decodestring(payload.encode("ascii", "replace"), header=True)
-    except (binascii.Error, ValueError):
-        return payload.encode("utf-8", "replace")
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError):
+        return value
 
 
 def _text(data: bytes, charset: str) -> str:
@@ -165,8 +144,8 @@ def email_problems(email: ReadEmail, postal_address: str) -> list[str]:
         if not links or not says(links[0]):
             problems.append(f"no unsubscribe link in the {part} part")
     subject = email.subject
-    if len(subject) > MAX_SUBJECT_CHARS:
-        problems.append(f"subject over {MAX_SUBJECT_CHARS} characters")
+    if len(subject) > SUBJECT_CHARS:
+        problems.append(f"subject over {SUBJECT_CHARS} characters")
     if subject.rstrip().endswith("…"):
         problems.append("subject cut mid-word")
     if _PLACEHOLDER_IN_SUBJECT.search(subject) or _PLACEHOLDER_GREETING.search(email.text, 0, GREETING_CHARS):
