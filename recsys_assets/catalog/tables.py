@@ -137,13 +137,13 @@ def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame
     users["favourite_category"] = favourite.reindex(users.index).fillna("").astype("string")
     users = users.reset_index().rename(columns={"index": "user_id"})
     if raw is not None and "age" in raw.columns:
-        users = users.merge(_user_ages(raw), on="user_id", how="left")
+        users = users.merge(user_ages(raw), on="user_id", how="left")
     return users[
         [c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]
     ]
 
 
-def _user_ages(raw: pd.DataFrame) -> pd.DataFrame:
+def user_ages(raw: pd.DataFrame) -> pd.DataFrame:
     """Optional `age` column (one value, or a list aligned with user_id; validated at reading) -> one age per user
     (the last given)."""
     users = split_list(raw["user_id"])
