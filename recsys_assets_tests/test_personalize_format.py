@@ -27,7 +27,7 @@ PRODUCTS = pd.DataFrame(
 
 def test_datasets_have_exactly_the_personalize_schema_columns():
     users = pd.DataFrame(
-        {"user_id": ["u1"], "user_name": ["Ann"], "review_count": [1], "favourite_category": ["Electronics"]}
+        {"user_id": ["u1"], "user_name": ["Ann"], "interaction_count": [1], "favourite_category": ["Electronics"]}
     )
     datasets = personalize_datasets(INTERACTIONS, PRODUCTS, users)
     assert {name: list(frame.columns) for name, frame in datasets.items()} == {

@@ -21,10 +21,15 @@ from recsys_assets.resources.object_store import LocalObjectStore
 from .conftest import shared_file
 
 ASSETS = [
-    "raw_reviews",
+    "file_products",
+    "file_customers",
+    "file_events",
+    "file_reviews",
+    "file_suppressions",
     "rejected_rows",
     "products",
     "reviews",
+    "events",
     "users",
     "file_sentiment",
     "review_sentiment",
