@@ -8,9 +8,9 @@ from recsys_assets.formats import personalize, suppression
 
 AUTO = "auto"
 KAGGLE, ORDER_LINES = "kaggle", "order-lines"
-# Online Retail's header; Description and Country are optional.
-ORDER_LINE_REQUIRED = ("InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID")
-ORDER_LINE_COLUMNS = (*ORDER_LINE_REQUIRED, "Description", "Country")
+# Online Retail's header (formats.order_lines reads it); lines without a CustomerID are anonymous.
+ORDER_LINE_REQUIRED = ("InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice")
+ORDER_LINE_COLUMNS = (*ORDER_LINE_REQUIRED, "Description", "CustomerID", "Country")
 FORMAT_COLUMNS = {
     KAGGLE: (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS),
     personalize.FORMAT: personalize.COLUMNS,

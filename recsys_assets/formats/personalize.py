@@ -157,7 +157,9 @@ def category_path(rows: pd.DataFrame) -> pd.Series:
     stripped; "" without a category."""
     levels = [c for c in CATEGORY_LEVELS if c in rows.columns]
     if not levels:
-        pieces = text(rows, "CATEGORY").str.replace(r"\s*\|\s*", "|", regex=True).str.replace(r"\|{2,}", "|")
+        pieces = (
+            text(rows, "CATEGORY").str.replace(r"\s*\|\s*", "|", regex=True).str.replace(r"\|{2,}", "|", regex=True)
+        )
         return pieces.str.strip("|")
     path = pd.Series("", index=rows.index, dtype="string")
     for level in levels:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,6 +20,9 @@ from recsys_assets.formats.tables import DEFAULT_OPTIONS, FileTables, ReadOption
 
 FORMATS = tuple(FORMAT_COLUMNS)
 GZIP_MAGIC = b"\x1f\x8b"
+# A header whose quotes are still open after this many bytes is not followed further (the CSV reader reports it).
+MAX_HEADER_BYTES = 2**20
+LINE_BREAK = re.compile(rb"[\r\n]")
 # What each format needs in its header, for the message of a header that fits none.
 NEEDS = {
     KAGGLE: ", ".join(REQUIRED[KAGGLE]),
@@ -86,18 +90,16 @@ def gunzip(data: bytes, source: str, options: ReadOptions = DEFAULT_OPTIONS) -> 
 
 
 def read_header(data: bytes) -> tuple[list[str], int]:
-    """The header's names (stripped; BOM dropped) and the byte offset where the header line ends (its line break
-    not included); names not in UTF-8 are read with replacement characters."""
+    """The header's names (stripped; BOM dropped) and the byte offset where the header record ends (its line
+    break not included; a quoted name may hold line breaks); names not in UTF-8 get replacement characters."""
     end, quotes = -1, 0
     while True:
-        newline = data.find(b"\n", end + 1)
-        line_end = len(data) if newline < 0 else newline
+        line_break = LINE_BREAK.search(data, end + 1)
+        line_end = line_break.start() if line_break else len(data)
         quotes += data.count(b'"', end + 1, line_end)
         end = line_end
-        if quotes % 2 == 0 or newline < 0:
+        if quotes % 2 == 0 or not line_break or end > MAX_HEADER_BYTES:
             break
-    if end > 0 and data[end - 1 : end] == b"\r":
-        end -= 1
     line = data[:end].decode("utf-8-sig", errors="replace")
     names = next(csv.reader(io.StringIO(line, newline="")), [])
     return [name.strip() for name in names], end
