@@ -1,7 +1,16 @@
 import pandas as pd
 import pytest
 
-from recsys_assets.interactions import INTERACTION_COLUMNS, EventValueRule, build_interactions, event_values
+from recsys_assets.interactions import (
+    INTERACTION_COLUMNS,
+    EventValueRule,
+    InteractionRules,
+    anonymous_popularity,
+    build_interactions,
+    combine_interactions,
+    event_interactions,
+    event_values,
+)
 
 
 def sentiment(label: str, positive: float, negative: float) -> dict:
@@ -57,3 +66,75 @@ def test_interactions_are_in_personalize_format_sorted_and_complete():
     ]
     # U1/P1 has no sentiment row: scored as neutral text on a 5-star product
     assert table["EVENT_VALUE"].tolist() == [pytest.approx(0.7), 0.0, 1.0]
+
+
+def events(*rows: tuple) -> pd.DataFrame:
+    """Events from (user_id, product_id, timestamp, event_type[, quantity[, event_value]]) tuples."""
+    full = [(*row, *(1.0, float("nan"))[len(row) - 4 :]) for row in rows]
+    return pd.DataFrame(full, columns=["user_id", "product_id", "timestamp", "event_type", "quantity", "event_value"])
+
+
+def pairs(table: pd.DataFrame) -> list[list]:
+    return table[["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"]].values.tolist()
+
+
+def test_each_pair_has_the_strongest_event_type_its_weight_and_the_latest_time():
+    table = event_interactions(
+        events(
+            ("U1", "P1", 10, "view"), ("U1", "P1", 20, "purchase"), ("U1", "P1", 30, "view"), ("U1", "P2", 5, "View")
+        )
+    )
+    assert tuple(table.columns) == INTERACTION_COLUMNS
+    assert pairs(table) == [["U1", "P2", 5, "view", 0.2], ["U1", "P1", 30, "purchase", 1.0]]
+
+
+def test_event_weights_and_unknown_types_are_rules():
+    rules = InteractionRules(event_weights={"purchase": 1.0, "add-to-cart": 0.7}, unknown_event_weight=0.05)
+    table = event_interactions(events(("U1", "P1", 1, "add-to-cart"), ("U1", "P2", 2, "wishlist")), rules)
+    assert table["EVENT_VALUE"].tolist() == [0.7, 0.05]
+
+
+def test_an_event_below_the_event_value_threshold_is_no_positive_signal():
+    rules = InteractionRules(event_value_threshold=0.5)
+    table = event_interactions(
+        events(("U1", "P1", 1, "view", 1.0, 0.2), ("U1", "P2", 2, "view", 1.0, 0.9), ("U1", "P3", 3, "view")), rules
+    )
+    assert table["EVENT_VALUE"].tolist() == [0.0, 0.2, 0.2]  # seen, so never recommended, but not liked
+
+
+def test_a_cancellation_nets_out_the_purchase_it_cancels():
+    table = event_interactions(
+        events(
+            ("U1", "P1", 10, "purchase", 2.0),
+            ("U1", "P1", 20, "cancellation", -2.0),
+            ("U1", "P2", 10, "purchase", 3.0),
+            ("U1", "P2", 20, "cancellation", -1.0),
+        )
+    )
+    assert pairs(table) == [["U1", "P2", 10, "purchase", 1.0]]
+
+
+def test_a_cancelled_purchase_leaves_the_pairs_weaker_events():
+    table = event_interactions(
+        events(("U1", "P1", 5, "view"), ("U1", "P1", 10, "purchase", 1.0), ("U1", "P1", 20, "cancellation", -4.0))
+    )
+    assert pairs(table) == [["U1", "P1", 5, "view", 0.2]]
+
+
+def test_anonymous_events_are_popularity_not_interactions():
+    table = events(
+        ("", "P1", 1, "purchase"), ("", "P1", 2, "purchase"), ("", "P2", 3, "view"), ("U1", "P1", 4, "purchase")
+    )
+    assert pairs(event_interactions(table)) == [["U1", "P1", 4, "purchase", 1.0]]
+    assert anonymous_popularity(table).to_dict() == {"P1": 2, "P2": 1}
+
+
+def test_combined_interactions_keep_the_stronger_of_a_review_and_an_event():
+    reviews = pd.DataFrame(
+        {"USER_ID": ["U1", "U1"], "ITEM_ID": ["P1", "P2"], "TIMESTAMP": [50, 50], "EVENT_TYPE": "review"}
+    ).assign(EVENT_VALUE=[0.0, 0.9])
+    purchases = event_interactions(events(("U1", "P1", 10, "purchase"), ("U1", "P2", 10, "view")))
+    assert pairs(combine_interactions(reviews, purchases)) == [
+        ["U1", "P1", 50, "purchase", 1.0],
+        ["U1", "P2", 50, "review", 0.9],
+    ]
