@@ -11,6 +11,8 @@ from recsys_assets.interactions import (
     event_interactions,
     event_values,
 )
+from recsys_assets.ml.registry import MODELS
+from recsys_assets.ml.serving import may_buy_again
 
 
 def sentiment(label: str, positive: float, negative: float) -> dict:
@@ -138,3 +140,37 @@ def test_combined_interactions_keep_the_stronger_of_a_review_and_an_event():
         ["U1", "P1", 50, "purchase", 1.0],
         ["U1", "P2", 50, "review", 0.9],
     ]
+
+
+DAY = 86_400
+# u1 bought a 30 days before the newest event, b 5 days before and viewed c; the others bought what u1 may get.
+PURCHASES = pd.DataFrame(
+    [
+        ("u1", "a", 0, "purchase"),
+        ("u1", "b", 25 * DAY, "purchase"),
+        ("u1", "c", 26 * DAY, "view"),
+        ("u2", "a", 1 * DAY, "purchase"),
+        ("u2", "b", 2 * DAY, "purchase"),
+        ("u2", "d", 3 * DAY, "purchase"),
+        ("u3", "a", 4 * DAY, "purchase"),
+        ("u3", "d", 30 * DAY, "purchase"),
+    ],
+    columns=["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"],
+).assign(EVENT_VALUE=1.0)
+
+
+@pytest.mark.parametrize("model_name", ["item-item", "als", "popularity-unseen"])
+@pytest.mark.parametrize(("days", "allowed"), [(None, set()), (30, {"a"}), (5, {"a", "b"}), (0, {"a", "b"})])
+def test_buy_again_lets_only_purchases_old_enough_back_into_the_lists(model_name, days, allowed):
+    items = pd.DataFrame({"ITEM_ID": ["a", "b", "c", "d", "e"]})
+    spec = MODELS[model_name]
+    model = spec.model.train(PURCHASES, items, spec.model.params_type(**spec.params))
+    listed = set(model.recommend(PURCHASES, ["u1"], num_results=5, buy_again_after_days=days)["ITEM_ID"])
+    assert listed & {"a", "b", "c"} == allowed  # c was only viewed: never again
+    assert {"d", "e"} <= listed
+
+
+def test_buy_again_counts_only_purchases_from_the_newest_event_of_the_data():
+    assert may_buy_again(PURCHASES, 26).tolist() == [True, False, False, True, True, True, True, False]
+    assert not may_buy_again(PURCHASES, None).any()
+    assert not may_buy_again(PURCHASES.drop(columns="EVENT_TYPE"), 0).any()
