@@ -16,6 +16,7 @@ from recsys_assets.resources.campaign import CampaignRules
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.email_writer import TemplateEmailWriter
+from recsys_assets.resources.interaction_rules import InteractionRulesResource
 from recsys_assets.resources.io_manager import AssetStoreIOManager
 from recsys_assets.resources.object_store import LocalObjectStore
 from recsys_assets.resources.personalize import PersonalizeRecommender
@@ -89,6 +90,8 @@ class RunOptions:
     # the emails' frame (see BRAND_VARIABLES; its secret stays the demo's here) and their pinned Date, if any
     brand: Brand = DEFAULT_BRAND
     email_date: str = ""
+    # None: never recommend what a customer bought; N: again after N days (resources.interaction_rules)
+    buy_again_after_days: int | None = None
 
     def __post_init__(self) -> None:
         for role, (variable, local, aws) in ROLES.items():
@@ -102,6 +105,10 @@ class RunOptions:
             raise SettingsError(
                 f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: "
                 "expected 0 or more"
+            )
+        if self.buy_again_after_days is not None and self.buy_again_after_days < 0:
+            raise SettingsError(
+                f"RECSYS_BUY_AGAIN_AFTER_DAYS is {self.buy_again_after_days}: expected 0 or more days, or unset (never)"
             )
         problems = brand_problems(self.brand)
         if problems:
@@ -139,6 +146,7 @@ class RunOptions:
                 DEFAULT_BRAND, **{name: env[variable] for name, variable in BRAND_VARIABLES.items() if variable in env}
             ),
             email_date=env.get("RECSYS_EMAIL_DATE", ""),
+            buy_again_after_days=_whole_number(env, "RECSYS_BUY_AGAIN_AFTER_DAYS", None),
         )
 
     def aws_roles(self) -> list[str]:
@@ -146,9 +154,11 @@ class RunOptions:
         return [role for role, (_, _, aws) in ROLES.items() if getattr(self, role) == aws]
 
 
-def _whole_number(env: Mapping[str, str], variable: str, default: int) -> int:
+def _whole_number(env: Mapping[str, str], variable: str, default: int | None) -> int | None:
     """The variable's value as an integer (default when unset); anything else is a SettingsError naming it."""
-    text = env.get(variable, str(default))
+    text = env.get(variable)
+    if text is None:
+        return default
     try:
         return int(text)
     except ValueError:
@@ -178,6 +188,7 @@ def build_resources(options: RunOptions) -> dict:
         "recommender": _recommender(options, storage),
         "email_writer": _email_writer(options),
         "campaign": CampaignRules(),
+        "interaction_rules": InteractionRulesResource(buy_again_after_days=options.buy_again_after_days),
         # a local input path is relative to where the command runs, not to the output folder; an S3 one is a key
         "settings": PipelineSettings(
             input_location=options.input_location

@@ -131,9 +131,19 @@ class PersonalizeRecommender(Recommender):
         }
 
     def recommend(
-        self, model: PersonalizeSolutionVersion, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
+        self,
+        model: PersonalizeSolutionVersion,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series,
+        num_results: int,
+        buy_again_after_days: int | None = None,
     ) -> pd.DataFrame:
-        """Batch inference for `user_ids`; reviewed items are excluded by the filter, not by `interactions`."""
+        """Batch inference for `user_ids`; reviewed items are excluded by the filter, not by `interactions` (so
+        buying again is the local recommender's only)."""
+        if buy_again_after_days is not None:
+            raise ValueError(
+                "buy_again_after_days needs the local recommender: Personalize's filter excludes every item"
+            )
         users = pd.Series(pd.unique(pd.Series(user_ids, dtype="str")), dtype="str")
         if users.empty:  # an emptied segment: nothing to ask Personalize
             return personalize_api.parse_batch_output("", users, num_results).recommendations
