@@ -10,6 +10,8 @@ from dagster import EnvVar
 from dagster_aws.s3 import S3Resource
 
 from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, brand_problems, parse_email_date
+from recsys_assets.formats.columns import AUTO
+from recsys_assets.formats.reading import FORMATS
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_region
 from recsys_assets.resources.bedrock import BedrockEmailWriter
 from recsys_assets.resources.campaign import CampaignRules
@@ -72,6 +74,9 @@ class RunOptions:
 
     home: str = DEFAULT_HOME
     input_location: str = DEFAULT_INPUT
+    # the inputs' format (AUTO: each file's from its header) and a column-mapping file ("": none)
+    input_format: str = AUTO
+    column_mapping: str = ""
     num_results: int = 5
     sentiment_workers: int = 0
     # the implementation of each role (see ROLES)
@@ -97,6 +102,11 @@ class RunOptions:
         for role, (variable, local, aws) in ROLES.items():
             if getattr(self, role) not in (local, aws):
                 raise SettingsError(f"{variable}={getattr(self, role)!r}: expected {local} or {aws}")
+        if self.input_format not in (AUTO, *FORMATS):
+            raise SettingsError(
+                f"input_format (RECSYS_INPUT_FORMAT, --format) is {self.input_format!r}: expected "
+                f"{', '.join((AUTO, *FORMATS))}"
+            )
         if self.num_results < 1:
             raise SettingsError(
                 f"num_results (RECSYS_NUM_RESULTS, --num-results) is {self.num_results}: expected 1 or more"
@@ -138,6 +148,8 @@ class RunOptions:
         return cls(
             home=env.get("RECSYS_HOME", DEFAULT_HOME),
             input_location=env.get("RECSYS_INPUT", DEFAULT_INPUT),
+            input_format=env.get("RECSYS_INPUT_FORMAT", AUTO).lower(),
+            column_mapping=env.get("RECSYS_COLUMN_MAP", ""),
             num_results=_whole_number(env, "RECSYS_NUM_RESULTS", defaults["num_results"]),
             sentiment_workers=_whole_number(env, "RECSYS_SENTIMENT_WORKERS", defaults["sentiment_workers"]),
             **roles,
@@ -194,6 +206,8 @@ def build_resources(options: RunOptions) -> dict:
             input_location=options.input_location
             if options.storage == "s3"
             else os.path.abspath(options.input_location),
+            input_format=options.input_format,
+            column_mapping=os.path.abspath(options.column_mapping) if options.column_mapping else "",
             num_results=options.num_results,
             aws_roles=options.aws_roles(),
         ),

@@ -36,6 +36,8 @@ def _run(args: argparse.Namespace) -> int:
     flags = {
         "home": args.home,
         "input_location": args.input,
+        "input_format": args.format,
+        "column_mapping": args.mapping,
         "num_results": args.num_results,
         "sentiment_workers": args.workers,
     }
@@ -133,6 +135,16 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="materialize every asset and print a summary")
     run.add_argument(
         "--input", help="catalog CSV, or a folder of them (an inbox); default $RECSYS_INPUT, else data/inbox"
+    )
+    run.add_argument(
+        "--format",
+        help="the inputs' format: auto (each file's detected from its header), kaggle, personalize, order-lines or "
+        "suppression; default $RECSYS_INPUT_FORMAT, else auto",
+    )
+    run.add_argument(
+        "--mapping",
+        help="a TOML column-mapping file (per file-name glob: format, currency, the file's column names; "
+        "docs/own-data.md); default $RECSYS_COLUMN_MAP, else none",
     )
     run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", help="folder for every output; default $RECSYS_HOME, else .recsys")

@@ -215,13 +215,15 @@ class PersonalizeRecommender(Recommender):
     def _train(self, interactions: pd.DataFrame, items: pd.DataFrame, fingerprint: str) -> PersonalizeSolutionVersion:
         personalize_api.check_minimums(interactions, self.event_value_threshold)
         locations = {dataset: self._s3_location(dataset_key(dataset)) for dataset in DATASET_TYPES}
-        user_columns = (
-            self.storage.read_bytes(dataset_key(personalize_api.USERS)).decode().split("\n", 1)[0].strip().split(",")
-        )
+        headers = {
+            dataset: self.storage.read_bytes(dataset_key(dataset)).decode().split("\n", 1)[0].strip().split(",")
+            for dataset in (personalize_api.ITEMS, personalize_api.USERS)
+        }
         group_arn = self._dataset_group()
         jobs = []
-        for dataset in personalize_api.importable_datasets(user_columns):
-            dataset_arn = self._dataset(group_arn, dataset, personalize_api.avro_schema(dataset, user_columns))
+        for dataset in personalize_api.importable_datasets(headers[personalize_api.USERS]):
+            schema = personalize_api.avro_schema(dataset, headers.get(dataset, ()))
+            dataset_arn = self._dataset(group_arn, dataset, schema)
             jobs.append(self._import_job(dataset_arn, dataset, locations[dataset], fingerprint))
         for job_arn in jobs:
             self._wait("describe_dataset_import_job", "datasetImportJobArn", job_arn, "datasetImportJob")

@@ -1,6 +1,8 @@
 """Ingest: each input file is read, whatever its format, into its tables (a raw_files partition); every file's
 tables become products, reviews, events and users."""
 
+from pathlib import Path
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -20,7 +22,8 @@ from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import INGEST
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import raw_files
-from recsys_assets.formats.kaggle import read_kaggle
+from recsys_assets.formats.mapping import ColumnMapping, load_mapping
+from recsys_assets.formats.reading import read_input
 from recsys_assets.formats.tables import FileTables, ReadOptions
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
@@ -38,6 +41,18 @@ FILE_TABLES = {
 def inbox_key(settings: PipelineSettings, file_key: str) -> str:
     """Where an input file (a raw_files partition) is, in the object store."""
     return f"{settings.input_location.rstrip('/')}/{file_key}"
+
+
+def column_mapping(settings: PipelineSettings) -> ColumnMapping:
+    """The column-mapping file the settings name (none: an empty mapping); one that cannot be read or parsed
+    stops the run, naming it."""
+    if not settings.column_mapping:
+        return ColumnMapping()
+    try:
+        text = Path(settings.column_mapping).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise Failure(f"{settings.column_mapping}: the column mapping cannot be read ({error})") from None
+    return load_mapping(text, settings.column_mapping)
 
 
 def kept_lines(tables: FileTables) -> int:
@@ -62,9 +77,9 @@ def file_tables(context: AssetExecutionContext, storage: ObjectStore, settings: 
     limits = InputLimits(int(settings.max_file_mb * 2**20), settings.max_item_chars, settings.max_field_chars)
     check_size(storage.size(key), context.partition_key, limits)  # before reading it into memory
     data = storage.read_bytes(key)
-    tables = read_kaggle(
-        data, context.partition_key, ReadOptions(fallback_encoding=settings.fallback_encoding or None, limits=limits)
-    )
+    mapping = column_mapping(settings).for_file(context.partition_key)
+    options = ReadOptions(fallback_encoding=settings.fallback_encoding or None, limits=limits)
+    tables = read_input(data, context.partition_key, settings.input_format, mapping, options)
     if tables.fallback_lines:
         lines = tables.fallback_lines
         context.log.warning(
