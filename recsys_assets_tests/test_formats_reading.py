@@ -59,6 +59,7 @@ def test_corrupt_gzip_data_is_an_error_naming_the_file():
         ("EMAIL", "suppression"),
         ("user_id,reason", "suppression"),
         ("EMAIL,USER_ID,REASON", "suppression"),
+        ("EMAIL,,", "suppression"),
         ("EMAIL,SIGNUP_DATE", None),
         ("USER_ID,ITEM_ID", None),
         ("sku,qty", None),
