@@ -1,6 +1,8 @@
 """formats.reading.read_input: gzip, format detection from the header, explicit formats, column mapping."""
 
 import gzip
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,6 +12,8 @@ from recsys_assets.formats.kaggle import read_kaggle
 from recsys_assets.formats.mapping import ColumnMapping, FileMapping, MappingError, load_mapping
 from recsys_assets.formats.reading import detect_format, read_header, read_input
 from recsys_assets.formats.tables import ReadOptions
+
+from .conftest import shared_file
 
 ITEMS = b"ITEM_ID,NAME,PRICE\ni1,Mug,5\n"
 TABLES = ("products", "customers", "events", "reviews", "suppressions", "rejected")
@@ -55,6 +59,7 @@ def test_corrupt_gzip_data_is_an_error_naming_the_file():
         ("EMAIL", "suppression"),
         ("user_id,reason", "suppression"),
         ("EMAIL,USER_ID,REASON", "suppression"),
+        ("EMAIL,,", "suppression"),
         ("EMAIL,SIGNUP_DATE", None),
         ("USER_ID,ITEM_ID", None),
         ("sku,qty", None),
@@ -172,3 +177,16 @@ def test_the_mapping_format_is_used_instead_of_detection():
 def test_a_bad_mapping_file_is_an_error_naming_the_file_and_the_key(text, message):
     with pytest.raises(MappingError, match=rf"^mapping.toml: .*{message}"):
         load_mapping(text, "mapping.toml")
+
+
+def test_the_worked_example_of_docs_own_data_is_a_valid_mapping():
+    page = (Path(__file__).parents[1] / "docs" / "own-data.md").read_text()
+    [example] = re.findall(r"```toml\n(.*?)```", page, re.DOTALL)
+    mapping = load_mapping(example, "own-data.md")
+    assert mapping.for_file("orders-2024-01.csv.gz").columns["CustomerID"] == "Customer ID"
+    assert mapping.for_file("customers.csv").format == "personalize"
+
+
+def test_amazon_csv_gzip_compressed_through_read_input_equals_read_kaggle():
+    data = Path(shared_file("amazon-sales", "amazon.csv")).read_bytes()
+    assert_same_tables(read_input(gzip.compress(data, 1), "amazon.csv.gz"), read_kaggle(data, "amazon.csv.gz"))

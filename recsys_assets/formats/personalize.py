@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_assets.catalog.fields import AGE_RANGE, MAX_NUMBER, whole_numbers
-from recsys_assets.catalog.reading import InputFileError, concat_rejected, first_faults, read_csv_rows
+from recsys_assets.catalog.reading import SOURCE_COLUMNS, InputFileError, concat_rejected, first_faults, read_csv_rows
 from recsys_assets.formats.rules import Fault, epoch_seconds, id_faults, number, text, text_faults
 from recsys_assets.formats.tables import (
     CUSTOMER_COLUMNS,
@@ -83,7 +83,7 @@ def read_personalize(data: bytes, source: str, options: ReadOptions = DEFAULT_OP
     if dataset is None:
         missing = ", ".join(missing_columns(set(read.rows.columns)))
         raise InputFileError(source, f"not a Personalize dataset: required columns missing: {missing}")
-    rows = read.rows[[*read.rows.columns[:2], *[c for c in read.rows.columns[2:] if c in DATASET_COLUMNS[dataset]]]]
+    rows = read.rows[[*SOURCE_COLUMNS, *[c for c in read.rows.columns if c in DATASET_COLUMNS[dataset]]]]
     reader = {ITEMS: _items, USERS: _users, INTERACTIONS: _interactions, REVIEWS: _reviews}[dataset]
     tables, faults = reader(rows, options)
     rejected, records = first_faults(rows, faults)

@@ -113,9 +113,10 @@ def write_header(names: list[str]) -> bytes:
 
 
 def detect_format(header: list[str]) -> str | None:
-    """The format whose required columns a header holds (names compared case-insensitively), or None."""
-    names = {name.casefold() for name in header}
-    upper = {name.upper() for name in header}
+    """The format whose required columns a header holds (names compared case-insensitively; unnamed columns, as
+    a spreadsheet's trailing empty ones, do not count), or None."""
+    names = {name.casefold() for name in header if name}
+    upper = {name.upper() for name in header if name}
 
     def has(columns: tuple[str, ...]) -> bool:
         return {c.casefold() for c in columns} <= names

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recsys_assets.catalog.reading import InputFileError, concat_rejected, first_faults, read_csv_rows
+from recsys_assets.catalog.reading import SOURCE_COLUMNS, InputFileError, concat_rejected, first_faults, read_csv_rows
 from recsys_assets.formats.rules import id_faults, text, text_faults
 from recsys_assets.formats.tables import DEFAULT_OPTIONS, SUPPRESSION_COLUMNS, FileTables, ReadOptions, empty_table
 
@@ -18,7 +18,7 @@ def read_suppression(data: bytes, source: str, options: ReadOptions = DEFAULT_OP
     present = [c for c in read.rows.columns if c in COLUMNS]
     if not {"EMAIL", "USER_ID"} & set(present):
         raise InputFileError(source, "not a suppression list: required columns missing: EMAIL or USER_ID")
-    rows = read.rows[["source_file", "source_line", *present]]
+    rows = read.rows[[*SOURCE_COLUMNS, *present]]
     email, user_id = text(rows, "EMAIL").str.lower(), text(rows, "USER_ID")
     reason = text(rows, "REASON")
     faults = [
