@@ -131,8 +131,14 @@ def test_the_currency_option_replaces_pounds():
         (
             "536365,85123A,WHITE HEART,6,01/12/2010 08:26,2.55,17850,UK",
             "InvoiceDate",
-            "InvoiceDate is not a date YYYY-MM-DD HH:MM",
+            "InvoiceDate is not a date YYYY-MM-DD HH:MM from 1970 to 2106",
         ),
+        (
+            "536365,85123A,WHITE HEART,6,1969-12-31 23:59,2.55,17850,UK",
+            "InvoiceDate",
+            "InvoiceDate is not a date YYYY-MM-DD HH:MM from 1970 to 2106",
+        ),
+        ("536365,85123A,WHITE\x07HEART,6,2010-12-01 08:26,2.55,17850,UK", "Description", "control character"),
         ("536365,85123A,WHITE HEART,6,2010-12-01 08:26,-2.55,17850,UK", "UnitPrice", "UnitPrice is negative"),
     ],
 )

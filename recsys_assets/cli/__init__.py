@@ -177,8 +177,16 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="Personalize's offline metrics of every local model on interactions"
     )
+    evaluated = evaluate.add_mutually_exclusive_group(required=True)
+    evaluated.add_argument("--interactions", help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]")
+    evaluated.add_argument(
+        "--input", help="an input file (e.g. order lines, gzip or not): its events' interactions and its products"
+    )
     evaluate.add_argument(
-        "--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]"
+        "--format",
+        default="auto",
+        choices=("auto", "kaggle", "personalize", "order-lines"),
+        help="the --input file's format (docs/own-data.md); default: detected from its header",
     )
     evaluate.add_argument("--items", help="CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

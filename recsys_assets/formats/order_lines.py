@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from recsys_assets.catalog.fields import MAX_ID_CHARS, MAX_NUMBER
-from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
+from recsys_assets.catalog.fields import MAX_ID_CHARS, MAX_NUMBER, TIMESTAMP_RANGE
+from recsys_assets.catalog.reading import (
+    CONTROL_CHARACTERS,
+    SOURCE_COLUMNS,
+    concat_rejected,
+    first_faults,
+    read_csv_rows,
+)
 from recsys_assets.formats.tables import (
     CUSTOMER_COLUMNS,
     DEFAULT_OPTIONS,
@@ -93,9 +99,10 @@ def not_a_product(codes: pd.Series) -> pd.Series:
 
 def line_faults(lines: pd.DataFrame, max_field_chars: int) -> list[tuple[pd.Series, str, str]]:
     """(mask, column, reason) of every rule a line can break, in the order they are checked."""
-    faults = [
-        (lines[c].str.len() > max_field_chars, c, f"longer than {max_field_chars:,} characters")
-        for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    columns = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    faults = [(lines[c].str.contains(CONTROL_CHARACTERS, regex=True), c, "control character") for c in columns]
+    faults += [
+        (lines[c].str.len() > max_field_chars, c, f"longer than {max_field_chars:,} characters") for c in columns
     ]
     faults += [
         (lines["StockCode"] == "", "StockCode", "missing stock code"),
@@ -106,7 +113,11 @@ def line_faults(lines: pd.DataFrame, max_field_chars: int) -> list[tuple[pd.Seri
         (lines["quantity"].ne(lines["quantity"].round()), "Quantity", "Quantity is not a whole number"),
         (lines["quantity"] == 0, "Quantity", "Quantity is 0"),
         (~lines["price"].abs().le(MAX_NUMBER), "UnitPrice", "UnitPrice is not a number"),
-        (lines["timestamp"].isna(), "InvoiceDate", "InvoiceDate is not a date YYYY-MM-DD HH:MM"),
+        (
+            ~lines["timestamp"].between(*TIMESTAMP_RANGE),
+            "InvoiceDate",
+            "InvoiceDate is not a date YYYY-MM-DD HH:MM from 1970 to 2106",
+        ),
     ]
     codes = lines["StockCode"]
     kind = not_a_product(codes)
