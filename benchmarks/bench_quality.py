@@ -2,8 +2,9 @@
 
 Datasets (each skipped when absent from ../shared/data): MovieLens-small, Amazon All Beauty
 5-core, the Kaggle amazon.csv (through the project's own parsing, sentiment and interaction
-code) and the generated sample (`recsys sample` defaults, and 10 draws of the same generator with seeds 0-9,
-because one 400-user draw is a small test population). Baselines are tuned per split on a validation
+code), UCI Online Retail (order lines, as `recsys evaluate --input` reads them) and the generated sample
+(`recsys sample` defaults, and 10 draws of the same generator with seeds 0-9, because one 400-user draw is a
+small test population). Baselines are tuned per split on a validation
 split of the training users; the default model runs with its fixed defaults. Results go to
 benchmarks/RESULTS.md between the `quality` BEGIN/END markers.
 
@@ -11,7 +12,8 @@ benchmarks/RESULTS.md between the `quality` BEGIN/END markers.
 (`recsys_assets.curation`: campaign rules, variant families, diversity caps; docs/picks.md), between the `served`
 markers.
 
-    python benchmarks/bench_quality.py [--datasets movielens beauty amazon sample sample-draws] [--json out.json]
+    python benchmarks/bench_quality.py [--datasets movielens beauty amazon online-retail sample sample-draws]
+        [--json out.json]
     python benchmarks/bench_quality.py --served
 """
 
@@ -112,6 +114,18 @@ def catalog_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return build_interactions(reviews, sentiment, products), catalog_items(products), products, reviews
 
 
+def online_retail() -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """UCI Online Retail's order lines as `recsys evaluate --input ... --format order-lines` reads them: one
+    interaction per (customer, product) bought and not cancelled, and the products as Personalize items."""
+    from recsys_assets.cli.evaluate import input_interactions, read_input_file
+
+    path = SHARED / "online-retail" / "online_retail.csv.gz"
+    if not path.exists():
+        return None
+    interactions, items = input_interactions(read_input_file(str(path), "order-lines"), str(path))
+    return interactions.rows, items.rows
+
+
 def generated_sample(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, ModelSpec]]:
     """`recsys sample` defaults (200 products, 400 users, 3,000 reviews); seed 7 is the bundled sample.
 
@@ -159,6 +173,7 @@ DATASETS = {
     "movielens": movielens,
     "beauty": all_beauty,
     "amazon": lambda: catalog(SHARED / "amazon-sales" / "amazon.csv"),
+    "online-retail": online_retail,
     "sample": generated_sample,
     "sample-draws": lambda: [generated_sample(seed) for seed in SAMPLE_DRAWS],
 }
@@ -166,6 +181,7 @@ TITLES = {
     "movielens": "MovieLens-small",
     "beauty": "All Beauty 5-core",
     "amazon": "amazon.csv",
+    "online-retail": "Online Retail (order lines)",
     "sample": "generated sample",
     "sample-draws": "generated sample, 10 draws (seeds 0-9)",
 }

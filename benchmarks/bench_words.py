@@ -12,9 +12,9 @@ import statistics
 from email.policy import default
 from pathlib import Path
 
-from recsys_assets.catalog.reading import parse_catalog_csv
-from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.catalog.tables import build_users
 from recsys_assets.emails.greeting import first_names
+from recsys_assets.formats.kaggle import read_kaggle
 
 SAMPLE, SEED = 60, 14
 
@@ -24,8 +24,8 @@ def main() -> None:
     parser.add_argument("catalog", type=Path)
     parser.add_argument("--home", type=Path, help="a `recsys run` home whose emails/ to read")
     args = parser.parse_args()
-    raw = parse_catalog_csv(args.catalog.read_bytes(), str(args.catalog)).rows
-    users = build_users(explode_reviews(raw), build_products(raw), raw)
+    tables = read_kaggle(args.catalog.read_bytes(), str(args.catalog))
+    users = build_users(tables.reviews, tables.events, tables.customers, tables.products)
     names = first_names(users["user_name"]).assign(name=users["user_name"])
     print(f"{len(users)} users by kind: {names['kind'].value_counts().to_dict()}")
     distinct = names.drop_duplicates("name")

@@ -10,12 +10,15 @@ from dagster import EnvVar
 from dagster_aws.s3 import S3Resource
 
 from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, brand_problems, parse_email_date
+from recsys_assets.formats.columns import AUTO
+from recsys_assets.formats.reading import FORMATS
 from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_region
 from recsys_assets.resources.bedrock import BedrockEmailWriter
 from recsys_assets.resources.campaign import CampaignRules
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.email_writer import TemplateEmailWriter
+from recsys_assets.resources.interaction_rules import InteractionRulesResource
 from recsys_assets.resources.io_manager import AssetStoreIOManager
 from recsys_assets.resources.object_store import LocalObjectStore
 from recsys_assets.resources.personalize import PersonalizeRecommender
@@ -71,6 +74,9 @@ class RunOptions:
 
     home: str = DEFAULT_HOME
     input_location: str = DEFAULT_INPUT
+    # the inputs' format (AUTO: each file's from its header) and a column-mapping file ("": none)
+    input_format: str = AUTO
+    column_mapping: str = ""
     num_results: int = 5
     sentiment_workers: int = 0
     # the implementation of each role (see ROLES)
@@ -89,11 +95,18 @@ class RunOptions:
     # the emails' frame (see BRAND_VARIABLES; its secret stays the demo's here) and their pinned Date, if any
     brand: Brand = DEFAULT_BRAND
     email_date: str = ""
+    # None: never recommend what a customer bought; N: again after N days (resources.interaction_rules)
+    buy_again_after_days: int | None = None
 
     def __post_init__(self) -> None:
         for role, (variable, local, aws) in ROLES.items():
             if getattr(self, role) not in (local, aws):
                 raise SettingsError(f"{variable}={getattr(self, role)!r}: expected {local} or {aws}")
+        if self.input_format not in (AUTO, *FORMATS):
+            raise SettingsError(
+                f"input_format (RECSYS_INPUT_FORMAT, --format) is {self.input_format!r}: expected "
+                f"{', '.join((AUTO, *FORMATS))}"
+            )
         if self.num_results < 1:
             raise SettingsError(
                 f"num_results (RECSYS_NUM_RESULTS, --num-results) is {self.num_results}: expected 1 or more"
@@ -102,6 +115,10 @@ class RunOptions:
             raise SettingsError(
                 f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: "
                 "expected 0 or more"
+            )
+        if self.buy_again_after_days is not None and self.buy_again_after_days < 0:
+            raise SettingsError(
+                f"RECSYS_BUY_AGAIN_AFTER_DAYS is {self.buy_again_after_days}: expected 0 or more days, or unset (never)"
             )
         problems = brand_problems(self.brand)
         if problems:
@@ -131,6 +148,8 @@ class RunOptions:
         return cls(
             home=env.get("RECSYS_HOME", DEFAULT_HOME),
             input_location=env.get("RECSYS_INPUT", DEFAULT_INPUT),
+            input_format=env.get("RECSYS_INPUT_FORMAT", AUTO).lower(),
+            column_mapping=env.get("RECSYS_COLUMN_MAP", ""),
             num_results=_whole_number(env, "RECSYS_NUM_RESULTS", defaults["num_results"]),
             sentiment_workers=_whole_number(env, "RECSYS_SENTIMENT_WORKERS", defaults["sentiment_workers"]),
             **roles,
@@ -139,6 +158,7 @@ class RunOptions:
                 DEFAULT_BRAND, **{name: env[variable] for name, variable in BRAND_VARIABLES.items() if variable in env}
             ),
             email_date=env.get("RECSYS_EMAIL_DATE", ""),
+            buy_again_after_days=_whole_number(env, "RECSYS_BUY_AGAIN_AFTER_DAYS", None),
         )
 
     def aws_roles(self) -> list[str]:
@@ -146,9 +166,11 @@ class RunOptions:
         return [role for role, (_, _, aws) in ROLES.items() if getattr(self, role) == aws]
 
 
-def _whole_number(env: Mapping[str, str], variable: str, default: int) -> int:
+def _whole_number(env: Mapping[str, str], variable: str, default: int | None) -> int | None:
     """The variable's value as an integer (default when unset); anything else is a SettingsError naming it."""
-    text = env.get(variable, str(default))
+    text = env.get(variable)
+    if text is None:
+        return default
     try:
         return int(text)
     except ValueError:
@@ -178,11 +200,14 @@ def build_resources(options: RunOptions) -> dict:
         "recommender": _recommender(options, storage),
         "email_writer": _email_writer(options),
         "campaign": CampaignRules(),
+        "interaction_rules": InteractionRulesResource(buy_again_after_days=options.buy_again_after_days),
         # a local input path is relative to where the command runs, not to the output folder; an S3 one is a key
         "settings": PipelineSettings(
             input_location=options.input_location
             if options.storage == "s3"
             else os.path.abspath(options.input_location),
+            input_format=options.input_format,
+            column_mapping=os.path.abspath(options.column_mapping) if options.column_mapping else "",
             num_results=options.num_results,
             aws_roles=options.aws_roles(),
         ),

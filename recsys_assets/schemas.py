@@ -6,26 +6,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from recsys_assets.catalog.fields import MAX_ID_CHARS, MAX_NUMBER, TIMESTAMP_RANGE
+from recsys_assets.catalog.fields import AGE_RANGE, MAX_ID_CHARS, MAX_NUMBER, TIMESTAMP_RANGE
+from recsys_assets.formats.tables import CONSENT_STATES
 from recsys_assets.segmentation import MAX_SEGMENT_CHARS
 
 LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
 # a present, stripped id of at most MAX_ID_CHARS characters, as reading enforces and Personalize requires
 ID = {"min_value": 1, "max_value": MAX_ID_CHARS}
-
-
-class RawReviews(pa.DataFrameModel):
-    """Rows of the input files that passed row-level validation, still as text."""
-
-    source_file: Series[str]
-    source_line: Series[int] = pa.Field(ge=1)
-    product_id: Series[str] = pa.Field(str_length={"min_value": 1})
-    user_id: Series[str] = pa.Field(str_length={"min_value": 1})  # the comma-joined list
-    review_id: Series[str]
-
-    @pa.dataframe_check
-    def one_row_per_source_line(cls, df: pd.DataFrame) -> bool:
-        return not df.duplicated(["source_file", "source_line"]).any()
 
 
 class RejectedRows(pa.DataFrameModel):
@@ -38,35 +25,123 @@ class RejectedRows(pa.DataFrameModel):
     raw_row: Series[str]
 
 
-class Products(pa.DataFrameModel):
+class FileProducts(pa.DataFrameModel):
+    """One input file's products (formats.tables.PRODUCT_COLUMNS): NaN where the file gives no price or rating."""
+
     product_id: Series[str] = pa.Field(unique=True, str_length=ID)
     product_name: Series[str]
+    category_path: Series[str] = pa.Field(nullable=True)
     top_category: Series[str]
-    discounted_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER)
-    actual_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER)
-    discount_percentage: Series[float] = pa.Field(ge=0, le=100)
-    rating: Series[float] = pa.Field(ge=0, le=5)
+    leaf_category: Series[str]
+    category_depth: Series[int] = pa.Field(ge=0)
+    brand: Series[str]
+    discounted_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER, nullable=True)
+    actual_price: Series[float] = pa.Field(ge=0, le=MAX_NUMBER, nullable=True)
+    discount_percentage: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+    rating: Series[float] = pa.Field(ge=0, le=5, nullable=True)
     rating_count: Series[pd.Int64Dtype] = pa.Field(ge=0, le=MAX_NUMBER, nullable=True)
+    about_product: Series[str] = pa.Field(nullable=True)
+    img_link: Series[str] = pa.Field(nullable=True)
+    product_link: Series[str] = pa.Field(nullable=True)
+    currency: Series[str] = pa.Field(str_matches=r"^([A-Z]{3})?$")  # ISO 4217, "" for the brand's
+
+    class Config:
+        strict = True
+
+
+class Products(FileProducts):
+    """Every file's products, a later file's row winning."""
+
+
+class FileCustomers(pa.DataFrameModel):
+    """One input file's customers (formats.tables.CUSTOMER_COLUMNS): "" where the file does not say."""
+
+    user_id: Series[str] = pa.Field(unique=True, str_length=ID)
+    user_name: Series[str]
+    email: Series[str]
+    consent: Series[str] = pa.Field(isin=list(CONSENT_STATES))
+    country: Series[str]
+    locale: Series[str]
+    age: Series[pd.Int64Dtype] = pa.Field(ge=AGE_RANGE[0], le=AGE_RANGE[1], nullable=True)
+
+    class Config:
+        strict = True
+
+
+class FileEvents(pa.DataFrameModel):
+    """One input file's events but reviews (formats.tables.EVENT_COLUMNS); user_id "" for an anonymous one."""
+
+    user_id: Series[str] = pa.Field(str_length={"max_value": MAX_ID_CHARS})
+    product_id: Series[str] = pa.Field(str_length=ID)
+    timestamp: Series[int] = pa.Field(ge=TIMESTAMP_RANGE[0], le=TIMESTAMP_RANGE[1])
+    event_type: Series[str] = pa.Field(str_matches=r"^[a-z0-9][a-z0-9_-]*$")
+    event_value: Series[float] = pa.Field(nullable=True)
+    quantity: Series[float]
+    revenue: Series[float]
+    order_id: Series[str]
+    source_file: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_line: Series[int] = pa.Field(ge=1)
+
+    class Config:
+        strict = True
+
+
+class Events(FileEvents):
+    """Every file's events (an event in a later file too is that file's)."""
 
 
 class Users(pa.DataFrameModel):
+    """One row per customer with an interaction: the contact fields the files give, what they interacted with."""
+
     user_id: Series[str] = pa.Field(unique=True, str_length=ID)
     user_name: Series[str]
-    review_count: Series[int] = pa.Field(ge=1)
+    email: Series[str]
+    consent: Series[str] = pa.Field(isin=list(CONSENT_STATES))
+    country: Series[str]
+    locale: Series[str]
+    interaction_count: Series[int] = pa.Field(ge=1)
     favourite_category: Series[str]
 
 
-class Reviews(pa.DataFrameModel):
+class FileReviews(pa.DataFrameModel):
+    """One input file's reviews (formats.tables.REVIEW_COLUMNS)."""
+
     review_id: Series[str]
     user_id: Series[str] = pa.Field(str_length=ID)
     product_id: Series[str] = pa.Field(str_length=ID)
+    user_name: Series[str] = pa.Field(nullable=True)
     review_title: Series[str] = pa.Field(nullable=True)
     review_content: Series[str] = pa.Field(nullable=True)
     text_aligned: Series[bool]
     timestamp: Series[int] = pa.Field(ge=TIMESTAMP_RANGE[0], le=TIMESTAMP_RANGE[1])
+    rating: Series[float] = pa.Field(ge=0, le=5, nullable=True)
+    source_file: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_line: Series[int] = pa.Field(ge=1)
 
     class Config:
+        strict = True
         unique = ["user_id", "product_id"]
+
+
+class Reviews(FileReviews):
+    """Every file's reviews, one per (user, product), a later file's winning."""
+
+
+class FileSuppressions(pa.DataFrameModel):
+    """One input file's suppressed addresses or customers (formats.tables.SUPPRESSION_COLUMNS)."""
+
+    email: Series[str]
+    user_id: Series[str]
+    reason: Series[str]
+    source_file: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_line: Series[int] = pa.Field(ge=1)
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check
+    def names_an_address_or_a_customer(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["email"] != "") | (df["user_id"] != "")
 
 
 class ReviewSentiment(pa.DataFrameModel):
@@ -150,9 +225,14 @@ class Emails(pa.DataFrameModel):
 
 
 TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
-    "raw_reviews": RawReviews,
+    "file_products": FileProducts,
+    "file_customers": FileCustomers,
+    "file_events": FileEvents,
+    "file_reviews": FileReviews,
+    "file_suppressions": FileSuppressions,
     "rejected_rows": RejectedRows,
     "products": Products,
+    "events": Events,
     "users": Users,
     "reviews": Reviews,
     "file_sentiment": FileSentiment,

@@ -38,7 +38,7 @@ def assign_segments(users: pd.DataFrame, min_reviews: int = 2) -> pd.DataFrame:
     """Segment = the top-level category the customer reviews most (slugged); customers with fewer
     than `min_reviews` reviews, or no category, are in the general segment."""
     slug = segment_slug(users["favourite_category"].astype("string"))
-    enough = (users["review_count"] >= min_reviews) & (slug != "")
+    enough = (users["interaction_count"] >= min_reviews) & (slug != "")
     segment = slug.where(enough, GENERAL_SEGMENT)
     return pd.DataFrame(
         {"user_id": users["user_id"].astype("string"), "segment": segment.astype("string")}

@@ -83,7 +83,8 @@ def test_the_run_leaves_personalize_import_files_in_the_bucket_and_profiles_in_d
     counts = aws_run["counts"]
     interactions, items, users = (s3_csv(f"run/personalize/{name}.csv") for name in ("interactions", "items", "users"))
     assert list(interactions.columns) == ["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE"]
-    assert list(items.columns) == ["ITEM_ID", "CATEGORY", "DESCRIPTION"]
+    levels = [f"CATEGORY_L{n}" for n in range(1, len(items.columns) - 3)]
+    assert list(items.columns) == ["ITEM_ID", *levels, "BRAND", "PRICE", "DESCRIPTION"] and len(levels) >= 2
     assert list(users.columns) == ["USER_ID"]
     assert (len(interactions), len(items), len(users)) == (counts["interactions"], counts["products"], counts["users"])
     dynamodb = boto3.client("dynamodb")

@@ -40,7 +40,7 @@ class StubbedPersonalize:
         self.storage = S3ObjectStore(s3=S3Resource(), bucket=BUCKET, prefix="run")
         for dataset, header in {
             "interactions": "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE",
-            "items": "ITEM_ID,CATEGORY,DESCRIPTION",
+            "items": "ITEM_ID,CATEGORY_L1,CATEGORY_L2,BRAND,PRICE,DESCRIPTION",
             "users": "USER_ID",
         }.items():
             self.storage.write_bytes(dataset_key(dataset), f"{header}\n".encode())

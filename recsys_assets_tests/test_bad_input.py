@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
-from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.catalog.tables import build_users
 from recsys_assets.cli import main
+from recsys_assets.formats.kaggle import read_kaggle
+from recsys_assets.formats.tables import ReadOptions
 from recsys_assets.resources.io_manager import MAX_PARTITION_NAME_CHARS, table_key
-from recsys_assets.schemas import CustomerSegments, Products, Reviews, Users
+from recsys_assets.schemas import CustomerSegments, FileCustomers, FileProducts, FileReviews, Users
 from recsys_assets.segmentation import assign_segments
 
 from .bad_files.make_bad_files import CORPUS, GOOD, LIMITS
@@ -114,10 +116,14 @@ def test_odd_but_valid_rows_are_kept(name):
 
 @pytest.mark.parametrize("name", sorted([*QUARANTINED, *ACCEPTED]))
 def test_the_rows_a_bad_file_keeps_build_tables_that_pass_their_schemas(name):
-    rows = parse_catalog_csv((BAD_FILES / name).read_bytes(), name, limits=LIMITS).rows
-    products, reviews = build_products(rows), explode_reviews(rows)
-    users = build_users(reviews, products, rows)
-    for schema, table in ((Products, products), (Reviews, reviews), (Users, users)):
+    tables = read_kaggle((BAD_FILES / name).read_bytes(), name, ReadOptions(limits=LIMITS))
+    users = build_users(tables.reviews, tables.events, tables.customers, tables.products)
+    for schema, table in (
+        (FileProducts, tables.products),
+        (FileReviews, tables.reviews),
+        (FileCustomers, tables.customers),
+        (Users, users),
+    ):
         schema.validate(table)
     CustomerSegments.validate(assign_segments(users, min_reviews=1))
 
@@ -211,7 +217,7 @@ def test_a_run_stops_when_the_quarantined_share_passes_the_limit(tmp_path, capsy
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
     from dagster import DagsterInstance, materialize
 
-    from recsys_assets.defs.ingest.assets import raw_reviews
+    from recsys_assets.defs.ingest.assets import file_tables
     from recsys_assets.resources.object_store import LocalObjectStore
     from recsys_assets.resources.pipeline_settings import PipelineSettings
 
@@ -223,7 +229,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("raw_files", ["big.csv"])
         result = materialize(
-            [raw_reviews],
+            [file_tables],
             partition_key="big.csv",
             instance=instance,
             raise_on_error=False,

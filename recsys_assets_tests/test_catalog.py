@@ -8,6 +8,13 @@ import pytest
 from recsys_assets.catalog.fields import parse_number
 from recsys_assets.catalog.reading import REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
 from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.formats.kaggle import read_kaggle
+
+
+def users_of(data: bytes) -> pd.DataFrame:
+    """The users table of one Kaggle export."""
+    tables = read_kaggle(data, "in.csv")
+    return build_users(tables.reviews, tables.events, tables.customers, tables.products)
 
 
 def product_row(**overrides) -> dict:
@@ -192,34 +199,34 @@ def test_an_optional_timestamp_list_is_used_per_reviewer():
     parsed = parse_catalog_csv(csv_bytes([row], columns=columns), "in.csv")
     reviews = explode_reviews(parsed.rows)
     assert reviews["timestamp"].tolist() == [1_700_000_000, 1_700_000_500]
-    users = build_users(reviews, build_products(parsed.rows), parsed.rows)
+    users = users_of(csv_bytes([row], columns=columns))
     assert users["age"].tolist() == [31, 31]
 
 
 def test_timestamps_and_ages_given_for_some_reviewers_leave_the_others_derived_and_unknown():
     columns = [*REQUIRED_COLUMNS, "timestamp", "age"]
-    parsed = parse_catalog_csv(csv_bytes([product_row(timestamp="1700000000,", age=",41")], columns=columns), "in.csv")
-    reviews = explode_reviews(parsed.rows, base_epoch=1_000_000)
+    data = csv_bytes([product_row(timestamp="1700000000,", age=",41")], columns=columns)
+    reviews = explode_reviews(parse_catalog_csv(data, "in.csv").rows, base_epoch=1_000_000)
     assert reviews["timestamp"].tolist() == [1_700_000_000, 1_000_000 + 2 * 60 + 1]
-    users = build_users(reviews, build_products(parsed.rows), parsed.rows)
+    users = users_of(data)
     assert users["age"].tolist() == [pd.NA, 41]
 
 
 def test_ids_that_differ_in_case_or_script_are_different_customers_and_padding_is_not_part_of_an_id():
     rows = [product_row(user_id="José,u1", age="30,31"), product_row(product_id=" B0002 ", user_id=" U1 ,U2", age="32")]
-    parsed = parse_catalog_csv(csv_bytes(rows, columns=[*REQUIRED_COLUMNS, "age"]), "in.csv")
-    reviews = explode_reviews(parsed.rows)
+    data = csv_bytes(rows, columns=[*REQUIRED_COLUMNS, "age"])
+    reviews = explode_reviews(parse_catalog_csv(data, "in.csv").rows)
     assert reviews[["user_id", "product_id"]].values.tolist() == [
         ["José", "B0001"],
         ["U1", "B0002"],
         ["U2", "B0002"],
         ["u1", "B0001"],
     ]
-    users = build_users(reviews, build_products(parsed.rows), parsed.rows)
+    users = users_of(data)
     assert users[["user_id", "age"]].values.tolist() == [["José", 30], ["U1", 32], ["U2", 32], ["u1", 31]]
 
 
-def test_users_have_name_review_count_and_favourite_category():
+def test_users_have_name_interaction_count_and_favourite_category():
     rows = [
         product_row(),
         product_row(
@@ -241,10 +248,8 @@ def test_users_have_name_review_count_and_favourite_category():
             review_content="Pretty vase",
         ),
     ]
-    parsed = parse_catalog_csv(csv_bytes(rows), "in.csv")
-    reviews = explode_reviews(parsed.rows)
-    users = build_users(reviews, build_products(parsed.rows))
-    assert users.values.tolist() == [
+    users = users_of(csv_bytes(rows))
+    assert users.drop(columns=["email", "consent", "country", "locale"]).values.tolist() == [
         ["U1", "Asha", 3, "Home&Kitchen"],
         ["U2", "Ravi", 1, "Computers&Accessories"],
     ]

@@ -8,11 +8,14 @@ import pytest
 from dagster import DagsterInstance, asset, build_asset_context, materialize
 
 from recsys_assets.curation.picks import catalog_facts, curate
+from recsys_assets.curation.rules import brands
 from recsys_assets.curation.variants import name_key, variant_families
 from recsys_assets.defs.model.assets import recommendations
 from recsys_assets.defs.model.assets import variant_families as variant_families_asset
+from recsys_assets.formats.tables import EVENT_COLUMNS, empty_table
 from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 from recsys_assets.resources.campaign import CampaignRules
+from recsys_assets.resources.interaction_rules import InteractionRulesResource
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.recommender import LocalRecommender, Recommender
 
@@ -20,9 +23,12 @@ NO_CAPS = {"max_per_category": 99, "max_per_brand": 99}
 
 
 def catalog(*rows: dict) -> pd.DataFrame:
-    """Products (rated 4.2, priced 500, leaf Cables, named and branded after the id) with overrides per row."""
+    """Products (rated 4.2, priced 500, leaf Cables, named after the id and branded by the name's first word, as the
+    Kaggle reader does) with overrides per row."""
     defaults = {"rating": 4.2, "discounted_price": 500.0, "category_path": "Electronics|Cables", "leaf": "Cables"}
     frame = pd.DataFrame([{**defaults, "product_name": f"{row['product_id']} thing", **row} for row in rows])
+    if "brand" not in frame.columns:
+        frame["brand"] = brands(frame["product_name"])
     return frame.rename(columns={"leaf": "leaf_category"})
 
 
@@ -124,13 +130,37 @@ def test_no_more_than_the_cap_from_one_leaf_category_or_one_brand():
     assert served(branded, candidates("u", ["p0", "p1", "p2", "z"]), 3, max_per_brand=2) == ["p0", "p1", "z"]
 
 
-def test_minimum_rating_drops_lower_rated_and_unrated_products():
+def test_minimum_rating_drops_lower_rated_products_and_keeps_unrated_ones():
     products = catalog(
         {"product_id": "low", "rating": 3.4}, {"product_id": "none", "rating": None}, {"product_id": "ok"}
     )
     picks = candidates("u", ["low", "none", "ok"])
-    assert served(products, picks, 1, min_rating=3.5) == ["ok"]
+    assert served(products, picks, 3, min_rating=3.5) == ["none", "ok"]
     assert served(products, picks, 3, min_rating=0) == ["low", "none", "ok"]
+
+
+def test_a_catalog_without_brands_or_categories_is_not_capped_as_one_brand_or_category():
+    products = catalog(
+        *(
+            {"product_id": f"p{i}", "product_name": f"WHITE HANGING HEART {i}", "brand": "", "leaf": "", "rating": None}
+            for i in range(4)
+        )
+    )
+    picks = candidates("u", ["p0", "p1", "p2", "p3"])
+    assert served(products, picks, 4, max_per_category=1, max_per_brand=1) == ["p0", "p1", "p2", "p3"]
+
+
+def test_the_top_up_counts_anonymous_purchases_in_an_items_popularity():
+    products = catalog(*({"product_id": p} for p in ("liked", "other", "bought_anonymously")))
+    history = pd.DataFrame({"USER_ID": ["v"], "ITEM_ID": ["liked"], "EVENT_VALUE": [1.0]})
+    campaign = CampaignRules(**NO_CAPS)
+    families = variant_families(products, reviews_of({}))
+    anonymous = pd.Series({"bought_anonymously": 2})
+    facts = catalog_facts(products, families, history, campaign, anonymous_popularity=anonymous)
+    assert facts["POPULARITY"].to_dict() == {"liked": 1, "other": 0, "bought_anonymously": 2}
+    table = curate(candidates("u", ["liked"]), facts, history, campaign, 2).table
+    assert table["ITEM_ID"].tolist() == ["liked", "bought_anonymously"]
+    assert table["SOURCE"].tolist() == ["item-item", "popularity"]
 
 
 def test_products_without_a_price_are_dropped_unless_the_campaign_allows_them():
@@ -200,7 +230,7 @@ class FixedRecommender(Recommender):
 
     def offline_metrics(self, interactions, items): ...
 
-    def recommend(self, model, interactions, user_ids, num_results):
+    def recommend(self, model, interactions, user_ids, num_results, buy_again_after_days=None):
         self.asked.append(num_results)
         return pd.concat([candidates(user, self.items, source="personalize") for user in user_ids])
 
@@ -222,10 +252,12 @@ def test_personalize_batch_output_is_curated_and_asked_for_more_candidates():
         interactions=pd.DataFrame({"USER_ID": ["u"], "ITEM_ID": ["z"], "EVENT_VALUE": [1.0]}),
         customer_segments=pd.DataFrame({"user_id": ["u"], "segment": ["general"]}),
         products=products,
+        events=empty_table(EVENT_COLUMNS),
         variant_families=variant_families(products, reviews_of({})),
         recommender=recommender,
         settings=PipelineSettings(num_results=3),
         campaign=CampaignRules(candidates_per_result=4, max_per_category=3),
+        interaction_rules=InteractionRulesResource(),
     )
     assert FixedRecommender.asked == [12]
     assert result.value["ITEM_ID"].tolist() == ["a", "d", "e"]
@@ -268,6 +300,7 @@ def test_the_graph_serves_recommendations_that_obey_the_rules(graph_inputs, tmp_
         asset(name="products")(lambda: products),
         asset(name="reviews")(lambda: reviews),
         asset(name="interactions")(lambda: interactions),
+        asset(name="events")(lambda: empty_table(EVENT_COLUMNS)),
         asset(name="customer_segments")(lambda: pd.DataFrame({"user_id": users, "segment": "general"})),
         asset(name="recommender_model")(lambda: model),
     ]
@@ -277,11 +310,20 @@ def test_the_graph_serves_recommendations_that_obey_the_rules(graph_inputs, tmp_
         "recommender": recommender,
         "settings": PipelineSettings(num_results=4),
         "campaign": CampaignRules(max_per_category=2, max_per_brand=3),
+        "interaction_rules": InteractionRulesResource(),
     }
     everything = [*stubs, variant_families_asset, recommendations]
     upstream = materialize(
         everything,
-        selection=["products", "reviews", "interactions", "customer_segments", "recommender_model", "variant_families"],
+        selection=[
+            "products",
+            "reviews",
+            "interactions",
+            "events",
+            "customer_segments",
+            "recommender_model",
+            "variant_families",
+        ],
         instance=instance,
         resources=resources,
     )

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recsys_assets.catalog.reading import parse_catalog_csv
-from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.catalog.tables import build_users
 from recsys_assets.emails.frame import Brand, unsubscribe_link
 from recsys_assets.emails.render import email_items, render_emails, template_environment
+from recsys_assets.formats.kaggle import read_kaggle
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 SAMPLE = Path(__file__).parents[1] / "data" / "inbox" / "sample.csv"
@@ -53,10 +53,9 @@ document.getElementById("email").addEventListener("load", event => {
 def sample_email() -> tuple[str, str]:
     """The HTML of one real email from the bundled sample's catalog (its first reviewer, five of the catalog's most
     reviewed products, three for a reviewed product and two for its category) and its unsubscribe link."""
-    rows = parse_catalog_csv(SAMPLE.read_bytes(), SAMPLE.name).rows
-    products = build_products(rows)
-    reviews = explode_reviews(rows)
-    users = build_users(reviews, products, rows)
+    tables = read_kaggle(SAMPLE.read_bytes(), SAMPLE.name)
+    products, reviews = tables.products, tables.reviews
+    users = build_users(reviews, tables.events, tables.customers, products)
     user = reviews.iloc[0]
     picks = products[products["product_id"] != user["product_id"]].nlargest(5, "rating_count")
     liked = products.set_index("product_id").loc[user["product_id"]]

@@ -1,3 +1,4 @@
+import gzip
 import json
 import math
 
@@ -363,3 +364,51 @@ def test_served_metrics_score_the_models_top_n_and_the_curated_candidates_on_one
     assert results["model"] == offline_metrics(top, truth, item_count(split, model.item_ids))
     assert results["served"]["coverage"] < results["model"]["coverage"]  # ranks 11-12: two per user
     assert all(math.isnan(value) for value in results["served, reachable"].values())
+
+
+def order_lines(customers: int = 60, orders: int = 6, seed: int = 0) -> str:
+    """An order-lines export: each customer's orders of 3 lines from one of 4 families of 10 products, a postage
+    line per order and a cancelled line per customer."""
+    rng = np.random.default_rng(seed)
+    lines = ["InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"]
+    start = pd.Timestamp("2011-01-01")
+    for customer in range(customers):
+        family = customer % 4
+        for order in range(orders):
+            invoice, when = f"{customer * 100 + order}", start + pd.Timedelta(days=order * 7 + customer % 5)
+            for code in rng.choice(10, 3, replace=False):
+                lines.append(
+                    f"{invoice},{family}{code:04d},THING {family}{code},2,{when:%Y-%m-%d %H:%M},1.50,{customer},UK"
+                )
+            lines.append(f"{invoice},POST,POSTAGE,1,{when:%Y-%m-%d %H:%M},18.00,{customer},UK")
+        lines.append(f"C{customer},{family}0000,THING,-9,{start:%Y-%m-%d %H:%M},1.50,{customer},UK")
+    return "\n".join(lines) + "\n"
+
+
+def test_evaluate_reads_an_order_lines_file_gzip_or_not_and_quarantines_what_is_no_product(tmp_path, capsys):
+    plain, packed = tmp_path / "orders.csv", tmp_path / "orders.csv.gz"
+    plain.write_text(order_lines())
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    reports = []
+    for path in (plain, packed):
+        assert main(["evaluate", "--input", str(path), "--format", "order-lines", "--json"]) == 0
+        out, err = capsys.readouterr()
+        reports.append(json.loads(out))
+        assert "recsys evaluate: 360 rows quarantined" in err
+        assert f"{path} line 5, StockCode: stock code POST is postage, not a product" in err
+    assert reports[0]["models"] == reports[1]["models"]
+    protocol = reports[0]["protocol"]
+    assert (protocol["users"], protocol["quarantined_rows"]) == (60, 360)
+    models = reports[0]["models"]
+    ndcg = {name: metrics["normalized_discounted_cumulative_gain_at_10"] for name, metrics in models.items()}
+    assert ndcg["item-item"] > ndcg["popularity-count"]
+
+
+def test_evaluate_input_without_customer_events_is_an_error_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "1,A1,THING,1,2011-01-01 10:00,1.0,,UK\n"
+    )
+    assert main(["evaluate", "--input", str(path), "--format", "order-lines"]) == 2
+    assert f"recsys evaluate failed: {path}: no customer's event to evaluate" in capsys.readouterr().err

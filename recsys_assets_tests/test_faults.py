@@ -117,8 +117,8 @@ def assert_same_state(before: dict, after: dict) -> None:
 @pytest.mark.parametrize(
     "module, name, broken",
     [
-        (ingest, "build_products", lambda build: lambda rows: build(rows).assign(rating=9.0)),
-        (ingest, "build_users", lambda build: lambda *inputs: build(*inputs).assign(review_count=0)),
+        (ingest, "combine_products", lambda build: lambda frames: build(frames).assign(rating=9.0)),
+        (ingest, "build_users", lambda build: lambda *inputs: build(*inputs).assign(interaction_count=0)),
         (segments, "assign_segments", lambda build: lambda *a, **k: build(*a, **k).assign(segment="Not A Slug")),
         (
             model,

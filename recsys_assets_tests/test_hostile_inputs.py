@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from recsys_assets.catalog.reading import LIST_COLUMNS, REQUIRED_COLUMNS, InputFileError, parse_catalog_csv
-from recsys_assets.catalog.tables import build_products, build_users, explode_reviews
+from recsys_assets.catalog.tables import build_users
 from recsys_assets.cli import main
 from recsys_assets.emails.frame import DEFAULT_BRAND
 from recsys_assets.emails.render import EmailJob, compose_emails, email_filename
+from recsys_assets.formats.kaggle import read_kaggle
 from recsys_assets.sample.generator import generate_catalog
 from recsys_assets.schemas import TABLE_SCHEMAS
 
@@ -394,10 +395,9 @@ def test_reading_keeps_each_row_in_tables_that_pass_their_schemas_or_quarantines
     assert rejected["column"].isin(["", *HEADER]).all()
     if parsed.rows.empty:
         return
-    products = build_products(parsed.rows)
-    reviews = explode_reviews(parsed.rows)
-    users = build_users(reviews, products, parsed.rows)
-    for name, frame in (("products", products), ("reviews", reviews), ("users", users)):
+    tables = read_kaggle((b"\xef\xbb\xbf" if bom else b"") + data, "h.csv")
+    users = build_users(tables.reviews, tables.events, tables.customers, tables.products)
+    for name, frame in (("products", tables.products), ("reviews", tables.reviews), ("users", users)):
         TABLE_SCHEMAS[name].validate(frame)
 
 

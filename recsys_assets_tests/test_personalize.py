@@ -15,9 +15,10 @@ from .conftest import interactions
 
 
 def test_schemas_list_the_import_file_columns_with_their_roles():
-    items = json.loads(personalize.avro_schema("items"))
-    assert [f["name"] for f in items["fields"]] == ["ITEM_ID", "CATEGORY", "DESCRIPTION"]
-    assert items["fields"][1]["categorical"] and items["fields"][2]["textual"]
+    header = ["ITEM_ID", "CATEGORY_L1", "CATEGORY_L2", "BRAND", "PRICE", "DESCRIPTION"]
+    items = json.loads(personalize.avro_schema("items", header))["fields"]
+    assert [f["name"] for f in items] == header
+    assert all(f["categorical"] for f in items[1:4]) and items[4]["type"] == ["null", "float"] and items[5]["textual"]
     events = json.loads(personalize.avro_schema("interactions"))["fields"]
     assert [(f["name"], f["type"]) for f in events] == [
         ("USER_ID", "string"),
@@ -26,10 +27,8 @@ def test_schemas_list_the_import_file_columns_with_their_roles():
         ("EVENT_TYPE", "string"),
         ("EVENT_VALUE", "float"),
     ]
-    assert [f["name"] for f in json.loads(personalize.avro_schema("users", ["USER_ID", "AGE"]))["fields"]] == [
-        "USER_ID",
-        "AGE",
-    ]
+    users = json.loads(personalize.avro_schema("users", ["USER_ID", "AGE", "COUNTRY"]))["fields"]
+    assert [f["name"] for f in users] == ["USER_ID", "AGE", "COUNTRY"] and users[2]["categorical"]
 
 
 def test_users_are_imported_only_with_a_metadata_column():

@@ -21,10 +21,15 @@ from recsys_assets.resources.object_store import LocalObjectStore
 from .conftest import shared_file
 
 ASSETS = [
-    "raw_reviews",
+    "file_products",
+    "file_customers",
+    "file_events",
+    "file_reviews",
+    "file_suppressions",
     "rejected_rows",
     "products",
     "reviews",
+    "events",
     "users",
     "file_sentiment",
     "review_sentiment",
@@ -202,8 +207,10 @@ def test_cli_run_on_a_bad_file_names_it_and_exits_non_zero(tmp_path, capsys):
     bad = tmp_path / "broken.csv"
     bad.write_text("product_id;name\nB1;x\n")
     assert main(["run", "--input", str(bad), "--home", str(tmp_path / "home")]) == 2
-    err = capsys.readouterr().err
-    assert "broken.csv: required columns missing" in err
+    assert "broken.csv: the header fits no format (kaggle needs product_id, " in capsys.readouterr().err
+    assert main(["run", "--input", str(bad), "--home", str(tmp_path / "home"), "--format", "kaggle"]) == 2
+    missing = "broken.csv: not a kaggle file: required columns missing: product_id, product_name, "
+    assert missing in capsys.readouterr().err
 
 
 def test_cli_run_takes_its_settings_from_the_environment_unless_flags_say_otherwise(tmp_path, monkeypatch, capsys):

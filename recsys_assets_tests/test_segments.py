@@ -19,7 +19,7 @@ def test_customers_with_little_history_are_in_the_general_segment():
     users = pd.DataFrame(
         {
             "user_id": ["U3", "U1", "U2"],
-            "review_count": [5, 1, 2],
+            "interaction_count": [5, 1, 2],
             "favourite_category": ["Electronics", "Electronics", ""],
         }
     )
@@ -36,5 +36,5 @@ def test_a_long_category_gets_a_bounded_slug_ending_in_a_digest_and_distinct_slu
     slugs = segment_slug(names)
     assert slugs.str.len().tolist() == [MAX_SEGMENT_CHARS] * 2 + [KEPT_CHARS, MAX_SEGMENT_CHARS, 4]
     assert slugs[0].startswith("c" * KEPT_CHARS + "-") and slugs.is_unique
-    users = pd.DataFrame({"user_id": ["U1", "U2"], "review_count": [3, 3], "favourite_category": names[:2]})
+    users = pd.DataFrame({"user_id": ["U1", "U2"], "interaction_count": [3, 3], "favourite_category": names[:2]})
     CustomerSegments.validate(assign_segments(users))

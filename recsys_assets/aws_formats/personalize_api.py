@@ -35,13 +35,17 @@ _FIELDS = {
         {"name": "EVENT_TYPE", "type": "string"},
         {"name": "EVENT_VALUE", "type": "float"},
     ],
-    ITEMS: [
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "CATEGORY", "type": ["null", "string"], "categorical": True},
-        {"name": "DESCRIPTION", "type": ["null", "string"], "textual": True},
-    ],
 }
-_USER_METADATA_FIELDS = {"AGE": {"name": "AGE", "type": ["null", "int"]}}
+# The metadata fields an import file may have, by its column (CATEGORY_L<n>: any level).
+_ITEM_METADATA_FIELDS = {
+    "BRAND": {"name": "BRAND", "type": ["null", "string"], "categorical": True},
+    "PRICE": {"name": "PRICE", "type": ["null", "float"]},
+    "DESCRIPTION": {"name": "DESCRIPTION", "type": ["null", "string"], "textual": True},
+}
+_USER_METADATA_FIELDS = {
+    "AGE": {"name": "AGE", "type": ["null", "int"]},
+    "COUNTRY": {"name": "COUNTRY", "type": ["null", "string"], "categorical": True},
+}
 
 # What the cleanup deletes, in the order Personalize allows (dependents first).
 DELETION_ORDER = ("campaign", "event_tracker", "filter", "solution", "dataset", "schema", "dataset_group")
@@ -96,13 +100,16 @@ class Deletion:
     arn: str
 
 
-def avro_schema(dataset: str, user_columns: Iterable[str] = ()) -> str:
-    """The Avro schema (JSON text) of a dataset, with the fields of its import CSV in order."""
+def avro_schema(dataset: str, columns: Iterable[str] = ()) -> str:
+    """The Avro schema (JSON text) of a dataset, with the fields of its import CSV (`columns`, its header; the
+    interactions' are fixed) in order."""
     if dataset == USERS:
         fields = [
             {"name": "USER_ID", "type": "string"},
-            *(_USER_METADATA_FIELDS[c] for c in user_columns if c != "USER_ID"),
+            *(_USER_METADATA_FIELDS[c] for c in columns if c != "USER_ID"),
         ]
+    elif dataset == ITEMS:
+        fields = [{"name": "ITEM_ID", "type": "string"}, *(_item_field(c) for c in columns if c != "ITEM_ID")]
     else:
         fields = _FIELDS[dataset]
     return json.dumps(
@@ -114,6 +121,13 @@ def avro_schema(dataset: str, user_columns: Iterable[str] = ()) -> str:
             "version": "1.0",
         }
     )
+
+
+def _item_field(column: str) -> dict:
+    """The Avro field of an items column: a category level is a categorical string."""
+    if column.startswith("CATEGORY_L"):
+        return {"name": column, "type": ["null", "string"], "categorical": True}
+    return _ITEM_METADATA_FIELDS[column]
 
 
 def importable_datasets(user_columns: Iterable[str]) -> list[str]:

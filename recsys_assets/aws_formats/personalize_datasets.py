@@ -12,7 +12,8 @@ PERSONALIZE_PREFIX = "personalize/"
 INTERACTIONS = "interactions"
 ITEMS = "items"
 USERS = "users"
-OPTIONAL_USER_COLUMNS = {"age": "AGE"}
+# the users table's metadata that Personalize may have (no name, no address)
+OPTIONAL_USER_COLUMNS = {"age": "AGE", "country": "COUNTRY"}
 # Personalize's limit for a textual field
 MAX_DESCRIPTION_CHARS = 20_000
 
@@ -39,23 +40,34 @@ def personalize_interactions(interactions: pd.DataFrame) -> pd.DataFrame:
 
 
 def personalize_items(products: pd.DataFrame) -> pd.DataFrame:
-    """ITEM_ID, CATEGORY (the top-level category) and DESCRIPTION (name and 'about' text, whitespace collapsed)."""
+    """ITEM_ID; CATEGORY_L1 ... (one per level of the deepest category path), BRAND and PRICE (the price paid) where
+    any product has one; DESCRIPTION (name and 'about' text, whitespace collapsed)."""
     name = products["product_name"].fillna("").astype("string").str.strip()
     about = products["about_product"].fillna("").astype("string").str.strip()
     description = (
         (name + ". " + about).where((name != "") & (about != ""), name + about).str.replace(r"\s+", " ", regex=True)
     )
+    levels = products["category_path"].fillna("").astype("string").str.split("|", expand=True)
+    levels = levels.reindex(columns=range(int(products["category_depth"].to_numpy().max(initial=0)))).fillna("")
+    brand = products["brand"].fillna("").astype("string")
     return pd.DataFrame(
         {
             "ITEM_ID": products["product_id"].astype("string"),
-            "CATEGORY": products["top_category"].fillna("").astype("string"),
+            **{f"CATEGORY_L{level + 1}": levels[level].str.strip().astype("string") for level in levels.columns},
+            **({"BRAND": brand} if (brand != "").any() else {}),
+            **({"PRICE": products["discounted_price"]} if products["discounted_price"].notna().any() else {}),
             "DESCRIPTION": description.str.slice(0, MAX_DESCRIPTION_CHARS),
         }
     ).reset_index(drop=True)
 
 
 def personalize_users(users: pd.DataFrame) -> pd.DataFrame:
-    """USER_ID, plus the optional metadata columns the users table has (AGE)."""
-    present = {column: field for column, field in OPTIONAL_USER_COLUMNS.items() if column in users.columns}
+    """USER_ID, plus the metadata the users table has (AGE where any is known, COUNTRY where any is given); never a
+    name or an address: contact data stays out of Personalize."""
+    present = {
+        column: field
+        for column, field in OPTIONAL_USER_COLUMNS.items()
+        if column in users.columns and users[column].replace("", pd.NA).notna().any()
+    }
     frame = users[["user_id", *present]].rename(columns={"user_id": "USER_ID", **present})
     return frame.astype({"USER_ID": "string"}).reset_index(drop=True)

@@ -117,14 +117,21 @@ def _per_reviewer(values: pd.Series, counts: pd.Series) -> pd.Series:
     return pd.Series(np.concatenate(per_review.to_numpy()), dtype="string")
 
 
-def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per user: name (most recent non-empty), review count and favourite top-level category."""
-    with_category = reviews.merge(products[["product_id", "top_category"]], on="product_id", how="left")
-    named = with_category[with_category["user_name"].fillna("") != ""].sort_values("timestamp", kind="stable")
-    names = named.drop_duplicates("user_id", keep="last").set_index("user_id")["user_name"]
+def build_users(
+    reviews: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame, products: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per customer with a review or an event (anonymous events aside): the contact fields of `customers`
+    (rows in file order: the latest non-empty value of each wins), interaction_count (the products reviewed or with
+    an event) and favourite_category (their most frequent top-level category, ties by name; "" without one); `age`
+    when any is known."""
+    touched = pd.concat(
+        [reviews[["user_id", "product_id"]], events.loc[events["user_id"] != "", ["user_id", "product_id"]]]
+    ).drop_duplicates()
+    with_category = touched.merge(products[["product_id", "top_category"]], on="product_id", how="left")
     counts = with_category.groupby("user_id").size()
     favourite = (
-        with_category.groupby(["user_id", "top_category"])
+        with_category[with_category["top_category"].fillna("") != ""]
+        .groupby(["user_id", "top_category"])
         .size()
         .rename("n")
         .reset_index()
@@ -132,15 +139,22 @@ def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame
         .drop_duplicates("user_id")
         .set_index("user_id")["top_category"]
     )
-    users = pd.DataFrame({"review_count": counts.astype("int64")})
-    users["user_name"] = names.reindex(users.index).fillna("").astype("string")
-    users["favourite_category"] = favourite.reindex(users.index).fillna("").astype("string")
-    users = users.reset_index().rename(columns={"index": "user_id"})
-    if raw is not None and "age" in raw.columns:
-        users = users.merge(user_ages(raw), on="user_id", how="left")
-    return users[
-        [c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]
-    ]
+    contact = latest_known(customers, [c for c in customers.columns if c != "user_id"]).reindex(counts.index)
+    users = contact.drop(columns="age").fillna("").astype("string")
+    users["interaction_count"] = counts.astype("int64")
+    users["favourite_category"] = favourite.reindex(counts.index).fillna("").astype("string")
+    if contact["age"].notna().any():
+        users["age"] = contact["age"].astype("Int64")
+    return users.rename_axis("user_id").reset_index()
+
+
+def latest_known(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per user_id (index, sorted), the last non-empty, non-missing value of each column (NA where none)."""
+    known = rows[["user_id", *columns]].copy()
+    for column in columns:
+        if known[column].dtype != "Int64":
+            known[column] = known[column].astype("string").replace("", pd.NA)
+    return known.groupby("user_id").last()
 
 
 def user_ages(raw: pd.DataFrame) -> pd.DataFrame:

@@ -36,6 +36,8 @@ def _run(args: argparse.Namespace) -> int:
     flags = {
         "home": args.home,
         "input_location": args.input,
+        "input_format": args.format,
+        "column_mapping": args.mapping,
         "num_results": args.num_results,
         "sentiment_workers": args.workers,
     }
@@ -134,6 +136,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--input", help="catalog CSV, or a folder of them (an inbox); default $RECSYS_INPUT, else data/inbox"
     )
+    run.add_argument(
+        "--format",
+        help="the inputs' format: auto (each file's detected from its header), kaggle, personalize, order-lines or "
+        "suppression; default $RECSYS_INPUT_FORMAT, else auto",
+    )
+    run.add_argument(
+        "--mapping",
+        help="a TOML column-mapping file (per file-name glob: format, currency, the file's column names; "
+        "docs/own-data.md); default $RECSYS_COLUMN_MAP, else none",
+    )
     run.add_argument("--segment", help="re-run the recommendations and emails of this customer segment only")
     run.add_argument("--home", help="folder for every output; default $RECSYS_HOME, else .recsys")
     run.add_argument(
@@ -165,8 +177,16 @@ def parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="Personalize's offline metrics of every local model on interactions"
     )
+    evaluated = evaluate.add_mutually_exclusive_group(required=True)
+    evaluated.add_argument("--interactions", help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]")
+    evaluated.add_argument(
+        "--input", help="an input file (e.g. order lines, gzip or not): its events' interactions and its products"
+    )
     evaluate.add_argument(
-        "--interactions", required=True, help="CSV: USER_ID, ITEM_ID, TIMESTAMP[, EVENT_TYPE, EVENT_VALUE]"
+        "--format",
+        default="auto",
+        choices=("auto", "kaggle", "personalize", "order-lines"),
+        help="the --input file's format (docs/own-data.md); default: detected from its header",
     )
     evaluate.add_argument("--items", help="CSV: ITEM_ID plus metadata columns (CATEGORY, NAME, DESCRIPTION, ...)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

@@ -1,8 +1,10 @@
-"""`recsys evaluate`: read Personalize CSVs (quarantining bad rows), compare the models and print the report."""
+"""`recsys evaluate`: read Personalize CSVs or an input file of a retailer's format (quarantining bad rows), compare
+the models and print the report."""
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from collections.abc import Callable
@@ -12,9 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys_assets.aws_formats.personalize_datasets import personalize_items
 from recsys_assets.catalog.fields import MAX_ID_CHARS
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, concat_rejected, first_faults, read_csv_rows
 from recsys_assets.files import atomic_file, describe_os_error
+from recsys_assets.formats.order_lines import FORMAT as ORDER_LINES
+from recsys_assets.formats.order_lines import read_order_lines
+from recsys_assets.formats.tables import FileTables
+from recsys_assets.interactions import event_interactions
 from recsys_assets.ml.evaluation import compare_models
 from recsys_assets.ml.metrics import METRIC_NAMES
 from recsys_assets.ml.registry import DEFAULT_MODEL
@@ -26,8 +33,12 @@ MAX_EVENT_VALUE = 1e6
 def evaluate_command(args: argparse.Namespace) -> int:
     """Run `recsys evaluate` with the parsed arguments; 0 on success, 2 when there is nothing to measure (an
     unreadable file or one without a valid row raise, for `main` to report)."""
-    interactions = read_interactions(args.interactions)
-    items = read_items(args.items) if args.items else None
+    if args.input:
+        interactions, items = input_interactions(read_input_file(args.input, args.format), args.input)
+    else:
+        interactions = read_interactions(args.interactions)
+        items = read_items(args.items) if args.items else None
+    source = args.input or args.interactions
     rejected = pd.concat([interactions.rejected, *([items.rejected] if items else [])], ignore_index=True)
     try:
         report_quarantine(rejected, args.quarantine)
@@ -38,7 +49,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     protocol = report["protocol"]
     if not any(protocol["relevant_test_users"]):
         print(
-            f"recsys evaluate failed: {args.interactions}: nothing to measure. Of {protocol['users']:,} users, "
+            f"recsys evaluate failed: {source}: nothing to measure. Of {protocol['users']:,} users, "
             f"{max(protocol['test_users']):,} were drawn as test users (among those with 2 or more interactions), "
             "and none of them has a newest interaction with a positive EVENT_VALUE",
             file=sys.stderr,
@@ -104,6 +115,30 @@ class ReadTable:
 
     rows: pd.DataFrame
     rejected: pd.DataFrame
+
+
+def read_input_file(path: str, input_format: str) -> FileTables:
+    """An input file of one of the formats (docs/own-data.md); order lines with their reader (gzip or not), the
+    others through `formats.reading.read_input`."""
+    data = Path(path).read_bytes()
+    if input_format == ORDER_LINES:
+        return read_order_lines(gzip.decompress(data) if data.startswith(b"\x1f\x8b") else data, path)
+    from recsys_assets.formats.reading import read_input
+
+    return read_input(data, path, format=input_format)
+
+
+def input_interactions(tables: FileTables, source: str) -> tuple[ReadTable, ReadTable]:
+    """The interactions of a file's events (`interactions.event_interactions`; a review needs sentiment, so
+    reviews are `recsys run`'s) and its products as Personalize's items, with the file's quarantine."""
+    interactions = event_interactions(tables.events)
+    if interactions.empty:
+        raise ValueError(
+            f"{source}: no customer's event to evaluate ({len(tables.reviews):,} reviews: their sentiment is "
+            "`recsys run`'s; evaluate its interactions with --interactions)"
+        )
+    empty = tables.rejected.iloc[0:0]
+    return ReadTable(interactions, tables.rejected), ReadTable(personalize_items(tables.products), empty)
 
 
 def read_interactions(path: str) -> ReadTable:

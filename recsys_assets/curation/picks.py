@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recsys_assets.curation.rules import RULES, Rules, brands, broken_rules
+from recsys_assets.curation.rules import RULES, Rules, broken_rules
 
 # The columns of an item-facts frame (index: ITEM_ID); one boolean column per rule of RULES follows them.
 FACT_COLUMNS = ("FAMILY", "CATEGORY", "BRAND", "POPULARITY")
@@ -52,16 +52,24 @@ def item_facts(
 
 
 def catalog_facts(
-    products: pd.DataFrame, families: pd.DataFrame, interactions: pd.DataFrame, rules: Rules
+    products: pd.DataFrame,
+    families: pd.DataFrame,
+    interactions: pd.DataFrame,
+    rules: Rules,
+    anonymous_popularity: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """`item_facts` of a catalog: families from the variant_families table, the leaf category, the name's brand."""
+    """`item_facts` of a catalog: families from the variant_families table, the leaf category, the products' brand;
+    the popularity of the positive interactions plus `anonymous_popularity` (events of no customer, per item)."""
     family = products["product_id"].map(families.set_index("product_id")["family_id"])
+    popularity = positive_counts(interactions)
+    if anonymous_popularity is not None:
+        popularity = popularity.add(anonymous_popularity.set_axis(anonymous_popularity.index.astype(str)), fill_value=0)
     return item_facts(
         products["product_id"],
-        positive_counts(interactions),
+        popularity,
         family=family.fillna(products["product_id"]),
         category=products["leaf_category"],
-        brand=brands(products["product_name"]),
+        brand=products["brand"],
         broken=broken_rules(products, rules),
     )
 

@@ -34,15 +34,15 @@ def _on_any_level(category_path: pd.Series, categories: list[str]) -> pd.Series:
 def broken_rules(products: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """One boolean column per rule of `RULES`, True where the product breaks it (index: the products').
 
-    A product without a rating breaks a positive `min_rating`; the price range judges the discounted price
-    where there is one (`price_present` is the rule about having one)."""
+    A product without a rating passes `min_rating` (its catalog may rate nothing: docs/picks.md); the price range
+    judges the discounted price where there is one (`price_present` is the rule about having one)."""
     price = products["discounted_price"]
     has_price = price.notna() & (price > 0)
     rating = products["rating"]
     highest = np.inf if rules.max_price is None else rules.max_price
     return pd.DataFrame(
         {
-            "min_rating": (rules.min_rating > 0) & ~(rating >= rules.min_rating).fillna(False),
+            "min_rating": rating < rules.min_rating,
             "price_present": rules.price_present & ~has_price,
             "price_range": has_price & ((price < rules.min_price) | (price > highest)),
             "include_categories": bool(rules.include_categories)

@@ -5,6 +5,7 @@ import logging
 from dagster import AssetSelection, OpExecutionContext, define_asset_job, job, op
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
+from recsys_assets.defs.ingest.sensors import FILE_ASSETS
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.personalize import PersonalizeRecommender
@@ -19,7 +20,7 @@ CREATED_PREFIXES = ("assets/", "emails/", "email_inputs/", "recommendations/", P
 
 # One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment;
 # the combined export follows the segments.
-PER_FILE = AssetSelection.assets("raw_reviews", "rejected_rows", "file_sentiment")
+PER_FILE = AssetSelection.assets(*FILE_ASSETS)
 PER_SEGMENT = AssetSelection.assets(
     "recommendations", "emails", "served_recommendations", "segment_recommendations_csv"
 )

@@ -105,7 +105,8 @@ def format_price(amounts: pd.Series, currency: str = "INR", locale: str = "en_IN
 
 
 def email_items(recommendations: pd.DataFrame, products: pd.DataFrame, brand: Brand = DEFAULT_BRAND) -> pd.DataFrame:
-    """One display row per recommendation: name, prices (in the brand's currency and locale), discount, rating, links
+    """One display row per recommendation: name, prices (in the product's currency, else the brand's; the brand's
+    locale), discount, rating, links
     and a readable reason (each text made once per recommended product and per reason, not per row)."""
     reason_keys = ["REASON_ITEM_ID", "REASON_CATEGORY", "SOURCE"]
     reasons = recommendations[reason_keys].drop_duplicates()
@@ -126,19 +127,29 @@ def _product_display(item_ids: np.ndarray, products: pd.DataFrame, brand: Brand)
     items = pd.DataFrame({"ITEM_ID": pd.Series(item_ids, dtype=products["product_id"].dtype)})
     items = items.merge(products, left_on="ITEM_ID", right_on="product_id", how="left")
     discount = items["discount_percentage"]
+    currency = items["currency"].fillna("").replace("", brand.currency) if "currency" in items else brand.currency
     return pd.DataFrame(
         {
             "ITEM_ID": items["ITEM_ID"],
             "name": items["product_name"].fillna(items["ITEM_ID"]),
             "short_name": shorten(items["product_name"].fillna(items["ITEM_ID"])),
-            "price": format_price(items["discounted_price"], brand.currency, brand.locale),
-            "list_price": format_price(items["actual_price"], brand.currency, brand.locale),
+            "price": _prices(items["discounted_price"], currency, brand.locale),
+            "list_price": _prices(items["actual_price"], currency, brand.locale),
             "discount": discount.map("{:.0f}%".format).where(discount > 0, ""),
             "rating": items["rating"].map("{:.1f}".format).where(items["rating"].notna(), ""),
             "link": safe_url(items["product_link"]),
             "image": safe_url(items["img_link"]),
         }
     )
+
+
+def _prices(amounts: pd.Series, currency: pd.Series | str, locale: str) -> pd.Series:
+    """`format_price` of each amount in its row's currency (one call per currency)."""
+    currencies = pd.Series(currency, index=amounts.index)
+    texts = pd.Series("", index=amounts.index, dtype=object)
+    for code, rows in amounts.groupby(currencies).groups.items():
+        texts[rows] = format_price(amounts[rows], code, locale)
+    return texts
 
 
 def _reasons(keys: pd.DataFrame, names: pd.Series) -> pd.Series:

@@ -81,13 +81,17 @@ class TrainedRecommender(TrainedOnCatalog, RecommenderModel):
         return FactorScorer(factors, self.item_factors)
 
     def recommend(
-        self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
+        self,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series | np.ndarray | list[str],
+        num_results: int = 5,
+        buy_again_after_days: int | None = None,
     ) -> pd.DataFrame:
         """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): ALS picks, then the fallback.
 
         SCORE is the ALS preference for 'als' rows and the positive-review count for 'popularity' (docs/ml.md)."""
         return recommend_with_fallback(
-            self, interactions, user_ids, num_results, model_picks=_als_picks, use_favourite_category=True
+            self, interactions, user_ids, num_results, _als_picks, True, buy_again_after_days
         )
 
 
@@ -210,10 +214,10 @@ def _als_picks(model: TrainedRecommender, request: Request, num_results: int) ->
     items = _items_by_norm(model)
     column_of_item = np.full(n_items, -1)
     column_of_item[items.item] = np.arange(len(items.item))
-    seen_column = column_of_item[opinions.item]
+    seen_column = column_of_item[request.excluded_item]
     scorable_seen = seen_column >= 0
     seen_shape = (n_users, len(items.factors))
-    seen = pair_matrix(opinions.user[scorable_seen], seen_column[scorable_seen], seen_shape)
+    seen = pair_matrix(request.excluded_user[scorable_seen], seen_column[scorable_seen], seen_shape)
     norms = np.linalg.norm(model.item_factors, axis=1, keepdims=True)
     unit_item_factors = model.item_factors / np.where(norms > 0, norms, 1)
     n = min(num_results, len(items.item))

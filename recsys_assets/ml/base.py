@@ -54,8 +54,11 @@ class RecommenderModel(ABC):
         """Scores for rows of `data` (the data it was fitted on), from their histories in it."""
 
     @abstractmethod
-    def recommend(self, interactions: pd.DataFrame, user_ids: Any, num_results: int = 5) -> pd.DataFrame:
-        """The served table (`serving.RECOMMENDATION_COLUMNS`) for `user_ids`, from their `interactions`."""
+    def recommend(
+        self, interactions: pd.DataFrame, user_ids: Any, num_results: int = 5, buy_again_after_days: int | None = None
+    ) -> pd.DataFrame:
+        """The served table (`serving.RECOMMENDATION_COLUMNS`) for `user_ids`, from their `interactions`: never an
+        item they interacted with, but a purchase `buy_again_after_days` old or older (`serving.may_buy_again`)."""
 
     def save(self, directory: Path) -> None:
         """Write the model as open files: its arrays in ``arrays.npz`` (CSR matrices as data, indices and

@@ -16,13 +16,15 @@ NO_CATEGORY = ""
 
 @dataclass(frozen=True)
 class Opinions:
-    """Latest EVENT_VALUE (and its TIMESTAMP) of each (user, item) pair, as codes sorted by user then item."""
+    """Latest EVENT_VALUE (and its TIMESTAMP) of each (user, item) pair, as codes sorted by user then item; `row` is
+    the position of that interaction in the arrays `latest_opinions` was given."""
 
     user: np.ndarray
     item: np.ndarray
     value: np.ndarray
     positive: np.ndarray
     timestamp: np.ndarray
+    row: np.ndarray
 
 
 def latest_opinions(
@@ -37,8 +39,8 @@ def latest_opinions(
     user, item = user_codes[order], item_codes[order]
     is_latest = np.ones(len(order), dtype=bool)
     is_latest[:-1] = (user[1:] != user[:-1]) | (item[1:] != item[:-1])
-    value = values[order][is_latest]
-    return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value, timestamps[order][is_latest])
+    value, row = values[order][is_latest], order[is_latest]
+    return Opinions(user[is_latest], item[is_latest], value, value > min_positive_value, timestamps[row], row)
 
 
 def encode_opinions(

@@ -54,12 +54,16 @@ class ItemWeights(TrainedOnCatalog, RecommenderModel):
         raise NotImplementedError
 
     def recommend(
-        self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
+        self,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series | np.ndarray | list[str],
+        num_results: int = 5,
+        buy_again_after_days: int | None = None,
     ) -> pd.DataFrame:
         """Top `num_results` unseen items per requested user (RECOMMENDATION_COLUMNS): positively scored picks
         with the liked item that drove each (null if none), then the popularity fallback."""
         return recommend_with_fallback(
-            self, interactions, user_ids, num_results, model_picks=item_weight_picks, use_favourite_category=True
+            self, interactions, user_ids, num_results, item_weight_picks, True, buy_again_after_days
         )
 
 
@@ -185,7 +189,7 @@ def item_weight_picks(model: ItemWeights, request: Request, num_results: int) ->
     opinions = request.opinions
     n_users, n_items = len(request.user_ids), len(model.item_ids)
     liked = model.request_history(opinions, n_users)
-    seen = pair_matrix(opinions.user, opinions.item, (n_users, n_items))
+    seen = pair_matrix(request.excluded_user, request.excluded_item, (n_users, n_items))
     liked_count = np.diff(liked.indptr)
     content_scale = model.content_scale(liked_count)
     users = np.flatnonzero(liked_count > 0)

@@ -54,10 +54,16 @@ class TrainedPopularity(TrainedOnCatalog, RecommenderModel):
         return PopularityScorer(self.item_popularity, self.params.recommends_seen)
 
     def recommend(
-        self, interactions: pd.DataFrame, user_ids: pd.Series | np.ndarray | list[str], num_results: int = 5
+        self,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series | np.ndarray | list[str],
+        num_results: int = 5,
+        buy_again_after_days: int | None = None,
     ) -> pd.DataFrame:
         """See `recommend_popular`."""
-        return recommend_popular(self, interactions, user_ids, num_results, self.params.recommends_seen)
+        return recommend_popular(
+            self, interactions, user_ids, num_results, self.params.recommends_seen, buy_again_after_days
+        )
 
 
 def recommend_popular(
@@ -66,9 +72,8 @@ def recommend_popular(
     user_ids: pd.Series | np.ndarray | list[str],
     num_results: int = 5,
     include_reviewed: bool = True,
+    buy_again_after_days: int | None = None,
 ) -> pd.DataFrame:
     """The most popular items overall for everyone, reviewed ones included unless `include_reviewed=False`."""
     history = interactions if not include_reviewed else interactions.iloc[0:0]
-    return recommend_with_fallback(
-        model, history, user_ids, num_results, model_picks=None, use_favourite_category=False
-    )
+    return recommend_with_fallback(model, history, user_ids, num_results, None, False, buy_again_after_days)

@@ -14,6 +14,10 @@ from threadpoolctl import threadpool_limits
 
 from recsys_assets.ml.encoding import NO_CATEGORY, Opinions, concatenate, latest_opinions
 
+# The EVENT_TYPE of the interactions `buy_again_after_days` lets a customer be offered again.
+PURCHASE = "purchase"
+DAY_SECONDS = 86_400
+
 RECOMMENDATION_COLUMNS = (
     "USER_ID",
     "RANK",
@@ -42,12 +46,32 @@ class TrainedOnCatalog:
 
 @dataclass(frozen=True)
 class Request:
-    """Users asking for recommendations (codes = positions in `user_ids`) and their history."""
+    """Users asking for recommendations (codes = positions in `user_ids`), their history and which of its pairs
+    stay out of their lists (`excluded`, a mask over `opinions`: all of them unless bought again)."""
 
     user_ids: np.ndarray
     model_user: np.ndarray
     opinions: Opinions
     favourite_category: np.ndarray
+    excluded: np.ndarray
+
+    @property
+    def excluded_user(self) -> np.ndarray:
+        return self.opinions.user[self.excluded]
+
+    @property
+    def excluded_item(self) -> np.ndarray:
+        return self.opinions.item[self.excluded]
+
+
+def may_buy_again(interactions: pd.DataFrame, buy_again_after_days: int | None) -> np.ndarray:
+    """Per interaction: a purchase at least `buy_again_after_days` days before the newest TIMESTAMP of
+    `interactions` (None: none), which no longer keeps its item out of the customer's lists."""
+    if buy_again_after_days is None or "EVENT_TYPE" not in interactions.columns:
+        return np.zeros(len(interactions), dtype=bool)
+    timestamp = interactions["TIMESTAMP"].to_numpy(dtype=np.int64)
+    cutoff = timestamp.max(initial=0) - buy_again_after_days * DAY_SECONDS
+    return (interactions["EVENT_TYPE"].astype(str).str.lower().to_numpy() == PURCHASE) & (timestamp <= cutoff)
 
 
 def _favourite_categories(opinions: Opinions, item_category: np.ndarray, n_users: int) -> np.ndarray:
@@ -69,8 +93,10 @@ def prepare_request(
     interactions: pd.DataFrame,
     user_ids: pd.Series | np.ndarray | list[str],
     category_codes: np.ndarray,
+    buy_again_after_days: int | None = None,
 ) -> Request:
-    """Map requested users and their known-item history onto integer codes."""
+    """Map requested users and their known-item history onto integer codes; a pair whose latest interaction
+    `may_buy_again` is not excluded."""
     requested = pd.unique(pd.Series(user_ids, dtype="str")).to_numpy(dtype=str)
     request_index = pd.Index(requested)
     user_codes = request_index.get_indexer(interactions["USER_ID"])
@@ -88,6 +114,7 @@ def prepare_request(
         model_user=pd.Index(model.user_ids).get_indexer(request_index),
         opinions=opinions,
         favourite_category=_favourite_categories(opinions, category_codes, len(requested)),
+        excluded=~may_buy_again(interactions, buy_again_after_days)[known][opinions.row],
     )
 
 
@@ -246,11 +273,12 @@ def recommend_with_fallback(
     num_results: int,
     model_picks: Callable[[Any, Request, int], Picks] | None,
     use_favourite_category: bool,
+    buy_again_after_days: int | None = None,
 ) -> pd.DataFrame:
     """The model's picks (optional, `model_picks(model, request, num_results)`) topped up with popularity
-    picks to `num_results` per user."""
+    picks to `num_results` per user; never an item of the user's `interactions` but those `may_buy_again`."""
     category_names, category_codes = _category_codes(model)
-    request = prepare_request(model, interactions, user_ids, category_codes)
+    request = prepare_request(model, interactions, user_ids, category_codes, buy_again_after_days)
     n_users = len(request.user_ids)
     picks = [model_picks(model, request, num_results)] if model_picks else []
     picked_user = concatenate([part.user for part in picks])
@@ -261,7 +289,7 @@ def recommend_with_fallback(
         category_codes,
         favourite,
         need=num_results - np.bincount(picked_user, minlength=n_users),
-        excluded_user=np.concatenate([request.opinions.user, picked_user]),
-        excluded_item=np.concatenate([request.opinions.item, picked_item]),
+        excluded_user=np.concatenate([request.excluded_user, picked_user]),
+        excluded_item=np.concatenate([request.excluded_item, picked_item]),
     )
     return _recommendation_frame(model, request, category_names, picks)

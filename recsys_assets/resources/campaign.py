@@ -10,7 +10,10 @@ class CampaignRules(ConfigurableResource):
     """Which products a campaign may show and how varied its picks must be; one pick per variant family always."""
 
     min_rating: float = Field(
-        default=3.5, ge=0, le=5, description="Products rated lower (or unrated) are not recommended; 0 turns it off."
+        default=3.5,
+        ge=0,
+        le=5,
+        description="Products rated lower are not recommended (unrated ones are); 0 turns it off.",
     )
     price_present: bool = Field(default=True, description="Only products with a price (an email shows it).")
     min_price: float = Field(default=0.0, ge=0, description="Products with a lower price are not recommended.")
@@ -22,7 +25,9 @@ class CampaignRules(ConfigurableResource):
         default=[], description="No product with one of these on any level of its category path."
     )
     max_per_category: int = Field(default=2, ge=1, description="At most this many picks of one leaf category.")
-    max_per_brand: int = Field(default=2, ge=1, description="At most this many picks of one brand (name's first word).")
+    max_per_brand: int = Field(
+        default=2, ge=1, description="At most this many picks of one brand (products.brand; none: not capped)."
+    )
     candidates_per_result: int = Field(
         default=4, ge=1, description="The recommender is asked for this many candidates per recommendation served."
     )

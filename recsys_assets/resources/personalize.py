@@ -131,9 +131,19 @@ class PersonalizeRecommender(Recommender):
         }
 
     def recommend(
-        self, model: PersonalizeSolutionVersion, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
+        self,
+        model: PersonalizeSolutionVersion,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series,
+        num_results: int,
+        buy_again_after_days: int | None = None,
     ) -> pd.DataFrame:
-        """Batch inference for `user_ids`; reviewed items are excluded by the filter, not by `interactions`."""
+        """Batch inference for `user_ids`; reviewed items are excluded by the filter, not by `interactions` (so
+        buying again is the local recommender's only)."""
+        if buy_again_after_days is not None:
+            raise ValueError(
+                "buy_again_after_days needs the local recommender: Personalize's filter excludes every item"
+            )
         users = pd.Series(pd.unique(pd.Series(user_ids, dtype="str")), dtype="str")
         if users.empty:  # an emptied segment: nothing to ask Personalize
             return personalize_api.parse_batch_output("", users, num_results).recommendations
@@ -205,13 +215,15 @@ class PersonalizeRecommender(Recommender):
     def _train(self, interactions: pd.DataFrame, items: pd.DataFrame, fingerprint: str) -> PersonalizeSolutionVersion:
         personalize_api.check_minimums(interactions, self.event_value_threshold)
         locations = {dataset: self._s3_location(dataset_key(dataset)) for dataset in DATASET_TYPES}
-        user_columns = (
-            self.storage.read_bytes(dataset_key(personalize_api.USERS)).decode().split("\n", 1)[0].strip().split(",")
-        )
+        headers = {
+            dataset: self.storage.read_bytes(dataset_key(dataset)).decode().split("\n", 1)[0].strip().split(",")
+            for dataset in (personalize_api.ITEMS, personalize_api.USERS)
+        }
         group_arn = self._dataset_group()
         jobs = []
-        for dataset in personalize_api.importable_datasets(user_columns):
-            dataset_arn = self._dataset(group_arn, dataset, personalize_api.avro_schema(dataset, user_columns))
+        for dataset in personalize_api.importable_datasets(headers[personalize_api.USERS]):
+            schema = personalize_api.avro_schema(dataset, headers.get(dataset, ()))
+            dataset_arn = self._dataset(group_arn, dataset, schema)
             jobs.append(self._import_job(dataset_arn, dataset, locations[dataset], fingerprint))
         for job_arn in jobs:
             self._wait("describe_dataset_import_job", "datasetImportJobArn", job_arn, "datasetImportJob")

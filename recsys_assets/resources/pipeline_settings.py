@@ -12,6 +12,16 @@ class PipelineSettings(ConfigurableResource):
     input_location: str = Field(
         default="data/inbox", description="The inbox: folder (or S3 prefix) whose files are the raw_files partitions."
     )
+    input_format: str = Field(
+        default="auto",
+        description="The inputs' format: auto (each file's detected from its header), kaggle, personalize, "
+        "order-lines or suppression (docs/own-data.md).",
+    )
+    column_mapping: str = Field(
+        default="",
+        description="A TOML column-mapping file: per file-name glob, the format, currency and the file's names of "
+        "our columns (docs/own-data.md); empty: none.",
+    )
     num_results: int = Field(default=5, ge=1, le=500, description="Recommendations per customer.")
     fallback_encoding: str = Field(
         default="", description="Encoding to decode non-UTF-8 files with (logged); empty means such files fail."

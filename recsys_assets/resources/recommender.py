@@ -35,8 +35,14 @@ class Recommender(ConfigurableResource, ABC):
 
     @abstractmethod
     def recommend(
-        self, model: RecommenderModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
-    ) -> pd.DataFrame: ...
+        self,
+        model: RecommenderModel,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series,
+        num_results: int,
+        buy_again_after_days: int | None = None,
+    ) -> pd.DataFrame:
+        """Top `num_results` per user, none they interacted with but purchases `buy_again_after_days` old."""
 
     @abstractmethod
     def model_settings(self, model: RecommenderModel) -> dict:
@@ -75,9 +81,14 @@ class LocalRecommender(Recommender):
         return evaluation.evaluate(interactions, items, seed=self.evaluation_seed, train=self.train)
 
     def recommend(
-        self, model: RecommenderModel, interactions: pd.DataFrame, user_ids: pd.Series, num_results: int
+        self,
+        model: RecommenderModel,
+        interactions: pd.DataFrame,
+        user_ids: pd.Series,
+        num_results: int,
+        buy_again_after_days: int | None = None,
     ) -> pd.DataFrame:
-        return model.recommend(interactions, user_ids, num_results)
+        return model.recommend(interactions, user_ids, num_results, buy_again_after_days)
 
     def model_settings(self, model: RecommenderModel) -> dict:
         """The model kind and its parameters, the validated ones (lambda, recency, transitions) included."""

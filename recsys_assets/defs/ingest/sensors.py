@@ -13,12 +13,16 @@ from dagster import (
     sensor,
 )
 
+from recsys_assets.defs.ingest.assets import FILE_TABLES
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.resources.object_store import ObjectStore, StoredObject
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 
-INPUT_SUFFIXES = (".csv",)
-RAW_ASSETS = [AssetKey("raw_reviews"), AssetKey("rejected_rows"), AssetKey("file_sentiment")]
+# CSV files, plain or gzip-compressed
+INPUT_SUFFIXES = (".csv", ".csv.gz")
+# What a new inbox file materializes: its tables, its quarantine, its reviews' sentiment.
+FILE_ASSETS = (*FILE_TABLES, "rejected_rows", "file_sentiment")
+RAW_ASSETS = [AssetKey(name) for name in FILE_ASSETS]
 
 
 def new_inbox_files(

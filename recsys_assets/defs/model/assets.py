@@ -12,10 +12,17 @@ from recsys_assets.curation.variants import variant_families as detect_variant_f
 from recsys_assets.defs.automation import RETRAIN_SCHEDULE
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import MODEL
-from recsys_assets.defs.metadata import markdown_table, table_metadata
+from recsys_assets.defs.metadata import markdown_table, share_table, table_metadata
 from recsys_assets.defs.partitions import segments
-from recsys_assets.interactions import build_interactions
+from recsys_assets.interactions import (
+    anonymous_popularity,
+    build_interactions,
+    combine_interactions,
+    event_interactions,
+)
+from recsys_assets.ml.serving import may_buy_again
 from recsys_assets.resources.campaign import CampaignRules
+from recsys_assets.resources.interaction_rules import InteractionRulesResource
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.recommender import Recommender
@@ -39,15 +46,27 @@ def catalog_items(products: pd.DataFrame) -> pd.DataFrame:
 @asset(
     group_name=MODEL, check_specs=[schema_check_spec("interactions")], automation_condition=AutomationCondition.eager()
 )
-def interactions(reviews: pd.DataFrame, review_sentiment: pd.DataFrame, products: pd.DataFrame):
-    """One Personalize interaction per review; EVENT_VALUE from sentiment and rating (0 for strongly negative)."""
-    table = build_interactions(reviews, review_sentiment, products)
+def interactions(
+    reviews: pd.DataFrame,
+    review_sentiment: pd.DataFrame,
+    products: pd.DataFrame,
+    events: pd.DataFrame,
+    interaction_rules: InteractionRulesResource,
+):
+    """One Personalize interaction per (customer, product): a review's EVENT_VALUE from sentiment and rating (0 for
+    strongly negative), an event's from its type's weight (purchases net of cancellations); the stronger wins."""
+    from_reviews = build_interactions(reviews, review_sentiment, products)
+    from_events = event_interactions(events, interaction_rules.rules())
+    table = combine_interactions(from_reviews, from_events)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table,
             users=int(table["USER_ID"].nunique()),
             items=int(table["ITEM_ID"].nunique()),
+            from_reviews=len(from_reviews),
+            from_events=len(from_events),
+            event_types=share_table(table["EVENT_TYPE"].value_counts(), "event type"),
             not_positive_events=int((table["EVENT_VALUE"] == 0).sum()),
             mean_event_value=float(table["EVENT_VALUE"].mean()) if len(table) else 0.0,
         ),
@@ -140,22 +159,31 @@ def recommendations(
     interactions: pd.DataFrame,
     customer_segments: pd.DataFrame,
     products: pd.DataFrame,
+    events: pd.DataFrame,
     variant_families: pd.DataFrame,
     recommender: Recommender,
     settings: PipelineSettings,
     campaign: CampaignRules,
+    interaction_rules: InteractionRulesResource,
 ):
-    """Top-N products per customer of one segment, never one they already reviewed, each with its reason: the
-    recommender's candidates after the campaign's rules, one per variant family, capped per category and brand."""
+    """Top-N products per customer of one segment, never one they already reviewed or bought (but a purchase old
+    enough to buy again), each with its reason: the recommender's candidates after the campaign's rules, one per
+    variant family, capped per category and brand, topped up with popular items (anonymous purchases count)."""
     segment = context.partition_key
     members = customer_segments.loc[customer_segments["segment"] == segment, "user_id"]
     if members.empty:
         context.log.warning(f"segment {segment!r} has no customers any more: its recommendations are cleared")
+    rules = interaction_rules.rules()
     candidates = recommender.recommend(
-        recommender_model, interactions, members, settings.num_results * campaign.candidates_per_result
+        recommender_model,
+        interactions,
+        members,
+        settings.num_results * campaign.candidates_per_result,
+        rules.buy_again_after_days,
     )
-    facts = catalog_facts(products, variant_families, interactions, campaign)
-    curated = curate(candidates, facts, interactions, campaign, settings.num_results)
+    facts = catalog_facts(products, variant_families, interactions, campaign, anonymous_popularity(events, rules))
+    history = interactions[~may_buy_again(interactions, rules.buy_again_after_days)]
+    curated = curate(candidates, facts, history, campaign, settings.num_results)
     table = curated.table
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(

@@ -4,7 +4,6 @@ import pandas as pd
 from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
 from recsys_assets.aws_formats.costs import comprehend_units
-from recsys_assets.catalog.tables import explode_reviews
 from recsys_assets.defs.automation import EAGER_OVER_FILES
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import SENTIMENT
@@ -27,12 +26,11 @@ SENTIMENT_KEY = ["user_id", "product_id", "source_file"]
 
 
 @asset(group_name=SENTIMENT, partitions_def=raw_files, check_specs=[schema_check_spec("file_sentiment")])
-def file_sentiment(context: AssetExecutionContext, raw_reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
+def file_sentiment(context: AssetExecutionContext, file_reviews: pd.DataFrame, sentiment: SentimentAnalyzer):
     """Sentiment of the reviews of one input file: a new file scores only its own reviews."""
-    reviews = explode_reviews(raw_reviews)
-    texts = review_texts(reviews)
+    texts = review_texts(file_reviews)
     scores = sentiment.score(texts.tolist())
-    table = pd.concat([reviews[["review_id", *SENTIMENT_KEY]].reset_index(drop=True), scores], axis=1)
+    table = pd.concat([file_reviews[["review_id", *SENTIMENT_KEY]].reset_index(drop=True), scores], axis=1)
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
