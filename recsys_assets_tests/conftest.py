@@ -144,9 +144,9 @@ def own_addresses(user_ids) -> pd.Series:
 
 
 @contextmanager
-def addressed_customers():
+def addressed_customers(change=lambda users: users):
     """A users file in the Kaggle export's stead (until its reader is merged): in the runs within, every customer of
-    the users table has their `own_addresses` address and consent opted_in."""
+    the users table has their `own_addresses` address and consent opted_in, then `change(users)`."""
     from recsys_assets.defs.ingest import assets
     from recsys_assets.formats.tables import OPTED_IN
 
@@ -154,7 +154,7 @@ def addressed_customers():
 
     def with_addresses(*args, **kwargs) -> pd.DataFrame:
         users = build_users(*args, **kwargs)
-        return users.assign(email=own_addresses(users["user_id"]).to_numpy(), consent=OPTED_IN)
+        return change(users.assign(email=own_addresses(users["user_id"]).to_numpy(), consent=OPTED_IN))
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(assets, "build_users", with_addresses)

@@ -163,7 +163,8 @@ def test_rematerializing_gives_identical_outputs_and_no_duplicates(run):
         name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment", "rejected_rows")
     }
     before_parquet = {p: p.read_bytes() for p in sorted((home / "assets").rglob("*.parquet"))}
-    run_pipeline(options)
+    with addressed_customers():
+        run_pipeline(options)
     assert (home / "recommendations.csv").read_bytes() == before_csv
     assert emails_of(home) == before_emails
     for name, frame in before_tables.items():
@@ -178,7 +179,8 @@ def test_rerunning_one_segment_leaves_the_other_segments_untouched(run):
     segment = next(name for name in summary["segments"] if name != "general")
     others = {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment}
     mine = {p.name for p in (home / "emails" / segment).glob("*.eml")}
-    rerun = run_pipeline(options, segment=segment)
+    with addressed_customers():
+        rerun = run_pipeline(options, segment=segment)
     assert list(rerun["segments"]) == [segment]
     assert {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment} == others
     assert {p.name for p in (home / "emails" / segment).glob("*.eml")} == mine
@@ -299,7 +301,7 @@ def inbox_run(tmp_path, sample_csv):
     options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
     with addressed_customers():
         run_pipeline(options)
-        yield home, inbox, options
+    return home, inbox, options
 
 
 def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_email(inbox_run):
@@ -310,7 +312,8 @@ def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_e
     reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(
         inbox / "b.csv", index=False
     )
-    run_pipeline(options, segment="electronics")
+    with addressed_customers():
+        run_pipeline(options, segment="electronics")
     segments = table(home, "customer_segments")
     assert set(segments.loc[segments["user_id"].isin(movers), "segment"]) == {"electronics"}
     csv = pd.read_csv(home / "recommendations.csv", dtype=str)
@@ -337,9 +340,10 @@ def test_a_full_run_clears_the_outputs_of_segments_and_customers_the_data_no_lon
     like = catalog.iloc[0].copy()
     like["category"] = "Garden&Outdoors|Plants"
     reviews_by(newcomers, like, 3).to_csv(inbox / "b.csv", index=False)
-    assert "garden-outdoors" in run_pipeline(options)["segments"]
-    (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
-    summary = run_pipeline(options)
+    with addressed_customers():
+        assert "garden-outdoors" in run_pipeline(options)["segments"]
+        (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
+        summary = run_pipeline(options)
     current = set(summary["segments"])
     assert "garden-outdoors" not in current
     assert {p.name for p in (home / "emails").iterdir()} == current

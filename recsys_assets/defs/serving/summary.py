@@ -23,6 +23,7 @@ from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, SKIPPED_BY_REASON
 from recsys_assets.defs.marketing.recipients import EXAMPLE_ADDRESSES
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.defs.serving.assets import RECOMMENDATIONS_CSV
+from recsys_assets.emails.recipients import REASONS
 from recsys_assets.resources.io_manager import TABLES_PREFIX
 from recsys_assets.resources.object_store import LocalObjectStore, ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
@@ -69,8 +70,9 @@ def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
 
 
 def skipped_reasons(per_segment: list[dict[str, int]]) -> dict[str, int]:
-    """{reason: customers who got no email} over every segment served, most frequent first."""
-    return dict(sum((Counter(counts) for counts in per_segment), Counter()).most_common())
+    """{reason: customers who got no email} over every segment served, most frequent first (ties in REASONS order)."""
+    totals = sum((Counter(counts) for counts in per_segment), Counter())
+    return dict(sorted(totals.items(), key=lambda item: (-item[1], REASONS.index(item[0]))))
 
 
 @asset(group_name=SERVING, deps=["recommendations_export"], automation_condition=AutomationCondition.eager())
