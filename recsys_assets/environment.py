@@ -24,6 +24,7 @@ from recsys_assets.resources.profile_store import SqliteProfileStore
 from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.resources.sentiment_analyzer import VaderSentimentAnalyzer
+from recsys_assets.segmentation import CATEGORY, SEGMENT_RULES
 
 DEFAULT_HOME = ".recsys"
 DEFAULT_INPUT = "data/inbox"
@@ -73,6 +74,7 @@ class RunOptions:
     input_location: str = DEFAULT_INPUT
     num_results: int = 5
     sentiment_workers: int = 0
+    segment_rule: str = CATEGORY
     # the implementation of each role (see ROLES)
     storage: str = "local"
     profiles: str = "sqlite"
@@ -103,6 +105,8 @@ class RunOptions:
                 f"sentiment_workers (RECSYS_SENTIMENT_WORKERS, --workers) is {self.sentiment_workers}: "
                 "expected 0 or more"
             )
+        if self.segment_rule not in SEGMENT_RULES:
+            raise SettingsError(f"RECSYS_SEGMENTS={self.segment_rule!r}: expected one of {', '.join(SEGMENT_RULES)}")
         problems = brand_problems(self.brand)
         if problems:
             raise SettingsError(
@@ -133,6 +137,7 @@ class RunOptions:
             input_location=env.get("RECSYS_INPUT", DEFAULT_INPUT),
             num_results=_whole_number(env, "RECSYS_NUM_RESULTS", defaults["num_results"]),
             sentiment_workers=_whole_number(env, "RECSYS_SENTIMENT_WORKERS", defaults["sentiment_workers"]),
+            segment_rule=env.get("RECSYS_SEGMENTS", CATEGORY).lower(),
             **roles,
             **{name: env.get(variable, defaults[name]) for name, variable in AWS_VARIABLES.items()},
             brand=replace(
@@ -184,6 +189,7 @@ def build_resources(options: RunOptions) -> dict:
             if options.storage == "s3"
             else os.path.abspath(options.input_location),
             num_results=options.num_results,
+            segment_rule=options.segment_rule,
             aws_roles=options.aws_roles(),
         ),
     }
