@@ -21,6 +21,8 @@ SECONDS_PER_DAY = 86_400
 # What RFM's frequency and monetary value count (Activity.frequency, Activity.monetary).
 DISTINCT_ORDERS, DISTINCT_DAYS = "distinct orders", "distinct days"
 NET_REVENUE, INTERACTION_COUNT = "net revenue", "interactions"
+PURCHASE = "purchase"
+SALE_EVENTS = (PURCHASE, "cancellation")  # formats.order_lines: a cancellation has negative quantity and revenue
 # The RFM tier of each (R score, FM score): row R 1..5, column FM 1..5 (docs/segments.md has the grid).
 RFM_TIERS = np.array(
     [
@@ -80,17 +82,18 @@ class Activity(NamedTuple):
 
 
 def customer_activity(interactions: pd.DataFrame, events: pd.DataFrame | None = None) -> Activity:
-    """The customers' purchases in `events` (formats.tables.EVENT_COLUMNS) when it holds any, else every interaction
-    (Personalize's USER_ID, TIMESTAMP). Frequency counts distinct order ids, or distinct days without them; monetary
-    sums net revenue (cancellations included), or counts interactions without prices."""
+    """The customers' purchases and cancellations in `events` (formats.tables.EVENT_COLUMNS) when it holds a
+    purchase, else every interaction (Personalize's USER_ID, TIMESTAMP). Frequency counts the purchases' distinct
+    order ids, or distinct days without them; monetary sums net revenue (cancellations subtract), or counts
+    interactions without prices."""
     times = [interactions["TIMESTAMP"]] + ([events["timestamp"]] if events is not None else [])
     as_of = int(max((t.max() for t in times if len(t)), default=0))
-    purchases = (
-        events[(events["event_type"] == "purchase") & (events["user_id"].fillna("") != "")]
+    sales = (
+        events[events["event_type"].isin(SALE_EVENTS) & (events["user_id"].fillna("") != "")]
         if events is not None
         else None
     )
-    if purchases is None or purchases.empty:
+    if sales is None or not (sales["event_type"] == PURCHASE).any():
         rows = pd.DataFrame(
             {
                 "user_id": interactions["USER_ID"].astype("string"),
@@ -100,16 +103,16 @@ def customer_activity(interactions: pd.DataFrame, events: pd.DataFrame | None = 
             }
         )
         return Activity(rows, as_of, DISTINCT_DAYS, INTERACTION_COUNT)
-    order = purchases["order_id"].fillna("").astype("string")
+    order = sales["order_id"].fillna("").astype("string")
     with_orders = bool((order != "").any())
-    visit = order if with_orders else (purchases["timestamp"] // SECONDS_PER_DAY).astype("string")
-    priced = bool((purchases["revenue"] != 0).any())
+    visit = order if with_orders else (sales["timestamp"] // SECONDS_PER_DAY).astype("string")
+    priced = bool((sales["revenue"] != 0).any())
     rows = pd.DataFrame(
         {
-            "user_id": purchases["user_id"].astype("string"),
-            "timestamp": purchases["timestamp"].astype("int64"),
-            "visit": visit.where(purchases["quantity"] > 0),
-            "value": purchases["revenue"].astype("float64") if priced else 1.0,
+            "user_id": sales["user_id"].astype("string"),
+            "timestamp": sales["timestamp"].astype("int64"),
+            "visit": visit.where((sales["event_type"] == PURCHASE) & (sales["quantity"] >= 0)),
+            "value": sales["revenue"].astype("float64") if priced else 1.0,
         }
     )
     return Activity(

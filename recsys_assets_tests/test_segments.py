@@ -110,7 +110,7 @@ def test_the_tier_grid_names_every_score_pair_and_reads_r_against_the_mean_of_f_
 SHOP = events(
     ("U1", 90, "purchase", 1, 5.0, "O1"),
     *[("U2", 70 + k, "purchase", 1, 100.0, f"O2{k}") for k in range(5)],
-    ("U2", 85, "purchase", -1, -50.0, "C21"),  # a cancellation: nets the revenue, is no order and no visit
+    ("U2", 85, "cancellation", -1, -50.0, "C21"),  # nets the revenue, is no order and no visit
     ("U3", 50, "purchase", 2, 50.0, "O30"),
     ("U3", 50, "purchase", 1, 50.0, "O30"),  # a second line of the same order
     ("U3", 55, "purchase", 1, 100.0, "O31"),
