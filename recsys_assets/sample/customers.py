@@ -1,5 +1,5 @@
 """Demo customer records in Personalize's users format: a name, an address at a demo domain, consent, country and
-locale per customer, each drawn from the customer's id and the seed alone (docs/own-data.md, "Samples")."""
+locale per customer, each drawn from the customer's id and the seed alone (docs/samples.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The drawn sample (`generator.draw_sample`) written in each input format: the same customers, products, tastes
-and reviews in all of them (docs/own-data.md, "Samples")."""
+and reviews in all of them (docs/samples.md)."""
 
 from __future__ import annotations
 
