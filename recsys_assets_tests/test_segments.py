@@ -3,10 +3,12 @@ from typing import get_args
 import pandas as pd
 import pytest
 
+from recsys_assets.cli.run import run_pipeline
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, customer_segments
 from recsys_assets.environment import RunOptions, SettingsError
 from recsys_assets.formats.tables import EVENT_COLUMNS, empty_table
 from recsys_assets.resources.pipeline_settings import PipelineSettings
+from recsys_assets.sample.generator import generate_catalog, write_catalog
 from recsys_assets.schemas import CustomerSegments
 from recsys_assets.segmentation import (
     DISTINCT_DAYS,
@@ -196,3 +198,13 @@ def test_the_customer_segments_asset_segments_by_the_setting_and_shows_each_tier
     assert (rfm["rfm_frequency"], rfm["rfm_monetary"]) == (DISTINCT_DAYS, INTERACTION_COUNT)
     assert "| need-attention | 1 | 0.0 | 2.0 | 2.0 |" in rfm["rfm_tiers"].value
     assert "rfm_tiers" not in by_rule["country"].metadata
+
+
+def test_a_run_with_rfm_segments_serves_each_tier_as_a_segment(tmp_path):
+    catalog = tmp_path / "catalog.csv"
+    write_catalog(generate_catalog(n_products=20, n_users=40, n_reviews=150, seed=5, include_timestamps=True), catalog)
+    options = RunOptions(home=str(tmp_path / "home"), input_location=str(catalog), num_results=3, segment_rule="rfm")
+    summary = run_pipeline(options)
+    segments = pd.read_parquet(tmp_path / "home" / "assets" / "customer_segments.parquet")
+    assert set(summary["segments"]) == set(segments["segment"]) and set(segments["segment"]) <= set(TIER_ORDER)
+    assert len(segments) == 40 and segments["r_score"].between(1, 5).all()
