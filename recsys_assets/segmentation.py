@@ -71,7 +71,7 @@ def segment_slug(categories: pd.Series) -> pd.Series:
 
 
 class Activity(NamedTuple):
-    """What RFM reads: per purchase (or interaction) `user_id`, `timestamp`, `visit` (the order id or the day that
+    """What RFM reads: per purchase (or interaction) `user_id`, `timestamp`, `visit` (the order id, or the day, that
     frequency counts; NA for a line that is no purchase, such as a cancellation) and `value` (what monetary sums);
     `as_of` is the newest event's time, and `frequency` and `monetary` say what they count."""
 
@@ -98,14 +98,15 @@ def customer_activity(interactions: pd.DataFrame, events: pd.DataFrame | None = 
             {
                 "user_id": interactions["USER_ID"].astype("string"),
                 "timestamp": interactions["TIMESTAMP"].astype("int64"),
-                "visit": (interactions["TIMESTAMP"] // SECONDS_PER_DAY).astype("string"),
+                "visit": "day " + (interactions["TIMESTAMP"] // SECONDS_PER_DAY).astype("string"),
                 "value": 1.0,
             }
         )
         return Activity(rows, as_of, DISTINCT_DAYS, INTERACTION_COUNT)
     order = sales["order_id"].fillna("").astype("string")
     with_orders = bool((order != "").any())
-    visit = order if with_orders else (sales["timestamp"] // SECONDS_PER_DAY).astype("string")
+    day = "day " + (sales["timestamp"] // SECONDS_PER_DAY).astype("string")
+    visit = order.where(order != "", day) if with_orders else day
     priced = bool((sales["revenue"] != 0).any())
     rows = pd.DataFrame(
         {

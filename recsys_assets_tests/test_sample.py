@@ -369,3 +369,10 @@ def test_sample_help_shows_every_option_with_its_default(capsys):
     for option in ("--format", "--users-for", "--unsubscribed-share", "--domain", "--seed"):
         assert option in text
     assert "default: kaggle" in text and "default: 0.05" in text and "default: customers.example" in text
+
+
+def test_a_users_file_for_a_personalize_folder_is_the_samples_own_users_file(tmp_path, draw):
+    write_sample(draw, "personalize", tmp_path / "shop", seed=4)
+    out = tmp_path / "users.csv"
+    assert main(["sample", "--users-for", str(tmp_path / "shop"), "--out", str(out), "--seed", "4"]) == 0
+    assert out.read_bytes() == (tmp_path / "shop" / "users.csv").read_bytes()

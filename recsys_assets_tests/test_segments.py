@@ -163,6 +163,18 @@ def test_rfm_without_orders_or_prices_counts_distinct_days_and_interactions():
     assert assign_segments(users_of("U1", "U2"), "rfm", from_events)["frequency"].tolist() == [2, pd.NA]
 
 
+def test_a_purchase_without_an_order_id_counts_as_an_order_of_its_day():
+    mixed = events(
+        ("U1", 1, "purchase", 1, 10.0, "O1"),
+        ("U1", 1, "purchase", 1, 10.0, "O1"),
+        ("U1", 2, "purchase", 1, 10.0, ""),
+        ("U1", 2, "purchase", 1, 10.0, ""),
+    )
+    assert assign_segments(users_of("U1"), "rfm", customer_activity(NO_INTERACTIONS, mixed))["frequency"].tolist() == [
+        2
+    ]
+
+
 def test_the_tier_summary_gives_each_tiers_size_and_mean_recency_frequency_and_monetary_value_in_tier_order():
     table = assign_segments(SHOPPERS, "rfm", customer_activity(NO_INTERACTIONS, SHOP))
     summary = rfm_tier_summary(table)

@@ -67,7 +67,9 @@ def _sample_users(args: argparse.Namespace) -> int:
     from recsys_assets.sample.customers import users_for_input
     from recsys_assets.sample.formats import csv_bytes
 
-    tables = read_input(Path(args.users_for).read_bytes(), args.users_for)
+    given = Path(args.users_for)
+    files = sorted(p for p in given.iterdir() if p.name.endswith((".csv", ".csv.gz"))) if given.is_dir() else [given]
+    tables = [read_input(path.read_bytes(), str(path)) for path in files]
     users = users_for_input(tables, args.seed, args.unsubscribed_share, args.domain)
     write_atomic(args.out, csv_bytes(users, compress=args.out.endswith(".gz")))
     unsubscribed = int((users["CONSENT"] == "unsubscribed").sum())
@@ -182,7 +184,8 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--users-for",
         metavar="INPUT",
-        help="instead, write a Personalize users file (name, address, consent) for every customer of this input file",
+        help="instead, write a Personalize users file (name, address, consent) for every customer of this input "
+        "(a file, or a folder of .csv and .csv.gz files)",
     )
     sample.add_argument(
         "--unsubscribed-share", type=float, default=UNSUBSCRIBED_SHARE, help="share of customers who unsubscribed"

@@ -101,13 +101,16 @@ def _uniform(ids: np.ndarray, seed: int, purpose: str) -> np.ndarray:
 
 
 def users_for_input(
-    tables: FileTables, seed: int = 7, unsubscribed_share: float = UNSUBSCRIBED_SHARE, domain: str = DEMO_DOMAIN
+    tables: list[FileTables], seed: int = 7, unsubscribed_share: float = UNSUBSCRIBED_SHARE, domain: str = DEMO_DOMAIN
 ) -> pd.DataFrame:
-    """`customer_profiles` for every customer an input file names (its customers, reviewers and event makers; no
-    anonymous one), with the names and countries the file gives."""
-    known = tables.customers[["user_id", "user_name", "country"]]
-    others = pd.concat([tables.reviews["user_id"], tables.events["user_id"]], ignore_index=True).astype("string")
-    everyone = pd.concat([known, pd.DataFrame({"user_id": others[~others.isin(known["user_id"])]})], ignore_index=True)
+    """`customer_profiles` for every customer the input files name (their customers, reviewers and the customers of
+    their events; no anonymous one), with the first name and country the files give each."""
+    named = [t.customers[["user_id", "user_name", "country"]] for t in tables]
+    others = [pd.DataFrame({"user_id": t.reviews["user_id"]}) for t in tables]
+    others += [pd.DataFrame({"user_id": t.events["user_id"]}) for t in tables]
+    everyone = pd.concat([*named, *others], ignore_index=True).astype("string")
+    everyone = everyone[everyone["user_id"].fillna("") != ""].replace("", pd.NA)
+    given = everyone.groupby("user_id", sort=True).first()
     return customer_profiles(
-        everyone["user_id"], everyone["user_name"], everyone["country"], seed, unsubscribed_share, domain
+        given.index.to_series(), given["user_name"], given["country"], seed, unsubscribed_share, domain
     )
