@@ -36,8 +36,9 @@ dev: $(STAMP)  ## open the Dagster UI on 127.0.0.1:3000 (dg dev loads the projec
 	mkdir -p $(HOME_DIR)/dagster && cp deployment/dagster.yaml $(HOME_DIR)/dagster/dagster.yaml
 	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
-sample: $(STAMP)  ## regenerate the bundled sample
+sample: $(STAMP)  ## regenerate the bundled sample: the catalog and its customers' demo users file
 	$(BIN)/recsys sample --out data/inbox/sample.csv --seed 7
+	$(BIN)/recsys sample --users-for data/inbox/sample.csv --out data/inbox/sample-users.csv --seed 7
 
 bench: $(STAMP)  ## time each asset on 10k, 100k and 1M generated reviews
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_pipeline.py

@@ -27,6 +27,7 @@ from recsys_assets.resources.profile_store import SqliteProfileStore
 from recsys_assets.resources.recommender import LocalRecommender
 from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.resources.sentiment_analyzer import VaderSentimentAnalyzer
+from recsys_assets.segmentation import CATEGORY, SEGMENT_RULES
 
 DEFAULT_HOME = ".recsys"
 DEFAULT_INPUT = "data/inbox"
@@ -79,6 +80,7 @@ class RunOptions:
     column_mapping: str = ""
     num_results: int = 5
     sentiment_workers: int = 0
+    segment_rule: str = CATEGORY
     # the implementation of each role (see ROLES)
     storage: str = "local"
     profiles: str = "sqlite"
@@ -120,6 +122,8 @@ class RunOptions:
             raise SettingsError(
                 f"RECSYS_BUY_AGAIN_AFTER_DAYS is {self.buy_again_after_days}: expected 0 or more days, or unset (never)"
             )
+        if self.segment_rule not in SEGMENT_RULES:
+            raise SettingsError(f"RECSYS_SEGMENTS={self.segment_rule!r}: expected one of {', '.join(SEGMENT_RULES)}")
         problems = brand_problems(self.brand)
         if problems:
             raise SettingsError(
@@ -152,6 +156,7 @@ class RunOptions:
             column_mapping=env.get("RECSYS_COLUMN_MAP", ""),
             num_results=_whole_number(env, "RECSYS_NUM_RESULTS", defaults["num_results"]),
             sentiment_workers=_whole_number(env, "RECSYS_SENTIMENT_WORKERS", defaults["sentiment_workers"]),
+            segment_rule=env.get("RECSYS_SEGMENTS", CATEGORY).lower(),
             **roles,
             **{name: env.get(variable, defaults[name]) for name, variable in AWS_VARIABLES.items()},
             brand=replace(
@@ -209,6 +214,7 @@ def build_resources(options: RunOptions) -> dict:
             input_format=options.input_format,
             column_mapping=os.path.abspath(options.column_mapping) if options.column_mapping else "",
             num_results=options.num_results,
+            segment_rule=options.segment_rule,
             aws_roles=options.aws_roles(),
         ),
     }

@@ -1,9 +1,15 @@
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from recsys_assets.sample.generator import generate_catalog, planted_tastes, review_texts, write_catalog
+from recsys_assets.cli import main
+from recsys_assets.formats.reading import read_input
+from recsys_assets.sample.customers import customer_profiles
+from recsys_assets.sample.formats import ORDER_LINE_COLUMNS, order_lines, personalize_files, write_sample
+from recsys_assets.sample.generator import draw_sample, generate_catalog, planted_tastes, review_texts, write_catalog
 from recsys_assets.sample.vocabulary import TITLES
 
 AMAZON_COLUMNS = [
@@ -215,3 +221,158 @@ def test_planted_tastes_are_each_users_chances_over_the_catalogs_products(catalo
     ]
     average = tastes.mean(axis=0).reindex(reviews["product_id"]).to_numpy()
     assert own.mean() > 3 * average.mean()
+
+
+SMALL = {"n_products": 30, "n_users": 50, "n_reviews": 300}
+
+
+@pytest.fixture(scope="module")
+def draw():
+    return draw_sample(**SMALL, seed=4)
+
+
+def sample_cli(*args: str) -> int:
+    return main(["sample", "--products", "30", "--users", "50", "--reviews", "300", *args])
+
+
+def test_the_kaggle_format_is_the_catalog_generate_catalog_draws(tmp_path):
+    assert sample_cli("--out", str(tmp_path / "a.csv"), "--seed", "4") == 0
+    write_catalog(generate_catalog(**SMALL, seed=4), tmp_path / "b.csv")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+@pytest.mark.parametrize("sample_format, out", [("kaggle", "c.csv.gz"), ("personalize", "p"), ("order-lines", "o.csv")])
+def test_the_same_seed_writes_the_same_bytes_in_every_format_and_another_seed_other_ones(tmp_path, sample_format, out):
+    def written(seed: str, folder: str) -> dict[str, bytes]:
+        assert sample_cli("--format", sample_format, "--out", str(tmp_path / folder / out), "--seed", seed) == 0
+        return {p.name: p.read_bytes() for p in sorted((tmp_path / folder).rglob("*")) if p.is_file()}
+
+    first, again, other = written("4", "first"), written("4", "again"), written("5", "other")
+    assert first == again and first.keys() == other.keys()
+    assert all(first[name] != other[name] for name in first)
+    if out.endswith(".gz"):
+        assert gzip.decompress(first[out]).startswith(b"product_id,product_name,")
+
+
+def read_folder(folder) -> list:
+    return [read_input(path.read_bytes(), path.name) for path in sorted(folder.iterdir())]
+
+
+def test_every_format_reads_back_with_the_same_customers_and_products(tmp_path, draw):
+    write_sample(draw, "kaggle", tmp_path / "kaggle.csv", seed=4)
+    write_sample(draw, "personalize", tmp_path / "personalize", seed=4)
+    kaggle = read_input((tmp_path / "kaggle.csv").read_bytes(), "kaggle.csv")
+    tables = read_folder(tmp_path / "personalize")
+    assert [t.rejected is None or t.rejected.empty for t in [kaggle, *tables]] == [True] * 5
+    items, users, events, reviews = (
+        max(tables, key=lambda t, name=name: len(getattr(t, name)))
+        for name in ("products", "customers", "events", "reviews")
+    )
+    customers = set(draw.user_ids)
+    assert set(kaggle.customers["user_id"]) == set(users.customers["user_id"]) == customers
+    assert set(events.events["user_id"]) == set(reviews.reviews["user_id"]) == customers
+    assert set(kaggle.products["product_id"]) == set(items.products["product_id"]) == set(draw.product_ids)
+    pd.testing.assert_frame_equal(
+        items.products.sort_values("product_id", ignore_index=True).astype(str),
+        kaggle.products.sort_values("product_id", ignore_index=True).astype(str),
+    )
+
+
+def test_personalize_users_have_their_reviewer_names_a_demo_address_and_consent_with_a_few_unsubscribed(draw):
+    users = personalize_files(draw, seed=4, unsubscribed_share=0.2)["users.csv"]
+    names = dict(zip(draw.user_ids, draw.user_names))
+    assert users["NAME"].tolist() == users["USER_ID"].map(names).tolist()
+    assert (
+        users["EMAIL"].is_unique and users["EMAIL"].str.fullmatch(r"[a-z0-9.]+\.[0-9a-f]{6}@customers\.example").all()
+    )
+    assert set(users["CONSENT"]) == {"opted_in", "unsubscribed"}
+    assert 0.05 < (users["CONSENT"] == "unsubscribed").mean() < 0.4
+    assert (users["LOCALE"] != "").all()
+
+
+def test_personalize_interactions_are_a_purchase_per_review_before_it_and_views(draw):
+    files = personalize_files(draw, seed=4)
+    interactions, reviews = files["interactions.csv"], files["reviews.csv"]
+    bought = interactions[interactions["EVENT_TYPE"] == "purchase"]
+    assert len(bought) == len(reviews) and set(interactions["EVENT_TYPE"]) == {"purchase", "view"}
+    when = bought.set_index(["USER_ID", "ITEM_ID"])["TIMESTAMP"]
+    reviewed = reviews.set_index(["USER_ID", "ITEM_ID"])["TIMESTAMP"]
+    assert (when.reindex(reviewed.index) < reviewed).all()
+    assert bought["ORDER_ID"].nunique() < len(bought)  # some orders hold several purchases
+    assert (bought["QUANTITY"] >= 1).all() and (bought["PRICE"] > 0).all()
+
+
+def test_order_lines_hold_the_purchases_a_few_later_cancellations_postage_and_lines_without_a_customer(draw):
+    lines = order_lines(draw, seed=4)
+    assert list(lines.columns) == list(ORDER_LINE_COLUMNS)
+    cancelled = lines[lines["InvoiceNo"].str.startswith("C")]
+    sold = lines[~lines["InvoiceNo"].str.startswith("C") & (lines["StockCode"] != "POST")]
+    assert len(cancelled) and (cancelled["Quantity"] < 0).all() and (sold["Quantity"] > 0).all()
+    first_sale = sold.groupby(["CustomerID", "StockCode"])["InvoiceDate"].min()
+    assert (
+        cancelled.set_index(["CustomerID", "StockCode"])["InvoiceDate"]
+        > first_sale.reindex(pd.MultiIndex.from_frame(cancelled[["CustomerID", "StockCode"]]))
+    ).all()
+    assert (lines.loc[lines["StockCode"] == "POST", "Description"] == "POSTAGE").any()
+    assert (lines["CustomerID"] == "").any() and set(lines["CustomerID"]) - {""} == set(draw.user_ids)
+    assert lines["InvoiceDate"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+    assert lines["UnitPrice"].str.fullmatch(r"\d+\.\d\d").all()
+    # each invoice is one customer's, at one time
+    assert (lines.groupby("InvoiceNo")[["CustomerID", "InvoiceDate"]].nunique() == 1).all().all()
+
+
+def test_order_lines_read_back_as_purchases_and_cancellations_in_pounds(tmp_path, draw):
+    pytest.importorskip("recsys_assets.formats.order_lines")
+    write_sample(draw, "order-lines", tmp_path / "o.csv.gz", seed=4)
+    tables = read_input((tmp_path / "o.csv.gz").read_bytes(), "o.csv.gz")
+    assert tables.format == "order-lines" and set(tables.products["currency"]) == {"GBP"}
+    assert set(tables.events["event_type"]) == {"purchase", "cancellation"}
+    assert set(tables.customers["user_id"]) == set(draw.user_ids)
+    assert set(tables.rejected["reason"]) == {"stock code POST is postage, not a product"}
+
+
+def test_a_customers_profile_depends_on_their_id_and_the_seed_only():
+    few = customer_profiles(pd.Series(["U1", "U2"]), seed=3)
+    more = customer_profiles(pd.Series(["U0", "U2", "U1", "U3", "U2"]), seed=3)
+    assert more["USER_ID"].tolist() == ["U0", "U1", "U2", "U3"]
+    pd.testing.assert_frame_equal(more.iloc[1:3].reset_index(drop=True), few)
+    assert not customer_profiles(pd.Series(["U1", "U2"]), seed=4).equals(few)
+    with pytest.raises(ValueError, match="unsubscribed share"):
+        customer_profiles(pd.Series(["U1"]), unsubscribed_share=1.5)
+
+
+def test_a_users_file_for_an_input_gives_every_customer_a_name_an_address_and_consent(tmp_path, capsys):
+    events = tmp_path / "interactions.csv"
+    events.write_text("USER_ID,ITEM_ID,TIMESTAMP\n17850,P1,1600000000\n12346,P2,1600000100\n17850,P2,1600000200\n")
+    customers = tmp_path / "users.csv"
+    customers.write_text("USER_ID,NAME,COUNTRY\n17850,Ann Lee,United Kingdom\n")
+    for name, given in (("for_events.csv", events), ("for_customers.csv", customers)):
+        assert main(["sample", "--users-for", str(given), "--out", str(tmp_path / name), "--domain", "shop.test"]) == 0
+    assert "2 customers of" in capsys.readouterr().out
+    users = pd.read_csv(tmp_path / "for_events.csv", dtype=str, keep_default_na=False)
+    assert users["USER_ID"].tolist() == ["12346", "17850"]
+    assert (users["NAME"] != "").all() and users["EMAIL"].str.endswith("@shop.test").all()
+    assert set(users["CONSENT"]) <= {"opted_in", "unsubscribed"}
+    named = pd.read_csv(tmp_path / "for_customers.csv", dtype=str, keep_default_na=False)
+    assert named.iloc[0][["NAME", "COUNTRY", "LOCALE"]].tolist() == ["Ann Lee", "United Kingdom", "en-GB"]
+    assert named.iloc[0]["EMAIL"].startswith("ann.lee.")
+    again = tmp_path / "again.csv"
+    assert main(["sample", "--users-for", str(events), "--out", str(again), "--domain", "shop.test"]) == 0
+    assert again.read_bytes() == (tmp_path / "for_events.csv").read_bytes()
+    assert read_input(again.read_bytes(), "again.csv").customers["email"].tolist() == users["EMAIL"].tolist()
+
+
+def test_sample_help_shows_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--format", "--users-for", "--unsubscribed-share", "--domain", "--seed"):
+        assert option in text
+    assert "default: kaggle" in text and "default: 0.05" in text and "default: customers.example" in text
+
+
+def test_a_users_file_for_a_personalize_folder_is_the_samples_own_users_file(tmp_path, draw):
+    write_sample(draw, "personalize", tmp_path / "shop", seed=4)
+    out = tmp_path / "users.csv"
+    assert main(["sample", "--users-for", str(tmp_path / "shop"), "--out", str(out), "--seed", "4"]) == 0
+    assert out.read_bytes() == (tmp_path / "shop" / "users.csv").read_bytes()

@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from recsys_assets.catalog.reading import utf8_error_place
-from recsys_assets.files import atomic_file, describe_os_error
+from recsys_assets.files import atomic_file, describe_os_error, write_atomic
+from recsys_assets.sample.customers import DEMO_DOMAIN, UNSUBSCRIBED_SHARE
+from recsys_assets.sample.formats import SAMPLE_FORMATS
 from recsys_assets.sentiment.vader import DEFAULT_LEXICON, LEXICONS, score_texts
 
 # The error types that carry a message for the user (the file, the cause, what to do), by class name, so
@@ -48,12 +50,32 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from recsys_assets.sample.generator import generate_catalog, write_catalog
+    from recsys_assets.sample.formats import write_sample
+    from recsys_assets.sample.generator import draw_sample
 
-    catalog = generate_catalog(n_products=args.products, n_users=args.users, n_reviews=args.reviews, seed=args.seed)
-    with atomic_file(args.out, "w", make_folder=True, encoding="utf-8", newline="") as output:
-        write_catalog(catalog, output)
-    print(f"wrote {args.out}: {len(catalog):,} products, {args.users:,} users, {args.reviews:,} reviews")
+    if args.users_for:
+        return _sample_users(args)
+    draw = draw_sample(n_products=args.products, n_users=args.users, n_reviews=args.reviews, seed=args.seed)
+    written = write_sample(draw, args.format, args.out, args.seed, args.unsubscribed_share, args.domain)
+    print(
+        f"wrote {', '.join(map(str, written))} ({args.format}): {args.products:,} products, {args.users:,} users, "
+        f"{args.reviews:,} reviews"
+    )
+    return 0
+
+
+def _sample_users(args: argparse.Namespace) -> int:
+    from recsys_assets.formats.reading import read_input
+    from recsys_assets.sample.customers import users_for_input
+    from recsys_assets.sample.formats import csv_bytes
+
+    given = Path(args.users_for)
+    files = sorted(p for p in given.iterdir() if p.name.endswith((".csv", ".csv.gz"))) if given.is_dir() else [given]
+    tables = [read_input(path.read_bytes(), str(path)) for path in files]
+    users = users_for_input(tables, args.seed, args.unsubscribed_share, args.domain)
+    write_atomic(args.out, csv_bytes(users, compress=args.out.endswith(".gz")))
+    unsubscribed = int((users["CONSENT"] == "unsubscribed").sum())
+    print(f"wrote {args.out}: {len(users):,} customers of {args.users_for}, {unsubscribed:,} unsubscribed")
     return 0
 
 
@@ -158,12 +180,29 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log, and the traceback of an error")
     run.set_defaults(handler=_run)
-    sample = commands.add_parser("sample", help="write a synthetic catalog in the amazon.csv format")
-    sample.add_argument("--out", required=True)
-    sample.add_argument("--products", type=int, default=200)
-    sample.add_argument("--users", type=int, default=400)
-    sample.add_argument("--reviews", type=int, default=3000)
-    sample.add_argument("--seed", type=int, default=7)
+    sample = commands.add_parser(
+        "sample",
+        help="write a synthetic shop in an input format, or a users file for an input's customers",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sample.add_argument(
+        "--out", required=True, help="file to write (.gz: gzip-compressed); a folder for --format personalize"
+    )
+    sample.add_argument("--format", choices=SAMPLE_FORMATS, default=SAMPLE_FORMATS[0], help="the input format")
+    sample.add_argument("--products", type=int, default=200, help="products in the catalog")
+    sample.add_argument("--users", type=int, default=400, help="customers")
+    sample.add_argument("--reviews", type=int, default=3000, help="reviews (and purchases) in all")
+    sample.add_argument("--seed", type=int, default=7, help="the same seed writes the same shop in every format")
+    sample.add_argument(
+        "--users-for",
+        metavar="INPUT",
+        help="instead, write a Personalize users file (name, address, consent) for every customer of this input "
+        "(a file, or a folder of .csv and .csv.gz files)",
+    )
+    sample.add_argument(
+        "--unsubscribed-share", type=float, default=UNSUBSCRIBED_SHARE, help="share of customers who unsubscribed"
+    )
+    sample.add_argument("--domain", default=DEMO_DOMAIN, help="the domain of the demo addresses")
     sample.set_defaults(handler=_sample)
     sentiment = commands.add_parser("sentiment", help="score a text file, one text per line, in Comprehend's shape")
     sentiment.add_argument("path", help="UTF-8 text file, one text per line")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -35,8 +37,13 @@ class PipelineSettings(ConfigurableResource):
     max_field_chars: int = Field(
         default=1_000_000, ge=1, description="Rows with a longer non-list field are quarantined."
     )
-    segment_min_reviews: int = Field(
-        default=2, ge=1, description="Customers with fewer reviews than this are in the `general` segment."
+    segment_rule: Literal["category", "country", "rfm"] = Field(
+        default="category",
+        description="How customers are segmented: favourite top-level category, country, or RFM tier "
+        "(recency, frequency, monetary value); docs/segments.md.",
+    )
+    segment_min_interactions: int = Field(
+        default=2, ge=1, description="category: customers with fewer interactions are in the `general` segment."
     )
     max_files_per_tick: int = Field(default=20, ge=1, description="Inbox files the sensor starts runs for per tick.")
     inbox_settle_seconds: float = Field(

@@ -64,7 +64,7 @@ def generate_catalog(
     One row per product with exactly ``n_reviews`` reviews by ``n_users`` users in total; with
     ``include_timestamps`` a 17th column ``timestamp`` lists epoch seconds aligned with ``user_id``.
     """
-    return _draw(n_products, n_users, n_reviews, seed, include_timestamps).catalog
+    return draw_sample(n_products, n_users, n_reviews, seed, include_timestamps).catalog
 
 
 def planted_tastes(n_products: int = 200, n_users: int = 400, n_reviews: int = 3000, seed: int = 7) -> pd.DataFrame:
@@ -74,7 +74,7 @@ def planted_tastes(n_products: int = 200, n_users: int = 400, n_reviews: int = 3
     products are redrawn: ranking products by them is what a recommender that knew each user exactly
     would do (it knows nothing of the order of a user's reviews).
     """
-    draw = _draw(n_products, n_users, n_reviews, seed)
+    draw = draw_sample(n_products, n_users, n_reviews, seed)
     products, tastes = draw.products, draw.tastes
     weight = np.diff(products.cumulative_popularity, prepend=0.0)
     in_sub = products.sub[None, :] == tastes.favourite_sub[:, None]
@@ -100,8 +100,11 @@ def _normalized_rows(weights: np.ndarray) -> np.ndarray:
     return np.divide(weights, total, out=np.zeros_like(weights, dtype=float), where=total > 0)
 
 
-def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_timestamps: bool = False) -> _Draw:
-    """The catalog `generate_catalog` returns, with the products and tastes it was drawn from."""
+def draw_sample(
+    n_products: int, n_users: int, n_reviews: int, seed: int, include_timestamps: bool = False
+) -> SampleDraw:
+    """The catalog `generate_catalog` returns, with its reviews one per row and the products, customers and tastes
+    it was drawn from (what every sample format is written from)."""
     _check_sizes(n_products, n_users, n_reviews)
     rng = np.random.default_rng(seed)
     products = _products(rng, n_products)
@@ -139,7 +142,18 @@ def _draw(n_products: int, n_users: int, n_reviews: int, seed: int, include_time
         catalog["timestamp"] = join_lists(timestamp.astype(str).astype(object), last_of_product)
         columns.append("timestamp")
     table = pd.DataFrame({name: catalog[name] for name in columns}, dtype="str")
-    return _Draw(table, products, tastes, user_ids, catalog["product_id"])
+    reviews = pd.DataFrame(
+        {
+            "user": user,
+            "product": product,
+            "review_id": ids,
+            "review_title": titles,
+            "review_content": contents,
+            "stars": stars,
+            "timestamp": timestamp,
+        }
+    )
+    return SampleDraw(table, products, tastes, user_ids, catalog["product_id"], names, reviews)
 
 
 def write_catalog(catalog: pd.DataFrame, path: str | PathLike) -> None:
@@ -155,12 +169,17 @@ class _Tastes(NamedTuple):
     favourite_sub: np.ndarray
 
 
-class _Draw(NamedTuple):
+class SampleDraw(NamedTuple):
+    """A drawn sample: the Kaggle catalog; per customer (by position) the id and name; per product the id; one row
+    per review with the positions of its customer (`user`) and product (`product`), its 1-5 `stars` and text."""
+
     catalog: pd.DataFrame
     products: _Products
     tastes: _Tastes
     user_ids: np.ndarray
     product_ids: np.ndarray
+    user_names: np.ndarray
+    reviews: pd.DataFrame
 
 
 class _Products(NamedTuple):

@@ -21,7 +21,7 @@ from dagster import (
 
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import MARKETING
-from recsys_assets.defs.metadata import share_table, table_metadata
+from recsys_assets.defs.metadata import markdown_table, share_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.emails.audit import ReadEmail, email_problems, problem_counts, read_eml
 from recsys_assets.emails.gallery import (
@@ -37,7 +37,7 @@ from recsys_assets.emails.render import email_digests, email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
-from recsys_assets.segmentation import assign_segments
+from recsys_assets.segmentation import RFM, TIER_ORDER, assign_segments, customer_activity, rfm_tier_summary
 
 SEGMENT_NAMES = "segment_names"
 # Stored emails read back at once to check their bytes (a GET each on S3).
@@ -57,15 +57,31 @@ SKIPPED_BY_REASON = "skipped_by_reason"
     check_specs=[schema_check_spec("customer_segments")],
     automation_condition=AutomationCondition.eager(),
 )
-def customer_segments(users: pd.DataFrame, settings: PipelineSettings):
-    """Each customer's segment: the top-level category they review most, or `general` with little history."""
-    table = assign_segments(users, min_reviews=settings.segment_min_reviews)
+def customer_segments(
+    users: pd.DataFrame, interactions: pd.DataFrame, events: pd.DataFrame, settings: PipelineSettings
+):
+    """Each customer's segment by the segment rule (`segment_rule`): favourite top-level category (`general` with
+    little history), country, or RFM tier."""
+    activity = customer_activity(interactions, events)
+    table = assign_segments(users, settings.segment_rule, activity, settings.segment_min_interactions)
+    rfm = (
+        {
+            "rfm_tiers": markdown_table(rfm_tier_summary(table).round(1), rows=len(TIER_ORDER)),
+            "rfm_frequency": activity.frequency,
+            "rfm_monetary": activity.monetary,
+            "rfm_as_of": MetadataValue.timestamp(float(activity.as_of)),
+        }
+        if settings.segment_rule == RFM
+        else {}
+    )
     return MaterializeResult(
         value=table,
         metadata=table_metadata(
             table,
+            segment_rule=settings.segment_rule,
             segments=int(table["segment"].nunique()),
             segment_sizes=share_table(table["segment"].value_counts(), "segment"),
+            **rfm,
             **{SEGMENT_NAMES: MetadataValue.json(sorted(table["segment"].unique().tolist()))},
         ),
         check_results=[schema_check_result("customer_segments", table)],
