@@ -125,9 +125,7 @@ def test_the_rows_a_bad_file_keeps_build_tables_that_pass_their_schemas(name):
         (Users, users),
     ):
         schema.validate(table)
-    CustomerSegments.validate(
-        assign_segments(users.rename(columns={"review_count": "interaction_count"}), min_interactions=1)
-    )
+    CustomerSegments.validate(assign_segments(users, min_interactions=1))
 
 
 def test_long_partition_keys_become_bounded_file_names_that_stay_distinct():

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, asset, build_asset_context, materialize
 
-from recsys_assets.curation.picks import catalog_facts, curate
+from recsys_assets.curation.picks import catalog_facts, curate, with_reason_events
 from recsys_assets.curation.rules import brands
 from recsys_assets.curation.variants import name_key, variant_families
 from recsys_assets.defs.model.assets import recommendations
 from recsys_assets.defs.model.assets import variant_families as variant_families_asset
+from recsys_assets.emails.render import email_items
 from recsys_assets.formats.tables import EVENT_COLUMNS, empty_table
 from recsys_assets.ml.serving import RECOMMENDATION_COLUMNS
 from recsys_assets.resources.campaign import CampaignRules
@@ -249,7 +250,7 @@ def test_personalize_batch_output_is_curated_and_asked_for_more_candidates():
     result = recommendations(
         build_asset_context(partition_key="general"),
         recommender_model=None,
-        interactions=pd.DataFrame({"USER_ID": ["u"], "ITEM_ID": ["z"], "EVENT_VALUE": [1.0]}),
+        interactions=pd.DataFrame({"USER_ID": ["u"], "ITEM_ID": ["z"], "EVENT_TYPE": ["purchase"], "EVENT_VALUE": [1.0]}),
         customer_segments=pd.DataFrame({"user_id": ["u"], "segment": ["general"]}),
         products=products,
         events=empty_table(EVENT_COLUMNS),
@@ -340,3 +341,40 @@ def test_the_graph_serves_recommendations_that_obey_the_rules(graph_inputs, tmp_
     assert served_items.groupby(["USER_ID", "leaf_category"]).size().max() == 2
     assert (served_items["rating"] >= 3.5).all()
     assert table.merge(interactions, on=["USER_ID", "ITEM_ID"]).empty
+
+
+def test_an_email_says_how_the_customer_knows_the_reason_product():
+    products = pd.DataFrame(
+        {
+            "product_id": ["A", "B", "C", "D"],
+            "product_name": ["Mug", "Teapot", "Vase", "Lamp"],
+            "discounted_price": 1.0,
+            "actual_price": 1.0,
+            "discount_percentage": 0.0,
+            "rating": 4.0,
+            "product_link": "",
+            "img_link": "",
+        }
+    )
+    interactions = pd.DataFrame(
+        {"USER_ID": ["u1", "u2", "u3"], "ITEM_ID": ["A", "A", "A"], "EVENT_TYPE": ["purchase", "review", "wishlist"]}
+    )
+    recommendations = pd.DataFrame(
+        {
+            "USER_ID": ["u1", "u2", "u3", "u1"],
+            "RANK": [1, 1, 1, 2],
+            "ITEM_ID": ["B", "C", "D", "D"],
+            "SCORE": 1.0,
+            "SOURCE": ["item-item", "item-item", "item-item", "popularity"],
+            "REASON_ITEM_ID": ["A", "A", "A", None],
+            "REASON_CATEGORY": [None, None, None, None],
+        }
+    )
+    served = with_reason_events(recommendations, interactions)
+    assert served["REASON_EVENT"].tolist()[:3] == ["purchase", "review", "wishlist"]
+    assert pd.isna(served["REASON_EVENT"].iloc[3])
+    reasons = email_items(served, products).set_index(["user_id", "rank"])["reason"]
+    assert reasons[("u1", 1)] == "Because you bought Mug"
+    assert reasons[("u2", 1)] == "Because you reviewed Mug"
+    assert reasons[("u3", 1)] == "Because you liked Mug"
+    assert reasons[("u1", 2)] == "Popular with our customers"

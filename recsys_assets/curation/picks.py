@@ -10,8 +10,6 @@ import pandas as pd
 
 from recsys_assets.curation.rules import RULES, Rules, broken_rules
 
-# The columns of an item-facts frame (index: ITEM_ID); one boolean column per rule of RULES follows them.
-FACT_COLUMNS = ("FAMILY", "CATEGORY", "BRAND", "POPULARITY")
 POPULARITY_SOURCE = "popularity"
 # Users left short choose from this many popular items per result they lack a pick for.
 TOP_UP_POOL = 4
@@ -207,3 +205,13 @@ def _topped_up(
     rows = rows.drop_duplicates(["USER_ID", "ITEM_ID"]).sort_values("USER_ID", kind="stable").reset_index(drop=True)
     user = users.get_indexer(rows["USER_ID"].astype(str))
     return rows[_greedy(user, _with_facts(rows, facts), num_results, rules)]
+
+
+def with_reason_events(table: pd.DataFrame, interactions: pd.DataFrame) -> pd.DataFrame:
+    """`table` with REASON_EVENT: the event type of the customer's interaction with the pick's REASON_ITEM_ID
+    (review, purchase, view, ...; null without a reason item), so an email says how the customer knows it."""
+    events = interactions[["USER_ID", "ITEM_ID", "EVENT_TYPE"]].drop_duplicates(["USER_ID", "ITEM_ID"], keep="last")
+    events = events.set_axis(["USER_ID", "REASON_ITEM_ID", "REASON_EVENT"], axis=1).astype("string")
+    keys = table[["USER_ID", "REASON_ITEM_ID"]].astype("string")
+    joined = keys.merge(events, on=["USER_ID", "REASON_ITEM_ID"], how="left")
+    return table.assign(REASON_EVENT=joined["REASON_EVENT"].to_numpy())

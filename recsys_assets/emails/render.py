@@ -108,7 +108,9 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame, brand: Br
     """One display row per recommendation: name, prices (in the product's currency, else the brand's; the brand's
     locale), discount, rating, links
     and a readable reason (each text made once per recommended product and per reason, not per row)."""
-    reason_keys = ["REASON_ITEM_ID", "REASON_CATEGORY", "SOURCE"]
+    if "REASON_EVENT" not in recommendations:
+        recommendations = recommendations.assign(REASON_EVENT=pd.Series(pd.NA, recommendations.index, "string"))
+    reason_keys = ["REASON_ITEM_ID", "REASON_EVENT", "REASON_CATEGORY", "SOURCE"]
     reasons = recommendations[reason_keys].drop_duplicates()
     reasons = reasons.assign(reason=_reasons(reasons, products.set_index("product_id")["product_name"]))
     items = recommendations.merge(
@@ -152,9 +154,17 @@ def _prices(amounts: pd.Series, currency: pd.Series | str, locale: str) -> pd.Se
     return texts
 
 
+# How an email says the customer knows a product, by the event type of their interaction with it.
+REASON_VERBS = {"review": "reviewed", "purchase": "bought", "view": "viewed", "add-to-cart": "saved"}
+
+
 def _reasons(keys: pd.DataFrame, names: pd.Series) -> pd.Series:
-    """The reason shown for each (REASON_ITEM_ID, REASON_CATEGORY, SOURCE): the liked product, else the category."""
-    by_review = "Because you reviewed " + shorten(keys["REASON_ITEM_ID"].map(names).astype("string"))
+    """The reason shown for each (REASON_ITEM_ID, REASON_EVENT, REASON_CATEGORY, SOURCE): the product the customer
+    reviewed, bought or viewed (REASON_VERBS by the event; "liked" for another event), else the category."""
+    event = keys["REASON_EVENT"].astype("string").str.lower()
+    verb = event.map(REASON_VERBS).where(event.isna() | event.isin(list(REASON_VERBS)), "liked")
+    verb = verb.fillna(REASON_VERBS["review"])  # tables from before REASON_EVENT held reviews only
+    by_review = "Because you " + verb + " " + shorten(keys["REASON_ITEM_ID"].map(names).astype("string"))
     in_category = "Popular in " + pretty_category(keys["REASON_CATEGORY"].astype("string"))
     # Personalize names no reason for its picks: say only what is true
     general = pd.Series("Popular with our customers", index=keys.index).where(

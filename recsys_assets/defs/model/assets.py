@@ -7,7 +7,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX, dataset_key, personalize_datasets
-from recsys_assets.curation.picks import catalog_facts, curate
+from recsys_assets.curation.picks import catalog_facts, curate, with_reason_events
 from recsys_assets.curation.variants import variant_families as detect_variant_families
 from recsys_assets.defs.automation import RETRAIN_SCHEDULE
 from recsys_assets.defs.checks import schema_check_result, schema_check_spec
@@ -184,7 +184,7 @@ def recommendations(
     facts = catalog_facts(products, variant_families, interactions, campaign, anonymous_popularity(events, rules))
     history = interactions[~may_buy_again(interactions, rules.buy_again_after_days)]
     curated = curate(candidates, facts, history, campaign, settings.num_results)
-    table = curated.table
+    table = with_reason_events(curated.table, interactions)
     sources = table["SOURCE"].value_counts()
     return MaterializeResult(
         value=table,
