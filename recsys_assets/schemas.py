@@ -7,6 +7,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from recsys_assets.catalog.fields import MAX_ID_CHARS, MAX_NUMBER, TIMESTAMP_RANGE
+from recsys_assets.emails.recipients import REASONS, valid_addresses
 from recsys_assets.segmentation import MAX_SEGMENT_CHARS
 
 LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
@@ -149,6 +150,33 @@ class Emails(pa.DataFrameModel):
         return (df["status"] != "written") | ((df["subject"] != "") & (df["key"] != ""))
 
 
+class Suppressions(pa.DataFrameModel):
+    """Every suppressed address or customer (formats.tables.SUPPRESSION_COLUMNS): the inbox's suppression files
+    (source_line from 1) and the profile store's list (source_line 0)."""
+
+    email: Series[str]
+    user_id: Series[str]
+    reason: Series[str]
+    source_file: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_line: Series[int] = pa.Field(ge=0)
+
+    @pa.dataframe_check
+    def names_an_address_or_a_customer(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["email"] != "") | (df["user_id"] != "")
+
+
+class Recipients(pa.DataFrameModel):
+    """Per customer, their address and why they get no email ("" : they may be written to, at a valid address)."""
+
+    user_id: Series[str] = pa.Field(unique=True, str_length=ID)
+    email: Series[str]
+    reason: Series[str] = pa.Field(isin=["", *REASONS])
+
+    @pa.dataframe_check
+    def a_recipient_has_a_valid_address(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["reason"] != "") | valid_addresses(df["email"])
+
+
 TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "raw_reviews": RawReviews,
     "rejected_rows": RejectedRows,
@@ -162,4 +190,6 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "interactions": Interactions,
     "recommendations": Recommendations,
     "emails": Emails,
+    "suppressions": Suppressions,
+    "recipients": Recipients,
 }

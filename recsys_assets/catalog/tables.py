@@ -136,10 +136,17 @@ def build_users(reviews: pd.DataFrame, products: pd.DataFrame, raw: pd.DataFrame
     users["user_name"] = names.reindex(users.index).fillna("").astype("string")
     users["favourite_category"] = favourite.reindex(users.index).fillna("").astype("string")
     users = users.reset_index().rename(columns={"index": "user_id"})
+    users = users.assign(email="", consent="").astype(
+        {"email": "string", "consent": "string"}
+    )  # the export has neither
     if raw is not None and "age" in raw.columns:
         users = users.merge(user_ages(raw), on="user_id", how="left")
     return users[
-        [c for c in ("user_id", "user_name", "review_count", "favourite_category", "age") if c in users.columns]
+        [
+            c
+            for c in ("user_id", "user_name", "email", "consent", "review_count", "favourite_category", "age")
+            if c in users.columns
+        ]
     ]
 
 

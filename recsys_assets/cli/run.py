@@ -141,8 +141,16 @@ def format_summary(summary: dict) -> str:
         f"  {summary['emails_written']:,} emails written, {summary['emails_kept']:,} kept unchanged, "
         f"{summary['emails_failed']:,} failed, in "
         f"{len(summary['segments'])} segments ({', '.join(summary['segments'])}); every schema check passed",
-        "  offline metrics (held-out users)".ljust(48) + "".join(f"{name:>19}" for name in metrics),
     ]
+    if summary["emails_skipped"]:
+        reasons = ", ".join(f"{count:,} {reason}" for reason, count in summary["skipped_reasons"].items())
+        lines.append(f"  {summary['emails_skipped']:,} customers got no email: {reasons}")
+    if summary["demo_addresses"]:
+        lines.append(
+            f"  {summary['demo_addresses']:,} addresses are at example domains (RFC 2606): demo addresses, which "
+            "reach no one"
+        )
+    lines.append("  offline metrics (held-out users)".ljust(48) + "".join(f"{name:>19}" for name in metrics))
     for metric in metrics["model"]:
         lines.append(f"    {metric:<44}" + "".join(f"{_number(values[metric]):>19}" for values in metrics.values()))
     lines.append("  outputs:")

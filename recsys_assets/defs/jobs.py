@@ -19,7 +19,7 @@ CREATED_PREFIXES = ("assets/", "emails/", "email_inputs/", "recommendations/", P
 
 # One job per partitioning: a run reads one input file, rebuilds the catalog and model, or serves one segment;
 # the combined export follows the segments.
-PER_FILE = AssetSelection.assets("raw_reviews", "rejected_rows", "file_sentiment")
+PER_FILE = AssetSelection.assets("raw_reviews", "rejected_rows", "file_suppressions", "file_sentiment")
 PER_SEGMENT = AssetSelection.assets(
     "recommendations", "emails", "served_recommendations", "segment_recommendations_csv"
 )

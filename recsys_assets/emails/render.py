@@ -23,7 +23,7 @@ from babel.numbers import format_currency, parse_pattern
 
 from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, list_unsubscribe, unsubscribe_link
 from recsys_assets.emails.greeting import first_names, greetings
-from recsys_assets.emails.recipients import customer_addresses, customer_keys
+from recsys_assets.emails.recipients import customer_keys
 from recsys_assets.emails.subject import preheader_line, subject_line
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -184,14 +184,15 @@ class EmailCopy:
 
 @dataclass(frozen=True)
 class EmailJob:
-    """One chunk of users to render and package (picklable, for a worker process)."""
+    """One chunk of users to render and package (picklable, for a worker process); `addresses` is each user's To
+    address, indexed by user id."""
 
     recommendations: pd.DataFrame
     products: pd.DataFrame
     users: pd.DataFrame
+    addresses: pd.Series
     template_dir: Path | None
     brand: Brand
-    recipient_domain: str
     date: datetime
 
 
@@ -280,9 +281,10 @@ def template_version(directory: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.Series:
+def input_digests(items: pd.DataFrame, users: pd.DataFrame, addresses: pd.Series, version: str) -> pd.Series:
     """Per user id, a hash of everything the user's email is made from: their display rows
-    (`email_items`), their name and the writer's version. Equal hash, same email to write."""
+    (`email_items`), their name, their address (`addresses`, by user id) and the writer's version. Equal hash, same
+    email to write."""
     names = users.set_index("user_id")["user_name"].fillna("")
     columns = [c for c in items.columns if c != "user_id"]
     text = items[columns].astype("string").fillna("")
@@ -291,7 +293,8 @@ def input_digests(items: pd.DataFrame, users: pd.DataFrame, version: str) -> pd.
     rows = _joined(text, "\x1f")[order]
     starts = run_starts(user_ids)
     per_user = pd.Index(user_ids[starts], dtype="str")
-    prefixes = version + "\x1d" + names.reindex(per_user).fillna("") + "\x1d"
+    to = addresses.reindex(per_user).fillna("")
+    prefixes = version + "\x1d" + names.reindex(per_user).fillna("") + "\x1d" + to + "\x1d"
     return pd.Series(
         [
             hashlib.sha256((prefix + "\x1e".join(rows[start:end])).encode()).hexdigest()
@@ -370,7 +373,7 @@ def compose_emails(job: EmailJob) -> tuple[list[PackagedEmail], list[EmailFailur
     """Render and package the emails of one chunk of users."""
     items = email_items(job.recommendations, job.products, job.brand)
     rendered, failures = render_emails(items, job.users, template_environment(job.template_dir), brand=job.brand)
-    addresses = customer_addresses(pd.Series([e.user_id for e in rendered], dtype="string"), job.recipient_domain)
+    addresses = job.addresses.reindex([e.user_id for e in rendered])
     packaged = [
         PackagedEmail(e.user_id, e.subject, to_eml(e, a, job.brand, job.date), preheader=e.preheader, html=e.html)
         for e, a in zip(rendered, addresses)
@@ -387,28 +390,42 @@ def user_parts(recommendations: pd.DataFrame, chunks: int) -> Iterator[pd.DataFr
         yield ordered.iloc[start:end]
 
 
-def _needed(part: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The products (recommended or a reason) and users of one part of the recommendations."""
+def _needed(
+    part: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, addresses: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The products (recommended or a reason), users and addresses of one part of the recommendations."""
     needed = pd.concat([part["ITEM_ID"], part["REASON_ITEM_ID"].dropna()]).unique()
-    return products[products["product_id"].isin(needed)], users[users["user_id"].isin(part["USER_ID"].unique())]
+    members = part["USER_ID"].unique()
+    return (
+        products[products["product_id"].isin(needed)],
+        users[users["user_id"].isin(members)],
+        addresses[addresses.index.isin(members)],
+    )
 
 
 def email_jobs(
-    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, chunks: int, **settings
+    recommendations: pd.DataFrame,
+    products: pd.DataFrame,
+    users: pd.DataFrame,
+    addresses: pd.Series,
+    chunks: int,
+    **settings,
 ) -> Iterator[EmailJob]:
-    """Split the work into about `chunks` jobs by user, each with only the products and users it needs."""
+    """Split the work into about `chunks` jobs by user, each with only the products, users and addresses it needs."""
     for part in user_parts(recommendations, chunks):
-        part_products, part_users = _needed(part, products, users)
-        yield EmailJob(recommendations=part, products=part_products, users=part_users, **settings)
+        part_products, part_users, part_addresses = _needed(part, products, users, addresses)
+        yield EmailJob(
+            recommendations=part, products=part_products, users=part_users, addresses=part_addresses, **settings
+        )
 
 
 def email_digests(
-    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, version: str
+    recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, addresses: pd.Series, version: str
 ) -> pd.Series:
     """`input_digests` of the users' `email_items`, by parts of `DIGEST_USERS` users: memory follows a part, not
     the segment (one product reviewed by 200,000 customers gives 1,000,000 display rows)."""
     digests = [pd.Series(dtype="string")]
     for part in user_parts(recommendations, -(-recommendations["USER_ID"].nunique() // DIGEST_USERS)):
-        part_products, part_users = _needed(part, products, users)
-        digests.append(input_digests(email_items(part, part_products), part_users, version))
+        part_products, part_users, part_addresses = _needed(part, products, users, addresses)
+        digests.append(input_digests(email_items(part, part_products), part_users, part_addresses, version))
     return pd.concat(digests)

@@ -25,7 +25,6 @@ from recsys_assets.emails.model_copy import (
     parse_copy,
     prompt_data,
 )
-from recsys_assets.emails.recipients import customer_addresses
 from recsys_assets.emails.render import (
     EmailCopy,
     PackagedEmail,
@@ -98,7 +97,12 @@ class BedrockEmailWriter(EmailWriter):
         return self._client
 
     def write(
-        self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, date: datetime
+        self,
+        recommendations: pd.DataFrame,
+        products: pd.DataFrame,
+        users: pd.DataFrame,
+        addresses: pd.Series,
+        date: datetime,
     ) -> Iterator[EmailBatch]:
         brand = self.framed_brand()
         items = email_items(recommendations, products, brand)
@@ -125,10 +129,8 @@ class BedrockEmailWriter(EmailWriter):
                 )
                 copies = {user: reply.copy for user, reply in replies.items() if reply.copy}
                 rendered, failures = render_emails(part, users, env, copies, brand)
-                addresses = customer_addresses(
-                    pd.Series([e.user_id for e in rendered], dtype="string"), self.recipient_domain
-                )
-                packaged = [_package(e, a, brand, date, replies[e.user_id]) for e, a in zip(rendered, addresses)]
+                to = addresses.reindex([e.user_id for e in rendered])
+                packaged = [_package(e, a, brand, date, replies[e.user_id]) for e, a in zip(rendered, to)]
                 yield packaged, failures
 
     def copy_for(self, user_name: str, items: pd.DataFrame, catalog_ids: frozenset[str]) -> ModelReply:

@@ -1,13 +1,17 @@
-"""A campaign's rules for what it may recommend (Personalize's filter expressions and promotions, as one setting)."""
+"""A campaign's rules for what it may recommend (Personalize's filter expressions and promotions, as one setting) and
+whom it may write to."""
 
 from __future__ import annotations
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from recsys_assets.emails.recipients import ConsentRule
+
 
 class CampaignRules(ConfigurableResource):
-    """Which products a campaign may show and how varied its picks must be; one pick per variant family always."""
+    """Which products a campaign may show and how varied its picks must be (one pick per variant family always), and
+    which consent a customer needs to get its email (docs/emails.md, "Who gets an email")."""
 
     min_rating: float = Field(
         default=3.5, ge=0, le=5, description="Products rated lower (or unrated) are not recommended; 0 turns it off."
@@ -25,4 +29,9 @@ class CampaignRules(ConfigurableResource):
     max_per_brand: int = Field(default=2, ge=1, description="At most this many picks of one brand (name's first word).")
     candidates_per_result: int = Field(
         default=4, ge=1, description="The recommender is asked for this many candidates per recommendation served."
+    )
+    consent: ConsentRule = Field(
+        default="opted-in",
+        description="Who may be emailed: 'opted-in' customers only, or every customer not unsubscribed (the soft "
+        "opt-in of existing customers, where the law allows it); a suppression always wins.",
     )

@@ -1,4 +1,4 @@
-"""DynamoDB profile store: the products, users and recommendations tables, keyed as the SQLite store."""
+"""DynamoDB profile store: the products, users, recommendations and suppressions tables, keyed as the SQLite store."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import Field, PrivateAttr
 
 from recsys_assets.resources.aws_clients import aws_client, retry_pending
-from recsys_assets.resources.profile_store import TABLE_KEYS, ProfileStore
+from recsys_assets.resources.profile_store import SERVING_TABLES, TABLE_KEYS, ProfileStore
 
 BATCH_WRITE_LIMIT = 25  # BatchWriteItem takes at most 25 requests
 ITEM_SIZE_LIMIT = 400 * 1024  # bytes of attribute names and values; one larger item fails its whole batch
 NUMBER_SIZE = 21  # the most bytes DynamoDB stores for a number
-KEY_ATTRIBUTE_TYPES = {"product_id": "S", "user_id": "S", "rank": "N"}
+KEY_ATTRIBUTE_TYPES = {"product_id": "S", "user_id": "S", "rank": "N", "suppression_id": "S"}
 KEY_ROLES = ("HASH", "RANGE")
 
 _serialize = TypeSerializer().serialize
@@ -24,13 +24,14 @@ _deserialize = TypeDeserializer().deserialize
 
 
 class DynamoDBProfileStore(ProfileStore):
-    """Tables `<table_prefix>products`, `<table_prefix>users`, `<table_prefix>recommendations` (on-demand capacity).
+    """Tables `<table_prefix>products`, `<table_prefix>users`, `<table_prefix>recommendations` and
+    `<table_prefix>suppressions` (on-demand capacity).
 
     A re-run leaves exactly the frame's rows (`replace_rows`: within a scope); missing values are left out of the
     item and an empty key is an error (docs/aws.md).
     """
 
-    table_prefix: str = Field(default="recsys_", description="Prefix of the three table names.")
+    table_prefix: str = Field(default="recsys_", description="Prefix of the four table names.")
     region: str = Field(default="", description="AWS region; empty for AWS_REGION / AWS_DEFAULT_REGION.")
     create_tables: bool = Field(default=True, description="Create missing tables (PAY_PER_REQUEST) and wait for them.")
     write_attempts: int = Field(
@@ -58,6 +59,15 @@ class DynamoDBProfileStore(ProfileStore):
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
         return self._upsert(table, frame)
+
+    def upsert_rows(self, table: str, frame: pd.DataFrame) -> int:
+        self._ensure_table(table)
+        items = dynamodb_items(frame, TABLE_KEYS[table])
+        self._write_batches(self.table_name(table), [{"PutRequest": {"Item": item}} for item in items])
+        return self.count(table)
+
+    def table_location(self, table: str) -> str:
+        return f"dynamodb:{self.table_name(table)}"
 
     def replace_rows(self, table: str, frame: pd.DataFrame, scope_column: str, scope: pd.Series) -> int:
         """Upsert `frame` and delete only the items of `scope` (by `scope_column`) that it no longer has."""
@@ -119,9 +129,10 @@ class DynamoDBProfileStore(ProfileStore):
         return frame.apply(_from_dynamodb_column).sort_values(list(keys), kind="stable").reset_index(drop=True)
 
     def delete_tables(self) -> list[str]:
-        """Delete the pipeline's tables, waiting until each is gone; tables already gone are skipped."""
+        """Delete the pipeline's tables (not the suppression list), waiting until each is gone; tables already gone
+        are skipped."""
         client, deleted = self.client(), []
-        for table in TABLE_KEYS:
+        for table in SERVING_TABLES:
             name = self.table_name(table)
             try:
                 client.delete_table(TableName=name)

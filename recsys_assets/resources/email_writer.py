@@ -39,7 +39,6 @@ EmailBatch = tuple[list[PackagedEmail], list[EmailFailure]]
 class EmailWriter(ConfigurableResource, ABC):
     """Writes one email per customer with recommendations, in the brand's frame (emails/frame.py)."""
 
-    recipient_domain: str = Field(default="customers.example", description="Recipients are <customer key>@domain.")
     template_dir: str = Field(default="", description="Folder with custom templates; empty for the bundled ones.")
     shop_name: str = Field(default=DEFAULT_BRAND.shop_name, description="The shop's name, in the header and footer.")
     sender: str = Field(
@@ -81,10 +80,10 @@ class EmailWriter(ConfigurableResource, ABC):
         return brand
 
     def version(self) -> str:
-        """What decides an email besides its data: the templates, the brand and the recipients' domain (and, for a
-        model, its settings). Not the date: a kept email keeps the Date it was written with."""
+        """What decides an email besides its data: the templates and the brand (and, for a model, its settings). Not
+        the date: a kept email keeps the Date it was written with."""
         templates = template_version(Path(self.template_dir) if self.template_dir else None)
-        return "\n".join([templates, self.brand().version(), self.recipient_domain])
+        return "\n".join([templates, self.brand().version()])
 
     def date_for(self, context: AssetExecutionContext) -> datetime:
         """The Date of the emails written in this run: `email_date` when set, else the run's start (UTC, whole
@@ -106,10 +105,15 @@ class EmailWriter(ConfigurableResource, ABC):
 
     @abstractmethod
     def write(
-        self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, date: datetime
+        self,
+        recommendations: pd.DataFrame,
+        products: pd.DataFrame,
+        users: pd.DataFrame,
+        addresses: pd.Series,
+        date: datetime,
     ) -> Iterator[EmailBatch]:
-        """Batches of packaged emails dated `date` (timezone-aware) in user order, with the users whose email failed
-        (and why)."""
+        """Batches of packaged emails to `addresses` (each user's own, by user id), dated `date` (timezone-aware), in
+        user order, with the users whose email failed (and why)."""
 
 
 class TemplateEmailWriter(EmailWriter):
@@ -118,7 +122,12 @@ class TemplateEmailWriter(EmailWriter):
     workers: int = Field(default=0, description="Processes to render with; 0 means one per core (many users only).")
 
     def write(
-        self, recommendations: pd.DataFrame, products: pd.DataFrame, users: pd.DataFrame, date: datetime
+        self,
+        recommendations: pd.DataFrame,
+        products: pd.DataFrame,
+        users: pd.DataFrame,
+        addresses: pd.Series,
+        date: datetime,
     ) -> Iterator[EmailBatch]:
         n_users = recommendations["USER_ID"].nunique()
         workers = 1 if n_users < PARALLEL_MIN_USERS else resolve_workers(self.workers)
@@ -126,10 +135,10 @@ class TemplateEmailWriter(EmailWriter):
             recommendations,
             products,
             users,
+            addresses,
             chunks=-(-n_users // USERS_PER_CHUNK),
             template_dir=Path(self.template_dir) if self.template_dir else None,
             brand=self.framed_brand(),
-            recipient_domain=self.recipient_domain,
             date=date,
         )
         return imap_chunks(compose_emails, jobs, workers)

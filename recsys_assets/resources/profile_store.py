@@ -1,8 +1,9 @@
-"""Profile store: products, users and recommendations, keyed as the DynamoDB tables are."""
+"""Profile store: products, users and recommendations, keyed as the DynamoDB tables are, and the suppression list."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -12,12 +13,20 @@ import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from recsys_assets.formats.tables import SUPPRESSION_COLUMNS, empty_table
+
+SUPPRESSIONS = "suppressions"
+# the tables the pipeline writes (a serving copy it rebuilds); the suppression list is the retailer's, never deleted
+SERVING_TABLES = ("products", "users", "recommendations")
 # table -> key columns (partition key, optional sort key)
 TABLE_KEYS = {
     "products": ("product_id",),
     "users": ("user_id",),
     "recommendations": ("user_id", "rank"),
+    SUPPRESSIONS: ("suppression_id",),
 }
+# One row per suppressed address or customer: suppression_id is "email:<address, lower case>" or "user_id:<id>".
+STORED_SUPPRESSION_COLUMNS = ("suppression_id", "email", "user_id", "reason", "added_at")
 
 
 class ProfileStore(ConfigurableResource, ABC):
@@ -36,10 +45,54 @@ class ProfileStore(ConfigurableResource, ABC):
         """Delete the rows of `table` whose `column` is not in `values`; returns the row count."""
 
     @abstractmethod
+    def upsert_rows(self, table: str, frame: pd.DataFrame) -> int:
+        """Put `frame`'s rows into `table` (created if missing), replacing those with the same key; the row count."""
+
+    @abstractmethod
     def count(self, table: str) -> int: ...
 
     @abstractmethod
     def read_table(self, table: str) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def table_location(self, table: str) -> str:
+        """Where `table` is, for a person to find it (the SQLite file and table, the DynamoDB table)."""
+
+    def add_suppressions(self, entries: pd.DataFrame) -> int:
+        """Add entries (`email` and/or `user_id`, `reason`) to the suppression list, which every campaign honours; an
+        entry with both suppresses the address and the customer. Returns the list's row count."""
+        return self.upsert_rows(SUPPRESSIONS, stored_suppressions(entries, int(time.time())))
+
+    def suppressions(self) -> pd.DataFrame:
+        """The suppression list as SUPPRESSION_COLUMNS (source_file: the table's location, source_line 0); no rows
+        while nothing was added."""
+        if not self.count(SUPPRESSIONS):
+            return empty_table(SUPPRESSION_COLUMNS)
+        stored = self.read_table(SUPPRESSIONS)
+        return pd.DataFrame(
+            {
+                "email": stored["email"].astype("string").fillna(""),
+                "user_id": stored["user_id"].astype("string").fillna(""),
+                "reason": stored["reason"].astype("string").fillna(""),
+                "source_file": pd.Series(self.table_location(SUPPRESSIONS), index=stored.index, dtype="string"),
+                "source_line": pd.Series(0, index=stored.index, dtype="int64"),
+            }
+        )
+
+
+def stored_suppressions(entries: pd.DataFrame, added_at: int) -> pd.DataFrame:
+    """Entries (email, user_id, reason) as rows of the suppressions table (STORED_SUPPRESSION_COLUMNS): one per
+    address (stripped, lower case) and one per user id; an entry with neither is a ValueError."""
+    email = entries["email"].astype("string").fillna("").str.strip().str.lower()
+    user_id = entries["user_id"].astype("string").fillna("").str.strip()
+    reason = entries["reason"].astype("string").fillna("") if "reason" in entries else ""
+    empty = email.eq("") & user_id.eq("")
+    if empty.any():
+        raise ValueError(f"{int(empty.sum())} suppression entries have neither an email nor a user_id")
+    by_email = pd.DataFrame({"suppression_id": "email:" + email, "email": email, "user_id": "", "reason": reason})
+    by_user = pd.DataFrame({"suppression_id": "user_id:" + user_id, "email": "", "user_id": user_id, "reason": reason})
+    rows = pd.concat([by_email[email.ne("")], by_user[user_id.ne("")]], ignore_index=True).astype("string")
+    return rows.assign(added_at=pd.Series(added_at, index=rows.index, dtype="int64"))[list(STORED_SUPPRESSION_COLUMNS)]
 
 
 class ProfileStoreError(RuntimeError):
@@ -104,6 +157,14 @@ class SqliteProfileStore(ProfileStore):
                 _temp_values(connection, "kept", values)
                 connection.execute(f'DELETE FROM "{table}" WHERE "{column}" NOT IN (SELECT value FROM kept)')  # nosec B608
         return self.count(table)
+
+    def upsert_rows(self, table: str, frame: pd.DataFrame) -> int:
+        with self._connect() as connection, _write_transaction(connection):
+            _insert(connection, table, frame)
+        return self.count(table)
+
+    def table_location(self, table: str) -> str:
+        return f"{Path(self.path).resolve()}#{table}"
 
     def count(self, table: str) -> int:
         with self._connect() as connection:

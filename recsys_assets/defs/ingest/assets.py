@@ -18,6 +18,7 @@ from recsys_assets.defs.checks import schema_check_result, schema_check_spec
 from recsys_assets.defs.conventions import INGEST
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import raw_files
+from recsys_assets.formats.tables import SUPPRESSION_COLUMNS, empty_table
 from recsys_assets.resources.object_store import ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 
@@ -74,6 +75,12 @@ def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: 
         ),
         check_results=[schema_check_result("rejected_rows", rejected)],
     )
+
+
+@asset(partitions_def=raw_files, group_name=INGEST)
+def file_suppressions() -> pd.DataFrame:
+    """The addresses and customers one input file suppresses: none in the Kaggle export, the one format read so far."""
+    return empty_table(SUPPRESSION_COLUMNS)
 
 
 def reason_counts(rejected: pd.DataFrame) -> dict[str, int]:

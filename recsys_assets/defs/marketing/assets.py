@@ -32,6 +32,7 @@ from recsys_assets.emails.gallery import (
     markdown_line,
     sample_emails,
 )
+from recsys_assets.emails.recipients import NO_ADDRESS, reason_counts
 from recsys_assets.emails.render import email_digests, email_filename
 from recsys_assets.resources.email_writer import EmailWriter
 from recsys_assets.resources.object_store import ObjectStore
@@ -47,6 +48,8 @@ SAMPLE_EMAILS = 2
 PROBLEM_EXAMPLES = 5
 # A failed check's one-line account, which `recsys run` prints.
 CHECK_SUMMARY = "summary"
+# The emails' metadata: {reason: customers of the segment with no email}, which the run summary adds up.
+SKIPPED_BY_REASON = "skipped_by_reason"
 
 
 @asset(
@@ -145,20 +148,28 @@ def emails(
     recommendations: pd.DataFrame,
     products: pd.DataFrame,
     users: pd.DataFrame,
+    recipients: pd.DataFrame,
     email_writer: EmailWriter,
     storage: ObjectStore,
 ):
-    """One email per customer of a segment: subject, plain text and HTML, as a standard .eml file, and the
-    segment's campaign preview (index.html) next to them.
+    """One email per customer of a segment who may be written to (`recipients`), to their own address: subject,
+    plain text and HTML, as a standard .eml file, and the segment's campaign preview (index.html) next to them; the
+    other customers are counted by reason, and an email stored for one of them is deleted.
 
-    An email whose inputs (the customer's recommended products, name and the writer's version:
+    An email whose inputs (the customer's recommended products, name, address and the writer's version:
     templates, model settings) did not change since it was written is kept as it is, so a re-run
     renders, or asks the model for, only new, changed, failed and fallback emails.
     """
     segment = context.partition_key
     folder = email_folder(segment)
-    keys = unique_email_keys(folder, pd.Series(recommendations["USER_ID"].unique()))
-    digests = email_digests(recommendations, products, users, email_writer.version())
+    # a customer the recipients table does not know has no address to write to
+    members = recipients.set_index("user_id").reindex(pd.Index(recommendations["USER_ID"].unique(), dtype="string"))
+    reasons = members["reason"].fillna(NO_ADDRESS)
+    addresses = members.loc[reasons.eq("").to_numpy(bool), "email"]
+    skipped = reason_counts(reasons[reasons.ne("")])
+    recommendations = recommendations[recommendations["USER_ID"].isin(addresses.index)]
+    keys = unique_email_keys(folder, pd.Series(addresses.index))
+    digests = email_digests(recommendations, products, users, addresses, email_writer.version())
     reused = unchanged_emails(storage, segment, digests)
     postal_address = email_writer.brand().postal_address
     # every email is audited as it comes and keeps its HTML compressed for the gallery; the samples are kept whole
@@ -177,7 +188,7 @@ def emails(
     manifest, failures = [reused[MANIFEST_COLUMNS]], []
     origins, usage, fallback_reasons = Counter(), Counter(), Counter()
     todo = recommendations[~recommendations["USER_ID"].isin(reused["user_id"])]
-    for batch, failed in email_writer.write(todo, products, users, email_writer.date_for(context)):
+    for batch, failed in email_writer.write(todo, products, users, addresses, email_writer.date_for(context)):
         batch_keys = keys.loc[[e.user_id for e in batch]].tolist()
         for key, packaged in zip(batch_keys, batch):
             storage.write_bytes(key, packaged.eml)
@@ -240,6 +251,9 @@ def emails(
             table[["user_id", "subject", "status"]],
             emails_written=len(written) - len(reused),
             emails_failed=len(failures),
+            emails_skipped=sum(skipped.values()),
+            **({"skipped_reasons": share_table(pd.Series(skipped), "reason")} if skipped else {}),
+            **{SKIPPED_BY_REASON: MetadataValue.json(skipped)},
             emails_from_model=origins["model"],
             emails_reused=len(reused),
             emails_fallback=origins["fallback"],

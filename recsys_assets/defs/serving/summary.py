@@ -19,7 +19,8 @@ from dagster import (
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
 from recsys_assets.defs.conventions import SERVING
-from recsys_assets.defs.marketing.assets import SEGMENT_NAMES
+from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, SKIPPED_BY_REASON
+from recsys_assets.defs.marketing.recipients import EXAMPLE_ADDRESSES
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.defs.serving.assets import RECOMMENDATIONS_CSV
 from recsys_assets.resources.io_manager import TABLES_PREFIX
@@ -67,6 +68,11 @@ def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
     return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
 
 
+def skipped_reasons(per_segment: list[dict[str, int]]) -> dict[str, int]:
+    """{reason: customers who got no email} over every segment served, most frequent first."""
+    return dict(sum((Counter(counts) for counts in per_segment), Counter()).most_common())
+
+
 @asset(group_name=SERVING, deps=["recommendations_export"], automation_condition=AutomationCondition.eager())
 def run_summary(
     context: AssetExecutionContext,
@@ -75,12 +81,16 @@ def run_summary(
     storage: ObjectStore,
     profiles: ProfileStore,
 ) -> MaterializeResult:
-    """run_summary.json: files read, row counts, quarantine reasons, per-segment emails, offline metrics and the
-    estimated AWS usage, from the latest materializations this instance holds (a segment never served is left out)."""
+    """run_summary.json: files read, row counts, quarantine reasons, per-segment emails, the customers who got none
+    (by reason) and whether the addresses are demo ones, offline metrics and the estimated AWS usage, from the latest
+    materializations this instance holds (a segment never served is left out)."""
     files = context.instance.get_dynamic_partitions(raw_files.name)
     ingested = [m for f in files if (m := _latest(context, "rejected_rows", f)) is not None]
     scored = [m for f in files if (m := _latest(context, "file_sentiment", f)) is not None]
-    catalog = {name: _latest(context, name) for name in (*CATALOG_TABLES, "customer_segments", "recommender_model")}
+    catalog = {
+        name: _latest(context, name)
+        for name in (*CATALOG_TABLES, "customer_segments", "recommender_model", "recipients")
+    }
     served = {}
     for name in catalog["customer_segments"][SEGMENT_NAMES]:
         recs, emails = _latest(context, "recommendations", name), _latest(context, "emails", name)
@@ -92,6 +102,7 @@ def run_summary(
             "emails_written": int(emails["emails_written"]),
             "emails_kept": int(emails["emails_reused"]),
             "emails_failed": int(emails["emails_failed"]),
+            "emails_skipped": int(emails["emails_skipped"]),
         }
         for name, (recs, emails) in served.items()
     }
@@ -108,8 +119,10 @@ def run_summary(
         "segments": per_segment,
         **{
             count: sum(counts[count] for counts in per_segment.values())
-            for count in ("emails_written", "emails_kept", "emails_failed")
+            for count in ("emails_written", "emails_kept", "emails_failed", "emails_skipped")
         },
+        "skipped_reasons": skipped_reasons([emails[SKIPPED_BY_REASON] for _, emails in served.values()]),
+        "demo_addresses": int(catalog["recipients"][EXAMPLE_ADDRESSES]),
         "offline_metrics": catalog["recommender_model"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": storage.location(RECOMMENDATIONS_CSV),
