@@ -271,9 +271,9 @@ class SmtpSendSession(SendSession):
                 f"{self._sender.address()} dropped the connection again after a reconnect: {error}", "dropped"
             ) from error
         try:
-            smtp.data(message)
+            code, reply = smtp.data(message)
         except smtplib.SMTPDataError as error:
-            self._check(error.smtp_code, error.smtp_error, "DATA", to_address)
+            code, reply = error.smtp_code, error.smtp_error
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._drop()
             raise TransientSendError(
@@ -281,6 +281,7 @@ class SmtpSendSession(SendSession):
                 "may have been delivered (its Message-ID lets the server deduplicate a resend)",
                 "dropped",
             ) from error
+        self._check(code, reply, "DATA", to_address)
 
     @staticmethod
     def _mail_options(head: bytes, message: bytes, from_address: str, to_address: str) -> list[str]:
