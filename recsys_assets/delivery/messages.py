@@ -6,6 +6,7 @@ import hashlib
 import re
 from datetime import datetime
 from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -43,15 +44,23 @@ def with_message_id(eml: bytes, message_id: str) -> bytes:
 
 def sending_problems(brand: Brand, addresses: pd.Series) -> list[str]:
     """Why the brand and recipients cannot be sent to for real, each naming the setting to change (empty: they can):
-    the demo postal address or unsubscribe secret, a From or Reply-To at an example domain, recipients at one."""
+    the demo postal address or unsubscribe secret; a From, Reply-To, unsubscribe address or link at an example
+    domain (RFC 2606), or recipients at one."""
     problems = [
         f"{DEMO_FIELD_SETTINGS[name]} still holds the demo's {name.replace('_', ' ')}: set the shop's own"
         for name in demo_fields(brand)
     ]
-    for name, setting in (("sender", "RECSYS_FROM"), ("reply_to", "RECSYS_REPLY_TO")):
-        address = parseaddr(getattr(brand, name))[1]
-        if address and example_domains(pd.Series([address], dtype="string")).iloc[0]:
-            problems.append(f"{setting}={getattr(brand, name)!r} is at an example domain: set the shop's own address")
+    own = {
+        "RECSYS_FROM": parseaddr(brand.sender)[1],
+        "RECSYS_REPLY_TO": parseaddr(brand.reply_to)[1],
+        "RECSYS_UNSUBSCRIBE_MAILTO": brand.unsubscribe_mailto,
+        "RECSYS_UNSUBSCRIBE_URL": "@" + (urlsplit(brand.unsubscribe_url).hostname or ""),
+    }
+    at_example_domain = example_domains(pd.Series(list(own.values()), index=list(own), dtype="string"))
+    problems += [
+        f"{setting} is at an example domain ({own[setting].lstrip('@')}): set the shop's own"
+        for setting in at_example_domain[at_example_domain].index
+    ]
     at_example = addresses[example_domains(addresses.astype("string"))]
     if len(at_example):
         problems.append(

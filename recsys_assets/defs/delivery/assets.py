@@ -3,8 +3,6 @@ bounced and complaining addresses, and what the campaign changed (mailed custome
 
 None of these is in the default automation: sending is its own job (`send_job`, `recsys send`)."""
 
-from __future__ import annotations
-
 import time
 from collections import Counter
 from datetime import datetime, timezone

@@ -103,4 +103,3 @@ def send_plan(
             outcomes.outcomes.append((row.user_id, SENT, ""))
     outcomes.seconds = time.monotonic() - started
     return outcomes
-
