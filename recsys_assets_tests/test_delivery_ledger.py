@@ -216,3 +216,10 @@ def test_a_dynamodb_claim_that_fails_says_the_claimed_rows_stay_uncertain(aws, m
     with pytest.raises(DeliveryLedgerError, match="1 of 3 claims failed .*the 2 that succeeded stay 'sending'"):
         ledger.claim(CAMPAIGN, claims(3), "run-1", HOUR)
     assert sorted(ledger.rows(CAMPAIGN)["user_id"]) == ["C00000", "C00002"]
+
+
+def test_a_corrupt_ledger_file_stops_with_a_message_that_says_not_to_start_afresh(tmp_path):
+    path = tmp_path / "profiles.sqlite"
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(DeliveryLedgerError, match="file is not a database; .*restore the file from a backup"):
+        SqliteDeliveryLedger(path=str(path)).rows()

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr
 
 from recsys_assets.resources.aws_clients import aws_client
 from recsys_assets.resources.dynamodb import dynamodb_items
+from recsys_assets.resources.profile_store import CORRUPT_MESSAGES
 
 HOLDOUT, SENDING, SENT, FAILED = "holdout", "sending", "sent", "failed"
 CLAIM_STATUSES = (HOLDOUT, SENDING)
@@ -159,6 +160,11 @@ class SqliteDeliveryLedger(DeliveryLedger):
         try:
             yield self._connection()
         except sqlite3.Error as error:
+            if str(error) in CORRUPT_MESSAGES:
+                raise DeliveryLedgerError(
+                    f"{self.path}: {error}; its deliveries table records who was mailed: restore the file from a "
+                    "backup before sending (a new file would mail every customer of a campaign again)"
+                ) from error
             raise DeliveryLedgerError(
                 f"{self.path}: {error}; the delivery ledger was not changed by the failed statement"
             ) from error
