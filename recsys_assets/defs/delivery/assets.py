@@ -15,8 +15,7 @@ from recsys_assets.defs.conventions import DELIVERY
 from recsys_assets.defs.delivery.sending import PLAN_COLUMNS, SendOutcomes, send_plan, sender_owner
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
-from recsys_assets.delivery.eligibility import skip_reasons
-from recsys_assets.delivery.holdout import in_holdout
+from recsys_assets.delivery.eligibility import DAY_SECONDS, HOLDOUT, skip_reasons
 from recsys_assets.delivery.messages import campaign_members, message_ids, sending_problems
 from recsys_assets.delivery.notifications import NOTIFICATION_COLUMNS, notification_suppressions, parse_notifications
 from recsys_assets.delivery.pacing import RateLimiter
@@ -33,7 +32,7 @@ from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.resources.profile_store import ProfileStore
 
 SENDER_POOL = "email_sender"
-UNCERTAIN, BEING_SENT, DAILY_CAP, HOLDOUT = "uncertain", "being sent", "daily cap", "holdout"
+UNCERTAIN, BEING_SENT, DAILY_CAP = "uncertain", "being sent", "daily cap"
 NOTIFICATION_SUFFIX = ".json"
 SQS_BATCH = 10
 # metadata keys `recsys send` and the run summary read
@@ -73,9 +72,15 @@ def email_deliveries(
     members = campaign_members(emails, recipients, profiles.suppressions())
     members["message_id"] = message_ids(campaign, members["user_id"], sender_domain(brand.sender))
     ledger = delivery_ledger.rows(campaign)
-    holdout = in_holdout(campaign, members["user_id"], delivery.holdout_share)
-    recent = delivery_ledger.mailed_since(now - delivery.frequency_cap_days * 86_400)
-    reasons = skip_reasons(members, ledger, holdout, recent, now)
+    recent = delivery_ledger.mailed_since(now - delivery.frequency_cap_days * DAY_SECONDS)
+    reasons = skip_reasons(
+        members[["user_id", "email", "reason"]],
+        pd.concat([ledger, recent], ignore_index=True),
+        delivery.holdout_share,
+        delivery.frequency_cap_days,
+        now,
+        campaign,
+    )
     # a claim left `sending`: its sender is still at it, or died (its lease ran out) without a word
     uncertain_ids = delivery_ledger.uncertain(campaign, now)["user_id"]
     sending = ledger.loc[ledger["status"].eq("sending"), "user_id"]
@@ -134,7 +139,7 @@ def daily_budget(delivery: DeliverySettings, quota: SendQuota, ledger: DeliveryL
         return max(delivery.daily_cap - len(ledger.mailed_since(midnight.timestamp())), 0)
     if quota.max_per_day is None:
         return None
-    sent = quota.sent_last_day if quota.sent_last_day is not None else len(ledger.mailed_since(now - 86_400))
+    sent = quota.sent_last_day if quota.sent_last_day is not None else len(ledger.mailed_since(now - DAY_SECONDS))
     return max(quota.max_per_day - sent, 0)
 
 
@@ -263,10 +268,9 @@ def campaign_results(
     table = campaign_lift(ledger, interactions, recommended, int(sent_at), delivery.results_window_days)
     return MaterializeResult(
         value=table,
-        metadata=table_metadata(table, campaign=campaign, verdict=MetadataValue.text(lift_verdict(table))),
+        metadata=table_metadata(
+            table,
+            campaign=campaign,
+            verdict=MetadataValue.text("; ".join(f"{m}: {v}" for m, v in zip(table["measure"], table["verdict"]))),
+        ),
     )
-
-
-def lift_verdict(table: pd.DataFrame) -> str:
-    """One sentence per measure of `campaign_lift`'s table: the lift and whether its interval excludes none."""
-    raise NotImplementedError
