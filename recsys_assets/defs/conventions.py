@@ -33,6 +33,7 @@ ROLE_OF = {
     "current_customers_served": "profiles",
     "email_deliveries": "sender",
     "delivery_notifications": "profiles",
+    "campaign_results": "profiles",
 }
 KIND_OF = {
     "vader": "python",
