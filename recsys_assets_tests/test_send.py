@@ -337,9 +337,58 @@ def test_ses_sends_each_eligible_customer_one_message_and_a_bounce_suppresses_th
     }
     envelope = {"Type": "Notification", "Message": json.dumps(notification)}
     (campaign_home.parent / "inbox" / "ses-bounces.json").write_text(json.dumps(envelope))
+    # a complaint and a transient bounce arrive through the configuration set's SQS queue
+    complained, delayed = sorted(eligible(options))[1:3]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="ses-notifications")["QueueUrl"]
+    for event in (
+        {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": f"{complained}@{DOMAIN}"}]}},
+        {
+            "eventType": "Bounce",
+            "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": delayed}]},
+        },
+    ):
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
     ses.sent_messages.clear()
-    nxt = options_for(campaign_home, sender="ses", max_send_rate=1000.0, campaign="next-week", frequency_cap_days=0.0)
+    nxt = options_for(
+        campaign_home,
+        sender="ses",
+        max_send_rate=1000.0,
+        campaign="next-week",
+        frequency_cap_days=0.0,
+        notification_queue_url=queue,
+    )
     report = send_campaign(nxt)
     received = {a.partition("@")[0] for a in ses_recipients(ses)}
-    assert bounced not in received and received == eligible(nxt) - {bounced}
-    assert any(m["skipped_by_reason"].get("suppressed") for m in report["segments"].values())
+    assert received == eligible(nxt) - {bounced, complained}
+    assert sum(m["skipped_by_reason"].get("suppressed", 0) for m in report["segments"].values()) == 1 + len(
+        {bounced, complained} & eligible(nxt)
+    )
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue)  # taken off the queue once recorded
+
+
+def test_the_run_summary_adds_up_each_segments_latest_send():
+    from recsys_assets.defs.serving.summary import delivery_counts
+
+    def sent(n, reasons):
+        counts = {
+            "sent": n,
+            "would_send": 0,
+            "failed": 1,
+            "holdout": 2,
+            "skipped": sum(reasons.values()),
+            "uncertain": 0,
+        }
+        return {
+            "campaign": CAMPAIGN,
+            "outcome_counts": counts,
+            "failed_by_reason": {"smtp 550": 1},
+            "skipped_by_reason": reasons,
+        }
+
+    summary = delivery_counts(
+        {"general": sent(5, {"unsubscribed": 2}), "kitchen": sent(3, {"holdout": 0, "unsubscribed": 1})}
+    )
+    assert (summary["sent"], summary["failed"], summary["holdout"]) == (8, 2, 4)
+    assert summary["failed_reasons"] == {"smtp 550": 2} and summary["skipped_reasons"]["unsubscribed"] == 3
+    assert summary["segments"]["kitchen"]["campaign"] == CAMPAIGN

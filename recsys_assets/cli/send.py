@@ -11,7 +11,8 @@ from dagster import DagsterInstance
 
 from recsys_assets.cli.run import PipelineError, failure_message
 from recsys_assets.definitions import build_definitions
-from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS, SKIPPED_BY_REASON
+from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS
+from recsys_assets.defs.marketing.assets import SKIPPED_BY_REASON
 from recsys_assets.defs.partitions import segments
 from recsys_assets.defs.serving.summary import SUMMARY_FILE
 from recsys_assets.environment import RunOptions, build_resources

@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 
 from recsys_assets.defs.conventions import DELIVERY
 from recsys_assets.defs.delivery.sending import PLAN_COLUMNS, SendOutcomes, send_plan, sender_owner
+from recsys_assets.defs.marketing.assets import SKIPPED_BY_REASON
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
 from recsys_assets.delivery.eligibility import DAY_SECONDS, HOLDOUT, skip_reasons
@@ -37,7 +38,6 @@ NOTIFICATION_SUFFIX = ".json"
 SQS_BATCH = 10
 # metadata keys `recsys send` and the run summary read
 OUTCOME_COUNTS = "outcome_counts"
-SKIPPED_BY_REASON = "skipped_by_reason"
 FAILED_BY_REASON = "failed_by_reason"
 DELIVERY_COLUMNS = ["user_id", "email", "message_id", "status", "reason"]
 

@@ -19,6 +19,7 @@ from dagster import (
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
 from recsys_assets.defs.conventions import SERVING
+from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, SKIPPED_BY_REASON
 from recsys_assets.defs.marketing.recipients import EXAMPLE_ADDRESSES
 from recsys_assets.defs.partitions import raw_files
@@ -69,8 +70,21 @@ def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
 
 
 def skipped_reasons(per_segment: list[dict[str, int]]) -> dict[str, int]:
-    """{reason: customers who got no email} over every segment served, most frequent first."""
+    """{reason: customers} summed over the segments' counts, most frequent first."""
     return dict(sum((Counter(counts) for counts in per_segment), Counter()).most_common())
+
+
+def delivery_counts(latest: dict[str, dict]) -> dict:
+    """The latest send of each segment that was sent ({segment: email_deliveries' metadata}): per segment its
+    campaign and counts (sent, failed, holdout, skipped, uncertain), the totals, and failures and skips by reason."""
+    segments = {name: {"campaign": m["campaign"], **m[OUTCOME_COUNTS]} for name, m in latest.items()}
+    counts = ("sent", "failed", "holdout", "skipped", "uncertain")
+    return {
+        "segments": segments,
+        **{count: sum(int(m[count]) for m in segments.values()) for count in counts},
+        "failed_reasons": skipped_reasons([m[FAILED_BY_REASON] for m in latest.values()]),
+        "skipped_reasons": skipped_reasons([m[SKIPPED_BY_REASON] for m in latest.values()]),
+    }
 
 
 @asset(group_name=SERVING, deps=["recommendations_export"], automation_condition=AutomationCondition.eager())
@@ -123,6 +137,13 @@ def run_summary(
         },
         "skipped_reasons": skipped_reasons([emails[SKIPPED_BY_REASON] for _, emails in served.values()]),
         "demo_addresses": int(catalog["recipients"][EXAMPLE_ADDRESSES]),
+        "deliveries": delivery_counts(
+            {
+                name: metadata
+                for name in catalog["customer_segments"][SEGMENT_NAMES]
+                if (metadata := _latest(context, "email_deliveries", name)) is not None and not metadata["dry_run"]
+            }
+        ),
         "offline_metrics": catalog["recommender_model"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": storage.location(RECOMMENDATIONS_CSV),
