@@ -76,7 +76,11 @@ def test_dg_check_defs_passes():
     [
         (
             RunOptions(),
-            {"file_sentiment": {"python", "pandas", "parquet"}, "served_users": {"sqlite"}, "email_deliveries": {"smtp"}},
+            {
+                "file_sentiment": {"python", "pandas", "parquet"},
+                "served_users": {"sqlite"},
+                "email_deliveries": {"smtp"},
+            },
         ),
         (
             RunOptions(storage="s3", s3_bucket="b", sentiment="comprehend", profiles="dynamodb", email="bedrock"),
