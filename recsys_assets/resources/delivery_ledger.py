@@ -79,6 +79,11 @@ class DeliveryLedger(ConfigurableResource, ABC):
     ) -> pd.DataFrame:
         """Give the uncertain rows to `owner` with a new lease, each to one caller only; returns the rows taken."""
 
+    @abstractmethod
+    def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
+        """Delete the rows of `user_ids` that `owner` claimed and has not finished (still sending): claims a stopped
+        sender never tried, given back so the next send sends them. Returns how many were deleted."""
+
 
 class DeliveryLedgerError(RuntimeError):
     """The ledger cannot be written; the message names it and says what to do."""
@@ -243,6 +248,13 @@ class SqliteDeliveryLedger(DeliveryLedger):
             )
             names = [column[0] for column in cursor.description]
             return ledger_frame(pd.DataFrame(cursor.fetchall(), columns=names))
+
+    def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
+        ids = [(campaign, user_id, owner, SENDING) for user_id in pd.unique(user_ids.astype(object))]
+        with self._connect() as connection, _claim_transaction(connection):
+            return connection.executemany(
+                "DELETE FROM deliveries WHERE campaign = ? AND user_id = ? AND owner = ? AND status = ?", ids
+            ).rowcount
 
     def _select(self, query: str, parameters: tuple) -> pd.DataFrame:
         with self._connect() as connection:
@@ -425,6 +437,25 @@ class DynamoDBDeliveryLedger(DeliveryLedger):
 
         taken = self._in_parallel(take, list(candidates["user_id"]), "re-claims", lease_seconds)
         return candidates[taken].assign(owner=owner, lease_until=now + lease_seconds).reset_index(drop=True)
+
+    def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
+        client = self.client()
+        values = {":owner": _serialize(owner), ":sending": _serialize(SENDING)}
+
+        def delete(user_id: str) -> bool:
+            try:
+                client.delete_item(
+                    TableName=self.table_name,
+                    Key={"campaign": {"S": campaign}, "user_id": {"S": user_id}},
+                    ConditionExpression="#owner = :owner AND #status = :sending",
+                    ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                    ExpressionAttributeValues=values,
+                )
+            except client.exceptions.ConditionalCheckFailedException:
+                return False
+            return True
+
+        return int(self._in_parallel(delete, list(pd.unique(user_ids.astype(object))), "releases", 0).sum())
 
     def _uncertain_records(self, campaign: str, now: float) -> pd.DataFrame:
         return self._records(

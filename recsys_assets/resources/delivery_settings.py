@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from recsys_assets.delivery.messages import default_campaign
+
+MAX_CLAIM_BATCH = 100
 
 
 class DeliverySettings(ConfigurableResource):
@@ -26,8 +29,11 @@ class DeliverySettings(ConfigurableResource):
     daily_cap: int | None = Field(
         default=None, ge=0, description="Messages per UTC day over every campaign; None: the sender's daily quota."
     )
-    claim_batch: int = Field(
-        default=1, ge=1, description="Customers claimed at a time: a sender that dies leaves at most these uncertain."
+    claim_batch: int | None = Field(
+        default=None,
+        ge=1,
+        description="Customers claimed at a time, which a sender killed outright leaves uncertain; None: a second's "
+        "worth at the rate (1 to 100; 100 without a rate).",
     )
     lease_seconds: float = Field(
         default=60.0, gt=0, description="A claim not finished within this is uncertain (its sender died)."
@@ -42,6 +48,12 @@ class DeliverySettings(ConfigurableResource):
     results_window_days: int = Field(
         default=14, ge=1, description="campaign_results counts interactions this many days after the send."
     )
+
+    def claim_size(self, rate: float | None) -> int:
+        """Customers to claim at a time when sending at `rate` messages a second (None: no limit)."""
+        if self.claim_batch is not None:
+            return self.claim_batch
+        return MAX_CLAIM_BATCH if rate is None else min(MAX_CLAIM_BATCH, max(1, math.ceil(rate)))
 
     def campaign_id(self, now: datetime | None = None) -> str:
         """The campaign setting, else the campaign of the ISO week of `now` (default: today, UTC)."""

@@ -17,7 +17,12 @@ from recsys_assets.delivery.messages import with_message_id
 from recsys_assets.delivery.pacing import RateLimiter, RetryPolicy, call_with_retries
 from recsys_assets.resources.delivery_ledger import FAILED, SENDING, SENT, DeliveryLedger
 from recsys_assets.resources.delivery_settings import DeliverySettings
-from recsys_assets.resources.email_sender import PermanentSendError, SendSession, TransientSendError
+from recsys_assets.resources.email_sender import (
+    PermanentSendError,
+    SenderSetupError,
+    SendSession,
+    TransientSendError,
+)
 
 # the columns of a send plan: one row per customer to send to
 PLAN_COLUMNS = ["user_id", "email", "message_id", "key"]
@@ -67,13 +72,15 @@ def send_plan(
 ) -> SendOutcomes:
     """Send every row of `plan` (PLAN_COLUMNS) that this sender wins in the ledger (`claimed`: the rows are already
     this owner's), at most at the limiter's rate. A row is claimed `sending` before its message leaves and finished
-    `sent` or `failed` after, so a sender that dies leaves at most a claim batch uncertain; a refusal for now (4xx,
-    throttling) is retried with backoff, a permanent one is not; a SenderSetupError stops the send."""
+    `sent` or `failed` after; a refusal for now (4xx, throttling) is retried with backoff, a permanent one is not.
+    An error that stops the send (a SenderSetupError, a crash) gives the claims not yet tried back; a sender killed
+    outright leaves its last claim batch (about a second of sending) uncertain."""
     outcomes = SendOutcomes()
     policy = RetryPolicy(attempts=settings.max_attempts, base_seconds=settings.retry_seconds)
     started = time.monotonic()
-    for start in range(0, len(plan), settings.claim_batch):
-        batch = plan.iloc[start : start + settings.claim_batch]
+    size = settings.claim_size(limiter.per_second if limiter is not None else None)
+    for start in range(0, len(plan), size):
+        batch = plan.iloc[start : start + size]
         if not claimed:
             won = ledger.claim(
                 campaign,
@@ -82,11 +89,13 @@ def send_plan(
                 settings.lease_seconds,
             )
             batch = batch[batch["user_id"].isin(won["user_id"])]
-        for row in batch.itertuples(index=False):
-            message = with_message_id(read_message(row.key), row.message_id)
-            if limiter is not None:
-                limiter.acquire()
+        for position, row in enumerate(batch.itertuples(index=False)):
+            tried = False
             try:
+                message = with_message_id(read_message(row.key), row.message_id)
+                if limiter is not None:
+                    limiter.acquire()
+                tried = True
                 provider_id, attempts = call_with_retries(
                     partial(session.send, message, from_address, row.email), (TransientSendError,), policy
                 )
@@ -97,6 +106,11 @@ def send_plan(
                 outcomes.retries += error.attempts - 1
                 outcomes.outcomes.append((row.user_id, FAILED, reason))
                 continue
+            except BaseException as error:
+                # the claims not tried go back; the message being sent stays uncertain unless it cannot have left
+                left = tried and not isinstance(error, SenderSetupError)
+                ledger.release(campaign, batch["user_id"].iloc[position + left :], owner)
+                raise
             ledger.finish(campaign, row.user_id, SENT, provider_id=provider_id, attempts=attempts)
             outcomes.sent += 1
             outcomes.retries += attempts - 1
