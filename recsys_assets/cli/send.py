@@ -11,7 +11,7 @@ from dagster import DagsterInstance
 
 from recsys_assets.cli.run import PipelineError, failure_message
 from recsys_assets.definitions import build_definitions
-from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS
+from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS, UNLIMITED
 from recsys_assets.defs.marketing.assets import SKIPPED_BY_REASON
 from recsys_assets.defs.partitions import segments
 from recsys_assets.defs.serving.summary import SUMMARY_FILE
@@ -96,7 +96,9 @@ def format_report(report: dict) -> str:
         rate = (
             ""
             if report["dry_run"]
-            else f"; {metadata['messages_per_second']:g} a second (at most {metadata['max_send_rate']})"
+            else f"; {metadata['messages_per_second']:g} a second ("
+            + ("no limit" if metadata["max_send_rate"] == UNLIMITED else f"at most {metadata['max_send_rate']}")
+            + ")"
         )
         lines.append(f"  {name}: " + _counts(counts, report["dry_run"]) + rate)
     lines.append("  in all: " + _counts(totals, report["dry_run"]))

@@ -39,6 +39,7 @@ SQS_BATCH = 10
 # metadata keys `recsys send` and the run summary read
 OUTCOME_COUNTS = "outcome_counts"
 FAILED_BY_REASON = "failed_by_reason"
+UNLIMITED = "unlimited"
 DELIVERY_COLUMNS = ["user_id", "email", "message_id", "status", "reason"]
 
 
@@ -189,7 +190,7 @@ def _metadata(table: pd.DataFrame, campaign: str, outcomes: SendOutcomes, rate: 
         **counts,
         retries=outcomes.retries,
         messages_per_second=round(outcomes.per_second(), 2),
-        max_send_rate=MetadataValue.text(f"{rate:g}" if rate else "unlimited"),
+        max_send_rate=MetadataValue.text(f"{rate:g}" if rate else UNLIMITED),
         **({"skipped_reasons": share_table(pd.Series(skipped), "reason")} if skipped else {}),
         **{
             OUTCOME_COUNTS: MetadataValue.json(counts),
