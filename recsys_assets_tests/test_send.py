@@ -415,3 +415,32 @@ def test_release_gives_back_only_the_owners_unfinished_claims(kind, tmp_path, aw
     assert store.release("c1", pd.Series(["a", "b", "c"]), "me") == 1
     assert sorted(store.rows("c1")["user_id"]) == ["a", "c"]
     assert list(store.claim("c1", rows.iloc[1:2], "next", 60)["user_id"]) == ["b"]
+
+
+def test_campaign_results_reads_the_lift_of_the_mailed_over_the_holdout_from_later_interactions(smtp, campaign_home):
+    from dagster import DagsterInstance
+
+    from recsys_assets.definitions import build_definitions
+
+    options = options_for(campaign_home, smtp)
+    send_campaign(options)
+    store = LocalObjectStore(root=str(campaign_home))
+    rows = ledger(campaign_home)
+    mailed = rows.loc[rows["status"] == "sent", "user_id"]
+    later = int(rows["sent_at"].max()) + 3600
+    bought = pd.DataFrame({"USER_ID": mailed, "ITEM_ID": "P1", "TIMESTAMP": later, "EVENT_TYPE": "purchase"})
+    store.write_parquet(table_key(["interactions"]) + ".parquet", bought.assign(EVENT_VALUE=1.0))
+    segments = sorted({segment for segment, _ in CUSTOMERS.values()})
+    for segment in segments:
+        members = [u for u, (s, _) in CUSTOMERS.items() if s == segment]
+        store.write_parquet(
+            table_key(["recommendations"], segment) + ".parquet",
+            pd.DataFrame({"USER_ID": members, "RANK": 1, "ITEM_ID": "P1", "SCORE": 0.9, "SOURCE": "als"}),
+        )
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("segments", segments)
+        result = build_definitions(options).resolve_job_def("results_job").execute_in_process(instance=instance)
+    table = result.output_for_node("campaign_results").set_index("measure")
+    assert table.loc["recommended product", "mailed_conversion"] == 1.0
+    assert table.loc["recommended product", "holdout_conversion"] == 0.0
+    assert table.loc["recommended product", "verdict"].startswith("lift:")
