@@ -129,7 +129,7 @@ class SmtpEmailSender(EmailSender):
     def connect(self, starting: bool) -> smtplib.SMTP:
         """A connection, past TLS and AUTH. Unreachable: SenderSetupError when `starting`, else TransientSendError."""
         port = self.port or SMTP_DEFAULT_PORTS[self.security]
-        context = ssl.create_default_context()
+        context = ssl.create_default_context()  # per connection: it reads SSL_CERT_FILE when made
         unreachable = SenderSetupError if starting else TransientSendError
         try:
             if self.security == "tls":
@@ -153,6 +153,11 @@ class SmtpEmailSender(EmailSender):
             ) from error
         try:
             self._secure_and_log_in(smtp, context)
+        except TransientSendError as error:
+            smtp.close()
+            if starting:
+                raise SenderSetupError(f"{error}; the session could not start", error.reason) from error
+            raise
         except BaseException:
             smtp.close()
             raise
