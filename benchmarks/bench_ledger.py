@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import platform
 import sqlite3
 import tempfile
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--write", action="store_true", help="write the table into benchmarks/RESULTS.md")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     rows, n = claim_rows(args.customers), args.customers
     lines = ["| what | customers | seconds | per second |", "| --- | ---: | ---: | ---: |"]
 
@@ -102,8 +104,8 @@ def main() -> None:
     machine = f"{platform.python_implementation()} {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
     body = "\n".join(
         [
-            f"`python benchmarks/bench_ledger.py --customers {n}` ({machine}, WAL, synchronous FULL, a 2-core VM "
-            "shared with other jobs).",
+            f"`python benchmarks/bench_ledger.py --customers {n}` ({machine}, WAL; claims synced to disk, finishes "
+            f"not; a 2-core VM shared with other jobs, load average {load:.1f} at the start).",
             "",
             *lines,
         ]

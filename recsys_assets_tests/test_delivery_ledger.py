@@ -109,6 +109,7 @@ def test_a_sending_row_past_its_lease_is_uncertain_and_reclaimed_by_one_caller_o
     [
         (claims(2).drop(columns="message_id"), "lack the columns message_id"),
         (claims(2, status="sent"), "status other than holdout or sending"),
+        (claims(2).assign(user_id=["C1", ""]), "1 claim rows have no user_id"),
         (pd.concat([claims(2), claims(1)]), "1 customers are in the claim twice, e.g. 'C00000'"),
     ],
 )

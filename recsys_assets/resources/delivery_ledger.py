@@ -90,8 +90,8 @@ class DeliveryLedgerError(RuntimeError):
 
 
 def claim_frame(campaign: str, rows: pd.DataFrame, owner: str, lease_seconds: float, now: float) -> pd.DataFrame:
-    """The ledger rows a claim of `rows` would insert; a missing column, another status or a customer twice is a
-    ValueError."""
+    """The ledger rows a claim of `rows` would insert; a missing column, another status, no user id or a customer
+    twice is a ValueError."""
     missing = [column for column in CLAIM_COLUMNS if column not in rows.columns]
     if missing:
         raise ValueError(f"claim rows lack the columns {', '.join(missing)} (need {', '.join(CLAIM_COLUMNS)})")
@@ -102,6 +102,9 @@ def claim_frame(campaign: str, rows: pd.DataFrame, owner: str, lease_seconds: fl
             f"{int(wrong.sum())} claim rows have a status other than holdout or sending, e.g. "
             f"{statuses[wrong].iloc[0]!r}"
         )
+    no_id = rows["user_id"].astype("string").fillna("").eq("")
+    if no_id.any():
+        raise ValueError(f"{int(no_id.sum())} claim rows have no user_id")
     twice = rows["user_id"].duplicated()
     if twice.any():
         raise ValueError(
@@ -190,9 +193,9 @@ class SqliteDeliveryLedger(DeliveryLedger):
         wanted = claim_frame(campaign, rows, owner, lease_seconds, time.time())
         values = zip(*(wanted[column].tolist() for column in LEDGER_COLUMNS))  # SQLite stores NaN as NULL
         with self._connect() as connection, _claim_transaction(connection):
-            connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS claimed ({', '.join(LEDGER_COLUMNS)})")
+            connection.execute("CREATE TEMP TABLE IF NOT EXISTS claimed AS SELECT * FROM deliveries WHERE false")
             connection.execute("DELETE FROM claimed")
-            connection.executemany(f"INSERT INTO claimed VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})", values)
+            connection.executemany("INSERT INTO claimed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
             inserted = connection.execute(
                 # WHERE true: SQLite's parser needs it to tell the upsert's ON from a join's
                 "INSERT INTO deliveries SELECT * FROM claimed WHERE true "
