@@ -2,6 +2,7 @@
 
 import json
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import boto3
@@ -132,6 +133,38 @@ RECOMMENDATIONS_U1_U2 = pd.DataFrame(
     }
 )
 USERS_U1_U2 = pd.DataFrame({"user_id": ["U1", "U2"], "user_name": ["Asha", "Ravi"]})
+
+
+def own_addresses(user_ids) -> pd.Series:
+    """Each test customer's own address, indexed by user id: `<customer key>@customers.example`."""
+    from recsys_assets.emails.recipients import customer_keys
+
+    ids = pd.Series(list(user_ids), dtype="string")
+    return pd.Series((customer_keys(ids) + "@customers.example").to_numpy(), index=pd.Index(ids), dtype="string")
+
+
+@contextmanager
+def addressed_customers(change=lambda users: users):
+    """A users file in the Kaggle export's stead (until its reader is merged): in the runs within, every customer of
+    the users table has their `own_addresses` address and consent opted_in, then `change(users)`."""
+    from recsys_assets.defs.ingest import assets
+    from recsys_assets.formats.tables import OPTED_IN
+
+    build_users = assets.build_users
+
+    def with_addresses(*args, **kwargs) -> pd.DataFrame:
+        users = build_users(*args, **kwargs)
+        return change(users.assign(email=own_addresses(users["user_id"]).to_numpy(), consent=OPTED_IN))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(assets, "build_users", with_addresses)
+        yield
+
+
+def mailable(users: pd.DataFrame) -> pd.DataFrame:
+    """The recipients table of `users` when every one of them may be written to, at their `own_addresses`."""
+    addresses = own_addresses(users["user_id"])
+    return pd.DataFrame({"user_id": addresses.index, "email": addresses.to_numpy(), "reason": ""}, dtype="string")
 
 
 # The Date of the emails tests write (a timezone-aware datetime, as the emails asset passes).

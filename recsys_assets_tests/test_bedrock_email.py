@@ -14,12 +14,11 @@ from dagster import build_asset_context
 from recsys_assets.defs.marketing.assets import emails
 from recsys_assets.emails.frame import Brand
 from recsys_assets.emails.model_copy import copy_problems, parse_copy, prompt_data
-from recsys_assets.emails.recipients import customer_addresses
 from recsys_assets.emails.render import EmailCopy, email_items
 from recsys_assets.resources.bedrock import BedrockEmailWriter, BedrockRefused
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import EMAIL_DATE, GOOD, INJECTION, PRODUCTS, reply, stubbed_bedrock
+from .conftest import EMAIL_DATE, GOOD, INJECTION, PRODUCTS, mailable, own_addresses, reply, stubbed_bedrock
 
 RECOMMENDATIONS = pd.DataFrame(
     {
@@ -33,6 +32,7 @@ RECOMMENDATIONS = pd.DataFrame(
     }
 )
 USERS = pd.DataFrame({"user_id": ["U1"], "user_name": ["Asha"]})
+TO = own_addresses(USERS["user_id"])
 
 
 def write_with(*responses) -> tuple[list, list, Stubber]:
@@ -40,7 +40,7 @@ def write_with(*responses) -> tuple[list, list, Stubber]:
     writer = BedrockEmailWriter(max_concurrency=1, backoff_seconds=0.0, throttle_attempts=3)
     writer._client, stubber = stubbed_bedrock(responses)
     with stubber:
-        batches = list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE))
+        batches = list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS, TO, EMAIL_DATE))
     stubber.assert_no_pending_responses()
     return [e for batch, _ in batches for e in batch], [f for _, failed in batches for f in failed], stubber
 
@@ -63,7 +63,7 @@ def test_a_line_break_in_the_models_subject_makes_no_header(subject):
     message = email.message_from_bytes(sent.eml, policy=email.policy.default)
     assert failures == [] and sent.origin == "model" and "Bcc" not in message
     assert message["Subject"] == sent.subject == "Picks for you Bcc: victim@evil.com"
-    own = customer_addresses(pd.Series(["U1"]), "customers.example").iloc[0]
+    own = own_addresses(["U1"]).iloc[0]
     assert [a.addr_spec for a in message["To"].addresses] == [own]
 
 
@@ -112,7 +112,7 @@ def test_a_model_the_account_cannot_use_stops_the_run_and_says_what_to_check(cod
     writer._client, stubber = stubbed_bedrock([])
     stubber.add_client_error("converse", service_error_code=code, service_message=message, http_status_code=400)
     with stubber, pytest.raises(BedrockRefused, match=rf"refuses model us\.anthropic.*{code}.*RECSYS_BEDROCK_MODEL_ID"):
-        list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE))
+        list(writer.write(RECOMMENDATIONS, PRODUCTS, USERS, TO, EMAIL_DATE))
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_missing_credentials_or_region_stop_the_run_too(monkeypatch, tmp_path, e
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(BedrockRefused, match=message):
-        list(BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE))
+        list(BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS, TO, EMAIL_DATE))
 
 
 def test_a_request_the_model_rejects_falls_back_for_that_email_only():
@@ -138,7 +138,7 @@ def test_a_request_the_model_rejects_falls_back_for_that_email_only():
         "converse", service_error_code="ValidationException", service_message="Input is too long", http_status_code=400
     )
     with stubber:
-        [sent] = [e for batch, _ in writer.write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE) for e in batch]
+        [sent] = [e for batch, _ in writer.write(RECOMMENDATIONS, PRODUCTS, USERS, TO, EMAIL_DATE) for e in batch]
     assert sent.origin == "fallback" and "Input is too long" in sent.fallback_reason
 
 
@@ -150,7 +150,7 @@ def test_a_lost_connection_falls_back_for_that_email_and_says_why(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     [sent] = [
         e
-        for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS, EMAIL_DATE)
+        for batch, _ in BedrockEmailWriter(max_concurrency=1).write(RECOMMENDATIONS, PRODUCTS, USERS, TO, EMAIL_DATE)
         for e in batch
     ]
     assert sent.origin == "fallback" and sent.fallback_reason.startswith(
@@ -167,6 +167,7 @@ def test_the_emails_asset_reports_why_emails_fell_back(tmp_path, monkeypatch):
             RECOMMENDATIONS,
             PRODUCTS,
             USERS,
+            mailable(USERS),
             BedrockEmailWriter(max_concurrency=1),
             LocalObjectStore(root=str(tmp_path)),
         )

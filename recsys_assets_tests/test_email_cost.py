@@ -3,6 +3,8 @@ import pandas as pd
 from recsys_assets.emails import render
 from recsys_assets.emails.render import email_digests, email_items, format_price, input_digests
 
+from .conftest import own_addresses
+
 
 def segment() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Recommendations of 3 users (2, 1 and 2 rows), 3 products and 4 users."""
@@ -35,9 +37,10 @@ def segment() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def test_digests_by_parts_of_users_are_the_digests_of_the_whole_segment(monkeypatch):
     recommendations, products, users = segment()
-    whole = input_digests(email_items(recommendations, products), users, "v1")
+    to = own_addresses(users["user_id"])
+    whole = input_digests(email_items(recommendations, products), users, to, "v1")
     monkeypatch.setattr(render, "DIGEST_USERS", 1)
-    by_parts = email_digests(recommendations, products, users, "v1")
+    by_parts = email_digests(recommendations, products, users, to, "v1")
     assert by_parts.index.tolist() == ["U1", "U2", "U3"]
     pd.testing.assert_series_equal(by_parts, whole)
 
@@ -52,7 +55,7 @@ def test_digests_look_at_one_part_of_users_at_a_time(monkeypatch):
 
     monkeypatch.setattr(render, "DIGEST_USERS", 1)
     monkeypatch.setattr(render, "email_items", recording)
-    email_digests(recommendations, products, users, "v1")
+    email_digests(recommendations, products, users, own_addresses(users["user_id"]), "v1")
     assert sizes == [1, 1, 1]
 
 

@@ -18,7 +18,7 @@ from dagster import AssetExecutionContext, asset, build_asset_context, materiali
 
 from recsys_assets.defs.marketing.assets import emails
 from recsys_assets.emails.frame import DEFAULT_BRAND, Brand, list_unsubscribe, unsubscribe_link, unsubscribe_token
-from recsys_assets.emails.recipients import customer_addresses, customer_keys
+from recsys_assets.emails.recipients import customer_keys
 from recsys_assets.emails.render import (
     MAX_NAME_CHARS,
     MAX_SUBJECT_CHARS,
@@ -33,7 +33,7 @@ from recsys_assets.environment import RunOptions, SettingsError, build_resources
 from recsys_assets.resources.email_writer import EmailWriter, TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import EMAIL_DATE, PRODUCTS
+from .conftest import EMAIL_DATE, PRODUCTS, mailable, own_addresses
 from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
 from .conftest import USERS_U1_U2 as USERS
 
@@ -52,7 +52,7 @@ def packaged(brand: Brand, user_id: str = "U1", date: datetime = EMAIL_DATE) -> 
     recommendations = RECOMMENDATIONS[RECOMMENDATIONS["USER_ID"] == "U1"].assign(USER_ID=user_id)
     users = USERS.iloc[:1].assign(user_id=user_id)
     writer = TemplateEmailWriter(workers=1, **brand.__dict__)
-    [(batch, failures)] = writer.write(recommendations, PRODUCTS, users, date)
+    [(batch, failures)] = writer.write(recommendations, PRODUCTS, users, own_addresses([user_id]), date)
     assert failures == [] and len(batch) == 1
     return email.message_from_bytes(batch[0].eml, policy=default)
 
@@ -175,7 +175,7 @@ def email_package_eml(rendered: RenderedEmail, recipient: str, brand: Brand) -> 
 )
 def test_eml_bytes_are_what_the_email_package_writes(name, subject, text, brand):
     rendered = RenderedEmail("U" + "x" * 60, name, subject, text, f"<p>{text}</p>")
-    recipient = customer_addresses(pd.Series([rendered.user_id]), "customers.example").iloc[0]
+    recipient = own_addresses([rendered.user_id]).iloc[0]
     assert to_eml(rendered, recipient, brand, EMAIL_DATE) == email_package_eml(rendered, recipient, brand)
 
 
@@ -322,7 +322,8 @@ def test_a_kept_email_keeps_the_date_it_was_written_with(tmp_path):
 
     def run(date: str):
         writer = TemplateEmailWriter(workers=1, email_date=date)
-        return emails(build_asset_context(partition_key="general"), RECOMMENDATIONS, PRODUCTS, USERS, writer, store)
+        context = build_asset_context(partition_key="general")
+        return emails(context, RECOMMENDATIONS, PRODUCTS, USERS, mailable(USERS), writer, store)
 
     assert run("2026-01-15T09:30:00Z").metadata["emails_written"] == 2
     again = run("2026-02-01T09:30:00Z")

@@ -20,7 +20,7 @@ from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
 from recsys_assets.resources.profile_store import SqliteProfileStore
 
-from .conftest import PRODUCTS
+from .conftest import PRODUCTS, mailable
 from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
 from .conftest import USERS_U1_U2 as USERS
 
@@ -95,7 +95,8 @@ def test_the_page_has_a_search_box_and_opens_each_email_in_a_frame_without_scrip
 
 def materialize_emails(store, writer=None, recommendations=RECOMMENDATIONS):
     writer = writer or TemplateEmailWriter(workers=1)
-    return emails(build_asset_context(partition_key="general"), recommendations, PRODUCTS, USERS, writer, store)
+    context = build_asset_context(partition_key="general")
+    return emails(context, recommendations, PRODUCTS, USERS, mailable(USERS), writer, store)
 
 
 def test_the_gallery_is_linked_and_holds_written_and_kept_emails_alike(tmp_path):
@@ -143,11 +144,16 @@ def users_stub():
     return USERS
 
 
+@asset(name="recipients")
+def recipients_stub():
+    return mailable(USERS)
+
+
 def run_emails(tmp_path, writer):
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(segments.name, ["general"])
         result = materialize(
-            [recommendations_stub, products_stub, users_stub, emails],
+            [recommendations_stub, products_stub, users_stub, recipients_stub, emails],
             partition_key="general",
             instance=instance,
             raise_on_error=False,
@@ -189,6 +195,9 @@ def test_the_run_summary_names_each_segments_gallery():
         "emails_written": 2,
         "emails_kept": 0,
         "emails_failed": 0,
+        "emails_skipped": 0,
+        "skipped_reasons": {},
+        "demo_addresses": 0,
         "segments": {"general": {}, "electronics": {}},
         "offline_metrics": {"model": {"precision_at_5": 0.1}},
         "outputs": {"emails": "/home/emails"},

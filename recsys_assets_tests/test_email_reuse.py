@@ -14,7 +14,7 @@ from recsys_assets.emails.render import email_filename
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import EMAIL_DATE, PRODUCTS
+from .conftest import EMAIL_DATE, PRODUCTS, mailable
 from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
 from .conftest import USERS_U1_U2 as USERS
 
@@ -30,10 +30,12 @@ class CrashBeforeManifest(LocalObjectStore):
         super().write_bytes(key, data)
 
 
-def materialize(store, recommendations=RECOMMENDATIONS, writer=None, users=USERS):
+def materialize(store, recommendations=RECOMMENDATIONS, writer=None, users=USERS, recipients=None):
     # a pinned Date: an email written again is byte for byte the one written before
     writer = writer or TemplateEmailWriter(workers=1, email_date=EMAIL_DATE.isoformat())
-    return emails(build_asset_context(partition_key="general"), recommendations, PRODUCTS, users, writer, store)
+    recipients = mailable(users) if recipients is None else recipients
+    context = build_asset_context(partition_key="general")
+    return emails(context, recommendations, PRODUCTS, users, recipients, writer, store)
 
 
 def snapshot(folder):
@@ -76,16 +78,33 @@ def test_new_templates_a_lost_file_or_a_broken_manifest_mean_writing_again(tmp_p
     assert materialize(store, writer=custom).metadata["emails_reused"] == 0
 
 
-def test_a_new_sender_or_recipient_domain_rewrites_every_email(tmp_path):
+def test_a_new_sender_rewrites_every_email(tmp_path):
     store = LocalObjectStore(root=str(tmp_path))
     materialize(store)
-    for writer in (
-        TemplateEmailWriter(workers=1, recipient_domain="mail.shop.example"),
-        TemplateEmailWriter(workers=1, recipient_domain="mail.shop.example", sender="Shop <news@other.example>"),
-    ):
-        assert materialize(store, writer=writer).metadata["emails_reused"] == 0
+    writer = TemplateEmailWriter(workers=1, sender="Shop <news@other.example>")
+    assert materialize(store, writer=writer).metadata["emails_reused"] == 0
     message = message_from_bytes((tmp_path / "emails" / "general" / U1).read_bytes(), policy=default)
-    assert message["To"].addresses[0].domain == "mail.shop.example" and message["From"] == "Shop <news@other.example>"
+    assert message["From"] == "Shop <news@other.example>"
+
+
+def test_a_changed_address_rewrites_that_customers_email_to_the_new_address(tmp_path):
+    store = LocalObjectStore(root=str(tmp_path))
+    materialize(store)
+    moved = mailable(USERS).assign(email=["asha@new.example", "u2@customers.example"])
+    again = materialize(store, recipients=moved)
+    assert (again.metadata["emails_written"], again.metadata["emails_reused"]) == (1, 1)
+    message = message_from_bytes((tmp_path / "emails" / "general" / U1).read_bytes(), policy=default)
+    assert [a.addr_spec for a in message["To"].addresses] == ["asha@new.example"]
+
+
+def test_a_customer_who_may_no_longer_be_written_to_loses_their_email_and_is_counted(tmp_path):
+    store, folder = LocalObjectStore(root=str(tmp_path)), tmp_path / "emails" / "general"
+    materialize(store)
+    unsubscribed = mailable(USERS).assign(reason=["", "unsubscribed"])
+    again = materialize(store, recipients=unsubscribed)
+    assert sorted(snapshot(folder)) == [U1] and again.value["user_id"].tolist() == ["U1"]
+    assert (again.metadata["emails_skipped"], again.metadata["skipped_by_reason"].value) == (1, {"unsubscribed": 1})
+    assert "| unsubscribed | 1 |" in again.metadata["skipped_reasons"].value
 
 
 def test_a_truncated_or_emptied_email_is_written_again(tmp_path):

@@ -23,7 +23,7 @@ from recsys_assets.resources.profile_store import SqliteProfileStore
 from recsys_assets.resources.s3 import S3ObjectStore
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
-from .conftest import GOOD, PRODUCTS, reply, stubbed_bedrock
+from .conftest import GOOD, PRODUCTS, mailable, reply, stubbed_bedrock
 from .conftest import RECOMMENDATIONS_U1_U2 as RECOMMENDATIONS
 from .conftest import USERS_U1_U2 as USERS
 
@@ -34,7 +34,8 @@ def materialize_emails(monkeypatch, store, replies: list, products=PRODUCTS):
     client, stubber = stubbed_bedrock(replies)
     monkeypatch.setattr(BedrockEmailWriter, "client", lambda self: client)  # the asset gets a copy of the writer
     with stubber:
-        result = emails(build_asset_context(partition_key="general"), RECOMMENDATIONS, products, USERS, writer, store)
+        context = build_asset_context(partition_key="general")
+        result = emails(context, RECOMMENDATIONS, products, USERS, mailable(USERS), writer, store)
     stubber.assert_no_pending_responses()
     return result
 

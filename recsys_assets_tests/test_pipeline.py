@@ -18,7 +18,7 @@ from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import shared_file
+from .conftest import addressed_customers, shared_file
 
 ASSETS = [
     "raw_reviews",
@@ -26,6 +26,9 @@ ASSETS = [
     "products",
     "reviews",
     "users",
+    "file_suppressions",
+    "suppressions",
+    "recipients",
     "file_sentiment",
     "review_sentiment",
     "interactions",
@@ -53,7 +56,7 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS + PUBLISHED)
     checks = {key.to_user_string() for key in graph.asset_check_keys}
-    tables = [name for name in ASSETS if name != "recommender_model"]  # every table but the model
+    tables = [name for name in ASSETS if name not in ("recommender_model", "file_suppressions")]  # not the model
     assert checks == {f"{name}:matches_schema" for name in tables} | {"emails:emails_are_sendable"}
     jobs = {"ingest_file_job", "catalog_job", "segment_job", "export_job", "cleanup_aws"}
     assert {j.name for j in defs.jobs} == jobs
@@ -83,7 +86,8 @@ def test_the_inbox_is_one_file_or_every_csv_under_a_folder_oldest_first_as_the_s
 def run(tmp_path_factory, sample_csv):
     home = tmp_path_factory.mktemp("home")
     options = RunOptions(home=str(home), input_location=str(sample_csv), num_results=4)
-    return home, options, run_pipeline(options)
+    with addressed_customers():
+        return home, options, run_pipeline(options)
 
 
 def table(home, name: str) -> pd.DataFrame:
@@ -159,7 +163,8 @@ def test_rematerializing_gives_identical_outputs_and_no_duplicates(run):
         name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment", "rejected_rows")
     }
     before_parquet = {p: p.read_bytes() for p in sorted((home / "assets").rglob("*.parquet"))}
-    run_pipeline(options)
+    with addressed_customers():
+        run_pipeline(options)
     assert (home / "recommendations.csv").read_bytes() == before_csv
     assert emails_of(home) == before_emails
     for name, frame in before_tables.items():
@@ -174,7 +179,8 @@ def test_rerunning_one_segment_leaves_the_other_segments_untouched(run):
     segment = next(name for name in summary["segments"] if name != "general")
     others = {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment}
     mine = {p.name for p in (home / "emails" / segment).glob("*.eml")}
-    rerun = run_pipeline(options, segment=segment)
+    with addressed_customers():
+        rerun = run_pipeline(options, segment=segment)
     assert list(rerun["segments"]) == [segment]
     assert {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment} == others
     assert {p.name for p in (home / "emails" / segment).glob("*.eml")} == mine
@@ -258,15 +264,15 @@ def test_cli_sample_writes_the_amazon_format(tmp_path):
     assert pd.read_csv(out).shape[0] == 20
 
 
-def test_the_real_amazon_export_gets_recommendations_and_an_email_for_every_user(tmp_path):
+def test_the_real_amazon_export_gets_recommendations_for_every_user_and_no_email_without_addresses(tmp_path):
     path = shared_file("amazon-sales", "amazon.csv")
     assert main(["run", "--input", path, "--home", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "run_summary.json").read_text())
     users = summary["counts"]["users"]
     assert users > 9000
     assert summary["counts"]["recommendations"] == 5 * users
-    assert summary["emails_written"] == users
-    assert len(list((tmp_path / "emails").glob("*/*.eml"))) == users
+    assert (summary["emails_written"], summary["skipped_reasons"]) == (0, {"no address": users})
+    assert not list((tmp_path / "emails").glob("*/*.eml"))
 
 
 def reviews_by(users: list[str], like: pd.Series, products: int) -> pd.DataFrame:
@@ -293,7 +299,8 @@ def inbox_run(tmp_path, sample_csv):
     inbox.mkdir()
     (inbox / "a.csv").write_bytes(sample_csv.read_bytes())
     options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
-    run_pipeline(options)
+    with addressed_customers():
+        run_pipeline(options)
     return home, inbox, options
 
 
@@ -305,7 +312,8 @@ def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_e
     reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(
         inbox / "b.csv", index=False
     )
-    run_pipeline(options, segment="electronics")
+    with addressed_customers():
+        run_pipeline(options, segment="electronics")
     segments = table(home, "customer_segments")
     assert set(segments.loc[segments["user_id"].isin(movers), "segment"]) == {"electronics"}
     csv = pd.read_csv(home / "recommendations.csv", dtype=str)
@@ -332,9 +340,10 @@ def test_a_full_run_clears_the_outputs_of_segments_and_customers_the_data_no_lon
     like = catalog.iloc[0].copy()
     like["category"] = "Garden&Outdoors|Plants"
     reviews_by(newcomers, like, 3).to_csv(inbox / "b.csv", index=False)
-    assert "garden-outdoors" in run_pipeline(options)["segments"]
-    (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
-    summary = run_pipeline(options)
+    with addressed_customers():
+        assert "garden-outdoors" in run_pipeline(options)["segments"]
+        (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
+        summary = run_pipeline(options)
     current = set(summary["segments"])
     assert "garden-outdoors" not in current
     assert {p.name for p in (home / "emails").iterdir()} == current

@@ -15,11 +15,13 @@ from dagster import DagsterInstance
 
 from recsys_assets.cli import run as runner
 from recsys_assets.emails.frame import Brand, unsubscribe_link
-from recsys_assets.emails.recipients import customer_addresses, customer_keys
+from recsys_assets.emails.recipients import customer_keys
 from recsys_assets.emails.render import email_filename, email_items, render_emails, template_environment
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, neutralize_formulas
 from recsys_assets.sample.generator import generate_catalog, write_catalog
+
+from .conftest import addressed_customers, own_addresses
 
 ROOT = Path(__file__).parent.parent
 FAKE_SECRETS = {
@@ -103,7 +105,8 @@ def hostile_run(tmp_path_factory):
             runner.DagsterInstance, "ephemeral", staticmethod(lambda: DagsterInstance.local_temp(str(instance_dir)))
         )
         options = RunOptions(home=str(home), input_location=str(folder / "hostile.csv"), num_results=3)
-        summary = runner.run_pipeline(options, verbose=True)
+        with addressed_customers():
+            summary = runner.run_pipeline(options, verbose=True)
     return home, instance_dir, summary
 
 
@@ -137,7 +140,7 @@ def test_every_email_goes_to_its_own_customers_address_only_even_a_formula_ids(h
     home, _, _ = hostile_run
     users = pd.read_parquet(home / "assets" / "users.parquet")["user_id"]
     assert any(u.startswith(FORMULA_USER) for u in users)
-    own = dict(zip(email_filename(users), customer_addresses(users, "customers.example")))
+    own = dict(zip(email_filename(users), own_addresses(users)))
     files = list(home.glob("emails/*/*.eml"))
     messages = {p.name: message_from_bytes(p.read_bytes(), policy=default) for p in files}
     assert len(files) == len(messages) == len(users)

@@ -30,7 +30,8 @@ STORED_SUPPRESSION_COLUMNS = ("suppression_id", "email", "user_id", "reason", "a
 
 
 class ProfileStore(ConfigurableResource, ABC):
-    """Serving tables for other systems (a storefront, a CRM) to read profiles and recommendations."""
+    """Serving tables for other systems (a storefront, a CRM) to read profiles and recommendations, and the
+    suppression list every campaign honours."""
 
     @abstractmethod
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:

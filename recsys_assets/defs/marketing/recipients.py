@@ -19,9 +19,7 @@ EXAMPLE_ADDRESSES = "example_domain_addresses"
 
 
 @asset(group_name=MARKETING, check_specs=[schema_check_spec("suppressions")], automation_condition=EAGER_OVER_FILES)
-def suppressions(
-    context: AssetExecutionContext, file_suppressions: dict[str, pd.DataFrame], profiles: ProfileStore
-) -> MaterializeResult:
+def suppressions(context: AssetExecutionContext, file_suppressions: dict[str, pd.DataFrame], profiles: ProfileStore):
     """Every suppressed address and customer: each suppression file of the inbox, in file order, then the profile
     store's suppression list; a suppression always wins over consent."""
     order = context.instance.get_dynamic_partitions(raw_files.name)
@@ -45,7 +43,7 @@ def suppressions(
     check_specs=[schema_check_spec("recipients")],
     automation_condition=AutomationCondition.eager(),
 )
-def recipients(users: pd.DataFrame, suppressions: pd.DataFrame, campaign: CampaignRules) -> MaterializeResult:
+def recipients(users: pd.DataFrame, suppressions: pd.DataFrame, campaign: CampaignRules):
     """Per customer, their address and whether a campaign may write to it: "" or the reason why not (no address,
     invalid address, unsubscribed, no consent under the campaign's consent rule, suppressed)."""
     table = recipient_reasons(users, suppressions, campaign.consent)

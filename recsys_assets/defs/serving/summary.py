@@ -24,6 +24,7 @@ from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, SKIPPED_BY_REASON
 from recsys_assets.defs.marketing.recipients import EXAMPLE_ADDRESSES
 from recsys_assets.defs.partitions import raw_files
 from recsys_assets.defs.serving.assets import RECOMMENDATIONS_CSV
+from recsys_assets.emails.recipients import REASONS
 from recsys_assets.resources.io_manager import TABLES_PREFIX
 from recsys_assets.resources.object_store import LocalObjectStore, ObjectStore
 from recsys_assets.resources.pipeline_settings import PipelineSettings
@@ -66,12 +67,18 @@ def profiles_location(profiles: ProfileStore) -> str:
 
 def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
     """{reason: quarantined rows} over every input file, most frequent first."""
-    return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
+    return summed_counts(per_file)
 
 
 def skipped_reasons(per_segment: list[dict[str, int]]) -> dict[str, int]:
-    """{reason: customers} summed over the segments' counts, most frequent first."""
-    return dict(sum((Counter(counts) for counts in per_segment), Counter()).most_common())
+    """{reason: customers who got no email} over every segment served, most frequent first (ties in REASONS order)."""
+    totals = sum((Counter(counts) for counts in per_segment), Counter())
+    return dict(sorted(totals.items(), key=lambda item: (-item[1], REASONS.index(item[0]))))
+
+
+def summed_counts(counts: list[dict[str, int]]) -> dict[str, int]:
+    """{reason: count} summed over several counts, most frequent first."""
+    return dict(sum((Counter(c) for c in counts), Counter()).most_common())
 
 
 def delivery_counts(latest: dict[str, dict]) -> dict:
@@ -82,8 +89,8 @@ def delivery_counts(latest: dict[str, dict]) -> dict:
     return {
         "segments": segments,
         **{count: sum(int(m[count]) for m in segments.values()) for count in counts},
-        "failed_reasons": skipped_reasons([m[FAILED_BY_REASON] for m in latest.values()]),
-        "skipped_reasons": skipped_reasons([m[SKIPPED_BY_REASON] for m in latest.values()]),
+        "failed_reasons": summed_counts([m[FAILED_BY_REASON] for m in latest.values()]),
+        "skipped_reasons": summed_counts([m[SKIPPED_BY_REASON] for m in latest.values()]),
     }
 
 
