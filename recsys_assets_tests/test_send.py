@@ -177,6 +177,7 @@ def test_every_eligible_customer_gets_exactly_one_message_with_the_compliance_he
     again = send_campaign(options)  # a second send of the campaign sends nothing
     assert len(smtp.messages) == len(eligible(options))
     assert sum(m["outcome_counts"]["sent"] for m in again["segments"].values()) == 0
+    assert sum(m["outcome_counts"]["holdout"] for m in again["segments"].values()) == len(held)
 
 
 def test_a_dry_run_prints_who_would_get_one_and_sends_and_records_nothing(smtp, campaign_home, capsys):

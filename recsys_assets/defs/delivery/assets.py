@@ -16,7 +16,7 @@ from recsys_assets.defs.delivery.sending import PLAN_COLUMNS, SendOutcomes, send
 from recsys_assets.defs.marketing.assets import SKIPPED_BY_REASON
 from recsys_assets.defs.metadata import share_table, table_metadata
 from recsys_assets.defs.partitions import segments
-from recsys_assets.delivery.eligibility import DAY_SECONDS, HOLDOUT, skip_reasons
+from recsys_assets.delivery.eligibility import ALREADY_SENT, DAY_SECONDS, HOLDOUT, skip_reasons
 from recsys_assets.delivery.messages import campaign_members, message_ids, sending_problems
 from recsys_assets.delivery.notifications import NOTIFICATION_COLUMNS, notification_suppressions, parse_notifications
 from recsys_assets.delivery.pacing import RateLimiter
@@ -82,11 +82,14 @@ def email_deliveries(
         now,
         campaign,
     )
-    # a claim left `sending`: its sender is still at it, or died (its lease ran out) without a word
+    # a claim left `sending` whose lease ran out: its sender died without a word
     uncertain_ids = delivery_ledger.uncertain(campaign, now)["user_id"]
-    sending = ledger.loc[ledger["status"].eq("sending"), "user_id"]
-    reasons = reasons.mask(members["user_id"].isin(sending).to_numpy(), BEING_SENT)
-    reasons = reasons.mask(members["user_id"].isin(uncertain_ids).to_numpy(), UNCERTAIN)
+    # of the customers the ledger has, which are held out, being sent or uncertain rather than already sent
+    status = members["user_id"].map(ledger.drop_duplicates("user_id").set_index("user_id")["status"])
+    listed = reasons.eq(ALREADY_SENT).to_numpy()
+    reasons[listed & status.eq(HOLDOUT).to_numpy()] = HOLDOUT
+    reasons[listed & status.eq("sending").to_numpy()] = BEING_SENT
+    reasons[listed & members["user_id"].isin(uncertain_ids).to_numpy()] = UNCERTAIN
     quota = email_sender.quota()
     budget = daily_budget(delivery, quota, delivery_ledger, now)
     to_send = members[reasons.eq("").to_numpy()]
@@ -165,7 +168,7 @@ def _deliveries(members: pd.DataFrame, reasons: pd.Series, outcomes: SendOutcome
     table.loc[table["reason"].eq(HOLDOUT), "status"] = HOLDOUT
     table.loc[table["reason"].eq(""), ["status", "reason"]] = ["would send" if planned else "skipped", ""]
     if not planned:
-        table.loc[table["reason"].eq(""), "reason"] = "already sent"
+        table.loc[table["reason"].eq(""), "reason"] = ALREADY_SENT
         done = pd.DataFrame(outcomes.outcomes, columns=["user_id", "status", "reason"]).set_index("user_id")
         hit = table["user_id"].isin(done.index)
         table.loc[hit, ["status", "reason"]] = done.loc[table.loc[hit, "user_id"], ["status", "reason"]].to_numpy()
