@@ -16,7 +16,10 @@ from recsys_assets.emails.recipients import NO_ADDRESS, SUPPRESSED, example_doma
 MESSAGE_ID_CHARS = 32
 _MESSAGE_ID_HEADER = re.compile(rb"(?im)^Message-ID:[^\n]*\n")
 # the setting that fixes each demo field of the brand
-DEMO_FIELD_SETTINGS = {"postal_address": "RECSYS_POSTAL_ADDRESS", "unsubscribe_secret": "RECSYS_UNSUBSCRIBE_SECRET"}
+DEMO_FIELD_SETTINGS = {
+    "postal_address": "RECSYS_POSTAL_ADDRESS",
+    "unsubscribe_secret": "RECSYS_UNSUBSCRIBE_SECRET",  # nosec B105: the variable's name, not its value
+}
 
 
 def default_campaign(now: datetime) -> str:
