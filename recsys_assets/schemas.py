@@ -190,6 +190,7 @@ TABLE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "interactions": Interactions,
     "recommendations": Recommendations,
     "emails": Emails,
+    "file_suppressions": Suppressions,
     "suppressions": Suppressions,
     "recipients": Recipients,
 }

@@ -58,7 +58,7 @@ def test_definitions_load_with_every_asset_check_job_and_sensor():
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS + PUBLISHED + DELIVERY)
     checks = {key.to_user_string() for key in graph.asset_check_keys}
-    tables = [name for name in ASSETS if name not in ("recommender_model", "file_suppressions")]  # not the model
+    tables = [name for name in ASSETS if name != "recommender_model"]  # every table but the model
     assert checks == {f"{name}:matches_schema" for name in tables} | {"emails:emails_are_sendable"}
     jobs = {"ingest_file_job", "catalog_job", "segment_job", "export_job", "cleanup_aws"}
     jobs |= {"send_job", "notifications_job", "results_job"}
@@ -199,7 +199,8 @@ def test_an_unknown_segment_is_a_clear_error(run, capsys):
 
 
 def test_cli_run_writes_summary_and_outputs(tmp_path, sample_csv, capsys):
-    assert main(["run", "--input", str(sample_csv), "--home", str(tmp_path), "--num-results", "3"]) == 0
+    with addressed_customers():
+        assert main(["run", "--input", str(sample_csv), "--home", str(tmp_path), "--num-results", "3"]) == 0
     summary = json.loads((tmp_path / "run_summary.json").read_text())
     assert summary["counts"]["recommendations"] == 3 * summary["counts"]["users"]
     assert summary["emails_written"] == summary["counts"]["users"]

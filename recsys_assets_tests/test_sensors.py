@@ -30,6 +30,8 @@ from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
+from .conftest import addressed_customers
+
 
 @pytest.fixture
 def instance():
@@ -247,9 +249,10 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
     resources = sensor_resources(defs)
 
-    first = tick_inbox(instance, resources)
-    run_sensor_requests(defs, instance, first)
-    serve_every_segment(defs, instance)
+    with addressed_customers():
+        first = tick_inbox(instance, resources)
+        run_sensor_requests(defs, instance, first)
+        serve_every_segment(defs, instance)
     users_before = set(pd.read_parquet(home / "assets" / "users.parquet")["user_id"])
 
     second_catalog = generate_catalog(n_products=40, n_users=60, n_reviews=300, seed=12)
@@ -257,8 +260,9 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     write_catalog(pd.concat([second_catalog, repriced]), inbox / "tuesday.csv")
     second = tick_inbox(instance, resources, first.cursor)
     assert [r.partition_key for r in second.run_requests] == ["tuesday.csv"]
-    run_sensor_requests(defs, instance, second)
-    serve_every_segment(defs, instance)
+    with addressed_customers():
+        run_sensor_requests(defs, instance, second)
+        serve_every_segment(defs, instance)
 
     users = pd.read_parquet(home / "assets" / "users.parquet")
     new_users = set(users["user_id"]) - users_before

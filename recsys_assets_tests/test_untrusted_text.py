@@ -205,4 +205,4 @@ def test_the_cloudformation_template_allows_no_wildcard_action_and_encrypts_ever
     tables = [r["Properties"] for r in resources if r["Type"] == "AWS::DynamoDB::Table"]
     assert buckets and all(b["BucketEncryption"]["ServerSideEncryptionConfiguration"] for b in buckets)
     assert all(b["PublicAccessBlockConfiguration"]["BlockPublicAcls"] for b in buckets)
-    assert len(tables) == 3 and all(t["SSESpecification"]["SSEEnabled"] for t in tables)
+    assert len(tables) == 4 and all(t["SSESpecification"]["SSEEnabled"] for t in tables)

@@ -77,10 +77,11 @@ def raw_reviews(context: AssetExecutionContext, storage: ObjectStore, settings: 
     )
 
 
-@asset(partitions_def=raw_files, group_name=INGEST)
-def file_suppressions() -> pd.DataFrame:
+@asset(partitions_def=raw_files, group_name=INGEST, check_specs=[schema_check_spec("file_suppressions")])
+def file_suppressions():
     """The addresses and customers one input file suppresses: none in the Kaggle export, the one format read so far."""
-    return empty_table(SUPPRESSION_COLUMNS)
+    table = empty_table(SUPPRESSION_COLUMNS)
+    return MaterializeResult(value=table, check_results=[schema_check_result("file_suppressions", table)])
 
 
 def reason_counts(rejected: pd.DataFrame) -> dict[str, int]:
