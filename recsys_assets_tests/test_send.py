@@ -183,7 +183,8 @@ def test_every_eligible_customer_gets_exactly_one_message_with_the_compliance_he
 def test_a_dry_run_prints_who_would_get_one_and_sends_and_records_nothing(smtp, campaign_home, capsys):
     options = options_for(campaign_home, smtp)
     report = send_campaign(options, dry_run=True)
-    assert smtp.messages == [] and not (campaign_home / "profiles.sqlite").exists() or ledger(campaign_home).empty
+    assert smtp.messages == []
+    assert not (campaign_home / "profiles.sqlite").exists() or ledger(campaign_home).empty
     assert set(report["would_send"]["user_id"]) == eligible(options)
     assert "would send to u" in format_report(report)
 
