@@ -16,7 +16,10 @@ from recsys_assets.resources.aws_clients import DEFAULT_MAX_ATTEMPTS, resolve_re
 from recsys_assets.resources.bedrock import BedrockEmailWriter
 from recsys_assets.resources.campaign import CampaignRules
 from recsys_assets.resources.comprehend import ComprehendSentimentAnalyzer
+from recsys_assets.resources.delivery_ledger import DynamoDBDeliveryLedger, SqliteDeliveryLedger
+from recsys_assets.resources.delivery_settings import DeliverySettings
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
+from recsys_assets.resources.email_sender import SesEmailSender, SmtpEmailSender
 from recsys_assets.resources.email_writer import TemplateEmailWriter
 from recsys_assets.resources.interaction_rules import InteractionRulesResource
 from recsys_assets.resources.io_manager import AssetStoreIOManager
@@ -39,6 +42,7 @@ ROLES = {
     "sentiment": ("RECSYS_SENTIMENT", "vader", "comprehend"),
     "recommender": ("RECSYS_RECOMMENDER", "local", "personalize"),
     "email": ("RECSYS_EMAIL", "template", "bedrock"),
+    "sender": ("RECSYS_SENDER", "smtp", "ses"),
 }
 # RunOptions field -> variable, for the AWS settings
 AWS_VARIABLES = {
@@ -48,11 +52,21 @@ AWS_VARIABLES = {
     "personalize_role_arn": "RECSYS_PERSONALIZE_ROLE_ARN",
     "comprehend_role_arn": "RECSYS_COMPREHEND_ROLE_ARN",
     "bedrock_model_id": "RECSYS_BEDROCK_MODEL_ID",
+    "ses_configuration_set": "RECSYS_SES_CONFIGURATION_SET",
+    "notification_queue_url": "RECSYS_SES_NOTIFICATION_QUEUE_URL",
 }
+# RunOptions field -> variable, for sending (docs/sending.md); the SMTP password is read by the sender (EnvVar)
+SMTP_VARIABLES = {
+    "smtp_host": "RECSYS_SMTP_HOST",
+    "smtp_security": "RECSYS_SMTP_SECURITY",
+    "smtp_username": "RECSYS_SMTP_USERNAME",
+}
+SMTP_PASSWORD_VARIABLE = "RECSYS_SMTP_PASSWORD"  # nosec B105: the variable's name, not its value
+SMTP_SECURITIES = ("none", "starttls", "tls")
 # Brand field -> variable; the secret is read by the email writer itself (EnvVar), so it never sits in the options
 BRAND_VARIABLES = {
     "shop_name": "RECSYS_SHOP_NAME",
-    "sender": "RECSYS_SENDER",
+    "sender": "RECSYS_FROM",
     "reply_to": "RECSYS_REPLY_TO",
     "logo_url": "RECSYS_LOGO_URL",
     "accent_colour": "RECSYS_ACCENT_COLOUR",
@@ -87,6 +101,7 @@ class RunOptions:
     sentiment: str = "vader"
     recommender: str = "local"
     email: str = "template"
+    sender: str = "smtp"
     # AWS settings (see AWS_VARIABLES); empty bedrock_model_id means the writer's default model
     s3_bucket: str = ""
     s3_prefix: str = "recsys"
@@ -94,6 +109,18 @@ class RunOptions:
     personalize_role_arn: str = ""
     comprehend_role_arn: str = ""
     bedrock_model_id: str = ""
+    ses_configuration_set: str = ""
+    notification_queue_url: str = ""
+    # the SMTP server (RECSYS_SMTP_*) and the campaign's delivery rules (docs/sending.md)
+    smtp_host: str = "localhost"
+    smtp_port: int = 0  # 0: the security's port (25, 587 or 465)
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    campaign: str = ""
+    holdout_share: float = 0.10
+    frequency_cap_days: float = 6.0
+    max_send_rate: float | None = None
+    daily_cap: int | None = None
     # the emails' frame (see BRAND_VARIABLES; its secret stays the demo's here) and their pinned Date, if any
     brand: Brand = DEFAULT_BRAND
     email_date: str = ""
@@ -103,12 +130,14 @@ class RunOptions:
     def __post_init__(self) -> None:
         for role, (variable, local, aws) in ROLES.items():
             if getattr(self, role) not in (local, aws):
-                raise SettingsError(f"{variable}={getattr(self, role)!r}: expected {local} or {aws}")
+                moved = " (the brand's From address is RECSYS_FROM now)" if "@" in getattr(self, role) else ""
+                raise SettingsError(f"{variable}={getattr(self, role)!r}: expected {local} or {aws}{moved}")
         if self.input_format not in (AUTO, *FORMATS):
             raise SettingsError(
                 f"input_format (RECSYS_INPUT_FORMAT, --format) is {self.input_format!r}: expected "
                 f"{', '.join((AUTO, *FORMATS))}"
             )
+        self._check_sending()
         if self.num_results < 1:
             raise SettingsError(
                 f"num_results (RECSYS_NUM_RESULTS, --num-results) is {self.num_results}: expected 1 or more"
@@ -140,6 +169,22 @@ class RunOptions:
             except ValueError as error:
                 raise SettingsError(f"RECSYS_EMAIL_DATE: {error}") from None
 
+    def _check_sending(self) -> None:
+        if self.smtp_security not in SMTP_SECURITIES:
+            raise SettingsError(
+                f"RECSYS_SMTP_SECURITY={self.smtp_security!r}: expected one of {', '.join(SMTP_SECURITIES)}"
+            )
+        if not 0 <= self.smtp_port < 65536:
+            raise SettingsError(f"RECSYS_SMTP_PORT={self.smtp_port}: expected a port, 1 to 65535 (0: the usual one)")
+        if not 0 <= self.holdout_share < 1:
+            raise SettingsError(f"RECSYS_HOLDOUT_SHARE={self.holdout_share}: expected a share from 0 to below 1")
+        if self.frequency_cap_days < 0:
+            raise SettingsError(f"RECSYS_FREQUENCY_CAP_DAYS={self.frequency_cap_days}: expected 0 or more days")
+        if self.max_send_rate is not None and self.max_send_rate <= 0:
+            raise SettingsError(f"RECSYS_MAX_SEND_RATE={self.max_send_rate}: expected messages a second, above 0")
+        if self.daily_cap is not None and self.daily_cap < 0:
+            raise SettingsError(f"RECSYS_DAILY_CAP={self.daily_cap}: expected 0 or more messages")
+
     @classmethod
     def from_environment(cls) -> RunOptions:
         env = os.environ
@@ -164,6 +209,18 @@ class RunOptions:
             ),
             email_date=env.get("RECSYS_EMAIL_DATE", ""),
             buy_again_after_days=_whole_number(env, "RECSYS_BUY_AGAIN_AFTER_DAYS", None),
+            **{
+                name: env.get(variable, defaults[name]).lower()
+                if name == "smtp_security"
+                else env.get(variable, defaults[name])
+                for name, variable in SMTP_VARIABLES.items()
+            },
+            smtp_port=_whole_number(env, "RECSYS_SMTP_PORT", defaults["smtp_port"]),
+            campaign=env.get("RECSYS_CAMPAIGN", ""),
+            holdout_share=_number(env, "RECSYS_HOLDOUT_SHARE", defaults["holdout_share"]),
+            frequency_cap_days=_number(env, "RECSYS_FREQUENCY_CAP_DAYS", defaults["frequency_cap_days"]),
+            max_send_rate=_number(env, "RECSYS_MAX_SEND_RATE", None),
+            daily_cap=_whole_number(env, "RECSYS_DAILY_CAP", None),
         )
 
     def aws_roles(self) -> list[str]:
@@ -172,14 +229,25 @@ class RunOptions:
 
 
 def _whole_number(env: Mapping[str, str], variable: str, default: int | None) -> int | None:
-    """The variable's value as an integer (default when unset); anything else is a SettingsError naming it."""
-    text = env.get(variable)
-    if text is None:
+    """The variable's value as an integer (default when unset or empty); anything else is a SettingsError naming it."""
+    text = env.get(variable, "")
+    if not text.strip():
         return default
     try:
         return int(text)
     except ValueError:
         raise SettingsError(f"{variable}={text!r}: expected a whole number") from None
+
+
+def _number(env: Mapping[str, str], variable: str, default: float | None) -> float | None:
+    """The variable's value as a number (default when unset or empty); anything else is a SettingsError naming it."""
+    text = env.get(variable, "")
+    if not text.strip():
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise SettingsError(f"{variable}={text!r}: expected a number") from None
 
 
 def build_resources(options: RunOptions) -> dict:
@@ -206,6 +274,20 @@ def build_resources(options: RunOptions) -> dict:
         "email_writer": _email_writer(options),
         "campaign": CampaignRules(),
         "interaction_rules": InteractionRulesResource(buy_again_after_days=options.buy_again_after_days),
+        "email_sender": _email_sender(options),
+        "delivery_ledger": (
+            DynamoDBDeliveryLedger(table_prefix=options.dynamodb_table_prefix)
+            if options.profiles == "dynamodb"
+            else SqliteDeliveryLedger(path=os.path.join(options.home, "deliveries.sqlite"))
+        ),
+        "delivery": DeliverySettings(
+            campaign=options.campaign,
+            holdout_share=options.holdout_share,
+            frequency_cap_days=options.frequency_cap_days,
+            max_send_rate=options.max_send_rate,
+            daily_cap=options.daily_cap,
+            notification_queue_url=options.notification_queue_url,
+        ),
         # a local input path is relative to where the command runs, not to the output folder; an S3 one is a key
         "settings": PipelineSettings(
             input_location=options.input_location
@@ -235,6 +317,20 @@ def _recommender(options: RunOptions, storage):
     if options.storage != "s3" or not options.personalize_role_arn:
         raise SettingsError("RECSYS_RECOMMENDER=personalize needs RECSYS_STORAGE=s3 and RECSYS_PERSONALIZE_ROLE_ARN")
     return PersonalizeRecommender(storage=storage, role_arn=options.personalize_role_arn)
+
+
+def _email_sender(options: RunOptions):
+    """SMTP (the password EnvVar(RECSYS_SMTP_PASSWORD) when that is set) or Amazon SES, as RECSYS_SENDER says."""
+    if options.sender == "ses":
+        return SesEmailSender(configuration_set=options.ses_configuration_set)
+    password = {"password": EnvVar(SMTP_PASSWORD_VARIABLE)} if SMTP_PASSWORD_VARIABLE in os.environ else {}
+    return SmtpEmailSender(
+        host=options.smtp_host,
+        port=options.smtp_port,
+        security=options.smtp_security,
+        username=options.smtp_username,
+        **password,
+    )
 
 
 def _email_writer(options: RunOptions):

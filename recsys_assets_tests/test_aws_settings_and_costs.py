@@ -60,7 +60,7 @@ def test_recsys_env_aws_selects_aws_and_a_role_variable_overrides_it(env):
     env.setenv("RECSYS_S3_BUCKET", "b")
     env.setenv("RECSYS_DYNAMODB_TABLE_PREFIX", "prod_")
     options = RunOptions.from_environment()
-    assert options.aws_roles() == ["storage", "profiles", "recommender", "email"]
+    assert options.aws_roles() == ["storage", "profiles", "recommender", "email", "sender"]
     resources = build_resources(replace(options, recommender="local", email="template"))
     assert implementations(resources) == {
         "storage": S3ObjectStore,

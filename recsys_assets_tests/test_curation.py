@@ -250,7 +250,9 @@ def test_personalize_batch_output_is_curated_and_asked_for_more_candidates():
     result = recommendations(
         build_asset_context(partition_key="general"),
         recommender_model=None,
-        interactions=pd.DataFrame({"USER_ID": ["u"], "ITEM_ID": ["z"], "EVENT_TYPE": ["purchase"], "EVENT_VALUE": [1.0]}),
+        interactions=pd.DataFrame(
+            {"USER_ID": ["u"], "ITEM_ID": ["z"], "EVENT_TYPE": ["purchase"], "EVENT_VALUE": [1.0]}
+        ),
         customer_segments=pd.DataFrame({"user_id": ["u"], "segment": ["general"]}),
         products=products,
         events=empty_table(EVENT_COLUMNS),

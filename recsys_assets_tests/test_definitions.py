@@ -74,7 +74,14 @@ def test_dg_check_defs_passes():
 @pytest.mark.parametrize(
     "options, kinds",
     [
-        (RunOptions(), {"file_sentiment": {"python", "pandas", "parquet"}, "served_users": {"sqlite"}}),
+        (
+            RunOptions(),
+            {
+                "file_sentiment": {"python", "pandas", "parquet"},
+                "served_users": {"sqlite"},
+                "email_deliveries": {"smtp"},
+            },
+        ),
         (
             RunOptions(storage="s3", s3_bucket="b", sentiment="comprehend", profiles="dynamodb", email="bedrock"),
             {

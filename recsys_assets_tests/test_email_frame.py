@@ -190,9 +190,9 @@ def test_eml_bytes_are_what_the_email_package_writes(name, subject, text, brand)
         ("RECSYS_UNSUBSCRIBE_URL", "http://shop.example/u/{customer}/{token}", "not an https URL"),
         ("RECSYS_UNSUBSCRIBE_URL", "https://shop.example/u/{customer}/{token", "not a URL template"),
         ("RECSYS_UNSUBSCRIBE_URL", "https://shop.example/" + "u" * 800 + "/{customer}/{token}", "longer than 800"),
-        ("RECSYS_SENDER", "Example Shop", "is not a sender like"),
-        ("RECSYS_SENDER", "Shop <news@shop.example>\r\nBcc: victim@evil.example", "is not a sender like"),
-        ("RECSYS_SENDER", "Shop, Ltd <news@shop.example>", "is not a sender like"),
+        ("RECSYS_FROM", "Example Shop", "is not a sender like"),
+        ("RECSYS_FROM", "Shop <news@shop.example>\r\nBcc: victim@evil.example", "is not a sender like"),
+        ("RECSYS_FROM", "Shop, Ltd <news@shop.example>", "is not a sender like"),
         ("RECSYS_REPLY_TO", "help desk", "is not an address like"),
         ("RECSYS_UNSUBSCRIBE_MAILTO", "Shop <leave@shop.example>", "is not an address like"),
         ("RECSYS_LOGO_URL", "javascript:alert(1)", "is not an https URL"),
@@ -222,7 +222,7 @@ def test_a_short_unsubscribe_secret_is_refused_without_being_shown(monkeypatch):
 def test_the_brand_settings_reach_the_writer_and_the_secret_comes_from_the_environment_in_the_run(monkeypatch):
     settings = {
         "RECSYS_SHOP_NAME": "Priya's Shop",
-        "RECSYS_SENDER": "Priya's Shop <news@mail.priya.example>",
+        "RECSYS_FROM": "Priya's Shop <news@mail.priya.example>",
         "RECSYS_REPLY_TO": "help@priya.example",
         "RECSYS_ACCENT_COLOUR": "#aa3300",
         "RECSYS_POSTAL_ADDRESS": "12 MG Road, Bengaluru",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import DagsterInstance, asset, build_asset_context, materialize
 
-from recsys_assets.cli.run import _failure_message, format_summary
+from recsys_assets.cli.run import failure_message, format_summary
 from recsys_assets.defs.marketing.assets import SENDABLE, emails, gallery_key
 from recsys_assets.defs.partitions import segments
 from recsys_assets.defs.serving.assets import current_customers_served, segment_outputs, stored_segments
@@ -182,7 +182,7 @@ def test_a_template_without_the_frame_fails_the_blocking_check_and_the_run(tmp_p
     for kind in ("no viewport meta", "an image without alt text", "a placeholder name in the greeting or subject"):
         assert f"| {kind} | 2 | 100.0% |" in problems
     assert Path(tmp_path / "home" / gallery_key("general")).exists()  # the marketer sees what was refused
-    assert _failure_message(result).startswith(
+    assert failure_message(result).startswith(
         "check emails:emails_are_sendable failed: 2 of 2 emails are not sendable: "
     )
 

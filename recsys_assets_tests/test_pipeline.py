@@ -53,17 +53,20 @@ PUBLISHED = [
     "recommendations_export",
     "run_summary",
 ]
+# sending: never in a run, its own jobs
+DELIVERY = ["email_deliveries", "delivery_notifications", "campaign_results"]
 
 
 def test_definitions_load_with_every_asset_check_job_and_sensor():
     defs = build_definitions(RunOptions())
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
-    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS + PUBLISHED)
+    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(ASSETS + PUBLISHED + DELIVERY)
     checks = {key.to_user_string() for key in graph.asset_check_keys}
     tables = [name for name in ASSETS if name != "recommender_model"]  # every table but the model
     assert checks == {f"{name}:matches_schema" for name in tables} | {"emails:emails_are_sendable"}
     jobs = {"ingest_file_job", "catalog_job", "segment_job", "export_job", "cleanup_aws"}
+    jobs |= {"send_job", "notifications_job", "results_job"}
     assert {j.name for j in defs.jobs} == jobs
     assert {s.name for s in defs.sensors} == {"inbox_sensor", "segment_sensor", "retrain_sensor", "automation"}
 

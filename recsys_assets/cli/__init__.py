@@ -1,4 +1,5 @@
-"""`recsys`: run the asset graph without the UI, evaluate models, score texts and make sample catalogs.
+"""`recsys`: run the asset graph without the UI, send its emails, evaluate models, score texts and make sample
+catalogs.
 
 Each command imports what it needs when it runs, so `recsys sentiment` and `recsys evaluate`
 start without loading Dagster. Every command exits 0, or 2 with one line on stderr naming the file,
@@ -46,6 +47,24 @@ def _run(args: argparse.Namespace) -> int:
     options = replace(options, **{name: value for name, value in flags.items() if value is not None})
     summary = run_pipeline(options, segment=args.segment, verbose=args.verbose)
     print(format_summary(summary))
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from recsys_assets.cli.send import format_report, send_campaign
+    from recsys_assets.environment import RunOptions
+
+    options = RunOptions.from_environment()
+    flags = {"home": args.home, "campaign": args.campaign}
+    options = replace(options, **{name: value for name, value in flags.items() if value is not None})
+    report = send_campaign(
+        options,
+        segment=args.segment,
+        dry_run=args.dry_run,
+        resend_uncertain=args.resend_uncertain,
+        verbose=args.verbose,
+    )
+    print(format_report(report))
     return 0
 
 
@@ -180,6 +199,22 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log, and the traceback of an error")
     run.set_defaults(handler=_run)
+    send = commands.add_parser(
+        "send", help="send the campaign's emails (once per customer) on the home `recsys run` made"
+    )
+    send.add_argument("--campaign", help="the campaign id; default $RECSYS_CAMPAIGN, else the week's (2026-W50-weekly)")
+    send.add_argument("--segment", help="send this customer segment's emails only")
+    send.add_argument("--home", help="the folder `recsys run` wrote; default $RECSYS_HOME, else .recsys")
+    send.add_argument(
+        "--dry-run", action="store_true", help="print who would get an email and the others by reason; send nothing"
+    )
+    send.add_argument(
+        "--resend-uncertain",
+        action="store_true",
+        help="send again (same Message-ID) what a sender that stopped may or may not have sent",
+    )
+    send.add_argument("--verbose", action="store_true", help="show Dagster's event log, and the traceback of an error")
+    send.set_defaults(handler=_send)
     sample = commands.add_parser(
         "sample",
         help="write a synthetic shop in an input format, or a users file for an input's customers",

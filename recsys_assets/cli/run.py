@@ -91,7 +91,7 @@ def _run_holding_home(options: RunOptions, segment: str | None, verbose: bool) -
                 run_config=run_config | (config or {}),
             )
             if not result.success:
-                raise PipelineError(_failure_message(result))
+                raise PipelineError(failure_message(result))
             return {
                 e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
                 for e in result.get_asset_materialization_events()
@@ -114,7 +114,7 @@ def _run_holding_home(options: RunOptions, segment: str | None, verbose: bool) -
     return summary
 
 
-def _failure_message(result) -> str:
+def failure_message(result) -> str:
     """The first step failure, as the user-facing error (without the Dagster stack trace)."""
     for event in result.all_events:
         if event.is_step_failure:

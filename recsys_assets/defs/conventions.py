@@ -15,6 +15,7 @@ from recsys_assets.environment import RunOptions
 from recsys_assets.schemas import TABLE_SCHEMAS
 
 INGEST, SENTIMENT, MODEL, MARKETING, SERVING = "ingest", "sentiment", "model", "marketing", "serving"
+DELIVERY = "delivery"
 OWNERS = ["team:recsys"]
 # bump an asset's version when its code changes what it produces; the emails follow their templates
 CODE_VERSIONS = {"recommender_model": "model-1", "emails": f"templates-{template_version()[:12]}"}
@@ -30,6 +31,9 @@ ROLE_OF = {
     "served_users": "profiles",
     "served_recommendations": "profiles",
     "current_customers_served": "profiles",
+    "email_deliveries": "sender",
+    "delivery_notifications": "profiles",
+    "campaign_results": "profiles",
 }
 KIND_OF = {
     "vader": "python",
@@ -40,6 +44,8 @@ KIND_OF = {
     "bedrock": "bedrock",
     "sqlite": "sqlite",
     "dynamodb": "dynamodb",
+    "smtp": "smtp",
+    "ses": "ses",
 }
 FILE_ASSETS = {"personalize_import_files", "segment_recommendations_csv", "recommendations_export", "run_summary"}
 

@@ -25,12 +25,16 @@ PER_SEGMENT = AssetSelection.assets(
     "recommendations", "emails", "served_recommendations", "segment_recommendations_csv"
 )
 EXPORT = AssetSelection.assets("recommendations_export", "run_summary")
+# Sending is never part of a run: its own jobs, started by `recsys send` or by hand, and no automation
+SEND = AssetSelection.assets("email_deliveries")
+NOTIFICATIONS = AssetSelection.assets("delivery_notifications")
+RESULTS = AssetSelection.assets("campaign_results")
 ingest_file_job = define_asset_job(
     "ingest_file_job", selection=PER_FILE, description="Read and score one inbox file (a raw_files partition)."
 )
 catalog_job = define_asset_job(
     "catalog_job",
-    selection=AssetSelection.all() - PER_FILE - PER_SEGMENT - EXPORT,
+    selection=AssetSelection.all() - PER_FILE - PER_SEGMENT - EXPORT - SEND - NOTIFICATIONS - RESULTS,
     description="Products, users, reviews, sentiment, interactions, the model and the segments, from every file read.",
 )
 segment_job = define_asset_job(
@@ -42,6 +46,22 @@ export_job = define_asset_job(
     "export_job",
     selection=EXPORT,
     description="recommendations.csv from every current segment's recommendations, then the run summary.",
+)
+
+send_job = define_asset_job(
+    "send_job",
+    selection=SEND,
+    description="Send one segment's emails for the campaign (a segments partition): once per customer, at the rate.",
+)
+notifications_job = define_asset_job(
+    "notifications_job",
+    selection=NOTIFICATIONS,
+    description="Add the SES bounce and complaint notifications (SQS queue, inbox JSON files) to the suppressions.",
+)
+results_job = define_asset_job(
+    "results_job",
+    selection=RESULTS,
+    description="The campaign's conversion and lift, mailed customers against the holdout, from later interactions.",
 )
 
 

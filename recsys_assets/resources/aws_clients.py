@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from recsys_assets.delivery.pacing import backoff_delays
 
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 8
@@ -37,15 +38,6 @@ def aws_client(
 def resolve_region(region: str | None = None) -> str | None:
     """The explicit region, else AWS_REGION; None lets boto3 read AWS_DEFAULT_REGION or the config file."""
     return region or os.environ.get("AWS_REGION") or None
-
-
-def backoff_delays(
-    attempts: int, base_seconds: float, cap_seconds: float = 20.0, rng: random.Random | None = None
-) -> Iterator[float]:
-    """`attempts - 1` waits between attempts: exponential backoff with full jitter (uniform in [0, base * 2**i])."""
-    rng = rng or random.Random()  # nosec B311: backoff jitter, not security
-    for attempt in range(attempts - 1):
-        yield rng.uniform(0.0, min(cap_seconds, base_seconds * 2**attempt))
 
 
 def retry_pending(send: Callable[[list], list], pending: list, attempts: int, base_seconds: float) -> list:

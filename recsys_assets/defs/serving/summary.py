@@ -19,6 +19,7 @@ from dagster import (
 from recsys_assets.aws_formats.costs import estimate_usage, usage_report
 from recsys_assets.aws_formats.personalize_datasets import PERSONALIZE_PREFIX
 from recsys_assets.defs.conventions import SERVING
+from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS
 from recsys_assets.defs.marketing.assets import SEGMENT_NAMES, SKIPPED_BY_REASON
 from recsys_assets.defs.marketing.recipients import EXAMPLE_ADDRESSES
 from recsys_assets.defs.partitions import raw_files
@@ -66,13 +67,31 @@ def profiles_location(profiles: ProfileStore) -> str:
 
 def quarantine_reasons(per_file: list[dict[str, int]]) -> dict[str, int]:
     """{reason: quarantined rows} over every input file, most frequent first."""
-    return dict(sum((Counter(counts) for counts in per_file), Counter()).most_common())
+    return summed_counts(per_file)
 
 
 def skipped_reasons(per_segment: list[dict[str, int]]) -> dict[str, int]:
     """{reason: customers who got no email} over every segment served, most frequent first (ties in REASONS order)."""
     totals = sum((Counter(counts) for counts in per_segment), Counter())
     return dict(sorted(totals.items(), key=lambda item: (-item[1], REASONS.index(item[0]))))
+
+
+def summed_counts(counts: list[dict[str, int]]) -> dict[str, int]:
+    """{reason: count} summed over several counts, most frequent first."""
+    return dict(sum((Counter(c) for c in counts), Counter()).most_common())
+
+
+def delivery_counts(latest: dict[str, dict]) -> dict:
+    """The latest send of each segment that was sent ({segment: email_deliveries' metadata}): per segment its
+    campaign and counts (sent, failed, holdout, skipped, uncertain), the totals, and failures and skips by reason."""
+    segments = {name: {"campaign": m["campaign"], **m[OUTCOME_COUNTS]} for name, m in latest.items()}
+    counts = ("sent", "failed", "holdout", "skipped", "uncertain")
+    return {
+        "segments": segments,
+        **{count: sum(int(m[count]) for m in segments.values()) for count in counts},
+        "failed_reasons": summed_counts([m[FAILED_BY_REASON] for m in latest.values()]),
+        "skipped_reasons": summed_counts([m[SKIPPED_BY_REASON] for m in latest.values()]),
+    }
 
 
 @asset(group_name=SERVING, deps=["recommendations_export"], automation_condition=AutomationCondition.eager())
@@ -125,6 +144,13 @@ def run_summary(
         },
         "skipped_reasons": skipped_reasons([emails[SKIPPED_BY_REASON] for _, emails in served.values()]),
         "demo_addresses": int(catalog["recipients"][EXAMPLE_ADDRESSES]),
+        "deliveries": delivery_counts(
+            {
+                name: metadata
+                for name in catalog["customer_segments"][SEGMENT_NAMES]
+                if (metadata := _latest(context, "email_deliveries", name)) is not None and not metadata["dry_run"]
+            }
+        ),
         "offline_metrics": catalog["recommender_model"]["offline_metrics"],
         "outputs": {
             "recommendations_csv": storage.location(RECOMMENDATIONS_CSV),
