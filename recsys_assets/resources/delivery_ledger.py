@@ -154,7 +154,9 @@ class SqliteDeliveryLedger(DeliveryLedger):
     A claim is one INSERT ... ON CONFLICT DO NOTHING RETURNING inside BEGIN IMMEDIATE: writers take the file's
     write lock in turn, so of two processes claiming at once each customer goes to the first."""
 
-    path: str = Field(default=".recsys/deliveries.sqlite", description="SQLite database file of the ledger (a record: back it up).")
+    path: str = Field(
+        default=".recsys/deliveries.sqlite", description="SQLite database file of the ledger (a record: back it up)."
+    )
     busy_timeout_seconds: float = Field(
         default=60.0, gt=0, description="How long a write waits for another process's write to the same file."
     )
