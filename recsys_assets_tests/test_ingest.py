@@ -17,8 +17,12 @@ from recsys_assets.cli import run as runner
 from recsys_assets.cli.run import PipelineError, inbox_files, run_pipeline
 from recsys_assets.environment import RunOptions, SettingsError
 from recsys_assets.formats.kaggle import read_kaggle
+from recsys_assets.formats.mapping import load_mapping
+from recsys_assets.formats.reading import read_input
 from recsys_assets.formats.tables import CUSTOMER_COLUMNS, EVENT_COLUMNS, empty_table
 from recsys_assets.resources.object_store import LocalObjectStore
+from recsys_assets.sample.customers import users_for_input
+from recsys_assets.sample.formats import csv_bytes
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
 from .test_pipeline import table
@@ -149,11 +153,17 @@ def test_a_gzipped_order_lines_export_with_its_own_column_names_gets_picks_for_e
     tmp_path,
 ):
     lines = order_lines()
-    export, mapping = tmp_path / "online_retail_II.csv.gz", tmp_path / "shop.toml"
+    inbox, mapping = tmp_path / "inbox", tmp_path / "shop.toml"
+    inbox.mkdir()
+    export = inbox / "online_retail_II.csv.gz"
     export.write_bytes(gzip.compress(lines.to_csv(index=False).encode()))
     mapping.write_text(MAPPING)
+    tables = [
+        read_input(export.read_bytes(), export.name, mapping=load_mapping(MAPPING, "shop.toml").for_file(export.name))
+    ]
+    (inbox / "users.csv").write_bytes(csv_bytes(users_for_input(tables, unsubscribed_share=0.0), compress=False))
     home = tmp_path / "home"
-    summary = run_pipeline(RunOptions(home=str(home), input_location=str(export), column_mapping=str(mapping)))
+    summary = run_pipeline(RunOptions(home=str(home), input_location=str(inbox), column_mapping=str(mapping)))
     buyers = set(lines.loc[lines["Customer ID"] != "", "Customer ID"])
     assert set(table(home, "users")["user_id"]) == buyers
     recommendations = table(home, "recommendations")

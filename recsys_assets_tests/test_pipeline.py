@@ -31,7 +31,6 @@ ASSETS = [
     "reviews",
     "events",
     "users",
-    "file_suppressions",
     "suppressions",
     "recipients",
     "file_sentiment",

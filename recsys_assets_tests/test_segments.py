@@ -197,7 +197,12 @@ def test_the_customer_segments_asset_segments_by_the_setting_and_shows_each_tier
     interactions = pd.DataFrame({"USER_ID": ["U1", "U1", "U2"], "TIMESTAMP": [T0, T0 + 2 * DAY, T0 + DAY]})
     users = users_of("U1", "U2", interaction_count=[2, 1], favourite_category=["Toys", "Toys"], country=["FR", ""])
     by_rule = {
-        rule: customer_segments(users=users, interactions=interactions, settings=PipelineSettings(segment_rule=rule))
+        rule: customer_segments(
+            users=users,
+            interactions=interactions,
+            events=empty_table(EVENT_COLUMNS),
+            settings=PipelineSettings(segment_rule=rule),
+        )
         for rule in SEGMENT_RULES
     }
     assert {rule: result.value["segment"].tolist() for rule, result in by_rule.items()} == {
