@@ -71,6 +71,19 @@ def test_a_new_file_is_one_run_request_for_its_partition_and_never_twice(tmp_pat
     assert evaluate_inbox(instance, inbox, first.cursor).run_requests == []
 
 
+def test_a_gzip_compressed_csv_is_an_input_and_its_run_reads_every_table_of_the_file(tmp_path, instance):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "orders.csv.gz").write_bytes(b"x")
+    (inbox / "notes.txt.gz").write_bytes(b"x")
+    [request] = evaluate_inbox(instance, inbox).run_requests
+    assert request.partition_key == "orders.csv.gz"
+    assert {key.to_user_string() for key in request.asset_selection} == {
+        *(f"file_{name}" for name in ("products", "customers", "events", "reviews", "suppressions", "sentiment")),
+        "rejected_rows",
+    }
+
+
 def test_a_file_rewritten_in_place_is_requested_again_with_a_new_run_key(tmp_path, instance):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
