@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recsys_assets.emails.greeting import GENERIC_GREETING, first_names, greetings
-from recsys_assets.emails.render import email_items, render_emails, template_environment
+from recsys_assets.emails.render import email_items, readable_names, render_emails, template_environment
 from recsys_assets.emails.subject import PREHEADER_CHARS, SUBJECT_CHARS, cut_at_word, preheader_line, subject_line
 
 from .test_emails import products, users
@@ -144,3 +144,12 @@ def test_the_html_is_responsive_and_every_image_has_its_product_name_and_size():
     assert 'alt="Steel Water Bottle 1L"' in html and "max-width: 600px" in html
     assert html.count(">View product</a>") == 2  # P2's javascript: link is dropped, so it has no button
     assert min(int(size) for size in re.findall(r"font-size: (\d+)px", html)) >= 14
+
+
+def test_names_in_capitals_only_are_shown_in_title_case_and_others_as_they_are():
+    names = pd.Series(["SET OF 72 RETROSPOT PAPER  DOILIES", "CREAM HANGING HEART T-LIGHT HOLDER", "iPhone 15 Case"])
+    assert readable_names(names).tolist() == [
+        "Set of 72 Retrospot Paper Doilies",
+        "Cream Hanging Heart T-Light Holder",
+        "iPhone 15 Case",
+    ]

@@ -112,7 +112,7 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame, brand: Br
         recommendations = recommendations.assign(REASON_EVENT=pd.Series(pd.NA, recommendations.index, "string"))
     reason_keys = ["REASON_ITEM_ID", "REASON_EVENT", "REASON_CATEGORY", "SOURCE"]
     reasons = recommendations[reason_keys].drop_duplicates()
-    reasons = reasons.assign(reason=_reasons(reasons, products.set_index("product_id")["product_name"]))
+    reasons = reasons.assign(reason=_reasons(reasons, readable_names(products.set_index("product_id")["product_name"])))
     items = recommendations.merge(
         _product_display(recommendations["ITEM_ID"].unique(), products, brand), on="ITEM_ID", how="left"
     )
@@ -124,10 +124,26 @@ def email_items(recommendations: pd.DataFrame, products: pd.DataFrame, brand: Br
     ).sort_values(["user_id", "rank"], kind="stable")
 
 
+# Words a title-cased name keeps in lower case, but as its first word.
+SMALL_WORDS = {"a", "an", "and", "as", "at", "for", "in", "of", "on", "or", "the", "to", "with"}
+
+
+def readable_names(names: pd.Series) -> pd.Series:
+    """Product names as an email shows them: runs of spaces collapsed, and a name written in capitals only
+    (order-line exports: 'SET OF 3 CAKE TINS') in title case ('Set of 3 Cake Tins'); other names as they are."""
+    names = names.astype("string").str.replace(r"\s+", " ", regex=True).str.strip()
+    shouting = names.str.contains(r"[A-Z]", regex=True) & ~names.str.contains(r"[a-z]", regex=True)
+    titled = names[shouting.fillna(False)].str.title()
+    small = r"(?<=\s)(" + "|".join(word.title() for word in sorted(SMALL_WORDS)) + r")(?=\s)"
+    titled = titled.str.replace(small, lambda match: match.group(1).lower(), regex=True)
+    return names.where(~shouting.fillna(False), titled)
+
+
 def _product_display(item_ids: np.ndarray, products: pd.DataFrame, brand: Brand) -> pd.DataFrame:
     """ITEM_ID and the display texts of each product (its id for a name when unknown)."""
     items = pd.DataFrame({"ITEM_ID": pd.Series(item_ids, dtype=products["product_id"].dtype)})
     items = items.merge(products, left_on="ITEM_ID", right_on="product_id", how="left")
+    items["product_name"] = readable_names(items["product_name"])
     discount = items["discount_percentage"]
     currency = items["currency"].fillna("").replace("", brand.currency) if "currency" in items else brand.currency
     return pd.DataFrame(
