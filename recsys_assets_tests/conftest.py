@@ -2,8 +2,8 @@
 
 import json
 import os
-from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import boto3
 import pandas as pd
@@ -143,22 +143,48 @@ def own_addresses(user_ids) -> pd.Series:
     return pd.Series((customer_keys(ids) + "@customers.example").to_numpy(), index=pd.Index(ids), dtype="string")
 
 
-@contextmanager
-def addressed_customers(change=lambda users: users):
-    """A users file in the Kaggle export's stead (until its reader is merged): in the runs within, every customer of
-    the users table has their `own_addresses` address and consent opted_in, then `change(users)`."""
-    from recsys_assets.defs.ingest import assets
-    from recsys_assets.formats.tables import OPTED_IN
+def write_users_file(
+    catalog_path, folder, unsubscribed_share: float = 0.0, change=lambda users: users, name: str | None = None
+) -> pd.DataFrame:
+    """A Personalize users file (USER_COLUMNS) for every customer of the input file `catalog_path`, written with the
+    sample module (`users_for_input`: a demo address at customers.example, opted in but for about
+    `unsubscribed_share`), then `change(users)`, to `folder`/`name` (default: `<catalog stem>-users.csv`), dated a
+    second after the catalog so that it is read after it. Returns the table written."""
+    from recsys_assets.formats.reading import read_input
+    from recsys_assets.sample.customers import users_for_input
+    from recsys_assets.sample.formats import csv_bytes
 
-    build_users = assets.build_users
+    catalog, folder = Path(catalog_path), Path(folder)
+    users = change(
+        users_for_input([read_input(catalog.read_bytes(), catalog.name)], unsubscribed_share=unsubscribed_share)
+    )
+    path = folder / (name or f"{catalog.name.split('.')[0]}-users.csv")
+    path.write_bytes(csv_bytes(users, compress=False))
+    modified = catalog.stat().st_mtime + 1
+    os.utime(path, (modified, modified))
+    return users
 
-    def with_addresses(*args, **kwargs) -> pd.DataFrame:
-        users = build_users(*args, **kwargs)
-        return change(users.assign(email=own_addresses(users["user_id"]).to_numpy(), consent=OPTED_IN))
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(assets, "build_users", with_addresses)
-        yield
+def addressed_folder(folder, catalog_path, unsubscribed_share: float = 0.0, change=lambda users: users):
+    """An inbox `folder` holding a copy of the catalog at `catalog_path` and its users file (`write_users_file`):
+    (the folder, the users table written)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    catalog = folder / Path(catalog_path).name
+    catalog.write_bytes(Path(catalog_path).read_bytes())
+    return folder, write_users_file(catalog, folder, unsubscribed_share, change)
+
+
+@pytest.fixture(scope="session")
+def addressed_inbox(tmp_path_factory, sample_csv):
+    """An inbox folder (read only: copy it to add files) with the sample catalog (catalog.csv) and its users file
+    (catalog-users.csv), every customer opted in at their demo address: (the folder, the users table)."""
+    return addressed_folder(tmp_path_factory.mktemp("addressed") / "inbox", sample_csv)
+
+
+def addresses_of(users: pd.DataFrame) -> pd.Series:
+    """A users file's addresses, indexed by user id."""
+    return users.set_index("USER_ID")["EMAIL"]
 
 
 def mailable(users: pd.DataFrame) -> pd.DataFrame:

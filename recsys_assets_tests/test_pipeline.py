@@ -18,7 +18,7 @@ from recsys_assets.emails.render import email_filename
 from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore
 
-from .conftest import addressed_customers, shared_file
+from .conftest import addresses_of, shared_file, write_users_file
 
 ASSETS = [
     "file_products",
@@ -90,11 +90,10 @@ def test_the_inbox_is_one_file_or_every_csv_under_a_folder_oldest_first_as_the_s
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, sample_csv):
-    home = tmp_path_factory.mktemp("home")
-    options = RunOptions(home=str(home), input_location=str(sample_csv), num_results=4)
-    with addressed_customers():
-        return home, options, run_pipeline(options)
+def run(tmp_path_factory, addressed_inbox):
+    home, (inbox, _) = tmp_path_factory.mktemp("home"), addressed_inbox
+    options = RunOptions(home=str(home), input_location=str(inbox), num_results=4)
+    return home, options, run_pipeline(options)
 
 
 def table(home, name: str) -> pd.DataFrame:
@@ -106,7 +105,7 @@ def table(home, name: str) -> pd.DataFrame:
 
 def test_the_whole_graph_runs_per_file_catalog_and_segment(run):
     home, _, summary = run
-    assert summary["files"] == ["catalog.csv"]
+    assert summary["files"] == ["catalog.csv", "catalog-users.csv"]
     assert summary["counts"]["users"] == 150 and summary["counts"]["reviews"] == 900
     assert "general" in summary["segments"] and len(summary["segments"]) > 2
     assert sum(s["users"] for s in summary["segments"].values()) == summary["counts"]["users"]
@@ -126,6 +125,18 @@ def test_every_user_gets_n_unseen_recommendations_and_one_email(run):
     assert message.get_content_type() == "multipart/alternative"
     csv = pd.read_csv(home / "recommendations.csv")
     assert list(csv.columns) == ["USER_ID", "RANK", "ITEM_ID", "SCORE"] and len(csv) == len(recs)
+
+
+def test_each_email_goes_to_the_address_the_users_file_gives(run, addressed_inbox):
+    home, _, _ = run
+    _, written = addressed_inbox
+    users = table(home, "users").set_index("user_id")
+    assert users["email"].to_dict() == addresses_of(written).to_dict() and users["consent"].eq("opted_in").all()
+    to = {
+        p.name: [a.addr_spec for a in email.message_from_bytes(p.read_bytes(), policy=default)["To"].addresses]
+        for p in (home / "emails").glob("*/*.eml")
+    }
+    assert to == {name: [address] for name, address in zip(email_filename(users.index.to_series()), users["email"])}
 
 
 def test_profile_store_holds_products_users_and_recommendations(run):
@@ -170,8 +181,7 @@ def test_rematerializing_gives_identical_outputs_and_no_duplicates(run):
         name: table(home, name) for name in ("products", "reviews", "interactions", "review_sentiment", "rejected_rows")
     }
     before_parquet = {p: p.read_bytes() for p in sorted((home / "assets").rglob("*.parquet"))}
-    with addressed_customers():
-        run_pipeline(options)
+    run_pipeline(options)
     assert (home / "recommendations.csv").read_bytes() == before_csv
     assert emails_of(home) == before_emails
     for name, frame in before_tables.items():
@@ -186,8 +196,7 @@ def test_rerunning_one_segment_leaves_the_other_segments_untouched(run):
     segment = next(name for name in summary["segments"] if name != "general")
     others = {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment}
     mine = {p.name for p in (home / "emails" / segment).glob("*.eml")}
-    with addressed_customers():
-        rerun = run_pipeline(options, segment=segment)
+    rerun = run_pipeline(options, segment=segment)
     assert list(rerun["segments"]) == [segment]
     assert {p: p.stat().st_mtime_ns for p in (home / "emails").glob("*/*.eml") if p.parent.name != segment} == others
     assert {p.name for p in (home / "emails" / segment).glob("*.eml")} == mine
@@ -202,9 +211,9 @@ def test_an_unknown_segment_is_a_clear_error(run, capsys):
     assert "no segment 'nope'; the segments are: " in capsys.readouterr().err
 
 
-def test_cli_run_writes_summary_and_outputs(tmp_path, sample_csv, capsys):
-    with addressed_customers():
-        assert main(["run", "--input", str(sample_csv), "--home", str(tmp_path), "--num-results", "3"]) == 0
+def test_cli_run_writes_summary_and_outputs(tmp_path, addressed_inbox, capsys):
+    inbox, _ = addressed_inbox
+    assert main(["run", "--input", str(inbox), "--home", str(tmp_path), "--num-results", "3"]) == 0
     summary = json.loads((tmp_path / "run_summary.json").read_text())
     assert summary["counts"]["recommendations"] == 3 * summary["counts"]["users"]
     assert summary["emails_written"] == summary["counts"]["users"]
@@ -304,13 +313,14 @@ def reviews_by(users: list[str], like: pd.Series, products: int) -> pd.DataFrame
 
 @pytest.fixture
 def inbox_run(tmp_path, sample_csv):
-    """A full run on an inbox folder of its own (holding the sample as a.csv): (home, inbox, options)."""
+    """A full run on an inbox folder of its own (holding the sample as a.csv, its users file as a-users.csv):
+    (home, inbox, options)."""
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     inbox.mkdir()
     (inbox / "a.csv").write_bytes(sample_csv.read_bytes())
+    write_users_file(inbox / "a.csv", inbox)
     options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
-    with addressed_customers():
-        run_pipeline(options)
+    run_pipeline(options)
     return home, inbox, options
 
 
@@ -322,8 +332,7 @@ def test_a_segment_run_after_customers_moved_lists_each_customer_once_with_one_e
     reviews_by(movers, catalog[catalog["category"].str.startswith("Electronics")].iloc[0], 10).to_csv(
         inbox / "b.csv", index=False
     )
-    with addressed_customers():
-        run_pipeline(options, segment="electronics")
+    run_pipeline(options, segment="electronics")
     segments = table(home, "customer_segments")
     assert set(segments.loc[segments["user_id"].isin(movers), "segment"]) == {"electronics"}
     csv = pd.read_csv(home / "recommendations.csv", dtype=str)
@@ -350,10 +359,11 @@ def test_a_full_run_clears_the_outputs_of_segments_and_customers_the_data_no_lon
     like = catalog.iloc[0].copy()
     like["category"] = "Garden&Outdoors|Plants"
     reviews_by(newcomers, like, 3).to_csv(inbox / "b.csv", index=False)
-    with addressed_customers():
-        assert "garden-outdoors" in run_pipeline(options)["segments"]
-        (inbox / "b.csv").unlink()  # the newcomers and their segment leave the data
-        summary = run_pipeline(options)
+    write_users_file(inbox / "b.csv", inbox)
+    assert "garden-outdoors" in run_pipeline(options)["segments"]
+    for name in ("b.csv", "b-users.csv"):  # the newcomers and their segment leave the data
+        (inbox / name).unlink()
+    summary = run_pipeline(options)
     current = set(summary["segments"])
     assert "garden-outdoors" not in current
     assert {p.name for p in (home / "emails").iterdir()} == current

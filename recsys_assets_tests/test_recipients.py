@@ -26,7 +26,7 @@ from recsys_assets.formats.tables import SUPPRESSION_COLUMNS, empty_table
 from recsys_assets.resources.dynamodb import DynamoDBProfileStore
 from recsys_assets.resources.profile_store import SqliteProfileStore
 
-from .conftest import addressed_customers, own_addresses
+from .conftest import addressed_folder, addresses_of
 
 NONE = empty_table(SUPPRESSION_COLUMNS)
 
@@ -188,27 +188,24 @@ def test_the_suppressions_asset_lists_every_files_and_then_the_profile_stores(tm
 
 
 def with_reasons(users: pd.DataFrame) -> pd.DataFrame:
-    """The first six customers: unsubscribed, no address, an invalid one, no consent, suppressed (twice)."""
-    users = users.sort_values("user_id", ignore_index=True)
-    users.loc[0, "consent"] = "unsubscribed"
-    users.loc[1, "email"] = ""
-    users.loc[2, "email"] = "not an address"
-    users.loc[3, "consent"] = ""
-    users.loc[4, "email"] = users.loc[4, "email"].upper()  # suppressed by address, in another case
+    """A users file's first six customers: unsubscribed, no address, an invalid one, no consent, suppressed (twice;
+    the fifth's address is written in upper case, and suppressed in lower case)."""
+    users = users.sort_values("USER_ID", ignore_index=True)
+    users.loc[0, "CONSENT"] = "unsubscribed"
+    users.loc[1, "EMAIL"] = ""
+    users.loc[2, "EMAIL"] = "not an address"
+    users.loc[3, "CONSENT"] = ""
+    users.loc[4, "EMAIL"] = users.loc[4, "EMAIL"].upper()  # suppressed by address, in another case
     return users
 
 
 def test_only_customers_who_may_be_written_to_get_an_email_each_at_their_own_address(tmp_path, sample_csv, capsys):
     home = tmp_path / "home"
-    ids = pd.read_csv(sample_csv, dtype=str)["user_id"].str.split(",").explode().str.strip().unique()
-    users = with_reasons(pd.DataFrame({"user_id": ids, "email": own_addresses(ids).to_numpy(), "consent": "opted_in"}))
+    inbox, users = addressed_folder(tmp_path / "inbox", sample_csv, change=with_reasons)
     profiles = SqliteProfileStore(path=str(home / "profiles.sqlite"))
-    profiles.add_suppressions(
-        pd.DataFrame({"email": [own_addresses([users.loc[4, "user_id"]]).iloc[0], ""], "user_id": ["", "x"]})
-    )
-    profiles.add_suppressions(pd.DataFrame({"email": [""], "user_id": [users.loc[5, "user_id"]], "reason": ["gdpr"]}))
-    with addressed_customers(with_reasons):
-        summary = run_pipeline(RunOptions(home=str(home), input_location=str(sample_csv), num_results=3))
+    profiles.add_suppressions(pd.DataFrame({"email": [users.loc[4, "EMAIL"].lower(), ""], "user_id": ["", "x"]}))
+    profiles.add_suppressions(pd.DataFrame({"email": [""], "user_id": [users.loc[5, "USER_ID"]], "reason": ["gdpr"]}))
+    summary = run_pipeline(RunOptions(home=str(home), input_location=str(inbox), num_results=3))
 
     recipients = pd.read_parquet(home / "assets" / "recipients.parquet").sort_values("user_id", ignore_index=True)
     assert recipients["reason"].head(7).tolist() == [
@@ -223,7 +220,7 @@ def test_only_customers_who_may_be_written_to_get_an_email_each_at_their_own_add
     mailable = recipients.loc[recipients["reason"] == "", "user_id"]
     files = {p.name: p for p in (home / "emails").glob("*/*.eml")}
     assert sorted(files) == sorted(email_filename(mailable))  # the unsubscribed customer and the others get none
-    own = dict(zip(email_filename(mailable), own_addresses(mailable)))
+    own = dict(zip(email_filename(mailable), addresses_of(users).loc[mailable]))
     for name, path in files.items():
         message = email.message_from_bytes(path.read_bytes(), policy=default)
         assert [a.addr_spec for a in message["To"].addresses] == [own[name]]

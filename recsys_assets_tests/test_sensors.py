@@ -30,7 +30,7 @@ from recsys_assets.resources.object_store import LocalObjectStore, StoredObject
 from recsys_assets.resources.pipeline_settings import PipelineSettings
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
-from .conftest import addressed_customers
+from .conftest import write_users_file
 
 
 @pytest.fixture
@@ -259,23 +259,24 @@ def test_a_second_file_in_the_inbox_adds_its_customers_emails_without_duplicates
     inbox.mkdir()
     first_catalog = generate_catalog(n_products=40, n_users=80, n_reviews=400, seed=11)
     write_catalog(first_catalog, inbox / "monday.csv")
+    write_users_file(inbox / "monday.csv", inbox)
     defs = build_definitions(RunOptions(home=str(home), input_location=str(inbox)))
     resources = sensor_resources(defs)
 
-    with addressed_customers():
-        first = tick_inbox(instance, resources)
-        run_sensor_requests(defs, instance, first)
-        serve_every_segment(defs, instance)
+    first = tick_inbox(instance, resources)
+    assert [r.partition_key for r in first.run_requests] == ["monday.csv", "monday-users.csv"]
+    run_sensor_requests(defs, instance, first)
+    serve_every_segment(defs, instance)
     users_before = set(pd.read_parquet(home / "assets" / "users.parquet")["user_id"])
 
     second_catalog = generate_catalog(n_products=40, n_users=60, n_reviews=300, seed=12)
     repriced = first_catalog.iloc[[0]].assign(discounted_price="₹1")  # a product listed again, cheaper
     write_catalog(pd.concat([second_catalog, repriced]), inbox / "tuesday.csv")
+    write_users_file(inbox / "tuesday.csv", inbox)
     second = tick_inbox(instance, resources, first.cursor)
-    assert [r.partition_key for r in second.run_requests] == ["tuesday.csv"]
-    with addressed_customers():
-        run_sensor_requests(defs, instance, second)
-        serve_every_segment(defs, instance)
+    assert [r.partition_key for r in second.run_requests] == ["tuesday.csv", "tuesday-users.csv"]
+    run_sensor_requests(defs, instance, second)
+    serve_every_segment(defs, instance)
 
     users = pd.read_parquet(home / "assets" / "users.parquet")
     new_users = set(users["user_id"]) - users_before

@@ -21,7 +21,7 @@ from recsys_assets.environment import RunOptions
 from recsys_assets.resources.object_store import LocalObjectStore, neutralize_formulas
 from recsys_assets.sample.generator import generate_catalog, write_catalog
 
-from .conftest import addressed_customers, own_addresses
+from .conftest import addresses_of, write_users_file
 
 ROOT = Path(__file__).parent.parent
 FAKE_SECRETS = {
@@ -88,14 +88,18 @@ def test_emails_link_only_to_the_products_own_http_url_and_image():
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
-    """A run on a small catalog with a formula as a user id, a script as a product name, one bad row,
-    fake AWS credentials in the environment and a Dagster instance on disk (to read its event log)."""
+    """A run on an inbox of a small catalog with a formula as a user id, a script as a product name, one bad row,
+    and its users file; fake AWS credentials in the environment and a Dagster instance on disk (to read its event
+    log): (home, instance folder, summary, the users file's table)."""
     folder = tmp_path_factory.mktemp("hostile")
     catalog = generate_catalog(n_products=30, n_users=60, n_reviews=300, seed=5)
     catalog.loc[0, "user_id"] = FORMULA_USER + catalog.loc[0, "user_id"][catalog.loc[0, "user_id"].index(",") :]
     catalog.loc[1, "product_name"] = SCRIPT
     catalog = pd.concat([catalog, catalog.iloc[[2]].assign(product_id="BAD1", rating="|")], ignore_index=True)
-    write_catalog(catalog, folder / "hostile.csv")
+    inbox = folder / "inbox"
+    inbox.mkdir()
+    write_catalog(catalog, inbox / "hostile.csv")
+    users = write_users_file(inbox / "hostile.csv", inbox)
     home, instance_dir = folder / "home", folder / "dagster"
     instance_dir.mkdir()
     with pytest.MonkeyPatch.context() as patch:
@@ -104,20 +108,19 @@ def hostile_run(tmp_path_factory):
         patch.setattr(
             runner.DagsterInstance, "ephemeral", staticmethod(lambda: DagsterInstance.local_temp(str(instance_dir)))
         )
-        options = RunOptions(home=str(home), input_location=str(folder / "hostile.csv"), num_results=3)
-        with addressed_customers():
-            summary = runner.run_pipeline(options, verbose=True)
-    return home, instance_dir, summary
+        options = RunOptions(home=str(home), input_location=str(inbox), num_results=3)
+        summary = runner.run_pipeline(options, verbose=True)
+    return home, instance_dir, summary, users
 
 
 def test_quarantine_reasons_are_counted_in_the_run_summary(hostile_run):
-    _, _, summary = hostile_run
+    _, _, summary, _ = hostile_run
     assert summary["counts"]["quarantined_rows"] == 1
     assert summary["quarantine_reasons"] == {"rating is not a number": 1}
 
 
 def test_a_formula_user_id_is_neutralized_in_spreadsheet_csvs_only(hostile_run):
-    home, _, _ = hostile_run
+    home, _, _, _ = hostile_run
     people = pd.read_csv(home / "recommendations.csv", dtype={"USER_ID": str})
     assert "'" + FORMULA_USER in set(people["USER_ID"]) and FORMULA_USER not in set(people["USER_ID"])
     assert pd.api.types.is_float_dtype(people["SCORE"])
@@ -128,7 +131,7 @@ def test_a_formula_user_id_is_neutralized_in_spreadsheet_csvs_only(hostile_run):
 
 
 def test_a_script_in_a_product_name_is_text_in_every_email(hostile_run):
-    home, _, _ = hostile_run
+    home, _, _, _ = hostile_run
     htmls = [
         message_from_bytes(p.read_bytes()).get_payload(1).get_payload(decode=True).decode()
         for p in home.glob("emails/*/*.eml")
@@ -137,10 +140,10 @@ def test_a_script_in_a_product_name_is_text_in_every_email(hostile_run):
 
 
 def test_every_email_goes_to_its_own_customers_address_only_even_a_formula_ids(hostile_run):
-    home, _, _ = hostile_run
+    home, _, _, written = hostile_run
     users = pd.read_parquet(home / "assets" / "users.parquet")["user_id"]
     assert any(u.startswith(FORMULA_USER) for u in users)
-    own = dict(zip(email_filename(users), own_addresses(users)))
+    own = dict(zip(email_filename(users), addresses_of(written).loc[users]))
     files = list(home.glob("emails/*/*.eml"))
     messages = {p.name: message_from_bytes(p.read_bytes(), policy=default) for p in files}
     assert len(files) == len(messages) == len(users)
@@ -151,7 +154,7 @@ def test_every_email_goes_to_its_own_customers_address_only_even_a_formula_ids(h
 
 
 def test_no_secret_reaches_an_output_the_summary_or_the_event_log(hostile_run, capsys):
-    home, instance_dir, _ = hostile_run
+    home, instance_dir, _, _ = hostile_run
     files = [p for p in [*home.rglob("*"), *instance_dir.rglob("*")] if p.is_file()]
     assert any(p.suffix == ".db" for p in files) and (home / "run_summary.json") in files
     instance = DagsterInstance.local_temp(str(instance_dir))
