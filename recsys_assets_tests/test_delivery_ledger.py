@@ -104,6 +104,18 @@ def test_a_sending_row_past_its_lease_is_uncertain_and_reclaimed_by_one_caller_o
     assert ledger.rows(CAMPAIGN).set_index("user_id")["message_id"]["C00000"] == f"<{CAMPAIGN}.C00000@shop.test>"
 
 
+def test_a_claim_taken_over_past_its_lease_cannot_be_renewed_by_its_first_sender(ledger):
+    ledger.claim(CAMPAIGN, claims(2), "slow", 60.0)
+    assert ledger.renew(CAMPAIGN, "C00000", "slow", 60.0)  # still its own: the lease runs on
+    later = time.time() + 120.0
+    taken = ledger.reclaim_uncertain(CAMPAIGN, "resender", 60.0, now=later)
+    assert sorted(taken["user_id"]) == ["C00000", "C00001"]
+    assert not ledger.renew(CAMPAIGN, "C00001", "slow", 60.0)  # taken over: the slow sender must not send it
+    assert ledger.renew(CAMPAIGN, "C00001", "resender", 60.0)
+    ledger.finish(CAMPAIGN, "C00000", "sent")
+    assert not ledger.renew(CAMPAIGN, "C00000", "resender", 60.0)  # finished: nothing to renew
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [

@@ -15,6 +15,7 @@ from recsys_assets.resources.email_sender import (
     SenderSetupError,
     SmtpEmailSender,
     TransientSendError,
+    UncertainSendError,
     wire_form,
 )
 from recsys_assets_tests.local_smtp import Mailbox, free_port, local_smtp_server
@@ -159,10 +160,10 @@ def test_a_421_closing_answer_to_mail_is_reconnected():
     assert len(mailbox.received) == 1 and mailbox.connections == 2
 
 
-def test_a_connection_dropped_during_data_is_transient_and_not_resent_by_itself():
+def test_a_connection_dropped_during_data_is_uncertain_and_not_resent_by_itself():
     mailbox = Mailbox(drop_in_data={1})
     with local_smtp_server(mailbox) as port, sender(port).session() as session:
-        with pytest.raises(TransientSendError, match="may have been delivered"):
+        with pytest.raises(UncertainSendError, match="may have been delivered"):
             session.send(message(0), FROM, "c0@customers.example")
         session.send(message(1), FROM, "c1@customers.example")  # the next message reconnects
     assert len(mailbox.received) == 2 and mailbox.connections == 2

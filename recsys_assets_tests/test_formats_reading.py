@@ -190,3 +190,18 @@ def test_the_worked_example_of_docs_own_data_is_a_valid_mapping():
 def test_amazon_csv_gzip_compressed_through_read_input_equals_read_kaggle():
     data = Path(shared_file("amazon-sales", "amazon.csv")).read_bytes()
     assert_same_tables(read_input(gzip.compress(data, 1), "amazon.csv.gz"), read_kaggle(data, "amazon.csv.gz"))
+
+
+def test_a_list_with_a_reason_column_is_a_suppression_list_whatever_else_it_holds():
+    data = b"USER_ID,EMAIL,REASON,DATE\nu1,Ann@Shop.com,bounced,2026-01-01\n"
+    tables = read_input(data, "bounces.csv")
+    assert tables.format == "suppression" and tables.customers.empty
+    assert tables.suppressions[["email", "user_id", "reason"]].values.tolist() == [["ann@shop.com", "u1", "bounced"]]
+
+
+def test_a_customer_repeated_in_a_users_file_keeps_each_fields_latest_value_and_an_unsubscribe():
+    data = b"USER_ID,NAME,EMAIL,CONSENT\nu1,Ann,ann@shop.com,unsubscribed\nu1,Anne,,\n"
+    customers = read_input(data, "users.csv").customers
+    assert customers[["user_id", "user_name", "email", "consent"]].values.tolist() == [
+        ["u1", "Anne", "ann@shop.com", "unsubscribed"]
+    ]

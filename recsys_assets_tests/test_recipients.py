@@ -240,3 +240,24 @@ def test_only_customers_who_may_be_written_to_get_an_email_each_at_their_own_add
         "6 customers got no email: 2 suppressed, 1 no address, 1 invalid address, 1 unsubscribed, 1 no consent" in text
     )
     assert f"{len(mailable)} addresses are at example domains (RFC 2606): demo addresses" in text
+
+
+def test_customer_ids_sharing_an_address_get_one_email_and_an_unsubscribe_holds_for_the_address():
+    users = pd.DataFrame(
+        {
+            "user_id": ["guest-7", "acct-1", "acct-2", "acct-3", "acct-4"],
+            "email": ["Ann@Shop.com", "ann@shop.com", "bo@shop.com", "bo@SHOP.com", "cy@shop.com"],
+            "consent": ["opted_in", "opted_in", "opted_in", "opted_in", "unsubscribed"],
+        }
+    )
+    also_cy = pd.DataFrame({"user_id": ["guest-9"], "email": ["CY@shop.com"], "consent": ["opted_in"]})
+    no_suppressions = pd.DataFrame({"email": pd.Series([], dtype="string"), "user_id": pd.Series([], dtype="string")})
+    reasons = recipient_reasons(pd.concat([users, also_cy]), no_suppressions).set_index("user_id")["reason"]
+    assert reasons.to_dict() == {
+        "guest-7": "address of another customer",  # acct-1 < guest-7: the smallest id gets the email
+        "acct-1": "",
+        "acct-2": "",
+        "acct-3": "address of another customer",
+        "acct-4": "unsubscribed",
+        "guest-9": "suppressed",  # cy@shop.com unsubscribed under acct-4
+    }

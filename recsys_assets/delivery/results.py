@@ -37,12 +37,13 @@ def campaign_lift(
     window_days: int,
     min_event_value: float = 0.0,
 ) -> pd.DataFrame:
-    """LIFT_COLUMNS per measure: of the campaign's customers (ledger status sent: mailed; holdout), those with a
+    """LIFT_COLUMNS per measure: of the campaign's customers (every row but holdout is "mailed", whether the send
+    succeeded, failed or is uncertain: intent to treat, so bounced customers do not flatter the lift), those with a
     positive interaction (EVENT_VALUE above `min_event_value`) after `sent_at` and within `window_days`, with
     a product recommended to them (`recommended`: USER_ID, ITEM_ID) or with any product."""
     status = ledger["status"].astype(object)
     groups = {
-        "mailed": set(ledger.loc[status == "sent", "user_id"].astype(object)),
+        "mailed": set(ledger.loc[status != "holdout", "user_id"].astype(object)),
         "holdout": set(ledger.loc[status == "holdout", "user_id"].astype(object)),
     }
     timestamps = interactions["TIMESTAMP"].to_numpy()

@@ -34,7 +34,9 @@ NO_ADDRESS, INVALID_ADDRESS, UNSUBSCRIBED_REASON, NO_CONSENT, SUPPRESSED = (
     "no consent",
     "suppressed",
 )
-REASONS = (NO_ADDRESS, INVALID_ADDRESS, UNSUBSCRIBED_REASON, NO_CONSENT, SUPPRESSED)
+# Another customer id with the same address (any case) that may be written to: one email per address.
+SHARED_ADDRESS = "address of another customer"
+REASONS = (NO_ADDRESS, INVALID_ADDRESS, UNSUBSCRIBED_REASON, NO_CONSENT, SUPPRESSED, SHARED_ADDRESS)
 RECIPIENT_COLUMNS = ("user_id", "email", "reason")
 # RFC 2606's reserved names: these top-level domains and these second-level domains (and their subdomains) reach no one.
 EXAMPLE_DOMAINS = r"(?:^|\.)(?:example|test|invalid|localhost|example\.com|example\.net|example\.org)$"
@@ -82,18 +84,21 @@ def recipient_reasons(
     users: pd.DataFrame, suppressions: pd.DataFrame, consent_rule: ConsentRule = "opted-in"
 ) -> pd.DataFrame:
     """Per customer of `users` (user_id, email, consent), RECIPIENT_COLUMNS: the normalized address and "" when they
-    may be written to, else the first of REASONS that applies. A suppression (SUPPRESSION_COLUMNS) by email (any case)
-    or by user_id always wins over consent; `consent_rule` "opted-in" needs consent "opted_in", "not-unsubscribed"
-    (the soft opt-in of existing customers) takes an unknown consent ("") too."""
+    may be written to, else the first of REASONS that applies. A suppression (SUPPRESSION_COLUMNS) by email (any
+    case) or by user_id, or an address another customer id unsubscribed, always wins over consent; `consent_rule`
+    "opted-in" needs consent "opted_in", "not-unsubscribed" (the soft opt-in of existing customers) takes an unknown
+    consent ("") too. Of customers sharing an address, the smallest user id gets the email."""
     if consent_rule not in CONSENT_RULES:
         raise ValueError(f"consent rule {consent_rule!r} is not one of {', '.join(CONSENT_RULES)}")
     email = normalized_addresses(users["email"])
     consent = users["consent"].astype("string").fillna("")
     suppressed_emails = suppressions["email"].astype("string").fillna("").str.strip().str.lower()
     suppressed_ids = suppressions["user_id"].astype("string").fillna("").str.strip()
-    suppressed = email.str.lower().isin(set(suppressed_emails) - {""}) | users["user_id"].astype("string").isin(
-        set(suppressed_ids) - {""}
-    )
+    # an address one customer unsubscribed is unsubscribed for every customer id that shares it
+    unsubscribed_emails = set(email[consent.eq(UNSUBSCRIBED)].str.lower())
+    suppressed = email.str.lower().isin((set(suppressed_emails) | unsubscribed_emails) - {""}) | users[
+        "user_id"
+    ].astype("string").isin(set(suppressed_ids) - {""})
     consented = consent.eq(OPTED_IN) | (consent.eq("") & (consent_rule == "not-unsubscribed"))
     reason = np.select(
         [
@@ -103,9 +108,16 @@ def recipient_reasons(
             ~consented.to_numpy(bool),
             suppressed.to_numpy(bool),
         ],
-        list(REASONS),
+        list(REASONS[:-1]),
         default="",
-    )
+    ).astype(object)
+    # of the customers who may be written to, one per address (the smallest user id): a guest account and a full
+    # account with one address get one email
+    open_rows = reason == ""
+    address = email.str.lower().to_numpy(object)
+    order = np.lexsort((users["user_id"].astype(str).to_numpy(), address))
+    taken = pd.Series(address[order]).where(open_rows[order]).duplicated() & open_rows[order]
+    reason[order[taken.to_numpy(bool)]] = SHARED_ADDRESS
     table = pd.DataFrame(
         {"user_id": users["user_id"].astype("string"), "email": email, "reason": pd.array(reason, dtype="string")}
     )

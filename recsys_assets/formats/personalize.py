@@ -8,6 +8,7 @@ import pandas as pd
 
 from recsys_assets.catalog.fields import AGE_RANGE, MAX_NUMBER, whole_numbers
 from recsys_assets.catalog.reading import SOURCE_COLUMNS, InputFileError, concat_rejected, first_faults, read_csv_rows
+from recsys_assets.catalog.tables import latest_known
 from recsys_assets.formats.rules import Fault, epoch_seconds, id_faults, number, text, text_faults
 from recsys_assets.formats.tables import (
     CUSTOMER_COLUMNS,
@@ -96,12 +97,14 @@ def read_personalize(data: bytes, source: str, options: ReadOptions = DEFAULT_OP
 
 
 def _finish(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The valid rows of a table in its types: a repeated id keeps its last row; sorted by id (events in file
-    order)."""
+    """The valid rows of a table in its types: a repeated id keeps its last row (a customer: each field's latest
+    non-empty value); sorted by id (events in file order)."""
     if table == "products":
         frame = frame.drop_duplicates("product_id", keep="last").sort_values("product_id", kind="stable")
-    elif table == "customers":
-        frame = frame.drop_duplicates("user_id", keep="last").sort_values("user_id", kind="stable")
+    elif table == "customers":  # per column, the latest non-empty value: a blank repeat keeps "unsubscribed"
+        columns = [c for c in frame.columns if c != "user_id"]
+        known = latest_known(frame, columns).reset_index()[list(frame.columns)]
+        frame = known.fillna({c: "" for c in columns if known[c].dtype != "Int64"})
     elif table == "reviews":
         frame = frame.drop_duplicates("review_id", keep="last").drop_duplicates(["user_id", "product_id"], keep="last")
         frame = frame.sort_values(["user_id", "product_id"], kind="stable")

@@ -125,7 +125,9 @@ def detect_format(header: list[str]) -> str | None:
         return KAGGLE
     if has(REQUIRED[ORDER_LINES]):
         return ORDER_LINES
-    if upper & {"EMAIL", "USER_ID"} and upper <= set(suppression.COLUMNS):
+    # a REASON column means a suppression list whatever else it holds (a users file has none): taking such a list
+    # for customers would drop the suppressions and keep an earlier opt-in
+    if upper & {"EMAIL", "USER_ID"} and (upper <= set(suppression.COLUMNS) or "REASON" in upper - {"ITEM_ID"}):
         return suppression.FORMAT
     if personalize.dataset_of(upper):
         return personalize.FORMAT

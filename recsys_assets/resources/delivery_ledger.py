@@ -80,6 +80,11 @@ class DeliveryLedger(ConfigurableResource, ABC):
         """Give the uncertain rows to `owner` with a new lease, each to one caller only; returns the rows taken."""
 
     @abstractmethod
+    def renew(self, campaign: str, user_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extend to now + `lease_seconds` the lease of a row `owner` still holds (status sending): False when another
+        sender took it over (`reclaim_uncertain`), so this one must not send it. Atomic against a re-claim."""
+
+    @abstractmethod
     def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
         """Delete the rows of `user_ids` that `owner` claimed and has not finished (still sending): claims a stopped
         sender never tried, given back so the next send sends them. Returns how many were deleted."""
@@ -253,6 +258,17 @@ class SqliteDeliveryLedger(DeliveryLedger):
             )
             names = [column[0] for column in cursor.description]
             return ledger_frame(pd.DataFrame(cursor.fetchall(), columns=names))
+
+    def renew(self, campaign: str, user_id: str, owner: str, lease_seconds: float) -> bool:
+        with self._connect() as connection, _claim_transaction(connection):
+            return (
+                connection.execute(
+                    "UPDATE deliveries SET lease_until = ? WHERE campaign = ? AND user_id = ? AND owner = ? "
+                    "AND status = ?",
+                    (time.time() + lease_seconds, campaign, user_id, owner, SENDING),
+                ).rowcount
+                == 1
+            )
 
     def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
         ids = [(campaign, user_id, owner, SENDING) for user_id in pd.unique(user_ids.astype(object))]
@@ -442,6 +458,25 @@ class DynamoDBDeliveryLedger(DeliveryLedger):
 
         taken = self._in_parallel(take, list(candidates["user_id"]), "re-claims", lease_seconds)
         return candidates[taken].assign(owner=owner, lease_until=now + lease_seconds).reset_index(drop=True)
+
+    def renew(self, campaign: str, user_id: str, owner: str, lease_seconds: float) -> bool:
+        client = self.client()
+        try:
+            client.update_item(
+                TableName=self.table_name,
+                Key={"campaign": {"S": campaign}, "user_id": {"S": user_id}},
+                UpdateExpression="SET lease_until = :lease",
+                ConditionExpression="#owner = :owner AND #status = :sending",
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                ExpressionAttributeValues={
+                    ":owner": _serialize(owner),
+                    ":sending": _serialize(SENDING),
+                    ":lease": _serialize(Decimal(repr(time.time() + lease_seconds))),
+                },
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
         client = self.client()

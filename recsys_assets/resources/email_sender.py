@@ -63,6 +63,11 @@ class PermanentSendError(SendError):
     """This message or address will not be accepted: record it, never retry (a 5xx reply, MessageRejected)."""
 
 
+class UncertainSendError(SendError):
+    """The message may or may not have left (the connection dropped during DATA): never retried on its own; its
+    claim stays "sending", so `recsys send --resend-uncertain` decides."""
+
+
 class SenderSetupError(SendError):
     """No message can be sent until a setting or the account is fixed; the message says what to do."""
 
@@ -281,7 +286,7 @@ class SmtpSendSession(SendSession):
             code, reply = error.smtp_code, error.smtp_error
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._drop()
-            raise TransientSendError(
+            raise UncertainSendError(
                 f"{self._sender.address()} dropped the connection during DATA to {to_address}: {error}; the message "
                 "may have been delivered (its Message-ID lets the server deduplicate a resend)",
                 "dropped",

@@ -35,6 +35,8 @@ from recsys_assets.resources.profile_store import ProfileStore
 SENDER_POOL = "email_sender"
 UNCERTAIN, BEING_SENT, DAILY_CAP = "uncertain", "being sent", "daily cap"
 NOTIFICATION_SUFFIX = ".json"
+# Long polling: a short poll can come back empty while messages wait, and a complaint would be missed.
+SQS_WAIT_SECONDS = 2
 SQS_BATCH = 10
 # metadata keys `recsys send` and the run summary read
 OUTCOME_COUNTS = "outcome_counts"
@@ -223,7 +225,7 @@ def delivery_notifications(
     if delivery.notification_queue_url:
         sqs = aws_client("sqs")
         while batch := sqs.receive_message(
-            QueueUrl=delivery.notification_queue_url, MaxNumberOfMessages=SQS_BATCH, WaitTimeSeconds=0
+            QueueUrl=delivery.notification_queue_url, MaxNumberOfMessages=SQS_BATCH, WaitTimeSeconds=SQS_WAIT_SECONDS
         ).get("Messages", []):
             for message in batch:
                 found = parse_notifications(

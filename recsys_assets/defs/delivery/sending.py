@@ -22,6 +22,7 @@ from recsys_assets.resources.email_sender import (
     SenderSetupError,
     SendSession,
     TransientSendError,
+    UncertainSendError,
 )
 
 # the columns of a send plan: one row per customer to send to
@@ -55,6 +56,10 @@ class SendOutcomes:
 def sender_owner(run_id: str) -> str:
     """Who holds a claim: host, process id and run (shown in the ledger)."""
     return f"{socket.gethostname()}/{os.getpid()}/{run_id}"
+
+
+# A claim whose lease ran out mid-batch and that another sender took over (`reclaim_uncertain`): not sent here.
+TAKEN_OVER = "taken over by another sender"
 
 
 def send_plan(
@@ -95,10 +100,18 @@ def send_plan(
                 message = with_message_id(read_message(row.key), row.message_id)
                 if limiter is not None:
                     limiter.acquire()
+                # the claim is renewed right before the message leaves: one taken over past its lease is not sent
+                if not ledger.renew(campaign, row.user_id, owner, settings.lease_seconds):
+                    outcomes.outcomes.append((row.user_id, "skipped", TAKEN_OVER))
+                    continue
                 tried = True
                 provider_id, attempts = call_with_retries(
                     partial(session.send, message, from_address, row.email), (TransientSendError,), policy
                 )
+            except UncertainSendError:
+                # it may have left: the claim stays "sending" (uncertain once its lease runs out), never resent here
+                outcomes.outcomes.append((row.user_id, "skipped", "uncertain"))
+                continue
             except (TransientSendError, PermanentSendError) as error:
                 reason = error.reason + (" (after retries)" if isinstance(error, TransientSendError) else "")
                 ledger.finish(campaign, row.user_id, FAILED, error=str(error), attempts=error.attempts)
