@@ -130,6 +130,8 @@ def campaign_home(tmp_path, monkeypatch):
             {"user_id": [e.user_id for e in emails], "subject": [e.subject for e in emails], "key": keys.to_numpy()}
         ).assign(status="written", error="")
         store.write_parquet(table_key(["emails"], segment) + ".parquet", table.astype("string"))
+        shown = recommendations[recommendations["USER_ID"].isin(members["user_id"])]
+        store.write_parquet(table_key(["recommendations"], segment) + ".parquet", shown)
     store.write_parquet(table_key(["customer_segments"]) + ".parquet", segments)
     recipients = pd.DataFrame(
         {"user_id": list(CUSTOMERS), "email": addresses.to_numpy(), "reason": [r for _, r in CUSTOMERS.values()]}
@@ -433,11 +435,11 @@ def test_campaign_results_reads_the_lift_of_the_mailed_over_the_holdout_from_lat
     bought = pd.DataFrame({"USER_ID": mailed, "ITEM_ID": "P1", "TIMESTAMP": later, "EVENT_TYPE": "purchase"})
     store.write_parquet(table_key(["interactions"]) + ".parquet", bought.assign(EVENT_VALUE=1.0))
     segments = sorted({segment for segment, _ in CUSTOMERS.values()})
-    for segment in segments:
+    for segment in segments:  # a later run recommends something else: results judge what the emails showed (P1, P2)
         members = [u for u, (s, _) in CUSTOMERS.items() if s == segment]
         store.write_parquet(
             table_key(["recommendations"], segment) + ".parquet",
-            pd.DataFrame({"USER_ID": members, "RANK": 1, "ITEM_ID": "P1", "SCORE": 0.9, "SOURCE": "als"}),
+            pd.DataFrame({"USER_ID": members, "RANK": 1, "ITEM_ID": "P9", "SCORE": 0.9, "SOURCE": "als"}),
         )
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("segments", segments)

@@ -21,7 +21,7 @@ from pydantic import Field, PrivateAttr
 
 from recsys_assets.resources.aws_clients import aws_client
 from recsys_assets.resources.dynamodb import dynamodb_items
-from recsys_assets.resources.profile_store import CORRUPT_MESSAGES
+from recsys_assets.resources.profile_store import CORRUPT_MESSAGES, write_transaction
 
 HOLDOUT, SENDING, SENT, FAILED = "holdout", "sending", "sent", "failed"
 CLAIM_STATUSES = (HOLDOUT, SENDING)
@@ -304,18 +304,13 @@ CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, sent_at);
 
 @contextmanager
 def _claim_transaction(connection: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE (the write lock first, waiting up to the busy timeout), then COMMIT synced to disk, or
-    ROLLBACK on error. Other writes (finish) are synced with the next claim: a finish lost to a power cut leaves
-    its row sending (uncertain, not sent again), a lost claim would let the next run send again."""
+    """The profile store's write transaction with its COMMIT synced to disk. Other writes (finish) are synced with
+    the next claim: a finish lost to a power cut leaves its row sending (uncertain: sent again only with
+    --resend-uncertain), a lost claim would let the next run send again."""
     connection.execute("PRAGMA synchronous=FULL")
     try:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(connection):
             yield
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
     finally:
         connection.execute("PRAGMA synchronous=NORMAL")
 

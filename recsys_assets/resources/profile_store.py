@@ -131,7 +131,7 @@ class SqliteProfileStore(ProfileStore):
             raise ProfileStoreError(f"{self.path}: {error}") from error
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> int:
-        with self._connect() as connection, _write_transaction(connection):
+        with self._connect() as connection, write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
             connection.execute(f'DROP TABLE IF EXISTS "{table}"')  # nosec B608
             _insert(connection, table, frame)
@@ -141,7 +141,7 @@ class SqliteProfileStore(ProfileStore):
         """Delete the scope's rows and insert `frame` in one write transaction, so concurrent runs writing
         other scopes wait for each other; the table is created if missing and gains the frame's new
         columns (other rows get NULL there), never dropped."""
-        with self._connect() as connection, _write_transaction(connection):
+        with self._connect() as connection, write_transaction(connection):
             # table and column names come from TABLE_KEYS and our own DataFrames, never from input data
             existing = _columns(connection, table)
             if existing:
@@ -153,14 +153,14 @@ class SqliteProfileStore(ProfileStore):
         return self.count(table)
 
     def keep_only(self, table: str, column: str, values: pd.Series) -> int:
-        with self._connect() as connection, _write_transaction(connection):
+        with self._connect() as connection, write_transaction(connection):
             if _columns(connection, table):
                 _temp_values(connection, "kept", values)
                 connection.execute(f'DELETE FROM "{table}" WHERE "{column}" NOT IN (SELECT value FROM kept)')  # nosec B608
         return self.count(table)
 
     def upsert_rows(self, table: str, frame: pd.DataFrame) -> int:
-        with self._connect() as connection, _write_transaction(connection):
+        with self._connect() as connection, write_transaction(connection):
             _insert(connection, table, frame)
         return self.count(table)
 
@@ -180,7 +180,7 @@ class SqliteProfileStore(ProfileStore):
 
 
 @contextmanager
-def _write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE (the write lock first, waiting up to the busy timeout), then COMMIT, or ROLLBACK on error."""
     connection.execute("BEGIN IMMEDIATE")
     try:

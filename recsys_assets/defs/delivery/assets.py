@@ -59,6 +59,7 @@ def email_deliveries(
     context: AssetExecutionContext,
     config: DeliveryConfig,
     emails: pd.DataFrame,
+    recommendations: pd.DataFrame,
     recipients: pd.DataFrame,
     storage: ObjectStore,
     profiles: ProfileStore,
@@ -112,6 +113,7 @@ def email_deliveries(
     if problems and (len(to_send) or config.resend_uncertain):
         raise SettingsError("refusing to send: " + "; ".join(problems))
     owner = sender_owner(context.run_id)
+    record_campaign_picks(storage, campaign, context.partition_key, recommendations)
     if len(held):
         delivery_ledger.claim(
             campaign, held[["user_id", "email", "message_id"]].assign(status=HOLDOUT), owner, delivery.lease_seconds
@@ -253,14 +255,30 @@ def delivery_notifications(
     )
 
 
+def campaign_picks_key(campaign: str, segment: str) -> str:
+    """Where the products a campaign showed a segment's customers are kept (USER_ID, ITEM_ID)."""
+    return f"campaigns/{campaign}/{segment}.parquet"
+
+
+def record_campaign_picks(storage: ObjectStore, campaign: str, segment: str, recommendations: pd.DataFrame) -> None:
+    """Keep what the campaign's emails (or, held out, would have) showed each customer, as at their first send: a
+    later send of the campaign adds only customers it had not seen, so results compare against what was shown."""
+    key = campaign_picks_key(campaign, segment)
+    shown = recommendations[["USER_ID", "ITEM_ID"]].astype("string")
+    if storage.exists(key):
+        kept = storage.read_parquet(key)
+        shown = pd.concat([kept, shown[~shown["USER_ID"].isin(kept["USER_ID"])]], ignore_index=True)
+    storage.write_parquet(key, shown)
+
+
 @asset(group_name=DELIVERY)
 def campaign_results(
     interactions: pd.DataFrame,
-    recommendations: dict[str, pd.DataFrame],
+    storage: ObjectStore,
     delivery_ledger: DeliveryLedger,
     delivery: DeliverySettings,
 ) -> MaterializeResult:
-    """The campaign's conversion, of the products recommended and of any product, among mailed customers against
+    """The campaign's conversion, of the products its emails showed and of any product, among mailed customers against
     the holdout, in the interactions after the send: lift with a 95% interval, and a plain verdict."""
     campaign = delivery.campaign_id()
     ledger = delivery_ledger.rows(campaign)
@@ -270,7 +288,9 @@ def campaign_results(
             value=pd.DataFrame(),
             metadata={"campaign": campaign, "verdict": MetadataValue.text(f"campaign {campaign} sent no email yet")},
         )
-    recommended = pd.concat([pd.DataFrame(columns=["USER_ID", "ITEM_ID"]), *recommendations.values()])
+    # the products the emails showed (recorded at send time), not today's recommendations
+    shown = [storage.read_parquet(key) for key in storage.list_keys(f"campaigns/{campaign}/")]
+    recommended = pd.concat([pd.DataFrame(columns=["USER_ID", "ITEM_ID"]), *shown])
     table = campaign_lift(ledger, interactions, recommended, int(sent_at), delivery.results_window_days)
     return MaterializeResult(
         value=table,
