@@ -99,3 +99,11 @@ def test_every_asset_has_owners_a_code_version_and_kinds_of_its_implementation(o
     assert {name: set(nodes[name].kinds) for name in kinds} == kinds
     columns = nodes["products"].metadata["dagster/column_schema"].columns
     assert columns[0].name == "product_id" and columns[0].constraints.unique
+
+
+def test_make_devs_instance_lets_one_send_step_run_at_a_time_across_runs(tmp_path):
+    shutil.copy(PROJECT / "deployment" / "dagster.yaml", tmp_path / "dagster.yaml")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
+        for pool in ("email_sender", "bedrock"):
+            assert instance.event_log_storage.get_concurrency_info(pool).limit == 1
