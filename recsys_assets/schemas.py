@@ -54,8 +54,8 @@ class Products(FileProducts):
     """Every file's products, a later file's row winning."""
 
 
-class FileCustomers(pa.DataFrameModel):
-    """One input file's customers (formats.tables.CUSTOMER_COLUMNS): "" where the file does not say."""
+class CustomerContacts(pa.DataFrameModel):
+    """A customer's id and what the files say of them: "" where they do not say."""
 
     user_id: Series[str] = pa.Field(unique=True, str_length=ID)
     user_name: Series[str]
@@ -63,6 +63,11 @@ class FileCustomers(pa.DataFrameModel):
     consent: Series[str] = pa.Field(isin=list(CONSENT_STATES))
     country: Series[str]
     locale: Series[str]
+
+
+class FileCustomers(CustomerContacts):
+    """One input file's customers (formats.tables.CUSTOMER_COLUMNS)."""
+
     age: Series[pd.Int64Dtype] = pa.Field(ge=AGE_RANGE[0], le=AGE_RANGE[1], nullable=True)
 
     class Config:
@@ -91,15 +96,9 @@ class Events(FileEvents):
     """Every file's events (an event in a later file too is that file's)."""
 
 
-class Users(pa.DataFrameModel):
+class Users(CustomerContacts):
     """One row per customer with an interaction: the contact fields the files give, what they interacted with."""
 
-    user_id: Series[str] = pa.Field(unique=True, str_length=ID)
-    user_name: Series[str]
-    email: Series[str]
-    consent: Series[str] = pa.Field(isin=list(CONSENT_STATES))
-    country: Series[str]
-    locale: Series[str]
     interaction_count: Series[int] = pa.Field(ge=1)
     favourite_category: Series[str]
 

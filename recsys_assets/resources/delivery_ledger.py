@@ -329,6 +329,10 @@ _deserialize = TypeDeserializer().deserialize
 LEDGER_KEYS = ("campaign", "user_id")
 
 
+# The condition of a write to a row only its sender may change: still its own, still being sent.
+OWNED_AND_SENDING = "#owner = :owner AND #status = :sending"
+
+
 class DynamoDBDeliveryLedger(DeliveryLedger):
     """The table `<table_prefix>deliveries` (partition key campaign, sort key user_id; on-demand capacity).
 
@@ -429,7 +433,6 @@ class DynamoDBDeliveryLedger(DeliveryLedger):
     ) -> pd.DataFrame:
         now = time.time() if now is None else now
         candidates = ledger_frame(self._uncertain_records(campaign, now))
-        client = self.client()
         values = {
             ":owner": _serialize(owner),
             ":lease": _serialize(Decimal(repr(now + lease_seconds))),
@@ -438,59 +441,60 @@ class DynamoDBDeliveryLedger(DeliveryLedger):
         }
 
         def take(user_id: str) -> bool:
-            try:
-                client.update_item(
-                    TableName=self.table_name,
-                    Key={"campaign": {"S": campaign}, "user_id": {"S": user_id}},
-                    UpdateExpression="SET #owner = :owner, lease_until = :lease",
-                    ConditionExpression="#status = :sending AND lease_until < :now",
-                    ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
-                    ExpressionAttributeValues=values,
-                )
-            except client.exceptions.ConditionalCheckFailedException:
-                return False
-            return True
+            return self._if_row(
+                "update_item",
+                campaign,
+                user_id,
+                UpdateExpression="SET #owner = :owner, lease_until = :lease",
+                ConditionExpression="#status = :sending AND lease_until < :now",
+                ExpressionAttributeValues=values,
+            )
 
         taken = self._in_parallel(take, list(candidates["user_id"]), "re-claims", lease_seconds)
         return candidates[taken].assign(owner=owner, lease_until=now + lease_seconds).reset_index(drop=True)
 
     def renew(self, campaign: str, user_id: str, owner: str, lease_seconds: float) -> bool:
+        return self._if_row(
+            "update_item",
+            campaign,
+            user_id,
+            UpdateExpression="SET lease_until = :lease",
+            ConditionExpression=OWNED_AND_SENDING,
+            ExpressionAttributeValues={
+                ":owner": _serialize(owner),
+                ":sending": _serialize(SENDING),
+                ":lease": _serialize(Decimal(repr(time.time() + lease_seconds))),
+            },
+        )
+
+    def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
+        values = {":owner": _serialize(owner), ":sending": _serialize(SENDING)}
+
+        def delete(user_id: str) -> bool:
+            return self._if_row(
+                "delete_item",
+                campaign,
+                user_id,
+                ConditionExpression=OWNED_AND_SENDING,
+                ExpressionAttributeValues=values,
+            )
+
+        return int(self._in_parallel(delete, list(pd.unique(user_ids.astype(object))), "releases", 0).sum())
+
+    def _if_row(self, operation: str, campaign: str, user_id: str, **request: Any) -> bool:
+        """One conditional write (`operation`: update_item or delete_item) to a customer's row, with #owner and #status
+        named: False when its condition does not hold."""
         client = self.client()
         try:
-            client.update_item(
+            getattr(client, operation)(
                 TableName=self.table_name,
                 Key={"campaign": {"S": campaign}, "user_id": {"S": user_id}},
-                UpdateExpression="SET lease_until = :lease",
-                ConditionExpression="#owner = :owner AND #status = :sending",
                 ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
-                ExpressionAttributeValues={
-                    ":owner": _serialize(owner),
-                    ":sending": _serialize(SENDING),
-                    ":lease": _serialize(Decimal(repr(time.time() + lease_seconds))),
-                },
+                **request,
             )
         except client.exceptions.ConditionalCheckFailedException:
             return False
         return True
-
-    def release(self, campaign: str, user_ids: pd.Series, owner: str) -> int:
-        client = self.client()
-        values = {":owner": _serialize(owner), ":sending": _serialize(SENDING)}
-
-        def delete(user_id: str) -> bool:
-            try:
-                client.delete_item(
-                    TableName=self.table_name,
-                    Key={"campaign": {"S": campaign}, "user_id": {"S": user_id}},
-                    ConditionExpression="#owner = :owner AND #status = :sending",
-                    ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
-                    ExpressionAttributeValues=values,
-                )
-            except client.exceptions.ConditionalCheckFailedException:
-                return False
-            return True
-
-        return int(self._in_parallel(delete, list(pd.unique(user_ids.astype(object))), "releases", 0).sum())
 
     def _uncertain_records(self, campaign: str, now: float) -> pd.DataFrame:
         return self._records(
