@@ -80,18 +80,10 @@ def _run_holding_home(options: RunOptions, segment: str | None, verbose: bool) -
             "with --input inbox"
         ) from None
     defs = build_definitions(replace(options, input_location=inbox))
-    run_config = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with DagsterInstance.ephemeral() as instance:
 
         def execute(job_name: str, partition_key: str | None = None, config: dict | None = None) -> dict[str, dict]:
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance,
-                partition_key=partition_key,
-                raise_on_error=False,
-                run_config=run_config | (config or {}),
-            )
-            if not result.success:
-                raise PipelineError(failure_message(result))
+            result = execute_job(defs, instance, job_name, verbose, partition_key, config)
             return {
                 e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
                 for e in result.get_asset_materialization_events()
@@ -112,6 +104,26 @@ def _run_holding_home(options: RunOptions, segment: str | None, verbose: bool) -
     if not local:  # the summary is in S3 with the outputs; a copy stays next to the command
         write_atomic(Path(options.home) / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
     return summary
+
+
+# Run config that keeps Dagster's event log off the terminal (--verbose shows it).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def execute_job(
+    defs, instance: DagsterInstance, job_name: str, verbose: bool, partition_key: str | None = None, config=None
+):
+    """Run a job of `defs` in-process on `instance` (quiet unless `verbose`); a failure is a PipelineError naming the
+    step and why."""
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config=({} if verbose else QUIET) | (config or {}),
+    )
+    if not result.success:
+        raise PipelineError(failure_message(result))
+    return result
 
 
 def failure_message(result) -> str:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pandas as pd
 from dagster import DagsterInstance
 
-from recsys_assets.cli.run import PipelineError, failure_message
+from recsys_assets.cli.run import PipelineError, execute_job
 from recsys_assets.definitions import build_definitions
 from recsys_assets.defs.delivery.assets import FAILED_BY_REASON, OUTCOME_COUNTS, UNLIMITED
 from recsys_assets.defs.marketing.assets import SKIPPED_BY_REASON
@@ -43,7 +43,6 @@ def send_campaign(
         if storage.exists(SUMMARY_FILE):  # the inbox the run read, where notification files arrive too
             options = replace(options, input_location=json.loads(storage.read_bytes(SUMMARY_FILE))["input"])
         defs = build_definitions(options)
-        run_config = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
         send_config = {
             "ops": {"email_deliveries": {"config": {"dry_run": dry_run, "resend_uncertain": resend_uncertain}}}
         }
@@ -51,21 +50,10 @@ def send_campaign(
         with DagsterInstance.ephemeral() as instance:
             instance.add_dynamic_partitions(segments.name, names)
 
-            def execute(job_name: str, partition_key: str | None = None, config: dict | None = None):
-                result = defs.resolve_job_def(job_name).execute_in_process(
-                    instance=instance,
-                    partition_key=partition_key,
-                    raise_on_error=False,
-                    run_config=run_config | (config or {}),
-                )
-                if not result.success:
-                    raise PipelineError(failure_message(result))
-                return result
-
             if not dry_run:
-                execute("notifications_job")
+                execute_job(defs, instance, "notifications_job", verbose)
             for name in [segment] if segment else names:
-                result = execute("send_job", name, send_config)
+                result = execute_job(defs, instance, "send_job", verbose, name, send_config)
                 event = result.get_asset_materialization_events()[0]
                 metadata = {k: v.value for k, v in event.materialization.metadata.items()}
                 per_segment[name] = metadata
